@@ -1,0 +1,295 @@
+"""The ports the use cases need. Adapters implement them; unit tests use the in-memory ones.
+
+Time-series frames cross these ports as Arrow record batches: Arrow is the interchange format the
+service reads uploads into and streams exports out of, so every store speaks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+import pyarrow as pa
+
+from domain.datasets import Dataset, FrameStats
+from domain.frames import FrameKind, WriteMode
+from domain.jobs import Job, JobStatus
+from domain.paging import Page, PageRequest
+from domain.runs import WalkforwardRun
+from domain.simulations import Simulation, Trade
+from domain.values import MeasurementName
+
+# ---------------------------------------------------------------- metadata
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetFilter:
+    symbol: str | None = None
+    granularity: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetListing:
+    """A dataset with the counts the desktop's browser shows next to it."""
+
+    dataset: Dataset
+    related_runs: int
+    related_simulations: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    dataset_id: UUID | None = None
+    dataset_slug: str | None = None
+    status: str | None = None
+    measurement: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationFilter:
+    run_id: UUID | None = None
+    dataset_id: UUID | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    status: str | None = None
+    type: str | None = None
+
+
+class DatasetRepository(Protocol):
+    async def add(self, dataset: Dataset) -> None: ...
+    async def save(self, dataset: Dataset) -> None: ...
+    async def get(self, dataset_id: UUID) -> Dataset | None: ...
+    async def get_by_slug(self, slug: str) -> Dataset | None: ...
+    async def list(self, filters: DatasetFilter, page: PageRequest) -> Page[DatasetListing]: ...
+    async def related_counts(self, dataset_id: UUID) -> tuple[int, int]: ...
+
+
+class RunRepository(Protocol):
+    async def add(self, run: WalkforwardRun) -> None: ...
+    async def get(self, run_id: UUID) -> WalkforwardRun | None: ...
+    async def list(self, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]: ...
+    async def measurement_taken(self, measurement: str) -> bool: ...
+
+
+class SimulationRepository(Protocol):
+    async def add(self, simulation: Simulation, trades: Sequence[Trade]) -> None: ...
+    async def get(self, simulation_id: UUID) -> Simulation | None: ...
+    async def list(self, filters: SimulationFilter, page: PageRequest) -> Page[Simulation]: ...
+    async def trades(self, simulation_id: UUID, page: PageRequest) -> Page[Trade]: ...
+    async def all_trades(self, simulation_id: UUID) -> list[Trade]: ...
+    async def measurement_taken(self, measurement: str) -> bool: ...
+
+
+class JobRepository(Protocol):
+    async def add(self, job: Job) -> None: ...
+    async def save(self, job: Job) -> None: ...
+    async def get(self, job_id: UUID) -> Job | None: ...
+    async def list(self, filters: JobFilter, page: PageRequest) -> Page[Job]: ...
+    async def count_by_status(self) -> dict[JobStatus, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first answer to a write sent with an `Idempotency-Key`, replayed for every repeat."""
+
+    key: str
+    scope: str
+    request_hash: str
+    status_code: int
+    body: dict[str, Any]
+    created_at: datetime
+
+
+class IdempotencyRecords(Protocol):
+    async def get(self, key: str, scope: str) -> StoredResponse | None: ...
+    async def add(self, record: StoredResponse) -> None: ...
+
+
+@dataclass(slots=True)
+class ApiToken:
+    token_id: UUID
+    name: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: ApiToken) -> None: ...
+    async def save(self, token: ApiToken) -> None: ...
+    async def get(self, token_id: UUID) -> ApiToken | None: ...
+    async def get_by_hash(self, token_hash: str) -> ApiToken | None: ...
+    async def list(self, page: PageRequest) -> Page[ApiToken]: ...
+
+
+class UnitOfWork(Protocol):
+    """One metadata transaction. Leaving the block without `commit()` rolls back."""
+
+    datasets: DatasetRepository
+    runs: RunRepository
+    simulations: SimulationRepository
+    jobs: JobRepository
+    idempotency: IdempotencyRecords
+    tokens: TokenRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+# ---------------------------------------------------------------- time series
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    measurement: str
+    rows_written: int
+    first_ns: int | None
+    last_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBy:
+    """Downsampling: bucket width (e.g. `1h`) and the aggregate of each column (first/last/min/max/sum)."""
+
+    interval: str
+    aggregates: dict[str, str]
+    default: str = "last"
+
+
+@dataclass(frozen=True, slots=True)
+class RangeQuery:
+    measurement: MeasurementName
+    from_ns: int | None = None
+    to_ns: int | None = None
+    columns: Sequence[str] | None = None
+    limit: int | None = None
+    sample_by: SampleBy | None = None
+    equals: dict[str, int | str] = field(default_factory=dict)
+    order_by: str = "timestamp"
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnInfo:
+    name: str
+    type: str
+    indexed: bool = False
+    designated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementInfo:
+    name: str
+    row_count: int
+    first_ns: int | None
+    last_ns: int | None
+    designated_timestamp: str | None
+    partition_by: str | None
+    columns: list[ColumnInfo] = field(default_factory=list)
+    dedup_keys: list[str] = field(default_factory=list)
+    partition_count: int | None = None
+
+    @property
+    def stats(self) -> FrameStats:
+        return FrameStats(self.row_count, self.first_ns, self.last_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    columns: list[tuple[str, str]]
+    rows: list[list[Any]]
+
+
+class TimeSeriesStore(Protocol):
+    """Where bars, indicators, predictions and trades live (QuestDB, DuckDB or memory).
+
+    Frames carry a `timestamp` column of Arrow type timestamp; other columns keep their own types.
+    A write is visible to every read that starts after it returns (read-your-writes).
+    """
+
+    async def write(
+        self,
+        measurement: MeasurementName,
+        batches: AsyncIterator[pa.RecordBatch],
+        *,
+        kind: FrameKind = FrameKind.GENERIC,
+        mode: WriteMode = WriteMode.APPEND,
+        granularity: str | None = None,
+    ) -> WriteReport: ...
+
+    def read(self, query: RangeQuery) -> AsyncIterator[pa.RecordBatch]: ...
+
+    def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
+        """The same rows as `read`, as CSV with a header and `timestamp` in `ts_unit` (s/ms/us/ns/iso).
+
+        A store may answer this natively (QuestDB's /exp) so the hot export path skips Arrow."""
+        ...
+
+    async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None: ...
+
+    async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table: ...
+
+    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]: ...
+
+    async def drop(self, measurement: MeasurementName) -> None: ...
+
+    async def query(self, sql: str, limit: int, timeout: float) -> QueryResult: ...
+
+    def stream_sql(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]: ...
+
+    async def ping(self) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- jobs
+
+
+class JobQueue(Protocol):
+    """The durable queue over `stage1_jobs`: claims are atomic, leases expire, wake-ups are pushed."""
+
+    async def enqueue(self, job: Job) -> None: ...
+    async def claim(self, worker_id: str, types: Sequence[str], lease: timedelta) -> Job | None: ...
+    async def heartbeat(self, job_id: UUID, worker_id: str, lease: timedelta) -> bool: ...
+    async def progress(self, job_id: UUID, progress: int, total: int | None, message: str | None) -> bool:
+        """Writes progress; answers whether the job was asked to cancel."""
+        ...
+    async def finish(self, job: Job) -> None: ...
+    async def requeue_expired(self) -> int: ...
+    async def wait_for_work(self, timeout: float) -> None: ...
+
+
+# ---------------------------------------------------------------- plain services
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> UUID: ...
+
+
+class EventPublisher(Protocol):
+    """Tells subscribers (SSE) that something changed: `job.updated`, `dataset.updated`, ..."""
+
+    async def publish(self, event_type: str, data: dict[str, Any]) -> None: ...

@@ -1,0 +1,68 @@
+"""Walk-forward runs: a model trained fold by fold over a dataset, with per-bar predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.errors import InvalidInput
+from domain.values import MeasurementName, Slug
+
+
+class RunStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+@dataclass(slots=True)
+class Fold:
+    fold_number: int
+    train_start: int | None = None
+    train_end: int | None = None
+    test_start: int | None = None
+    test_end: int | None = None
+    train_start_ts: int | None = None
+    train_end_ts: int | None = None
+    test_start_ts: int | None = None
+    test_end_ts: int | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class WalkforwardRun:
+    run_id: UUID
+    dataset_id: UUID
+    dataset_slug: Slug
+    prediction_measurement: MeasurementName
+    status: RunStatus
+    created_at: datetime
+    target_column: str | None = None
+    feature_columns: list[str] = field(default_factory=list)
+    walk_config: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    summary_metrics: dict[str, Any] = field(default_factory=dict)
+    folds: list[Fold] = field(default_factory=list)
+    clipboard_text: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    declared_fold_count: int | None = None
+
+    def __post_init__(self) -> None:
+        numbers = [fold.fold_number for fold in self.folds]
+        if len(numbers) != len(set(numbers)):
+            raise InvalidInput("fold_number must be unique within a run", {"field": "folds"})
+
+    @property
+    def fold_count(self) -> int:
+        """The folds stored, or the count the client declared when it sent no fold detail."""
+        return len(self.folds) if self.folds else (self.declared_fold_count or 0)
+
+
+def default_prediction_measurement(slug: Slug, now: datetime) -> MeasurementName:
+    return MeasurementName(f"{slug}_wf_{now.strftime('%Y%m%d%H%M%S')}")
