@@ -265,17 +265,65 @@ class TimeSeriesStore(Protocol):
 
 
 class JobQueue(Protocol):
-    """The durable queue over `stage1_jobs`: claims are atomic, leases expire, wake-ups are pushed."""
+    """The durable queue over `stage1_jobs`: claims are atomic, leases expire, wake-ups are pushed.
 
-    async def enqueue(self, job: Job) -> None: ...
-    async def claim(self, worker_id: str, types: Sequence[str], lease: timedelta) -> Job | None: ...
-    async def heartbeat(self, job_id: UUID, worker_id: str, lease: timedelta) -> bool: ...
-    async def progress(self, job_id: UUID, progress: int, total: int | None, message: str | None) -> bool:
-        """Writes progress; answers whether the job was asked to cancel."""
+    Every state change is also published as a `job.updated` event."""
+
+    async def enqueue(self, job: Job, idempotency_key: str | None = None) -> Job:
+        """Stores a PENDING job and wakes a worker; a key used before answers the first job instead."""
         ...
-    async def finish(self, job: Job) -> None: ...
+    async def enqueue_many(self, jobs: Sequence[Job]) -> None: ...
+    async def get(self, job_id: UUID) -> Job | None: ...
+    async def claim(self, worker_id: str, types: Sequence[str] | None, lease: timedelta) -> Job | None:
+        """The most urgent claimable job of one of `types` (None: any type), now RUNNING for this worker."""
+        ...
+    async def claim_batch(
+        self, worker_id: str, types: Sequence[str] | None, lease: timedelta, limit: int
+    ) -> list[Job]: ...
+    async def heartbeat(self, job_id: UUID, worker_id: str, lease: timedelta) -> bool:
+        """Renews the lease; False when this worker no longer holds the job."""
+        ...
+    async def progress(
+        self, job_id: UUID, progress: int, total: int | None, message: str | None,
+        worker_id: str | None = None,
+    ) -> bool:
+        """Writes progress; answers whether the job should stop (cancel asked, or no longer ours)."""
+        ...
+    async def finish(self, job: Job, worker_id: str) -> bool:
+        """Stores the state the worker computed with Job.complete/fail/acknowledge_cancel/release.
+
+        False (and nothing written) when `worker_id` no longer holds this attempt of the job."""
+        ...
+    async def cancel(self, job_id: UUID) -> Job:
+        """Job.cancel under a row lock; raises NotFound or InvalidTransition."""
+        ...
+    async def retry(self, job_id: UUID) -> Job:
+        """Job.retry under a row lock, and a wake-up; raises NotFound or InvalidTransition."""
+        ...
     async def requeue_expired(self) -> int: ...
     async def wait_for_work(self, timeout: float) -> None: ...
+    async def wake(self) -> None:
+        """Tell waiting workers that a job became claimable (after a retry through the API)."""
+        ...
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@dataclass(frozen=True, slots=True)
+class FrameUpload:
+    """An uploaded frame on local disk (every HTTP form of a frame is spooled to a file first).
+
+    Async jobs carry only this path, so the worker reads the same bytes the request brought."""
+
+    path: str
+    fmt: str | None = None
+
+
+class FrameReader(Protocol):
+    """Reads an upload as normalized Arrow batches; checks the kind's columns before the first batch."""
+
+    def read(self, upload: FrameUpload, kind: FrameKind) -> AsyncIterator[pa.RecordBatch]: ...
 
 
 # ---------------------------------------------------------------- plain services
@@ -293,3 +341,20 @@ class EventPublisher(Protocol):
     """Tells subscribers (SSE) that something changed: `job.updated`, `dataset.updated`, ..."""
 
     async def publish(self, event_type: str, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change, numbered in the order subscribers see it (the SSE `id`, resumed by Last-Event-ID)."""
+
+    id: int
+    type: str
+    data: dict[str, Any]
+
+
+class EventFeed(EventPublisher, Protocol):
+    def subscribe(
+        self, types: set[str] | None = None, last_event_id: int | None = None
+    ) -> AsyncIterator[Event]:
+        """Events after `last_event_id` (None: from now on), then live ones, in order, until closed."""
+        ...

@@ -37,7 +37,8 @@ BACKOFF_CAP = timedelta(minutes=5)
 
 def backoff(attempt: int) -> timedelta:
     """Exponential delay before attempt `attempt + 1`: 2 s, 4 s, 8 s, ... capped at 5 minutes."""
-    return min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
+    exponent = min(max(attempt - 1, 0), 16)
+    return min(BACKOFF_BASE * (2**exponent), BACKOFF_CAP)
 
 
 @dataclass(slots=True)

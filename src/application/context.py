@@ -1,0 +1,26 @@
+"""The ports a use case may reach, handed over as one bundle by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.ports import (
+    Clock,
+    EventPublisher,
+    FrameReader,
+    IdGenerator,
+    JobQueue,
+    TimeSeriesStore,
+    UnitOfWorkFactory,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    uow: UnitOfWorkFactory
+    store: TimeSeriesStore
+    frames: FrameReader
+    clock: Clock
+    ids: IdGenerator
+    events: EventPublisher
+    queue: JobQueue

@@ -1,0 +1,215 @@
+"""Walk-forward run use cases: save a run with its folds and predictions, list it, read it back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from uuid import UUID
+
+from application.context import Ports
+from application.datasets import find_dataset
+from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.ports import FrameUpload, RangeQuery, RunFilter, UnitOfWork
+from application.streams import OpenedStream, open_stream
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.frames import FrameKind, WriteMode, prediction_column_order
+from domain.paging import Page, PageRequest
+from domain.runs import Fold, RunStatus, WalkforwardRun, default_prediction_measurement
+from domain.values import MeasurementName, Slug
+
+
+@dataclass(slots=True)
+class SaveRun:
+    dataset_ref: str
+    status: RunStatus = RunStatus.COMPLETED
+    prediction_measurement: str | None = None
+    target_column: str | None = None
+    feature_columns: list[str] = field(default_factory=list)
+    walk_config: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    summary_metrics: dict[str, Any] = field(default_factory=dict)
+    folds: list[Fold] = field(default_factory=list)
+    fold_count: int | None = None
+    clipboard_text: str | None = None
+    started_at: Any = None
+    completed_at: Any = None
+    run_id: UUID | None = None
+    predictions: FrameUpload | None = None
+    idempotency: IdempotencyKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSaved:
+    run_id: str
+    prediction_measurement: str
+    questdb_rows_written: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
+    """Predictions land in the store and the run in the metadata store together, or neither does."""
+    async with ports.uow() as uow:
+        replay = await earlier_answer(uow, command.idempotency)
+        if replay is not None:
+            return RunSaved(**replay.body)
+        dataset = await _dataset_for_run(uow, command.dataset_ref)
+        if command.run_id is not None and await uow.runs.get(command.run_id) is not None:
+            raise Conflict(f"run {command.run_id} already exists", {"run_id": str(command.run_id)})
+        now = ports.clock.now()
+        measurement = await _choose_measurement(
+            uow, command.prediction_measurement, lambda n: default_prediction_measurement(dataset.dataset_slug, n),
+            now, "prediction_measurement",
+        )
+    run = WalkforwardRun(
+        run_id=command.run_id or ports.ids.new_id(),
+        dataset_id=dataset.dataset_id,
+        dataset_slug=Slug(dataset.dataset_slug),
+        prediction_measurement=measurement,
+        status=command.status,
+        created_at=now,
+        target_column=command.target_column,
+        feature_columns=list(command.feature_columns),
+        walk_config=dict(command.walk_config),
+        hyperparameters=dict(command.hyperparameters),
+        summary_metrics=dict(command.summary_metrics),
+        folds=list(command.folds),
+        clipboard_text=command.clipboard_text,
+        started_at=command.started_at,
+        completed_at=command.completed_at,
+        declared_fold_count=command.fold_count,
+    )
+    rows, fresh = await write_frame_for_new_record(ports, measurement, command.predictions, FrameKind.PREDICTIONS)
+    saved = RunSaved(str(run.run_id), str(measurement), rows)
+    try:
+        async with ports.uow() as uow:
+            await uow.runs.add(run)
+            await remember_answer(uow, command.idempotency, 201, saved.as_dict(), now)
+            await uow.commit()
+    except BaseException:
+        if fresh:
+            await _quietly_drop(ports, measurement)
+        raise
+    await ports.events.publish(
+        "run.created", {"run_id": saved.run_id, "dataset_id": str(run.dataset_id), "prediction_measurement": saved.prediction_measurement}
+    )
+    return saved
+
+
+async def list_runs(ports: Ports, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
+    async with ports.uow() as uow:
+        if filters.dataset_id is None and filters.dataset_slug is not None and len(filters.dataset_slug) > 64:
+            return Page([], 0, page.limit, page.offset, None)
+        return await uow.runs.list(filters, page)
+
+
+async def runs_of_dataset(ports: Ports, ref: str, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
+    async with ports.uow() as uow:
+        dataset = await find_dataset(uow, ref)
+        return await uow.runs.list(
+            RunFilter(dataset.dataset_id, None, filters.status, filters.measurement, filters.search), page
+        )
+
+
+async def get_run(ports: Ports, run_ref: str) -> WalkforwardRun:
+    async with ports.uow() as uow:
+        return await find_run(uow, run_ref)
+
+
+async def find_run(uow: UnitOfWork, run_ref: str) -> WalkforwardRun:
+    run = None
+    try:
+        run = await uow.runs.get(UUID(run_ref))
+    except ValueError:
+        pass
+    if run is None:
+        raise NotFound(f"run {run_ref[:80]!r} not found", {"run_id": run_ref[:80]})
+    return run
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionsRead:
+    fold_number: int | None = None
+    from_ns: int | None = None
+    to_ns: int | None = None
+    limit: int | None = None
+    timeout: float = 60.0
+
+
+async def predictions_query(ports: Ports, run_ref: str, read: PredictionsRead) -> RangeQuery:
+    """Prediction rows in the desktop's column order: timestamp, bar_index, fold_number, prediction,
+    target, then the threshold columns as uploaded."""
+    async with ports.uow() as uow:
+        run = await find_run(uow, run_ref)
+    info = await ports.store.describe(run.prediction_measurement)
+    if info is None:
+        raise NotFound(
+            f"run {run.run_id} has no predictions stored",
+            {"prediction_measurement": str(run.prediction_measurement)},
+        )
+    equals: dict[str, int | str] = {} if read.fold_number is None else {"fold_number": read.fold_number}
+    return RangeQuery(
+        measurement=run.prediction_measurement,
+        from_ns=read.from_ns,
+        to_ns=read.to_ns,
+        columns=prediction_column_order(column.name for column in info.columns),
+        limit=read.limit,
+        equals=equals,
+        timeout=read.timeout,
+    )
+
+
+# ---------------------------------------------------------------- shared with simulations
+
+
+async def _dataset_for_run(uow: UnitOfWork, ref: str) -> Any:
+    try:
+        return await find_dataset(uow, ref)
+    except NotFound as exc:
+        raise Conflict(f"dataset {ref[:80]!r} does not exist", {"dataset_id": ref[:80]}) from exc
+
+
+async def _choose_measurement(
+    uow: UnitOfWork, requested: str | None, default: Any, now: Any, field_name: str
+) -> MeasurementName:
+    """The client's measurement, or a fresh default; two records never share one."""
+    if requested is not None:
+        measurement = MeasurementName(requested, field_name)
+        if await uow.runs.measurement_taken(measurement) or await uow.simulations.measurement_taken(measurement):
+            raise Conflict(f"{field_name} {measurement} already belongs to another record", {"field": field_name})
+        return measurement
+    base: MeasurementName = default(now)
+    candidate, suffix = base, 1
+    while await uow.runs.measurement_taken(candidate) or await uow.simulations.measurement_taken(candidate):
+        suffix += 1
+        candidate = MeasurementName(f"{base}_{suffix}")
+    return candidate
+
+
+async def write_frame_for_new_record(
+    ports: Ports, measurement: MeasurementName, upload: FrameUpload | None, kind: FrameKind
+) -> tuple[int, bool]:
+    """Write a run's predictions (or a simulation's trades); answers rows written and whether the
+    measurement is new (and so is dropped again if the metadata commit fails)."""
+    if upload is None:
+        return 0, False
+    stream: OpenedStream = await open_stream(ports.frames.read(upload, kind))
+    if stream.schema is None:
+        raise InvalidInput(f"the {kind.value} frame has no rows", {"field": kind.value})
+    fresh = await ports.store.describe(measurement) is None
+    try:
+        report = await ports.store.write(measurement, aiter(stream), kind=kind, mode=WriteMode.APPEND)
+    except BaseException:
+        await stream.aclose()
+        if fresh:
+            await _quietly_drop(ports, measurement)
+        raise
+    return report.rows_written, fresh
+
+
+async def _quietly_drop(ports: Ports, measurement: MeasurementName) -> None:
+    try:
+        await ports.store.drop(measurement)
+    except Exception:  # noqa: BLE001 - the original failure is the one worth reporting
+        pass

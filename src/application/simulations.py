@@ -1,0 +1,261 @@
+"""Simulation use cases: save a replay with its trades and buckets, read trades and equity back."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from uuid import UUID
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from application.context import Ports
+from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.ports import FrameUpload, RangeQuery, SimulationFilter, UnitOfWork
+from application.runs import _choose_measurement, _quietly_drop, find_run
+from application.streams import collect, from_batches
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.frames import TIMESTAMP, TRADE_COLUMNS, FrameKind, WriteMode
+from domain.paging import Page, PageRequest
+from domain.simulations import (
+    EquityPoint,
+    Side,
+    Simulation,
+    SimulationStatus,
+    Trade,
+    TradeBucket,
+    aggregate_buckets,
+    default_trades_measurement,
+    equity_curve,
+)
+
+
+@dataclass(slots=True)
+class SaveSimulation:
+    run_ref: str
+    status: SimulationStatus = SimulationStatus.COMPLETED
+    trades_measurement: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    summary_metrics: dict[str, Any] = field(default_factory=dict)
+    trade_buckets: list[TradeBucket] | None = None
+    trade_count: int | None = None
+    started_at: Any = None
+    completed_at: Any = None
+    simulation_id: UUID | None = None
+    trades: FrameUpload | None = None
+    idempotency: IdempotencyKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationSaved:
+    simulation_id: str
+    trades_measurement: str
+    questdb_rows_written: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSaved:
+    """Trades land in the store and the simulation (with trades and buckets) in metadata, or neither."""
+    async with ports.uow() as uow:
+        replay = await earlier_answer(uow, command.idempotency)
+        if replay is not None:
+            return SimulationSaved(**replay.body)
+        try:
+            run = await find_run(uow, command.run_ref)
+        except NotFound as exc:
+            raise Conflict(f"run {command.run_ref[:80]!r} does not exist", {"run_id": command.run_ref[:80]}) from exc
+        if command.simulation_id is not None and await uow.simulations.get(command.simulation_id) is not None:
+            raise Conflict(f"simulation {command.simulation_id} already exists")
+        now = ports.clock.now()
+        measurement = await _choose_measurement(
+            uow, command.trades_measurement, lambda n: default_trades_measurement(run.dataset_slug, n),
+            now, "trades_measurement",
+        )
+    table = None if command.trades is None else await collect(ports.frames.read(command.trades, FrameKind.TRADES))
+    table = None if table is None else number_trades(table)
+    trades = [] if table is None else trades_from_table(table)
+    simulation = Simulation(
+        simulation_id=command.simulation_id or ports.ids.new_id(),
+        run_id=run.run_id,
+        dataset_id=run.dataset_id,
+        trades_measurement=measurement,
+        status=command.status,
+        created_at=now,
+        config=dict(command.config),
+        summary_metrics=dict(command.summary_metrics),
+        trade_count=len(trades) if trades else (command.trade_count or 0),
+        trade_buckets=list(command.trade_buckets) if command.trade_buckets is not None else aggregate_buckets(trades),
+        started_at=command.started_at,
+        completed_at=command.completed_at,
+    )
+    rows, fresh = 0, False
+    if table is not None and table.num_rows:
+        fresh = await ports.store.describe(measurement) is None
+        try:
+            report = await ports.store.write(
+                measurement, from_batches(table.to_batches()), kind=FrameKind.TRADES, mode=WriteMode.APPEND
+            )
+        except BaseException:
+            if fresh:
+                await _quietly_drop(ports, measurement)
+            raise
+        rows = report.rows_written
+    saved = SimulationSaved(str(simulation.simulation_id), str(measurement), rows)
+    try:
+        async with ports.uow() as uow:
+            await uow.simulations.add(simulation, trades)
+            await remember_answer(uow, command.idempotency, 201, saved.as_dict(), now)
+            await uow.commit()
+    except BaseException:
+        if fresh:
+            await _quietly_drop(ports, measurement)
+        raise
+    await ports.events.publish(
+        "simulation.created",
+        {"simulation_id": saved.simulation_id, "run_id": str(run.run_id), "trades_measurement": saved.trades_measurement},
+    )
+    return saved
+
+
+async def list_simulations(ports: Ports, filters: SimulationFilter, page: PageRequest) -> Page[Simulation]:
+    async with ports.uow() as uow:
+        return await uow.simulations.list(filters, page)
+
+
+async def get_simulation(ports: Ports, ref: str) -> Simulation:
+    async with ports.uow() as uow:
+        return await find_simulation(uow, ref)
+
+
+async def find_simulation(uow: UnitOfWork, ref: str) -> Simulation:
+    simulation = None
+    try:
+        simulation = await uow.simulations.get(UUID(ref))
+    except ValueError:
+        pass
+    if simulation is None:
+        raise NotFound(f"simulation {ref[:80]!r} not found", {"simulation_id": ref[:80]})
+    return simulation
+
+
+async def trades_page(ports: Ports, ref: str, page: PageRequest) -> Page[Trade]:
+    async with ports.uow() as uow:
+        simulation = await find_simulation(uow, ref)
+        return await uow.simulations.trades(simulation.simulation_id, page)
+
+
+async def trades_query(ports: Ports, ref: str, timeout: float) -> RangeQuery | None:
+    """The store query streaming a simulation's trades; None when it stored none there."""
+    async with ports.uow() as uow:
+        simulation = await find_simulation(uow, ref)
+    info = await ports.store.describe(simulation.trades_measurement)
+    if info is None:
+        return None
+    present = {column.name for column in info.columns}
+    columns = [TIMESTAMP] + [c for c in TRADE_COLUMNS if c in present and c != "bar_timestamp"]
+    return RangeQuery(measurement=simulation.trades_measurement, columns=columns, timeout=timeout)
+
+
+async def trades_as_batches(ports: Ports, ref: str) -> AsyncIterator[pa.RecordBatch]:
+    """A simulation's trades from the metadata store, for one saved without a trades measurement."""
+    async with ports.uow() as uow:
+        simulation = await find_simulation(uow, ref)
+        trades = await uow.simulations.all_trades(simulation.simulation_id)
+    yield trades_to_batch(trades)
+
+
+@dataclass(frozen=True, slots=True)
+class EquityCurve:
+    simulation_id: UUID
+    initial_capital: float
+    points: list[EquityPoint]
+
+
+async def simulation_equity(ports: Ports, ref: str) -> EquityCurve:
+    async with ports.uow() as uow:
+        simulation = await find_simulation(uow, ref)
+        trades = await uow.simulations.all_trades(simulation.simulation_id)
+    capital = simulation.initial_capital
+    return EquityCurve(simulation.simulation_id, capital, equity_curve(trades, capital))
+
+
+# ---------------------------------------------------------------- trades as Arrow
+
+
+def number_trades(table: pa.Table) -> pa.Table:
+    """Trades in bar order; a frame without `trade_id` gets the sequence 1..N in that order."""
+    ordered = table.sort_by([(TIMESTAMP, "ascending")])
+    if "trade_id" in ordered.column_names:
+        ids = ordered.column("trade_id")
+        if ids.null_count:
+            raise InvalidInput("trade_id must be set on every trade", {"field": "trade_id"})
+        ids64 = pc.cast(ids, pa.int64(), safe=True)
+        if pc.count_distinct(ids64).as_py() != ordered.num_rows:
+            raise InvalidInput("trade_id must be unique within a simulation", {"field": "trade_id"})
+        return ordered.set_column(ordered.column_names.index("trade_id"), "trade_id", ids64)
+    return ordered.append_column("trade_id", pa.array(range(1, ordered.num_rows + 1), pa.int64()))
+
+
+def trades_from_table(table: pa.Table) -> list[Trade]:
+    columns = set(table.column_names)
+
+    def nanos(name: str) -> list[int | None]:
+        if name not in columns:
+            return [None] * table.num_rows
+        values = pc.cast(table.column(name), pa.timestamp("ns")).cast(pa.int64())
+        return values.to_pylist()  # type: ignore[no-any-return]
+
+    def floats(name: str) -> list[float | None]:
+        if name not in columns:
+            return [None] * table.num_rows
+        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+                for v in table.column(name).to_pylist()]
+
+    def ints(name: str) -> list[int | None]:
+        if name not in columns:
+            return [None] * table.num_rows
+        return [None if v is None else int(v) for v in table.column(name).to_pylist()]
+
+    bar, entry, exit_ = nanos(TIMESTAMP), nanos("entry_timestamp"), nanos("exit_timestamp")
+    ids, folds = ints("trade_id"), ints("fold_number")
+    sides = [Side.parse(str(v)) for v in table.column("side").to_pylist()]
+    fields = {name: floats(name) for name in ("entry_price", "exit_price", "quantity", "pnl", "return_pct", "fees")}
+    trades = []
+    for i in range(table.num_rows):
+        bar_ns = bar[i]
+        trade_id = ids[i]
+        if bar_ns is None or trade_id is None:
+            raise InvalidInput("every trade needs a bar_timestamp", {"row": i + 1})
+        trades.append(
+            Trade(
+                trade_id=trade_id, bar_timestamp=bar_ns, side=sides[i],
+                entry_price=fields["entry_price"][i], exit_price=fields["exit_price"][i],
+                quantity=fields["quantity"][i], pnl=fields["pnl"][i], return_pct=fields["return_pct"][i],
+                fees=fields["fees"][i], fold_number=folds[i], entry_timestamp=entry[i], exit_timestamp=exit_[i],
+            )
+        )
+    return trades
+
+
+def trades_to_batch(trades: list[Trade]) -> pa.RecordBatch:
+    """Trades as a batch whose columns are the contract's trade fields, times as timestamps."""
+    def ts(values: list[int | None]) -> pa.Array:
+        return pa.array(values, pa.int64()).cast(pa.timestamp("ns"))
+
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([t.trade_id for t in trades], pa.int64()),
+            ts([t.bar_timestamp for t in trades]),
+            ts([t.entry_timestamp for t in trades]),
+            ts([t.exit_timestamp for t in trades]),
+            pa.array([t.side.value for t in trades], pa.string()),
+            *(pa.array([getattr(t, name) for t in trades], pa.float64())
+              for name in ("entry_price", "exit_price", "quantity", "pnl", "return_pct", "fees")),
+            pa.array([t.fold_number for t in trades], pa.int64()),
+        ],
+        names=list(TRADE_COLUMNS),
+    )

@@ -1,0 +1,107 @@
+"""Time-series use cases: import a frame into a measurement, inspect measurements, read-only SQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from application.context import Ports
+from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.ports import FrameUpload, MeasurementInfo, QueryResult
+from application.streams import open_stream
+from domain.errors import InvalidInput, NotFound
+from domain.frames import FrameKind, WriteMode
+from domain.read_only_sql import ensure_read_only
+from domain.values import MeasurementName
+
+ProgressCallback = Callable[[int], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class ImportFrame:
+    measurement: str
+    upload: FrameUpload
+    kind: FrameKind = FrameKind.GENERIC
+    mode: WriteMode = WriteMode.APPEND
+    idempotency: IdempotencyKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    measurement: str
+    rows_written: int
+    first_ts: int | None
+    last_ts: int | None
+    duration_ms: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def import_frame(ports: Ports, command: ImportFrame, progress: ProgressCallback | None = None) -> ImportReport:
+    """Validate the frame's columns for its kind, then stream it into the measurement."""
+    measurement = MeasurementName(command.measurement)
+    if command.idempotency is not None:
+        async with ports.uow() as uow:
+            replay = await earlier_answer(uow, command.idempotency)
+        if replay is not None:
+            return ImportReport(**replay.body)
+    started = time.perf_counter()
+    stream = await open_stream(ports.frames.read(command.upload, command.kind))
+    if stream.schema is None:
+        raise InvalidInput("the frame has no rows", {"field": "file"})
+    batches: AsyncIterator[pa.RecordBatch] = aiter(stream)
+    if progress is not None:
+        batches = _counting(batches, progress)
+    report = await ports.store.write(measurement, batches, kind=command.kind, mode=command.mode)
+    result = ImportReport(
+        measurement=str(measurement),
+        rows_written=report.rows_written,
+        first_ts=None if report.first_ns is None else report.first_ns // 10**9,
+        last_ts=None if report.last_ns is None else report.last_ns // 10**9,
+        duration_ms=round((time.perf_counter() - started) * 1000),
+    )
+    if command.idempotency is not None:
+        async with ports.uow() as uow:
+            await remember_answer(uow, command.idempotency, 200, result.as_dict(), ports.clock.now())
+            await uow.commit()
+    return result
+
+
+async def _counting(batches: AsyncIterator[pa.RecordBatch], progress: ProgressCallback) -> AsyncIterator[pa.RecordBatch]:
+    rows = 0
+    async for batch in batches:
+        yield batch
+        rows += batch.num_rows
+        await progress(rows)
+
+
+async def list_measurements(ports: Ports, prefix: str | None) -> list[MeasurementInfo]:
+    if prefix is not None and (len(prefix) > 127 or not all(c.isalnum() or c == "_" for c in prefix)):
+        raise InvalidInput("prefix may hold only letters, digits and _", {"field": "prefix"})
+    return await ports.store.list_measurements(prefix)
+
+
+async def describe_measurement(ports: Ports, name: str, sample: int) -> tuple[MeasurementInfo, pa.Table]:
+    measurement = MeasurementName(name)
+    if not 0 <= sample <= 1000:
+        raise InvalidInput("sample must be between 0 and 1000", {"field": "sample"})
+    info = await ports.store.describe(measurement)
+    if info is None:
+        raise NotFound(f"measurement {measurement} not found", {"measurement": str(measurement)})
+    return info, await ports.store.sample_rows(measurement, sample)
+
+
+async def run_query(ports: Ports, sql: str, limit: int, timeout: float) -> QueryResult:
+    """A read-only statement answered as JSON rows; the store's read-only user enforces it too."""
+    if not 1 <= limit <= 100_000:
+        raise InvalidInput("limit must be between 1 and 100000", {"field": "limit"})
+    return await ports.store.query(ensure_read_only(sql), limit, timeout)
+
+
+def export_query(ports: Ports, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+    return ports.store.stream_sql(ensure_read_only(sql), timeout)

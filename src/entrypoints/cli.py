@@ -1,0 +1,187 @@
+"""`stage1`: serve, migrate, seed, worker, import, openapi, token."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+
+from entrypoints.settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Stage1: datasets, walk-forward runs, simulations and jobs behind one HTTP API."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1, or STAGE1_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default 8000, or STAGE1_PORT).")
+@click.option("--reload/--no-reload", default=False, help="Restart on code changes (development).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help="PEM certificate.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None, help="PEM private key.")
+def serve(host: str | None, port: int | None, reload: bool, tls_cert: str | None, tls_key: str | None) -> None:
+    """Serve the API. With no configuration: SQLite + DuckDB under ./stage1-data and a worker in-process."""
+    import uvicorn
+
+    for name, value in (("HOST", host), ("PORT", port), ("TLS_CERT", tls_cert), ("TLS_KEY", tls_key)):
+        if value is not None:
+            os.environ[f"STAGE1_{name}"] = str(value)
+    settings = Settings()
+    _configure_logging(settings)
+    from entrypoints.security import check_bind_policy
+
+    check_bind_policy(settings)
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    click.echo(f"stage1: metadata {settings.metadata_url.split('@')[-1]}, time series {settings.timeseries}")
+    uvicorn.run(
+        "entrypoints.http.app:create_app", factory=True, host=settings.host, port=settings.port, reload=reload,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        log_level=settings.log_level.lower(), proxy_headers=True, timeout_graceful_shutdown=30,
+    )
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["up", "down", "status", "reset"]))
+@click.argument("steps", required=False)
+@click.option("--sql", "offline", is_flag=True, help="Print the SQL instead of running it (up only).")
+def migrate(action: str, steps: str | None, offline: bool) -> None:
+    """Migrate the metadata store: up | down N|base | status | reset."""
+    from adapters.sql import migrate as m
+
+    url = Settings().metadata_url
+    if action == "up":
+        if offline:
+            click.echo(m.upgrade_sql(url, steps or "head"))
+            return
+        m.upgrade(url, steps or "head")
+        click.echo(m.status(url))
+    elif action == "down":
+        if offline:
+            raise click.UsageError("--sql is for `up`")
+        target: int | Any = "base" if steps in (None, "base") else _positive(steps)
+        m.downgrade(url, target)
+        click.echo(m.status(url))
+    elif action == "status":
+        click.echo(m.status(url))
+    else:
+        m.reset(url)
+        click.echo(m.status(url))
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise click.BadParameter("N must be a whole number or `base`") from exc
+    if number < 1:
+        raise click.BadParameter("N must be at least 1")
+    return number
+
+
+@main.command()
+def seed() -> None:
+    """Load fixtures: BTC 4h and ETH 1h datasets, two runs (five folds), two simulations with trades."""
+    from entrypoints.seed import seed_fixtures
+
+    summary = anyio.run(seed_fixtures, Settings())
+    click.echo(json.dumps(summary, indent=2))
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64))
+def worker(concurrency: int) -> None:
+    """Run a job worker against the configured queue until SIGTERM or Ctrl-C."""
+    settings = Settings()
+    _configure_logging(settings)
+
+    async def run() -> None:
+        from entrypoints.container import Container
+        from entrypoints.worker_runtime import build_worker
+
+        container = Container(settings=settings)
+        if settings.is_embedded_metadata:
+            from adapters.sql import migrate as m
+
+            await anyio.to_thread.run_sync(m.upgrade, settings.metadata_url)
+        await _maybe_await(container.init_resources())
+        try:
+            job_worker: Any = build_worker(container.ports(), concurrency)
+            async with anyio.create_task_group() as group:
+                async def on_signals() -> None:
+                    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                        async for _ in signals:
+                            await job_worker.stop()
+                            return
+
+                group.start_soon(on_signals)
+                await job_worker.run()
+                group.cancel_scope.cancel()
+        finally:
+            await _maybe_await(container.shutdown_resources())
+
+    anyio.run(run)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--measurement", required=True)
+@click.option("--kind", type=click.Choice(["ohlcv", "indicators", "predictions", "trades", "generic"]), default="generic")
+@click.option("--mode", type=click.Choice(["append", "replace"]), default="append")
+@click.option("--async", "run_async", is_flag=True, help="Queue a job and follow its progress.")
+@click.option("--url", default=lambda: os.environ.get("STAGE1_URL", "http://127.0.0.1:8000"), show_default="STAGE1_URL")
+@click.option("--token", default=lambda: os.environ.get("STAGE1_TOKEN"), help="API token (STAGE1_TOKEN).")
+def import_file(file: Path, measurement: str, kind: str, mode: str, run_async: bool, url: str, token: str | None) -> None:
+    """Upload FILE (CSV, CSV.gz, Parquet, Arrow) into a measurement through a running server."""
+    from entrypoints.import_client import import_through_api
+
+    sys.exit(import_through_api(url, token, file, measurement, kind, mode, run_async))
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def openapi(output: Path | None) -> None:
+    """Write the OpenAPI document (default: stdout)."""
+    from entrypoints.http.openapi_document import openapi_json
+
+    text = openapi_json()
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--ttl-days", type=click.IntRange(1, 3650), default=None)
+def token_create(name: str, ttl_days: int | None) -> None:
+    """Issue a token for NAME and print it once."""
+    from entrypoints.security import issue_token_offline
+
+    click.echo(anyio.run(issue_token_offline, Settings(), name, ttl_days))
+
+
+def _configure_logging(settings: Settings) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+
+
+async def _maybe_await(value: Any) -> None:
+    if value is not None and hasattr(value, "__await__"):
+        await value

@@ -1,0 +1,84 @@
+"""`create_app()`: the one place the HTTP service is assembled."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from adapters.sql import migrate
+from application.context import Ports
+from entrypoints.container import Container
+from entrypoints.http import datasets, jobs, operations, questdb, runs, simulations
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.operations import VERSION
+from entrypoints.settings import Settings
+from entrypoints.worker_runtime import in_process_worker
+
+log = logging.getLogger("stage1")
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+    settings = settings or Settings()
+    container = container or Container(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.is_embedded_metadata:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            await anyio.to_thread.run_sync(migrate.upgrade, settings.metadata_url)
+        await _maybe_await(container.init_resources())
+        ports: Ports = container.ports()
+        app.state.ports = ports
+        try:
+            async with in_process_worker(ports, settings):
+                yield
+        finally:
+            await _maybe_await(container.shutdown_resources())
+
+    def provide_ports(state: State) -> Ports:
+        return state.ports  # type: ignore[no-any-return]
+
+    def provide_settings() -> Settings:
+        return settings
+
+    cors = CORSConfig(allow_origins=settings.cors_origins, allow_credentials=False,
+                      allow_headers=["*"], expose_headers=["Retry-After", "Location"]) if settings.cors_origins else None
+    return Litestar(
+        route_handlers=[
+            datasets.router, runs.router, simulations.router, questdb.router, jobs.router, operations.router,
+        ],
+        dependencies={
+            "ports": Provide(provide_ports, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+        },
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="Stage1", version=VERSION, path="/schema",
+            description="Datasets, walk-forward runs, simulations and jobs of the quant-research platform.",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        cors_config=cors,
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+        ),
+        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
+        debug=False,
+    )
+
+
+async def _maybe_await(value: Any) -> None:
+    if value is not None and hasattr(value, "__await__"):
+        await value

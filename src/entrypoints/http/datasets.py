@@ -1,0 +1,205 @@
+"""`/api/datasets`: the triplet registry, frame uploads and frame reads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from application import datasets as use
+from application.context import Ports
+from application.ports import DatasetFilter, FrameUpload, RunFilter
+from domain.datasets import DatasetChanges
+from domain.frames import FrameKind, WriteMode
+from domain.paging import PageRequest
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.inputs import (
+    columns_param,
+    decode,
+    idempotency_key,
+    is_multipart,
+    require_json_or_multipart,
+    sha256,
+    time_param,
+)
+from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.runs import run_page
+from entrypoints.http.streaming import choose_format, stream_query
+from entrypoints.http.uploads import UploadSpool
+from entrypoints.settings import Settings
+
+Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
+Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
+After = Annotated[str | None, Parameter(max_length=512, required=False)]
+Text = Annotated[str | None, Parameter(max_length=256, required=False)]
+FRAME_PARTS = {"ohlcv": FrameKind.OHLCV, "indicators": FrameKind.INDICATORS}
+
+
+def changes_of(body: s.DatasetIn) -> DatasetChanges:
+    return DatasetChanges(
+        symbol=body.symbol, granularity=body.granularity, source=body.source,
+        ohlcv_measurement=body.ohlcv_measurement, indicator_measurement=body.indicator_measurement,
+        ohlcv_rows=body.ohlcv_rows, indicator_rows=body.indicator_rows, ohlcv_first_ts=body.ohlcv_first_ts,
+        ohlcv_last_ts=body.ohlcv_last_ts, indicator_first_ts=body.indicator_first_ts,
+        indicator_last_ts=body.indicator_last_ts, metadata=body.metadata,
+    )
+
+
+async def _frames_from_request(
+    request: Request[Any, Any, Any], spool: UploadSpool
+) -> tuple[s.DatasetIn | None, dict[FrameKind, FrameUpload], str]:
+    """The dataset fields and frames of a JSON or multipart request, and the request's hash."""
+    require_json_or_multipart(request)
+    frames: dict[FrameKind, FrameUpload] = {}
+    if is_multipart(request):
+        parts = await spool.multipart(request, set(FRAME_PARTS))
+        body = None
+        if "metadata" in parts:
+            body = decode(parts["metadata"].text(), s.DatasetIn, "metadata part")
+        for name, kind in FRAME_PARTS.items():
+            part = parts.get(name) or parts.get("indicator" if name == "indicators" else name)
+            if part is not None and part.path is not None:
+                frames[kind] = part.upload()
+        return body, frames, spool.request_hash
+    raw = await request.body()
+    body = decode(raw, s.DatasetIn)
+    if body.record_questdb:
+        if body.ohlcv_csv:
+            frames[FrameKind.OHLCV] = spool.text_file(body.ohlcv_csv, "ohlcv_csv").upload()
+        if body.indicator_csv:
+            frames[FrameKind.INDICATORS] = spool.text_file(body.indicator_csv, "indicator_csv").upload()
+    return body, frames, sha256(raw)
+
+
+@post("/", status_code=201, summary="Create or update a dataset by slug, optionally with its frames")
+async def upsert_dataset(
+    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
+) -> Response[s.DatasetOut]:
+    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+        body, frames, digest = await _frames_from_request(request, spool)
+        if body is None:
+            from domain.errors import InvalidInput
+
+            raise InvalidInput("a multipart dataset upload needs a `metadata` JSON part", {"missing_parts": ["metadata"]})
+        saved = await use.upsert_dataset(
+            ports,
+            use.UpsertDataset(
+                body.dataset_slug, changes_of(body), frames, mode,
+                idempotency_key(request, "datasets.upsert", digest),
+            ),
+        )
+    return Response(present.dataset_out(saved.dataset), status_code=201 if saved.created else 200)
+
+
+@get("/", summary="List datasets")
+async def list_datasets(
+    ports: Ports, symbol: Text = None, granularity: Text = None, search: Text = None,
+    limit: Limit = None, offset: Offset = None, after: After = None,
+) -> s.DatasetPage:
+    page = await use.list_datasets(
+        ports, DatasetFilter(symbol, granularity, search), PageRequest.of(limit, offset, after)
+    )
+    return s.DatasetPage(
+        datasets=[present.dataset_item(item) for item in page.items], total=page.total, limit=page.limit,
+        offset=page.offset, next_cursor=page.next_cursor,
+    )
+
+
+@post("/backfill", status_code=201, summary="Register a dataset over measurements already in the store")
+async def backfill(request: Request[Any, Any, Any], ports: Ports) -> Response[s.DatasetOut]:
+    body = decode(await request.body(), s.BackfillIn)
+    saved = await use.backfill_dataset(
+        ports,
+        use.BackfillDataset(
+            body.dataset_slug, body.symbol, body.granularity, body.ohlcv_measurement, body.indicator_measurement
+        ),
+    )
+    return Response(present.dataset_out(saved.dataset), status_code=201 if saved.created else 200)
+
+
+@get("/{ref:str}", summary="A dataset with its related counts, store state and links")
+async def dataset_detail(ports: Ports, ref: str) -> s.DatasetDetailOut:
+    return present.dataset_detail(await use.dataset_detail(ports, ref), "")
+
+
+@post("/{ref:str}/export", status_code=200, summary="Upload OHLCV and/or indicator frames for a dataset")
+async def export_frames(
+    request: Request[Any, Any, Any], ports: Ports, settings: Settings, ref: str,
+    mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
+    run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
+) -> Response[Any]:
+    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+        _, frames, digest = await _frames_from_request(request, spool)
+        key = idempotency_key(request, "datasets.export", digest)
+        if run_async:
+            async with ports.uow() as uow:
+                await use.find_dataset(uow, ref)
+            job = await submit_with_uploads(
+                ports, spool, "dataset_export",
+                {"dataset_ref": ref, "mode": mode.value, "frames": {k.value: u.path for k, u in frames.items()}},
+                list(frames.values()), key,
+            )
+            return accepted(job)
+        saved = await use.export_dataset_frames(ports, ref, frames, mode, key)
+    return Response(present.dataset_out(saved.dataset), status_code=200)
+
+
+def _frame_route(kind: FrameKind) -> Any:
+    async def read_frame(
+        request: Request[Any, Any, Any], ports: Ports, ref: str,
+        from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
+        to: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
+        columns: Annotated[str | None, Parameter(max_length=20_000, required=False)] = None,
+        limit: Annotated[int | None, Parameter(ge=1, le=100_000_000, required=False)] = None,
+        sample_by: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
+        format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
+        ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
+        timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+    ) -> Stream:
+        fmt = choose_format(format, request.headers.get("accept"))
+        query = await use.dataset_frame_query(
+            ports, ref, kind,
+            use.FrameRead(time_param(from_, "from"), time_param(to, "to"), columns_param(columns), limit,
+                          sample_by, timeout),
+        )
+        return await stream_query(ports.store, query, fmt, ts_unit)
+
+    return read_frame
+
+
+read_ohlcv = get("/{ref:str}/ohlcv", summary="Stream a dataset's OHLCV bars", name="dataset_ohlcv")(
+    _frame_route(FrameKind.OHLCV)
+)
+read_indicators = get("/{ref:str}/indicators", summary="Stream a dataset's indicator rows", name="dataset_indicators")(
+    _frame_route(FrameKind.INDICATORS)
+)
+
+
+@get("/{ref:str}/runs", summary="The runs of a dataset")
+async def dataset_runs(
+    ports: Ports, ref: str, status: Text = None, limit: Limit = None, offset: Offset = None, after: After = None,
+) -> s.RunPage:
+    from application.runs import runs_of_dataset
+
+    page = await runs_of_dataset(ports, ref, RunFilter(status=status), PageRequest.of(limit, offset, after))
+    return run_page(page)
+
+
+@get("/{ref:str}/hierarchy", summary="Dataset -> runs -> simulations")
+async def dataset_hierarchy(ports: Ports, ref: str) -> s.HierarchyOut:
+    dataset, nodes = await use.dataset_hierarchy(ports, ref)
+    return present.hierarchy(dataset, nodes)
+
+
+router = Router(
+    path="/api/datasets",
+    route_handlers=[
+        upsert_dataset, list_datasets, backfill, dataset_detail, export_frames, read_ohlcv, read_indicators,
+        dataset_runs, dataset_hierarchy,
+    ],
+    tags=["datasets"],
+)

@@ -1,0 +1,83 @@
+"""One table maps every error to a status, and every error leaves as `{"error", "details"}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from domain import errors
+
+log = logging.getLogger("stage1.http")
+
+STATUS_BY_ERROR: Final[dict[type[errors.Stage1Error], int]] = {
+    errors.InvalidInput: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedFormat: 415,
+    errors.RateLimited: 429,
+    errors.UpstreamError: 502,
+    errors.StoreUnavailable: 503,
+    errors.StoreTimeout: 504,
+}
+
+
+def status_for(error: errors.Stage1Error) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 400
+
+
+def envelope(status: int, message: str, details: Any = None, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        {"error": message, "details": details}, status_code=status, media_type=MediaType.JSON, headers=headers
+    )
+
+
+def stage1_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, errors.Stage1Error)
+    headers = {"WWW-Authenticate": 'Bearer realm="stage1"'} if isinstance(exc, errors.Unauthorized) else None
+    return envelope(status_for(exc), exc.message, exc.details, headers)
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Litestar's own errors (validation, unknown route, wrong method, body too large) in our envelope."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status == 422:  # the contract never answers 422
+        status = 400
+    details: Any = exc.extra if exc.extra else None
+    message = str(exc.detail)
+    if isinstance(exc, ValidationException):
+        message = _validation_message(exc)
+    headers = dict(exc.headers) if exc.headers else None
+    return envelope(status, message, details, headers)
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(HTTP_500_INTERNAL_SERVER_ERROR, "internal error", None)
+
+
+def _validation_message(exc: ValidationException) -> str:
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        first = extra[0]
+        key = first.get("key")
+        message = first.get("message", "invalid value")
+        return f"invalid {key}: {message}" if key else f"invalid request: {message}"
+    return str(exc.detail) or "invalid request"
+
+
+EXCEPTION_HANDLERS: Final = {
+    errors.Stage1Error: stage1_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}

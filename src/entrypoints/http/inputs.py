@@ -1,0 +1,82 @@
+"""Turning request pieces (bodies, headers, query strings) into validated values."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+
+from application.idempotency import IdempotencyKey
+from domain.errors import InvalidInput, UnsupportedFormat
+from domain.values import coerce_timestamp
+
+T = TypeVar("T")
+COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
+MAX_JSON_BYTES = 512 * 1024 * 1024
+
+
+def decode(data: bytes | str, kind: type[T], what: str = "body") -> T:
+    """JSON into a wire struct; a wrong type or a missing field is a 400 naming the path."""
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"invalid {what}: {exc}", {"part": what, "reason": str(exc)}) from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}", {"part": what}) from exc
+
+
+def media_type(request: Request[Any, Any, Any]) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json(request: Request[Any, Any, Any]) -> bool:
+    kind = media_type(request)
+    return kind in ("application/json", "") or kind.endswith("+json")
+
+
+def is_multipart(request: Request[Any, Any, Any]) -> bool:
+    return media_type(request) == "multipart/form-data"
+
+
+def require_json_or_multipart(request: Request[Any, Any, Any]) -> None:
+    if not (is_json(request) or is_multipart(request)):
+        raise UnsupportedFormat(
+            f"send application/json or multipart/form-data, not {media_type(request)}",
+            {"content_type": media_type(request)},
+        )
+
+
+def idempotency_key(request: Request[Any, Any, Any], scope: str, body_hash: str) -> IdempotencyKey | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    return IdempotencyKey(key.strip(), scope, body_hash)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def time_param(value: str | None, name: str) -> int | None:
+    """`from` / `to`: epoch (unit by magnitude, seconds as the contract shows) or ISO-8601."""
+    if value is None or value == "":
+        return None
+    try:
+        return coerce_timestamp(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{name} must be epoch seconds or ISO-8601", {"field": name}) from exc
+    except (OverflowError, ValueError) as exc:
+        raise InvalidInput(f"{name} is out of range", {"field": name}) from exc
+
+
+def columns_param(value: str | None) -> list[str] | None:
+    if value is None or not value.strip():
+        return None
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    bad = [name[:40] for name in names if COLUMN.fullmatch(name) is None]
+    if bad or len(names) > 1000:
+        raise InvalidInput("columns must be a comma-separated list of column names", {"field": "columns", "invalid": bad})
+    return names

@@ -1,0 +1,168 @@
+"""`/api/questdb`: imports into measurements, inspection, and read-only SQL."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from application import timeseries as use
+from application.context import Ports
+from application.jobs import get_job
+from application.ports import FrameUpload
+from domain.errors import InvalidInput
+from domain.frames import FrameKind, WriteMode
+from domain.values import validate_output_unit
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.inputs import decode, idempotency_key, is_json, is_multipart, media_type, sha256
+from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.streaming import choose_format, stream_batches
+from entrypoints.http.uploads import UploadSpool
+from entrypoints.settings import Settings
+
+Measurement = Annotated[str | None, Parameter(max_length=200, required=False)]
+Kind = Annotated[FrameKind | None, Parameter(required=False)]
+Mode = Annotated[WriteMode | None, Parameter(required=False)]
+
+
+async def _import_request(
+    request: Request[Any, Any, Any], spool: UploadSpool, measurement: str | None, kind: FrameKind | None,
+    mode: WriteMode | None,
+) -> tuple[use.ImportFrame, FrameUpload]:
+    """The three forms of an import: a multipart `file` part, a raw body, or JSON with `data`."""
+    if is_multipart(request):
+        parts = await spool.multipart(request, {"file"})
+        part = parts.get("file")
+        if part is None or part.path is None:
+            raise InvalidInput("a multipart import needs a `file` part", {"missing_parts": ["file"]})
+        for name in ("measurement", "kind", "mode"):
+            if name in parts and parts[name].data is not None:
+                value = parts[name].text().strip()
+                if name == "measurement":
+                    measurement = measurement or value
+                elif name == "kind":
+                    kind = kind or _enum(FrameKind, value, "kind")
+                else:
+                    mode = mode or _enum(WriteMode, value, "mode")
+        upload, digest = part.upload(), spool.request_hash
+    elif is_json(request) and media_type(request) != "":
+        raw = await request.body()
+        body = decode(raw, s.ImportJsonIn)
+        measurement = measurement or body.measurement
+        kind = kind or FrameKind(body.kind)
+        mode = mode or WriteMode(body.mode)
+        upload, digest = spool.text_file(body.data, "data").upload(), sha256(raw)
+    else:
+        upload, digest = (await spool.body(request, "body")).upload(), spool.request_hash
+    if not measurement:
+        raise InvalidInput("measurement is required", {"field": "measurement"})
+    key = idempotency_key(request, "questdb.import", digest)
+    command = use.ImportFrame(measurement, upload, kind or FrameKind.GENERIC, mode or WriteMode.APPEND, key)
+    return command, upload
+
+
+def _enum(kind: Any, value: str, field: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{field} must be one of {', '.join(m.value for m in kind)}", {"field": field}) from exc
+
+
+@post("/import", status_code=200, summary="Import a frame into a measurement and wait for it")
+async def import_frame(
+    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    measurement: Measurement = None, kind: Kind = None, mode: Mode = None,
+) -> s.ImportOut:
+    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+        command, _ = await _import_request(request, spool, measurement, kind, mode)
+        report = await use.import_frame(ports, command)
+    return s.ImportOut(**report.as_dict())
+
+
+@post("/import/async", status_code=202, summary="Queue an import as a job")
+async def import_async(
+    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    measurement: Measurement = None, kind: Kind = None, mode: Mode = None,
+) -> Response[s.JobAcceptedOut]:
+    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+        command, upload = await _import_request(request, spool, measurement, kind, mode)
+        from domain.values import MeasurementName
+
+        MeasurementName(command.measurement)
+        job = await submit_with_uploads(
+            ports, spool, "questdb_import",
+            {"measurement": command.measurement, "kind": command.kind.value, "mode": command.mode.value,
+             "file": upload.path},
+            [upload], command.idempotency,
+        )
+    return accepted(job)
+
+
+@get("/jobs/{job_id:str}", summary="An import job (same body as /api/jobs/{id})")
+async def questdb_job(ports: Ports, job_id: str) -> s.JobOut:
+    return present.job_out(await get_job(ports, job_id))
+
+
+@get("/measurements", summary="Measurements in the time-series store")
+async def measurements(
+    ports: Ports, prefix: Annotated[str | None, Parameter(max_length=127, required=False)] = None
+) -> s.MeasurementPage:
+    infos = await use.list_measurements(ports, prefix)
+    return s.MeasurementPage(
+        measurements=[s.MeasurementOut(**present.measurement_fields(info)) for info in infos],
+        total=len(infos), limit=len(infos), offset=0, next_cursor=None,
+    )
+
+
+@get("/measurement/{name:str}", summary="One measurement: columns, dedup keys, partitions and a sample")
+async def measurement(
+    ports: Ports, name: str, sample: Annotated[int, Parameter(ge=0, le=1000, required=False)] = 5
+) -> s.MeasurementDetailOut:
+    info, rows = await use.describe_measurement(ports, name, sample)
+    return s.MeasurementDetailOut(
+        **present.measurement_fields(info),
+        columns=[s.ColumnOut(name=c.name, type=c.type, indexed=c.indexed, designated=c.designated) for c in info.columns],
+        dedup_keys=list(info.dedup_keys), partition_count=info.partition_count,
+        sample=[{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()],
+    )
+
+
+@post("/query", status_code=200, summary="A read-only statement answered as JSON rows")
+async def query(request: Request[Any, Any, Any], ports: Ports) -> s.QueryOut:
+    body = decode(await request.body(), s.QueryIn)
+    result = await use.run_query(ports, body.sql, body.limit, body.timeout)
+    rows = [[_json_value(v) for v in row] for row in result.rows]
+    return s.QueryOut(
+        columns=[s.QueryColumn(name=n, type=t) for n, t in result.columns], rows=rows, count=len(rows)
+    )
+
+
+@post("/export", status_code=200, summary="Stream the result of a read-only statement")
+async def export(request: Request[Any, Any, Any], ports: Ports) -> Stream:
+    body = decode(await request.body(), s.ExportIn)
+    validate_output_unit(body.ts_unit)
+    fmt = choose_format(body.format, None, "csv")
+    return await stream_batches(use.export_query(ports, body.sql, body.timeout), fmt, body.ts_unit)
+
+
+def _json_value(value: Any) -> Any:
+    """Values JSON can carry: times as ISO text, NaN and infinities as null."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+router = Router(
+    path="/api/questdb",
+    route_handlers=[import_frame, import_async, questdb_job, measurements, measurement, query, export],
+    tags=["questdb"],
+)

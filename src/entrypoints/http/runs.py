@@ -1,0 +1,166 @@
+"""`/api/runs`: walk-forward runs, their folds and their prediction streams."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from application import runs as use
+from application.context import Ports
+from application.idempotency import IdempotencyKey
+from application.ports import FrameUpload, RunFilter
+from domain.errors import InvalidInput
+from domain.paging import Page, PageRequest
+from domain.runs import Fold, RunStatus, WalkforwardRun
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.inputs import decode, idempotency_key, is_multipart, require_json_or_multipart, sha256, time_param
+from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.streaming import choose_format, stream_query
+from entrypoints.http.uploads import UploadSpool
+from entrypoints.settings import Settings
+
+Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
+Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
+After = Annotated[str | None, Parameter(max_length=512, required=False)]
+Text = Annotated[str | None, Parameter(max_length=256, required=False)]
+
+
+def parse_uuid(value: str | None, field: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{field} must be a UUID", {"field": field}) from exc
+
+
+def run_command(body: s.RunIn, predictions: FrameUpload | None, key: IdempotencyKey | None) -> use.SaveRun:
+    ref = body.dataset_id or body.dataset_slug
+    if not ref:
+        raise InvalidInput("dataset_id or dataset_slug is required", {"field": "dataset_id"})
+    return use.SaveRun(
+        dataset_ref=ref,
+        status=RunStatus(body.status),
+        prediction_measurement=body.prediction_measurement,
+        target_column=body.target_column,
+        feature_columns=list(body.feature_columns),
+        walk_config=body.walk_config,
+        hyperparameters=body.hyperparameters,
+        summary_metrics=body.summary_metrics,
+        folds=[
+            Fold(
+                f.fold_number, f.train_start, f.train_end, f.test_start, f.test_end, f.train_start_ts,
+                f.train_end_ts, f.test_start_ts, f.test_end_ts, dict(f.thresholds), dict(f.metrics),
+            )
+            for f in body.folds
+        ],
+        fold_count=body.fold_count,
+        clipboard_text=body.clipboard_text,
+        started_at=body.started_at,
+        completed_at=body.completed_at,
+        run_id=parse_uuid(body.run_id, "run_id"),
+        predictions=predictions,
+        idempotency=key,
+    )
+
+
+async def _run_request(request: Request[Any, Any, Any], spool: UploadSpool) -> tuple[s.RunIn, FrameUpload | None, str]:
+    require_json_or_multipart(request)
+    if is_multipart(request):
+        parts = await spool.multipart(request, {"predictions"})
+        if "run" not in parts:
+            raise InvalidInput("a multipart run needs a `run` JSON part", {"missing_parts": ["run"]})
+        body = decode(parts["run"].text(), s.RunIn, "run part")
+        part = parts.get("predictions")
+        return body, None if part is None or part.path is None else part.upload(), spool.request_hash
+    raw = await request.body()
+    body = decode(raw, s.RunIn)
+    upload = None
+    if body.predictions is not None and body.predictions_csv is not None:
+        raise InvalidInput("send predictions or predictions_csv, not both", {"field": "predictions"})
+    if body.predictions is not None:
+        upload = spool.rows_file(body.predictions, "predictions").upload()
+    elif body.predictions_csv is not None:
+        upload = spool.text_file(body.predictions_csv, "predictions_csv").upload()
+    return body, upload, sha256(raw)
+
+
+@post("/", status_code=201, summary="Save a run with its folds and, optionally, its predictions")
+async def save_run(
+    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
+) -> Response[Any]:
+    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+        body, predictions, digest = await _run_request(request, spool)
+        key = idempotency_key(request, "runs.save", digest)
+        command = run_command(body, predictions, key)  # validates before anything is queued
+        if run_async:
+            stripped = msgspec.structs.replace(body, predictions=None, predictions_csv=None)
+            job = await submit_with_uploads(
+                ports, spool, "run_persist",
+                {"body": msgspec.to_builtins(stripped), "predictions": predictions and predictions.path,
+                 "dataset_ref": command.dataset_ref},
+                [predictions] if predictions else [], key,
+            )
+            return accepted(job)
+        saved = await use.save_run(ports, command)
+    return Response(s.RunSavedOut(**saved.as_dict()), status_code=201)
+
+
+def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
+    return s.RunPage(
+        runs=[present.run_summary(r) for r in page.items], total=page.total, limit=page.limit,
+        offset=page.offset, next_cursor=page.next_cursor,
+    )
+
+
+@get("/", summary="List runs")
+async def list_runs(
+    ports: Ports, dataset_id: Text = None, dataset_slug: Text = None, status: Text = None,
+    measurement: Text = None, search: Text = None, limit: Limit = None, offset: Offset = None, after: After = None,
+) -> s.RunPage:
+    filters = RunFilter(parse_uuid(dataset_id, "dataset_id"), dataset_slug, status, measurement, search)
+    return run_page(await use.list_runs(ports, filters, PageRequest.of(limit, offset, after)))
+
+
+@get("/{run_id:str}", summary="A run with its folds; or its predictions with download_predictions=true")
+async def get_run(
+    request: Request[Any, Any, Any], ports: Ports, run_id: str,
+    download_predictions: Annotated[bool, Parameter(required=False)] = False,
+    format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
+    ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
+    timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+) -> Any:
+    if download_predictions:
+        fmt = choose_format(format, None, "csv")
+        query = await use.predictions_query(ports, run_id, use.PredictionsRead(timeout=timeout))
+        return await stream_query(ports.store, query, fmt, ts_unit, filename=f"predictions_{run_id}")
+    return present.run_out(await use.get_run(ports, run_id), "")
+
+
+@get("/{run_id:str}/predictions", summary="Stream a run's prediction rows")
+async def predictions(
+    request: Request[Any, Any, Any], ports: Ports, run_id: str,
+    fold_number: Annotated[int | None, Parameter(ge=0, le=1_000_000, required=False)] = None,
+    from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
+    to: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
+    limit: Annotated[int | None, Parameter(ge=1, le=1_000_000_000, required=False)] = None,
+    format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
+    ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
+    timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+) -> Stream:
+    fmt = choose_format(format, request.headers.get("accept"))
+    query = await use.predictions_query(
+        ports, run_id,
+        use.PredictionsRead(fold_number, time_param(from_, "from"), time_param(to, "to"), limit, timeout),
+    )
+    return await stream_query(ports.store, query, fmt, ts_unit)
+
+
+router = Router(path="/api/runs", route_handlers=[save_run, list_runs, get_run, predictions], tags=["runs"])

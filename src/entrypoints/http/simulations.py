@@ -1,0 +1,155 @@
+"""`/api/simulations`: trade replays, their trades, buckets and equity curves."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.params import Parameter
+
+from application import simulations as use
+from application.context import Ports
+from application.idempotency import IdempotencyKey
+from application.ports import FrameUpload, SimulationFilter
+from domain.errors import InvalidInput
+from domain.paging import PageRequest
+from domain.simulations import SimulationStatus, TradeBucket
+from domain.values import format_nanos, validate_output_unit
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.inputs import decode, idempotency_key, is_multipart, require_json_or_multipart, sha256
+from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.runs import parse_uuid
+from entrypoints.http.streaming import choose_format, stream_batches, stream_query
+from entrypoints.http.uploads import UploadSpool
+from entrypoints.settings import Settings
+
+Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
+Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
+After = Annotated[str | None, Parameter(max_length=512, required=False)]
+Text = Annotated[str | None, Parameter(max_length=256, required=False)]
+TsUnit = Annotated[str, Parameter(max_length=8, required=False)]
+
+
+def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None) -> use.SaveSimulation:
+    return use.SaveSimulation(
+        run_ref=body.run_id,
+        status=SimulationStatus(body.status),
+        trades_measurement=body.trades_measurement,
+        config=body.config,
+        summary_metrics=body.summary_metrics,
+        trade_buckets=None if body.trade_buckets is None else [
+            TradeBucket(b.bucket, b.trade_count, b.win_count, b.loss_count, b.total_pnl, b.avg_pnl,
+                        b.avg_return_pct, b.max_win, b.max_loss)
+            for b in body.trade_buckets
+        ],
+        trade_count=body.trade_count,
+        started_at=body.started_at,
+        completed_at=body.completed_at,
+        simulation_id=parse_uuid(body.simulation_id, "simulation_id"),
+        trades=trades,
+        idempotency=key,
+    )
+
+
+async def _simulation_request(
+    request: Request[Any, Any, Any], spool: UploadSpool
+) -> tuple[s.SimulationIn, FrameUpload | None, str]:
+    require_json_or_multipart(request)
+    if is_multipart(request):
+        parts = await spool.multipart(request, {"trades"})
+        head = parts.get("simulation") or parts.get("metadata")
+        if head is None:
+            raise InvalidInput("a multipart simulation needs a `simulation` JSON part", {"missing_parts": ["simulation"]})
+        body = decode(head.text(), s.SimulationIn, "simulation part")
+        part = parts.get("trades")
+        return body, None if part is None or part.path is None else part.upload(), spool.request_hash
+    raw = await request.body()
+    body = decode(raw, s.SimulationIn)
+    if body.trades is not None and body.trades_csv is not None:
+        raise InvalidInput("send trades or trades_csv, not both", {"field": "trades"})
+    upload = None
+    if body.trades is not None and body.trades:
+        upload = spool.rows_file(body.trades, "trades").upload()
+    elif body.trades_csv is not None:
+        upload = spool.text_file(body.trades_csv, "trades_csv").upload()
+    return body, upload, sha256(raw)
+
+
+@post("/", status_code=201, summary="Save a simulation with its trades and buckets")
+async def save_simulation(
+    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
+) -> Response[Any]:
+    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+        body, trades, digest = await _simulation_request(request, spool)
+        key = idempotency_key(request, "simulations.save", digest)
+        command = simulation_command(body, trades, key)
+        if run_async:
+            stripped = msgspec.structs.replace(body, trades=None, trades_csv=None)
+            job = await submit_with_uploads(
+                ports, spool, "simulation_persist",
+                {"body": msgspec.to_builtins(stripped), "trades": trades and trades.path, "run_id": body.run_id},
+                [trades] if trades else [], key,
+            )
+            return accepted(job)
+        saved = await use.save_simulation(ports, command)
+    return Response(s.SimulationSavedOut(**saved.as_dict()), status_code=201)
+
+
+@get("/", summary="List simulations")
+async def list_simulations(
+    ports: Ports, run_id: Text = None, dataset_id: Text = None, status: Text = None,
+    limit: Limit = None, offset: Offset = None, after: After = None,
+) -> s.SimulationPage:
+    filters = SimulationFilter(parse_uuid(run_id, "run_id"), parse_uuid(dataset_id, "dataset_id"), status)
+    page = await use.list_simulations(ports, filters, PageRequest.of(limit, offset, after))
+    return s.SimulationPage(
+        simulations=[present.simulation_summary(x) for x in page.items], total=page.total, limit=page.limit,
+        offset=page.offset, next_cursor=page.next_cursor,
+    )
+
+
+@get("/{simulation_id:str}", summary="A simulation with its buckets")
+async def get_simulation(ports: Ports, simulation_id: str) -> s.SimulationOut:
+    return present.simulation_out(await use.get_simulation(ports, simulation_id), "")
+
+
+@get("/{simulation_id:str}/trades", summary="A simulation's trades by bar time: JSON pages or a stream")
+async def trades(
+    request: Request[Any, Any, Any], ports: Ports, simulation_id: str,
+    format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
+    limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
+    offset: Offset = None, after: After = None, ts_unit: TsUnit = "ms",
+    timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+) -> Any:
+    validate_output_unit(ts_unit)
+    fmt = choose_format(format, request.headers.get("accept"), "json")
+    if fmt == "json":
+        page = await use.trades_page(ports, simulation_id, PageRequest.of(limit, offset, after, default_limit=1000))
+        return s.TradePage(
+            trades=[present.trade_out(t, ts_unit) for t in page.items], total=page.total, limit=page.limit,
+            offset=page.offset, next_cursor=page.next_cursor,
+        )
+    query = await use.trades_query(ports, simulation_id, timeout)
+    if query is None:
+        return await stream_batches(use.trades_as_batches(ports, simulation_id), fmt, ts_unit)
+    return await stream_query(ports.store, query, fmt, ts_unit, rename={"timestamp": "bar_timestamp"})
+
+
+@get("/{simulation_id:str}/equity", summary="The equity curve computed from the trades")
+async def equity(ports: Ports, simulation_id: str, ts_unit: TsUnit = "ms") -> s.EquityOut:
+    validate_output_unit(ts_unit)
+    curve = await use.simulation_equity(ports, simulation_id)
+    return s.EquityOut(
+        simulation_id=str(curve.simulation_id), initial_capital=curve.initial_capital,
+        points=[s.EquityPointOut(timestamp=format_nanos(p.timestamp, ts_unit), equity=p.equity, drawdown=p.drawdown)
+                for p in curve.points],
+    )
+
+
+router = Router(
+    path="/api/simulations", route_handlers=[save_simulation, list_simulations, get_simulation, trades, equity],
+    tags=["simulations"],
+)

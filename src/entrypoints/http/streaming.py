@@ -1,0 +1,78 @@
+"""Chunked responses for frames: CSV, JSON, NDJSON or Arrow IPC, never built whole in memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pyarrow as pa
+from litestar.response import Stream
+
+from adapters.frames.encoders import MEDIA_TYPES, encode, negotiate
+from application.ports import RangeQuery, TimeSeriesStore
+from domain.values import validate_output_unit
+
+FORMATS = ("csv", "json", "ndjson", "arrow")
+
+
+def choose_format(fmt: str | None, accept: str | None, default: str = "csv") -> str:
+    return negotiate(fmt, accept, default)
+
+
+async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None = None) -> Stream:
+    """Pull the first chunk before answering, so a store error still gets a proper status."""
+    iterator = aiter(chunks)
+    try:
+        first: bytes | None = await anext(iterator)
+    except StopAsyncIteration:
+        first = None
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            async for chunk in iterator:
+                yield chunk
+        finally:
+            closer = getattr(iterator, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}.{_extension(fmt)}"'
+    return Stream(body(), media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+async def stream_query(
+    store: TimeSeriesStore, query: RangeQuery, fmt: str, ts_unit: str, filename: str | None = None,
+    rename: dict[str, str] | None = None,
+) -> Stream:
+    """A range of a measurement as the client's format. CSV goes through the store's own export."""
+    validate_output_unit(ts_unit)
+    if fmt == "csv" and not rename:
+        return await stream_of(store.export_csv(query, ts_unit), fmt, filename)
+    batches = store.read(query)
+    if rename:
+        batches = renamed(batches, rename)
+    return await stream_of(encode(batches, fmt, ts_unit), fmt, filename)
+
+
+async def stream_batches(
+    batches: AsyncIterator[pa.RecordBatch], fmt: str, ts_unit: str, filename: str | None = None
+) -> Stream:
+    validate_output_unit(ts_unit)
+    return await stream_of(encode(batches, fmt, ts_unit), fmt, filename)
+
+
+async def renamed(batches: AsyncIterator[pa.RecordBatch], names: dict[str, str]) -> AsyncIterator[pa.RecordBatch]:
+    async for batch in batches:
+        yield batch.rename_columns([names.get(name, name) for name in batch.schema.names])
+
+
+def _extension(fmt: str) -> str:
+    return {"csv": "csv", "json": "json", "ndjson": "ndjson", "arrow": "arrows"}.get(fmt, "bin")
+
+
+def headers_for(fmt: str) -> dict[str, Any]:
+    return {"media_type": MEDIA_TYPES[fmt]}

@@ -1,0 +1,208 @@
+"""Every form a frame can arrive in (multipart part, raw body, JSON string, JSON rows) is spooled to a
+temp file under the upload folder; the spool deletes its files on every path unless a job took them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import multipart
+import pyarrow as pa
+import pyarrow.ipc as ipc
+from litestar import Request
+
+from application.ports import FrameUpload
+from domain.errors import InvalidInput, PayloadTooLarge
+
+# Parts that carry JSON (metadata, run, simulation) stay in memory; they are small by nature.
+MAX_FIELD_BYTES = 8 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+@dataclass(slots=True)
+class SpooledPart:
+    name: str
+    filename: str | None
+    content_type: str | None
+    path: Path | None = None
+    data: bytes | None = None
+    size: int = 0
+
+    def upload(self) -> FrameUpload:
+        assert self.path is not None
+        return FrameUpload(str(self.path))
+
+    def text(self) -> str:
+        if self.data is not None:
+            return self.data.decode("utf-8", errors="replace")
+        assert self.path is not None
+        return self.path.read_text("utf-8", errors="replace")
+
+
+@dataclass(slots=True)
+class UploadSpool:
+    """Owns the temp files of one request."""
+
+    root: Path
+    max_bytes: int
+    _files: list[Path] = field(default_factory=list)
+    _kept: set[Path] = field(default_factory=set)
+    _digest: Any = field(default_factory=hashlib.sha256)
+    _received: int = 0
+
+    async def __aenter__(self) -> Self:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        for path in self._files:
+            if path not in self._kept:
+                path.unlink(missing_ok=True)
+        self._files.clear()
+
+    def keep(self, upload: FrameUpload) -> None:
+        """A job now owns this file and deletes it when it finishes."""
+        self._kept.add(Path(upload.path))
+
+    @property
+    def request_hash(self) -> str:
+        return self._digest.hexdigest()
+
+    def digest(self, data: bytes) -> None:
+        self._digest.update(data)
+
+    def _new_file(self, suffix: str) -> tuple[Path, Any]:
+        handle, name = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=self.root)
+        path = Path(name)
+        self._files.append(path)
+        return path, os.fdopen(handle, "wb")
+
+    def _count(self, size: int) -> None:
+        self._received += size
+        if self._received > self.max_bytes:
+            raise PayloadTooLarge(
+                f"the upload is larger than the limit of {self.max_bytes} bytes", {"limit_bytes": self.max_bytes}
+            )
+
+    async def body(self, request: Request[Any, Any, Any], name: str) -> SpooledPart:
+        """A raw request body (CSV, CSV.gz, Parquet or Arrow IPC) to a file."""
+        path, handle = self._new_file(".upload")
+        size = 0
+        with handle:
+            async for chunk in _chunks(request):
+                self._count(len(chunk))
+                self._digest.update(chunk)
+                handle.write(chunk)
+                size += len(chunk)
+        if size == 0:
+            raise InvalidInput("the request body is empty", {"field": name})
+        return SpooledPart(name, None, request.headers.get("content-type"), path, size=size)
+
+    async def multipart(self, request: Request[Any, Any, Any], file_fields: set[str]) -> dict[str, SpooledPart]:
+        """Stream a multipart body: file parts to disk, other parts to memory."""
+        content_type = request.headers.get("content-type", "")
+        _, options = multipart.parse_options_header(content_type)
+        boundary = options.get("boundary")
+        if not boundary:
+            raise InvalidInput("multipart/form-data needs a boundary", {"header": "content-type"})
+        parts: dict[str, SpooledPart] = {}
+        current: SpooledPart | None = None
+        handle: Any = None
+        buffer = bytearray()
+        stream = aiter(_chunks(request))
+        try:
+            with multipart.PushMultipartParser(boundary, max_header_count=16, strict=False) as parser:
+                async for chunk in stream:
+                    self._count(len(chunk))
+                    self._digest.update(chunk)
+                    for event in parser.parse(chunk):
+                        if isinstance(event, multipart.MultipartSegment):
+                            current = SpooledPart(event.name, event.filename, event.content_type)
+                            if event.name in parts:
+                                raise InvalidInput(f"part {event.name!r} was sent twice", {"part": event.name})
+                            if event.filename is not None or event.name in file_fields:
+                                current.path, handle = self._new_file(_suffix(event.filename))
+                            buffer.clear()
+                        elif event is None:
+                            assert current is not None
+                            if handle is not None:
+                                handle.close()
+                                handle = None
+                                assert current.path is not None
+                                current.size = current.path.stat().st_size
+                            else:
+                                current.data = bytes(buffer)
+                                current.size = len(buffer)
+                            parts[current.name] = current
+                            current = None
+                        else:
+                            if handle is not None:
+                                handle.write(event)
+                            else:
+                                buffer.extend(event)
+                                if len(buffer) > MAX_FIELD_BYTES:
+                                    raise PayloadTooLarge("a form field is larger than 8 MiB")
+                if not parser.closed:
+                    parser.parse(b"")
+        except multipart.MultipartError as exc:
+            raise InvalidInput(f"malformed multipart body: {exc}", {"header": "content-type"}) from exc
+        finally:
+            if handle is not None:
+                handle.close()
+        return parts
+
+    def text_file(self, text: str, name: str) -> SpooledPart:
+        """A CSV sent as a JSON string (`data`, `ohlcv_csv`, `predictions_csv`, ...)."""
+        data = text.encode("utf-8")
+        if not data.strip():
+            raise InvalidInput(f"{name} is empty", {"field": name})
+        path, handle = self._new_file(".csv")
+        with handle:
+            handle.write(data)
+        return SpooledPart(name, None, "text/csv", path, size=len(data))
+
+    def rows_file(self, rows: list[dict[str, Any]], name: str) -> SpooledPart:
+        """Rows sent as a JSON array of objects, as an Arrow file the frame reader checks like any other."""
+        if not rows:
+            raise InvalidInput(f"{name} is an empty array", {"field": name})
+        try:
+            table = pa.Table.from_pylist(rows)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInput(f"{name} rows do not form a table: {exc}", {"field": name}) from exc
+        path, handle = self._new_file(".arrow")
+        with handle, ipc.new_file(handle, table.schema) as writer:
+            writer.write_table(table)
+        return SpooledPart(name, None, "application/vnd.apache.arrow.file", path, size=path.stat().st_size)
+
+
+async def _chunks(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    pending = bytearray()
+    async for chunk in request.stream():
+        pending.extend(chunk)
+        if len(pending) >= CHUNK:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def _suffix(filename: str | None) -> str:
+    """Keep a harmless extension for format detection; never a path from the client."""
+    if not filename:
+        return ".upload"
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    for ext in (".csv.gz", ".csv", ".gz", ".parquet", ".arrow", ".feather", ".ipc", ".arrows"):
+        if name.endswith(ext):
+            return ext
+    return ".upload"

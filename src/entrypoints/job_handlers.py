@@ -1,0 +1,103 @@
+"""What each job type does: decode its payload the way the HTTP edge decodes a request, then run the
+same use case. Every handler is safe to run twice (store dedup keys, idempotent metadata writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from application import datasets, runs, simulations, timeseries
+from application.context import Ports
+from application.ports import FrameUpload
+from domain.errors import Conflict
+from domain.frames import FrameKind, WriteMode
+from domain.jobs import Job
+from entrypoints.http import schemas as s
+from entrypoints.http.runs import run_command
+from entrypoints.http.simulations import simulation_command
+
+
+class Progress(Protocol):
+    async def report(self, progress: int, total: int | None = None, message: str | None = None) -> None: ...
+
+
+Handler = Callable[[Job, Progress], Awaitable[dict[str, Any]]]
+
+
+def handlers(ports: Ports) -> Mapping[str, Handler]:
+    async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
+        payload = job.payload
+        command = timeseries.ImportFrame(
+            payload["measurement"], FrameUpload(payload["file"]), FrameKind(payload["kind"]),
+            WriteMode(payload["mode"]),
+        )
+
+        async def on_rows(rows: int) -> None:
+            await progress.report(rows, None, f"{rows} rows written")
+
+        report = await timeseries.import_frame(ports, command, on_rows)
+        return report.as_dict()
+
+    async def dataset_export(job: Job, progress: Progress) -> dict[str, Any]:
+        payload = job.payload
+        frames = {FrameKind(kind): FrameUpload(path) for kind, path in payload["frames"].items()}
+        saved = await datasets.export_dataset_frames(ports, payload["dataset_ref"], frames, WriteMode(payload["mode"]))
+        return {
+            "dataset_id": str(saved.dataset.dataset_id),
+            "rows_written": {kind.value: rows for kind, rows in saved.written.items()},
+        }
+
+    async def run_persist(job: Job, progress: Progress) -> dict[str, Any]:
+        body = msgspec.convert(job.payload["body"], s.RunIn)
+        path = job.payload.get("predictions")
+        command = run_command(body, FrameUpload(path) if path else None, None)
+        if command.run_id is None:
+            # A retried job must not create a second run: the job's id names the run it creates.
+            command.run_id = job.job_id
+        try:
+            saved = await runs.save_run(ports, command)
+        except Conflict:
+            async with ports.uow() as uow:
+                existing = await uow.runs.get(command.run_id)
+            if existing is None:
+                raise
+            return {"run_id": str(existing.run_id), "prediction_measurement": str(existing.prediction_measurement),
+                    "questdb_rows_written": 0}
+        return saved.as_dict()
+
+    async def simulation_persist(job: Job, progress: Progress) -> dict[str, Any]:
+        body = msgspec.convert(job.payload["body"], s.SimulationIn)
+        path = job.payload.get("trades")
+        command = simulation_command(body, FrameUpload(path) if path else None, None)
+        if command.simulation_id is None:
+            command.simulation_id = job.job_id
+        try:
+            saved = await simulations.save_simulation(ports, command)
+        except Conflict:
+            async with ports.uow() as uow:
+                existing = await uow.simulations.get(command.simulation_id)
+            if existing is None:
+                raise
+            return {"simulation_id": str(existing.simulation_id),
+                    "trades_measurement": str(existing.trades_measurement), "questdb_rows_written": 0}
+        return saved.as_dict()
+
+    async def noop(job: Job, progress: Progress) -> dict[str, Any]:
+        return {}
+
+    return {
+        "questdb_import": questdb_import,
+        "dataset_export": dataset_export,
+        "run_persist": run_persist,
+        "simulation_persist": simulation_persist,
+        "noop": noop,
+    }
+
+
+def release_uploads(job: Job) -> None:
+    """A finished job's spooled files are no longer needed."""
+    for path in job.payload.get("uploads", []):
+        Path(path).unlink(missing_ok=True)

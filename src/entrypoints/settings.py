@@ -1,0 +1,86 @@
+"""Configuration from `STAGE1_*` environment variables and a `.env` file. No value is needed:
+without any, the service runs embedded on SQLite and DuckDB files under `./stage1-data`."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STAGE1_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("stage1-data"), description="Folder for the embedded stores and uploads.")
+    database_url: str | None = Field(
+        None, description="Metadata store: postgresql+asyncpg://... or sqlite+aiosqlite:///...; "
+        "default: SQLite under data_dir."
+    )
+    timeseries: Literal["duckdb", "questdb", "memory"] = Field("duckdb", description="Time-series store.")
+    questdb_http_url: str = Field("http://127.0.0.1:9000", description="QuestDB REST API (queries, /exp).")
+    questdb_ilp_url: str | None = Field(
+        None, description="QuestDB ingestion address, e.g. http://127.0.0.1:9000 (ILP over HTTP); default: the REST URL."
+    )
+    questdb_pg_url: str = Field(
+        "postgresql://stage1_reader:stage1_reader@127.0.0.1:8812/qdb",
+        description="QuestDB Postgres-wire URL of its read-only user, used by the SQL routes.",
+    )
+    host: str = Field("127.0.0.1", description="Address `stage1 serve` binds to.")
+    port: int = Field(8000, description="Port `stage1 serve` listens on.")
+    auth_enabled: bool | None = Field(
+        None, description="Require a token on /api routes. Default: on, unless bound to loopback with no "
+        "auth_secret set. Off is refused on a non-loopback address."
+    )
+    auth_secret: SecretStr | None = Field(None, description="Shared secret that POST /api/auth/token checks.")
+    token_ttl_days: int = Field(90, description="Default token lifetime.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
+    rate_limit_per_minute: int = Field(600, description="Requests per minute per token or client address.")
+    max_upload_mb: int = Field(2048, description="Largest request body, in MiB (413 beyond).")
+    upload_dir: Path | None = Field(None, description="Where uploads are spooled; default data_dir/uploads.")
+    in_process_worker: bool | None = Field(
+        None, description="Run a job worker inside `serve`; default: on for SQLite, off for Postgres."
+    )
+    worker_concurrency: int = Field(2, description="Jobs one worker runs at once.")
+    log_level: str = Field("INFO", description="Python log level.")
+    tls_cert: Path | None = Field(None, description="TLS certificate (PEM) for serving HTTPS directly.")
+    tls_key: Path | None = Field(None, description="TLS private key (PEM).")
+
+    @property
+    def metadata_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'stage1.db').resolve()}"
+
+    @property
+    def uploads(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
+
+    @property
+    def is_embedded_metadata(self) -> bool:
+        return self.metadata_url.startswith("sqlite")
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        return self.is_embedded_metadata if self.in_process_worker is None else self.in_process_worker
+
+    @property
+    def auth_required(self) -> bool:
+        if self.auth_enabled is not None:
+            return self.auth_enabled
+        return self.auth_secret is not None or not is_loopback(self.host)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,44 @@
+"""Running job workers: inside `stage1 serve` (embedded default) or as `stage1 worker`."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import anyio
+
+from application.context import Ports
+from entrypoints.job_handlers import handlers
+from entrypoints.settings import Settings
+
+LEASE = timedelta(seconds=30)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build_worker(ports: Ports, concurrency: int) -> object:
+    from application.worker import Worker
+
+    return Worker(
+        queue=ports.queue, handlers=handlers(ports), worker_id=worker_id(), concurrency=concurrency,
+        lease=LEASE, clock=ports.clock,
+    )
+
+
+@asynccontextmanager
+async def in_process_worker(ports: Ports, settings: Settings) -> AsyncIterator[None]:
+    if not settings.runs_worker_in_process:
+        yield
+        return
+    worker = build_worker(ports, settings.worker_concurrency)
+    async with anyio.create_task_group() as group:
+        group.start_soon(worker.run)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            await worker.stop()  # type: ignore[attr-defined]
