@@ -38,7 +38,7 @@ BACKOFF_CAP = timedelta(minutes=5)
 def backoff(attempt: int) -> timedelta:
     """Exponential delay before attempt `attempt + 1`: 2 s, 4 s, 8 s, ... capped at 5 minutes."""
     exponent = min(max(attempt - 1, 0), 16)
-    return min(BACKOFF_BASE * (2**exponent), BACKOFF_CAP)
+    return min(BACKOFF_BASE * (1 << exponent), BACKOFF_CAP)
 
 
 @dataclass(slots=True)
@@ -66,12 +66,26 @@ class Job:
 
     @classmethod
     def submit(
-        cls, job_id: UUID, type: str, payload: dict[str, Any], now: datetime,
-        priority: int = 0, max_attempts: int = 3, message: str | None = None,
+        cls,
+        job_id: UUID,
+        type: str,
+        payload: dict[str, Any],
+        now: datetime,
+        priority: int = 0,
+        max_attempts: int = 3,
+        message: str | None = None,
     ) -> Job:
         return cls(
-            job_id=job_id, type=type, status=JobStatus.PENDING, created_at=now, updated_at=now,
-            payload=payload, priority=priority, max_attempts=max_attempts, message=message, run_after=now,
+            job_id=job_id,
+            type=type,
+            status=JobStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            payload=payload,
+            priority=priority,
+            max_attempts=max_attempts,
+            message=message,
+            run_after=now,
         )
 
     def claim(self, worker_id: str, now: datetime, lease: timedelta) -> None:
@@ -170,6 +184,4 @@ class Job:
 
     def _require(self, status: JobStatus, action: str) -> None:
         if self.status is not status:
-            raise InvalidTransition(
-                f"cannot {action} a {self.status.value} job", {"status": self.status.value}
-            )
+            raise InvalidTransition(f"cannot {action} a {self.status.value} job", {"status": self.status.value})

@@ -48,7 +48,10 @@ class PageRequest:
 
     @classmethod
     def of(
-        cls, limit: int | None = None, offset: int | None = None, after: str | None = None,
+        cls,
+        limit: int | None = None,
+        offset: int | None = None,
+        after: str | None = None,
         default_limit: int = DEFAULT_LIMIT,
     ) -> PageRequest:
         chosen = default_limit if limit is None else limit

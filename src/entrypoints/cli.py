@@ -42,10 +42,16 @@ def serve(host: str | None, port: int | None, reload: bool, tls_cert: str | None
         raise click.UsageError("--tls-cert and --tls-key go together")
     click.echo(f"stage1: metadata {settings.metadata_url.split('@')[-1]}, time series {settings.timeseries}")
     uvicorn.run(
-        "entrypoints.http.app:create_app", factory=True, host=settings.host, port=settings.port, reload=reload,
+        "entrypoints.http.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        reload=reload,
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-        log_level=settings.log_level.lower(), proxy_headers=True, timeout_graceful_shutdown=30,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
     )
 
 
@@ -116,6 +122,7 @@ def worker(concurrency: int) -> None:
         try:
             job_worker: Any = build_worker(container.ports(), concurrency)
             async with anyio.create_task_group() as group:
+
                 async def on_signals() -> None:
                     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                         async for _ in signals:
@@ -134,12 +141,16 @@ def worker(concurrency: int) -> None:
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--measurement", required=True)
-@click.option("--kind", type=click.Choice(["ohlcv", "indicators", "predictions", "trades", "generic"]), default="generic")
+@click.option(
+    "--kind", type=click.Choice(["ohlcv", "indicators", "predictions", "trades", "generic"]), default="generic"
+)
 @click.option("--mode", type=click.Choice(["append", "replace"]), default="append")
 @click.option("--async", "run_async", is_flag=True, help="Queue a job and follow its progress.")
 @click.option("--url", default=lambda: os.environ.get("STAGE1_URL", "http://127.0.0.1:8000"), show_default="STAGE1_URL")
 @click.option("--token", default=lambda: os.environ.get("STAGE1_TOKEN"), help="API token (STAGE1_TOKEN).")
-def import_file(file: Path, measurement: str, kind: str, mode: str, run_async: bool, url: str, token: str | None) -> None:
+def import_file(
+    file: Path, measurement: str, kind: str, mode: str, run_async: bool, url: str, token: str | None
+) -> None:
     """Upload FILE (CSV, CSV.gz, Parquet, Arrow) into a measurement through a running server."""
     from entrypoints.import_client import import_through_api
 

@@ -31,7 +31,9 @@ def handlers(ports: Ports) -> Mapping[str, Handler]:
     async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
         payload = job.payload
         command = timeseries.ImportFrame(
-            payload["measurement"], FrameUpload(payload["file"]), FrameKind(payload["kind"]),
+            payload["measurement"],
+            FrameUpload(payload["file"]),
+            FrameKind(payload["kind"]),
             WriteMode(payload["mode"]),
         )
 
@@ -64,8 +66,11 @@ def handlers(ports: Ports) -> Mapping[str, Handler]:
                 existing = await uow.runs.get(command.run_id)
             if existing is None:
                 raise
-            return {"run_id": str(existing.run_id), "prediction_measurement": str(existing.prediction_measurement),
-                    "questdb_rows_written": 0}
+            return {
+                "run_id": str(existing.run_id),
+                "prediction_measurement": str(existing.prediction_measurement),
+                "questdb_rows_written": 0,
+            }
         return saved.as_dict()
 
     async def simulation_persist(job: Job, progress: Progress) -> dict[str, Any]:
@@ -81,8 +86,11 @@ def handlers(ports: Ports) -> Mapping[str, Handler]:
                 existing = await uow.simulations.get(command.simulation_id)
             if existing is None:
                 raise
-            return {"simulation_id": str(existing.simulation_id),
-                    "trades_measurement": str(existing.trades_measurement), "questdb_rows_written": 0}
+            return {
+                "simulation_id": str(existing.simulation_id),
+                "trades_measurement": str(existing.trades_measurement),
+                "questdb_rows_written": 0,
+            }
         return saved.as_dict()
 
     async def noop(job: Job, progress: Progress) -> dict[str, Any]:

@@ -17,4 +17,32 @@ def check_bind_policy(settings: Settings) -> None:
 
 
 async def issue_token_offline(settings: Settings, name: str, ttl_days: int | None) -> str:
-    raise click.ClickException("token issuance is not available yet")
+    """`stage1 token create`: an operator on the server issues a token without the shared secret."""
+    from adapters.sql import migrate
+    from application.auth import create_token
+    from entrypoints.container import Container
+
+    if settings.is_embedded_metadata:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate.upgrade(settings.metadata_url)
+    container = Container(settings=settings)
+    from dependency_injector import providers
+
+    container.store.override(providers.Object(_NoStore()))
+    init = container.init_resources()
+    if init is not None:
+        await init
+    try:
+        issued = await create_token(container.ports(), name, ttl_days or settings.token_ttl_days)
+    finally:
+        shutdown = container.shutdown_resources()
+        if shutdown is not None:
+            await shutdown
+    return issued.secret_token
+
+
+class _NoStore:
+    """Issuing a token needs no time-series store; do not open one."""
+
+    async def close(self) -> None:
+        return None

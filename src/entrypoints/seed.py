@@ -23,12 +23,28 @@ HOUR = 3600
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
 
 FIXTURES: list[dict[str, Any]] = [
-    {"slug": "btc_4h", "symbol": "BTC", "granularity": "4h", "step": 4 * HOUR, "price": 42_000.0, "bars": 600,
-     "run_id": UUID("11111111-1111-4111-8111-111111111111"), "folds": 3,
-     "simulation_id": UUID("33333333-3333-4333-8333-333333333333")},
-    {"slug": "eth_1h", "symbol": "ETH", "granularity": "1h", "step": HOUR, "price": 2_300.0, "bars": 800,
-     "run_id": UUID("22222222-2222-4222-8222-222222222222"), "folds": 2,
-     "simulation_id": UUID("44444444-4444-4444-8444-444444444444")},
+    {
+        "slug": "btc_4h",
+        "symbol": "BTC",
+        "granularity": "4h",
+        "step": 4 * HOUR,
+        "price": 42_000.0,
+        "bars": 600,
+        "run_id": UUID("11111111-1111-4111-8111-111111111111"),
+        "folds": 3,
+        "simulation_id": UUID("33333333-3333-4333-8333-333333333333"),
+    },
+    {
+        "slug": "eth_1h",
+        "symbol": "ETH",
+        "granularity": "1h",
+        "step": HOUR,
+        "price": 2_300.0,
+        "bars": 800,
+        "run_id": UUID("22222222-2222-4222-8222-222222222222"),
+        "folds": 2,
+        "simulation_id": UUID("44444444-4444-4444-8444-444444444444"),
+    },
 ]
 
 
@@ -36,24 +52,28 @@ def _ohlcv(fixture: dict[str, Any]) -> pa.Table:
     n, step, base = fixture["bars"], fixture["step"], fixture["price"]
     closes = [base * (1 + 0.05 * math.sin(i / 17) + 0.0004 * i) for i in range(n)]
     opens = [closes[i - 1] if i else base for i in range(n)]
-    return pa.table({
-        "timestamp": [START + i * step for i in range(n)],
-        "open": opens,
-        "high": [max(o, c) * 1.002 for o, c in zip(opens, closes, strict=True)],
-        "low": [min(o, c) * 0.998 for o, c in zip(opens, closes, strict=True)],
-        "close": closes,
-        "volume": [100.0 + (i * 37) % 250 for i in range(n)],
-    })
+    return pa.table(
+        {
+            "timestamp": [START + i * step for i in range(n)],
+            "open": opens,
+            "high": [max(o, c) * 1.002 for o, c in zip(opens, closes, strict=True)],
+            "low": [min(o, c) * 0.998 for o, c in zip(opens, closes, strict=True)],
+            "close": closes,
+            "volume": [100.0 + (i * 37) % 250 for i in range(n)],
+        }
+    )
 
 
 def _indicators(ohlcv: pa.Table) -> pa.Table:
     closes = ohlcv.column("close").to_pylist()
-    sma = [sum(closes[max(0, i - 19): i + 1]) / len(closes[max(0, i - 19): i + 1]) for i in range(len(closes))]
-    return pa.table({
-        "timestamp": ohlcv.column("timestamp"),
-        "sma_20": sma,
-        "momentum_10": [closes[i] - closes[max(0, i - 10)] for i in range(len(closes))],
-    })
+    sma = [sum(closes[max(0, i - 19) : i + 1]) / len(closes[max(0, i - 19) : i + 1]) for i in range(len(closes))]
+    return pa.table(
+        {
+            "timestamp": ohlcv.column("timestamp"),
+            "sma_20": sma,
+            "momentum_10": [closes[i] - closes[max(0, i - 10)] for i in range(len(closes))],
+        }
+    )
 
 
 def _folds(fixture: dict[str, Any]) -> list[Fold]:
@@ -63,20 +83,30 @@ def _folds(fixture: dict[str, Any]) -> list[Fold]:
     for k in range(count):
         train_start, train_end = 0, test * (k + 2) - 1
         test_start, test_end = train_end + 1, train_end + test
-        folds.append(Fold(
-            fold_number=k + 1, train_start=train_start, train_end=train_end, test_start=test_start,
-            test_end=test_end, train_start_ts=START + train_start * step, train_end_ts=START + train_end * step,
-            test_start_ts=START + test_start * step, test_end_ts=START + test_end * step,
-            thresholds={"long": 0.6, "short": 0.4}, metrics={"accuracy": 0.52 + 0.01 * k, "auc": 0.55 + 0.01 * k},
-        ))
+        folds.append(
+            Fold(
+                fold_number=k + 1,
+                train_start=train_start,
+                train_end=train_end,
+                test_start=test_start,
+                test_end=test_end,
+                train_start_ts=START + train_start * step,
+                train_end_ts=START + train_end * step,
+                test_start_ts=START + test_start * step,
+                test_end_ts=START + test_end * step,
+                thresholds={"long": 0.6, "short": 0.4},
+                metrics={"accuracy": 0.52 + 0.01 * k, "auc": 0.55 + 0.01 * k},
+            )
+        )
     return folds
 
 
 def _predictions(fixture: dict[str, Any], folds: list[Fold], ohlcv: pa.Table) -> pa.Table:
     closes = ohlcv.column("close").to_pylist()
-    rows: dict[str, list[Any]] = {k: [] for k in
-                                  ("timestamp", "bar_index", "fold_number", "prediction", "target",
-                                   "threshold_long", "threshold_short")}
+    rows: dict[str, list[Any]] = {
+        k: []
+        for k in ("timestamp", "bar_index", "fold_number", "prediction", "target", "threshold_long", "threshold_short")
+    }
     for fold in folds:
         assert fold.test_start is not None and fold.test_end is not None
         for i in range(fold.test_start, fold.test_end + 1):
@@ -92,10 +122,23 @@ def _predictions(fixture: dict[str, Any], folds: list[Fold], ohlcv: pa.Table) ->
 
 def _trades(fixture: dict[str, Any], predictions: pa.Table, ohlcv: pa.Table) -> pa.Table:
     closes = ohlcv.column("close").to_pylist()
-    rows: dict[str, list[Any]] = {k: [] for k in
-                                  ("trade_id", "bar_timestamp", "entry_timestamp", "exit_timestamp", "side",
-                                   "entry_price", "exit_price", "quantity", "pnl", "return_pct", "fees",
-                                   "fold_number")}
+    rows: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "trade_id",
+            "bar_timestamp",
+            "entry_timestamp",
+            "exit_timestamp",
+            "side",
+            "entry_price",
+            "exit_price",
+            "quantity",
+            "pnl",
+            "return_pct",
+            "fees",
+            "fold_number",
+        )
+    }
     step = fixture["step"]
     for n, row in enumerate(predictions.to_pylist()[::12]):
         i = row["bar_index"]
@@ -134,14 +177,23 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
         folder = Path(tmp)
         for fixture in FIXTURES:
             ohlcv = _ohlcv(fixture)
-            saved = await datasets.upsert_dataset(ports, datasets.UpsertDataset(
-                fixture["slug"],
-                DatasetChanges(symbol=fixture["symbol"], granularity=fixture["granularity"], source="seed",
-                               metadata={"fixture": True}),
-                {FrameKind.OHLCV: _write(folder, f"{fixture['slug']}_ohlcv", ohlcv),
-                 FrameKind.INDICATORS: _write(folder, f"{fixture['slug']}_ind", _indicators(ohlcv))},
-                WriteMode.REPLACE,
-            ))
+            saved = await datasets.upsert_dataset(
+                ports,
+                datasets.UpsertDataset(
+                    fixture["slug"],
+                    DatasetChanges(
+                        symbol=fixture["symbol"],
+                        granularity=fixture["granularity"],
+                        source="seed",
+                        metadata={"fixture": True},
+                    ),
+                    {
+                        FrameKind.OHLCV: _write(folder, f"{fixture['slug']}_ohlcv", ohlcv),
+                        FrameKind.INDICATORS: _write(folder, f"{fixture['slug']}_ind", _indicators(ohlcv)),
+                    },
+                    WriteMode.REPLACE,
+                ),
+            )
             summary["datasets"].append(str(saved.dataset.dataset_slug))
             folds = _folds(fixture)
             predictions = _predictions(fixture, folds, ohlcv)
@@ -149,21 +201,37 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
                 run_exists = await uow.runs.get(fixture["run_id"]) is not None
                 sim_exists = await uow.simulations.get(fixture["simulation_id"]) is not None
             if not run_exists:
-                await runs.save_run(ports, runs.SaveRun(
-                    dataset_ref=fixture["slug"], target_column="direction_next_bar",
-                    feature_columns=["sma_20", "momentum_10"],
-                    walk_config={"train_bars": "expanding", "test_bars": fixture["bars"] // (fixture["folds"] + 2)},
-                    hyperparameters={"max_depth": 4, "eta": 0.1, "n_estimators": 200, "objective": "binary:logistic"},
-                    summary_metrics={"accuracy": 0.53, "auc": 0.56}, folds=folds, run_id=fixture["run_id"],
-                    predictions=_write(folder, f"{fixture['slug']}_pred", predictions),
-                ))
+                await runs.save_run(
+                    ports,
+                    runs.SaveRun(
+                        dataset_ref=fixture["slug"],
+                        target_column="direction_next_bar",
+                        feature_columns=["sma_20", "momentum_10"],
+                        walk_config={"train_bars": "expanding", "test_bars": fixture["bars"] // (fixture["folds"] + 2)},
+                        hyperparameters={
+                            "max_depth": 4,
+                            "eta": 0.1,
+                            "n_estimators": 200,
+                            "objective": "binary:logistic",
+                        },
+                        summary_metrics={"accuracy": 0.53, "auc": 0.56},
+                        folds=folds,
+                        run_id=fixture["run_id"],
+                        predictions=_write(folder, f"{fixture['slug']}_pred", predictions),
+                    ),
+                )
             summary["runs"].append(str(fixture["run_id"]))
             if not sim_exists:
-                await simulations.save_simulation(ports, simulations.SaveSimulation(
-                    run_ref=str(fixture["run_id"]), config={"initial_capital": 10_000.0, "fee_per_trade": 0.5},
-                    summary_metrics={"sharpe": 1.1}, simulation_id=fixture["simulation_id"],
-                    trades=_write(folder, f"{fixture['slug']}_trades", _trades(fixture, predictions, ohlcv)),
-                ))
+                await simulations.save_simulation(
+                    ports,
+                    simulations.SaveSimulation(
+                        run_ref=str(fixture["run_id"]),
+                        config={"initial_capital": 10_000.0, "fee_per_trade": 0.5},
+                        summary_metrics={"sharpe": 1.1},
+                        simulation_id=fixture["simulation_id"],
+                        trades=_write(folder, f"{fixture['slug']}_trades", _trades(fixture, predictions, ohlcv)),
+                    ),
+                )
             summary["simulations"].append(str(fixture["simulation_id"]))
     return summary
 

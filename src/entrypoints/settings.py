@@ -16,13 +16,15 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("stage1-data"), description="Folder for the embedded stores and uploads.")
     database_url: str | None = Field(
-        None, description="Metadata store: postgresql+asyncpg://... or sqlite+aiosqlite:///...; "
-        "default: SQLite under data_dir."
+        None,
+        description="Metadata store: postgresql+asyncpg://... or sqlite+aiosqlite:///...; "
+        "default: SQLite under data_dir.",
     )
     timeseries: Literal["duckdb", "questdb", "memory"] = Field("duckdb", description="Time-series store.")
     questdb_http_url: str = Field("http://127.0.0.1:9000", description="QuestDB REST API (queries, /exp).")
     questdb_ilp_url: str | None = Field(
-        None, description="QuestDB ingestion address, e.g. http://127.0.0.1:9000 (ILP over HTTP); default: the REST URL."
+        None,
+        description="QuestDB ingestion address, e.g. http://127.0.0.1:9000 (ILP over HTTP); default: the REST URL.",
     )
     questdb_pg_url: str = Field(
         "postgresql://stage1_reader:stage1_reader@127.0.0.1:8812/qdb",
@@ -31,8 +33,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `stage1 serve` binds to.")
     port: int = Field(8000, description="Port `stage1 serve` listens on.")
     auth_enabled: bool | None = Field(
-        None, description="Require a token on /api routes. Default: on, unless bound to loopback with no "
-        "auth_secret set. Off is refused on a non-loopback address."
+        None,
+        description="Require a token on /api routes. Default: on, unless bound to loopback with no "
+        "auth_secret set. Off is refused on a non-loopback address.",
     )
     auth_secret: SecretStr | None = Field(None, description="Shared secret that POST /api/auth/token checks.")
     token_ttl_days: int = Field(90, description="Default token lifetime.")

@@ -25,8 +25,12 @@ def build_worker(ports: Ports, concurrency: int) -> object:
     from application.worker import Worker
 
     return Worker(
-        queue=ports.queue, handlers=handlers(ports), worker_id=worker_id(), concurrency=concurrency,
-        lease=LEASE, clock=ports.clock,
+        queue=ports.queue,
+        handlers=handlers(ports),
+        worker_id=worker_id(),
+        concurrency=concurrency,
+        lease=LEASE,
+        clock=ports.clock,
     )
 
 

@@ -7,9 +7,7 @@ from hypothesis import strategies as st
 from domain.errors import InvalidInput
 from domain.paging import MAX_LIMIT, Cursor, PageRequest
 
-moments = st.datetimes(
-    min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
-)
+moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC))
 
 
 @given(moments, st.text(min_size=1, max_size=60))

@@ -14,11 +14,16 @@ def trades(draw: st.DrawFn) -> list[Trade]:
     result = []
     for i in range(count):
         bar = draw(st.integers(min_value=0, max_value=10**18 // 2))
-        result.append(Trade(
-            trade_id=i + 1, bar_timestamp=bar, side=draw(st.sampled_from(list(Side))),
-            pnl=draw(st.none() | pnls), return_pct=draw(st.none() | st.floats(-100, 100)),
-            exit_timestamp=draw(st.none() | st.just(bar + 10)),
-        ))
+        result.append(
+            Trade(
+                trade_id=i + 1,
+                bar_timestamp=bar,
+                side=draw(st.sampled_from(list(Side))),
+                pnl=draw(st.none() | pnls),
+                return_pct=draw(st.none() | st.floats(-100, 100)),
+                exit_timestamp=draw(st.none() | st.just(bar + 10)),
+            )
+        )
     return result
 
 

@@ -19,7 +19,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from adapters.sql import migrate
 from application.context import Ports
 from entrypoints.container import Container
-from entrypoints.http import datasets, jobs, operations, questdb, runs, simulations
+from entrypoints.http import auth, datasets, jobs, operations, questdb, runs, simulations
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.operations import VERSION
 from entrypoints.settings import Settings
@@ -52,11 +52,29 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     def provide_settings() -> Settings:
         return settings
 
-    cors = CORSConfig(allow_origins=settings.cors_origins, allow_credentials=False,
-                      allow_headers=["*"], expose_headers=["Retry-After", "Location"]) if settings.cors_origins else None
+    cors = (
+        CORSConfig(
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_headers=["*"],
+            expose_headers=["Retry-After", "Location"],
+        )
+        if settings.cors_origins
+        else None
+    )
     return Litestar(
         route_handlers=[
-            datasets.router, runs.router, simulations.router, questdb.router, jobs.router, operations.router,
+            datasets.router,
+            runs.router,
+            simulations.router,
+            questdb.router,
+            jobs.router,
+            operations.router,
+            auth.router,
+        ],
+        middleware=[
+            auth.rate_limit(settings).middleware,
+            *([auth.auth_middleware()] if settings.auth_required else []),
         ],
         dependencies={
             "ports": Provide(provide_ports, sync_to_thread=False),
@@ -65,7 +83,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
-            title="Stage1", version=VERSION, path="/schema",
+            title="Stage1",
+            version=VERSION,
+            path="/schema",
             description="Datasets, walk-forward runs, simulations and jobs of the quant-research platform.",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),

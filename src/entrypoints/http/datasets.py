@@ -40,11 +40,18 @@ FRAME_PARTS = {"ohlcv": FrameKind.OHLCV, "indicators": FrameKind.INDICATORS}
 
 def changes_of(body: s.DatasetIn) -> DatasetChanges:
     return DatasetChanges(
-        symbol=body.symbol, granularity=body.granularity, source=body.source,
-        ohlcv_measurement=body.ohlcv_measurement, indicator_measurement=body.indicator_measurement,
-        ohlcv_rows=body.ohlcv_rows, indicator_rows=body.indicator_rows, ohlcv_first_ts=body.ohlcv_first_ts,
-        ohlcv_last_ts=body.ohlcv_last_ts, indicator_first_ts=body.indicator_first_ts,
-        indicator_last_ts=body.indicator_last_ts, metadata=body.metadata,
+        symbol=body.symbol,
+        granularity=body.granularity,
+        source=body.source,
+        ohlcv_measurement=body.ohlcv_measurement,
+        indicator_measurement=body.indicator_measurement,
+        ohlcv_rows=body.ohlcv_rows,
+        indicator_rows=body.indicator_rows,
+        ohlcv_first_ts=body.ohlcv_first_ts,
+        ohlcv_last_ts=body.ohlcv_last_ts,
+        indicator_first_ts=body.indicator_first_ts,
+        indicator_last_ts=body.indicator_last_ts,
+        metadata=body.metadata,
     )
 
 
@@ -76,7 +83,9 @@ async def _frames_from_request(
 
 @post("/", status_code=201, summary="Create or update a dataset by slug, optionally with its frames")
 async def upsert_dataset(
-    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    settings: Settings,
     mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
 ) -> Response[s.DatasetOut]:
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
@@ -84,11 +93,16 @@ async def upsert_dataset(
         if body is None:
             from domain.errors import InvalidInput
 
-            raise InvalidInput("a multipart dataset upload needs a `metadata` JSON part", {"missing_parts": ["metadata"]})
+            raise InvalidInput(
+                "a multipart dataset upload needs a `metadata` JSON part", {"missing_parts": ["metadata"]}
+            )
         saved = await use.upsert_dataset(
             ports,
             use.UpsertDataset(
-                body.dataset_slug, changes_of(body), frames, mode,
+                body.dataset_slug,
+                changes_of(body),
+                frames,
+                mode,
                 idempotency_key(request, "datasets.upsert", digest),
             ),
         )
@@ -97,15 +111,23 @@ async def upsert_dataset(
 
 @get("/", summary="List datasets")
 async def list_datasets(
-    ports: Ports, symbol: Text = None, granularity: Text = None, search: Text = None,
-    limit: Limit = None, offset: Offset = None, after: After = None,
+    ports: Ports,
+    symbol: Text = None,
+    granularity: Text = None,
+    search: Text = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    after: After = None,
 ) -> s.DatasetPage:
     page = await use.list_datasets(
         ports, DatasetFilter(symbol, granularity, search), PageRequest.of(limit, offset, after)
     )
     return s.DatasetPage(
-        datasets=[present.dataset_item(item) for item in page.items], total=page.total, limit=page.limit,
-        offset=page.offset, next_cursor=page.next_cursor,
+        datasets=[present.dataset_item(item) for item in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=page.next_cursor,
     )
 
 
@@ -128,7 +150,10 @@ async def dataset_detail(ports: Ports, ref: str) -> s.DatasetDetailOut:
 
 @post("/{ref:str}/export", status_code=200, summary="Upload OHLCV and/or indicator frames for a dataset")
 async def export_frames(
-    request: Request[Any, Any, Any], ports: Ports, settings: Settings, ref: str,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    settings: Settings,
+    ref: str,
     mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
@@ -139,9 +164,12 @@ async def export_frames(
             async with ports.uow() as uow:
                 await use.find_dataset(uow, ref)
             job = await submit_with_uploads(
-                ports, spool, "dataset_export",
+                ports,
+                spool,
+                "dataset_export",
                 {"dataset_ref": ref, "mode": mode.value, "frames": {k.value: u.path for k, u in frames.items()}},
-                list(frames.values()), key,
+                list(frames.values()),
+                key,
             )
             return accepted(job)
         saved = await use.export_dataset_frames(ports, ref, frames, mode, key)
@@ -150,7 +178,9 @@ async def export_frames(
 
 def _frame_route(kind: FrameKind) -> Any:
     async def read_frame(
-        request: Request[Any, Any, Any], ports: Ports, ref: str,
+        request: Request[Any, Any, Any],
+        ports: Ports,
+        ref: str,
         from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
         to: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
         columns: Annotated[str | None, Parameter(max_length=20_000, required=False)] = None,
@@ -162,9 +192,12 @@ def _frame_route(kind: FrameKind) -> Any:
     ) -> Stream:
         fmt = choose_format(format, request.headers.get("accept"))
         query = await use.dataset_frame_query(
-            ports, ref, kind,
-            use.FrameRead(time_param(from_, "from"), time_param(to, "to"), columns_param(columns), limit,
-                          sample_by, timeout),
+            ports,
+            ref,
+            kind,
+            use.FrameRead(
+                time_param(from_, "from"), time_param(to, "to"), columns_param(columns), limit, sample_by, timeout
+            ),
         )
         return await stream_query(ports.store, query, fmt, ts_unit)
 
@@ -181,7 +214,12 @@ read_indicators = get("/{ref:str}/indicators", summary="Stream a dataset's indic
 
 @get("/{ref:str}/runs", summary="The runs of a dataset")
 async def dataset_runs(
-    ports: Ports, ref: str, status: Text = None, limit: Limit = None, offset: Offset = None, after: After = None,
+    ports: Ports,
+    ref: str,
+    status: Text = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    after: After = None,
 ) -> s.RunPage:
     from application.runs import runs_of_dataset
 
@@ -198,8 +236,15 @@ async def dataset_hierarchy(ports: Ports, ref: str) -> s.HierarchyOut:
 router = Router(
     path="/api/datasets",
     route_handlers=[
-        upsert_dataset, list_datasets, backfill, dataset_detail, export_frames, read_ohlcv, read_indicators,
-        dataset_runs, dataset_hierarchy,
+        upsert_dataset,
+        list_datasets,
+        backfill,
+        dataset_detail,
+        export_frames,
+        read_ohlcv,
+        read_indicators,
+        dataset_runs,
+        dataset_hierarchy,
     ],
     tags=["datasets"],
 )

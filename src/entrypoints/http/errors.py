@@ -31,7 +31,7 @@ STATUS_BY_ERROR: Final[dict[type[errors.Stage1Error], int]] = {
 def status_for(error: errors.Stage1Error) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400
 
 
@@ -57,8 +57,10 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[An
     message = str(exc.detail)
     if isinstance(exc, ValidationException):
         message = _validation_message(exc)
-    headers = dict(exc.headers) if exc.headers else None
-    return envelope(status, message, details, headers)
+    headers = dict(exc.headers) if exc.headers else {}
+    if status == 429:
+        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
+    return envelope(status, message, details, headers or None)
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -78,5 +78,7 @@ def columns_param(value: str | None) -> list[str] | None:
     names = [part.strip() for part in value.split(",") if part.strip()]
     bad = [name[:40] for name in names if COLUMN.fullmatch(name) is None]
     if bad or len(names) > 1000:
-        raise InvalidInput("columns must be a comma-separated list of column names", {"field": "columns", "invalid": bad})
+        raise InvalidInput(
+            "columns must be a comma-separated list of column names", {"field": "columns", "invalid": bad}
+        )
     return names

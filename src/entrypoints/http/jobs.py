@@ -19,15 +19,20 @@ Text = Annotated[str | None, Parameter(max_length=64, required=False)]
 
 @get("/", summary="List jobs")
 async def list_jobs(
-    ports: Ports, status: Text = None, type: Text = None,
+    ports: Ports,
+    status: Text = None,
+    type: Text = None,
     limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
     offset: Annotated[int | None, Parameter(ge=0, le=2**62, required=False)] = None,
     after: Annotated[str | None, Parameter(max_length=512, required=False)] = None,
 ) -> s.JobPage:
     page = await use.list_jobs(ports, JobFilter(status, type), PageRequest.of(limit, offset, after))
     return s.JobPage(
-        jobs=[present.job_out(job) for job in page.items], total=page.total, limit=page.limit,
-        offset=page.offset, next_cursor=page.next_cursor,
+        jobs=[present.job_out(job) for job in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=page.next_cursor,
     )
 
 

@@ -16,7 +16,11 @@ from entrypoints.http.uploads import UploadSpool
 
 
 async def submit_with_uploads(
-    ports: Ports, spool: UploadSpool, job_type: str, payload: dict[str, Any], uploads: list[FrameUpload],
+    ports: Ports,
+    spool: UploadSpool,
+    job_type: str,
+    payload: dict[str, Any],
+    uploads: list[FrameUpload],
     key: IdempotencyKey | None,
 ) -> Job:
     """Queue a job that owns the request's spooled files from now on (it deletes them when done)."""
@@ -40,8 +44,10 @@ def accepted(job: Job) -> Response[s.JobAcceptedOut]:
     poll_url = f"/api/jobs/{job.job_id}"
     return Response(
         s.JobAcceptedOut(
-            job_id=str(job.job_id), status=job.status.value,
-            message=f"{job.type} job created. Poll {poll_url} for status.", poll_url=poll_url,
+            job_id=str(job.job_id),
+            status=job.status.value,
+            message=f"{job.type} job created. Poll {poll_url} for status.",
+            poll_url=poll_url,
         ),
         status_code=202,
         headers={"Location": poll_url},

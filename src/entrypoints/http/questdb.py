@@ -31,7 +31,10 @@ Mode = Annotated[WriteMode | None, Parameter(required=False)]
 
 
 async def _import_request(
-    request: Request[Any, Any, Any], spool: UploadSpool, measurement: str | None, kind: FrameKind | None,
+    request: Request[Any, Any, Any],
+    spool: UploadSpool,
+    measurement: str | None,
+    kind: FrameKind | None,
     mode: WriteMode | None,
 ) -> tuple[use.ImportFrame, FrameUpload]:
     """The three forms of an import: a multipart `file` part, a raw body, or JSON with `data`."""
@@ -75,8 +78,12 @@ def _enum(kind: Any, value: str, field: str) -> Any:
 
 @post("/import", status_code=200, summary="Import a frame into a measurement and wait for it")
 async def import_frame(
-    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
-    measurement: Measurement = None, kind: Kind = None, mode: Mode = None,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    settings: Settings,
+    measurement: Measurement = None,
+    kind: Kind = None,
+    mode: Mode = None,
 ) -> s.ImportOut:
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
         command, _ = await _import_request(request, spool, measurement, kind, mode)
@@ -86,8 +93,12 @@ async def import_frame(
 
 @post("/import/async", status_code=202, summary="Queue an import as a job")
 async def import_async(
-    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
-    measurement: Measurement = None, kind: Kind = None, mode: Mode = None,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    settings: Settings,
+    measurement: Measurement = None,
+    kind: Kind = None,
+    mode: Mode = None,
 ) -> Response[s.JobAcceptedOut]:
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
         command, upload = await _import_request(request, spool, measurement, kind, mode)
@@ -95,10 +106,17 @@ async def import_async(
 
         MeasurementName(command.measurement)
         job = await submit_with_uploads(
-            ports, spool, "questdb_import",
-            {"measurement": command.measurement, "kind": command.kind.value, "mode": command.mode.value,
-             "file": upload.path},
-            [upload], command.idempotency,
+            ports,
+            spool,
+            "questdb_import",
+            {
+                "measurement": command.measurement,
+                "kind": command.kind.value,
+                "mode": command.mode.value,
+                "file": upload.path,
+            },
+            [upload],
+            command.idempotency,
         )
     return accepted(job)
 
@@ -115,7 +133,10 @@ async def measurements(
     infos = await use.list_measurements(ports, prefix)
     return s.MeasurementPage(
         measurements=[s.MeasurementOut(**present.measurement_fields(info)) for info in infos],
-        total=len(infos), limit=len(infos), offset=0, next_cursor=None,
+        total=len(infos),
+        limit=len(infos),
+        offset=0,
+        next_cursor=None,
     )
 
 
@@ -126,8 +147,11 @@ async def measurement(
     info, rows = await use.describe_measurement(ports, name, sample)
     return s.MeasurementDetailOut(
         **present.measurement_fields(info),
-        columns=[s.ColumnOut(name=c.name, type=c.type, indexed=c.indexed, designated=c.designated) for c in info.columns],
-        dedup_keys=list(info.dedup_keys), partition_count=info.partition_count,
+        columns=[
+            s.ColumnOut(name=c.name, type=c.type, indexed=c.indexed, designated=c.designated) for c in info.columns
+        ],
+        dedup_keys=list(info.dedup_keys),
+        partition_count=info.partition_count,
         sample=[{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()],
     )
 
@@ -137,9 +161,7 @@ async def query(request: Request[Any, Any, Any], ports: Ports) -> s.QueryOut:
     body = decode(await request.body(), s.QueryIn)
     result = await use.run_query(ports, body.sql, body.limit, body.timeout)
     rows = [[_json_value(v) for v in row] for row in result.rows]
-    return s.QueryOut(
-        columns=[s.QueryColumn(name=n, type=t) for n, t in result.columns], rows=rows, count=len(rows)
-    )
+    return s.QueryOut(columns=[s.QueryColumn(name=n, type=t) for n, t in result.columns], rows=rows, count=len(rows))
 
 
 @post("/export", status_code=200, summary="Stream the result of a read-only statement")

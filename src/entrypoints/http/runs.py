@@ -55,8 +55,17 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
         summary_metrics=body.summary_metrics,
         folds=[
             Fold(
-                f.fold_number, f.train_start, f.train_end, f.test_start, f.test_end, f.train_start_ts,
-                f.train_end_ts, f.test_start_ts, f.test_end_ts, dict(f.thresholds), dict(f.metrics),
+                f.fold_number,
+                f.train_start,
+                f.train_end,
+                f.test_start,
+                f.test_end,
+                f.train_start_ts,
+                f.train_end_ts,
+                f.test_start_ts,
+                f.test_end_ts,
+                dict(f.thresholds),
+                dict(f.metrics),
             )
             for f in body.folds
         ],
@@ -93,7 +102,9 @@ async def _run_request(request: Request[Any, Any, Any], spool: UploadSpool) -> t
 
 @post("/", status_code=201, summary="Save a run with its folds and, optionally, its predictions")
 async def save_run(
-    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    settings: Settings,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
@@ -103,10 +114,16 @@ async def save_run(
         if run_async:
             stripped = msgspec.structs.replace(body, predictions=None, predictions_csv=None)
             job = await submit_with_uploads(
-                ports, spool, "run_persist",
-                {"body": msgspec.to_builtins(stripped), "predictions": predictions and predictions.path,
-                 "dataset_ref": command.dataset_ref},
-                [predictions] if predictions else [], key,
+                ports,
+                spool,
+                "run_persist",
+                {
+                    "body": msgspec.to_builtins(stripped),
+                    "predictions": predictions and predictions.path,
+                    "dataset_ref": command.dataset_ref,
+                },
+                [predictions] if predictions else [],
+                key,
             )
             return accepted(job)
         saved = await use.save_run(ports, command)
@@ -115,15 +132,25 @@ async def save_run(
 
 def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
     return s.RunPage(
-        runs=[present.run_summary(r) for r in page.items], total=page.total, limit=page.limit,
-        offset=page.offset, next_cursor=page.next_cursor,
+        runs=[present.run_summary(r) for r in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=page.next_cursor,
     )
 
 
 @get("/", summary="List runs")
 async def list_runs(
-    ports: Ports, dataset_id: Text = None, dataset_slug: Text = None, status: Text = None,
-    measurement: Text = None, search: Text = None, limit: Limit = None, offset: Offset = None, after: After = None,
+    ports: Ports,
+    dataset_id: Text = None,
+    dataset_slug: Text = None,
+    status: Text = None,
+    measurement: Text = None,
+    search: Text = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    after: After = None,
 ) -> s.RunPage:
     filters = RunFilter(parse_uuid(dataset_id, "dataset_id"), dataset_slug, status, measurement, search)
     return run_page(await use.list_runs(ports, filters, PageRequest.of(limit, offset, after)))
@@ -131,7 +158,9 @@ async def list_runs(
 
 @get("/{run_id:str}", summary="A run with its folds; or its predictions with download_predictions=true")
 async def get_run(
-    request: Request[Any, Any, Any], ports: Ports, run_id: str,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    run_id: str,
     download_predictions: Annotated[bool, Parameter(required=False)] = False,
     format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
     ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
@@ -146,7 +175,9 @@ async def get_run(
 
 @get("/{run_id:str}/predictions", summary="Stream a run's prediction rows")
 async def predictions(
-    request: Request[Any, Any, Any], ports: Ports, run_id: str,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    run_id: str,
     fold_number: Annotated[int | None, Parameter(ge=0, le=1_000_000, required=False)] = None,
     from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
     to: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
@@ -157,7 +188,8 @@ async def predictions(
 ) -> Stream:
     fmt = choose_format(format, request.headers.get("accept"))
     query = await use.predictions_query(
-        ports, run_id,
+        ports,
+        run_id,
         use.PredictionsRead(fold_number, time_param(from_, "from"), time_param(to, "to"), limit, timeout),
     )
     return await stream_query(ports.store, query, fmt, ts_unit)

@@ -32,16 +32,29 @@ Text = Annotated[str | None, Parameter(max_length=256, required=False)]
 TsUnit = Annotated[str, Parameter(max_length=8, required=False)]
 
 
-def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None) -> use.SaveSimulation:
+def simulation_command(
+    body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None
+) -> use.SaveSimulation:
     return use.SaveSimulation(
         run_ref=body.run_id,
         status=SimulationStatus(body.status),
         trades_measurement=body.trades_measurement,
         config=body.config,
         summary_metrics=body.summary_metrics,
-        trade_buckets=None if body.trade_buckets is None else [
-            TradeBucket(b.bucket, b.trade_count, b.win_count, b.loss_count, b.total_pnl, b.avg_pnl,
-                        b.avg_return_pct, b.max_win, b.max_loss)
+        trade_buckets=None
+        if body.trade_buckets is None
+        else [
+            TradeBucket(
+                b.bucket,
+                b.trade_count,
+                b.win_count,
+                b.loss_count,
+                b.total_pnl,
+                b.avg_pnl,
+                b.avg_return_pct,
+                b.max_win,
+                b.max_loss,
+            )
             for b in body.trade_buckets
         ],
         trade_count=body.trade_count,
@@ -61,7 +74,9 @@ async def _simulation_request(
         parts = await spool.multipart(request, {"trades"})
         head = parts.get("simulation") or parts.get("metadata")
         if head is None:
-            raise InvalidInput("a multipart simulation needs a `simulation` JSON part", {"missing_parts": ["simulation"]})
+            raise InvalidInput(
+                "a multipart simulation needs a `simulation` JSON part", {"missing_parts": ["simulation"]}
+            )
         body = decode(head.text(), s.SimulationIn, "simulation part")
         part = parts.get("trades")
         return body, None if part is None or part.path is None else part.upload(), spool.request_hash
@@ -79,7 +94,9 @@ async def _simulation_request(
 
 @post("/", status_code=201, summary="Save a simulation with its trades and buckets")
 async def save_simulation(
-    request: Request[Any, Any, Any], ports: Ports, settings: Settings,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    settings: Settings,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
@@ -89,9 +106,12 @@ async def save_simulation(
         if run_async:
             stripped = msgspec.structs.replace(body, trades=None, trades_csv=None)
             job = await submit_with_uploads(
-                ports, spool, "simulation_persist",
+                ports,
+                spool,
+                "simulation_persist",
                 {"body": msgspec.to_builtins(stripped), "trades": trades and trades.path, "run_id": body.run_id},
-                [trades] if trades else [], key,
+                [trades] if trades else [],
+                key,
             )
             return accepted(job)
         saved = await use.save_simulation(ports, command)
@@ -100,14 +120,22 @@ async def save_simulation(
 
 @get("/", summary="List simulations")
 async def list_simulations(
-    ports: Ports, run_id: Text = None, dataset_id: Text = None, status: Text = None,
-    limit: Limit = None, offset: Offset = None, after: After = None,
+    ports: Ports,
+    run_id: Text = None,
+    dataset_id: Text = None,
+    status: Text = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    after: After = None,
 ) -> s.SimulationPage:
     filters = SimulationFilter(parse_uuid(run_id, "run_id"), parse_uuid(dataset_id, "dataset_id"), status)
     page = await use.list_simulations(ports, filters, PageRequest.of(limit, offset, after))
     return s.SimulationPage(
-        simulations=[present.simulation_summary(x) for x in page.items], total=page.total, limit=page.limit,
-        offset=page.offset, next_cursor=page.next_cursor,
+        simulations=[present.simulation_summary(x) for x in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=page.next_cursor,
     )
 
 
@@ -118,10 +146,14 @@ async def get_simulation(ports: Ports, simulation_id: str) -> s.SimulationOut:
 
 @get("/{simulation_id:str}/trades", summary="A simulation's trades by bar time: JSON pages or a stream")
 async def trades(
-    request: Request[Any, Any, Any], ports: Ports, simulation_id: str,
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    simulation_id: str,
     format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
     limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
-    offset: Offset = None, after: After = None, ts_unit: TsUnit = "ms",
+    offset: Offset = None,
+    after: After = None,
+    ts_unit: TsUnit = "ms",
     timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
 ) -> Any:
     validate_output_unit(ts_unit)
@@ -129,8 +161,11 @@ async def trades(
     if fmt == "json":
         page = await use.trades_page(ports, simulation_id, PageRequest.of(limit, offset, after, default_limit=1000))
         return s.TradePage(
-            trades=[present.trade_out(t, ts_unit) for t in page.items], total=page.total, limit=page.limit,
-            offset=page.offset, next_cursor=page.next_cursor,
+            trades=[present.trade_out(t, ts_unit) for t in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next_cursor=page.next_cursor,
         )
     query = await use.trades_query(ports, simulation_id, timeout)
     if query is None:
@@ -143,13 +178,17 @@ async def equity(ports: Ports, simulation_id: str, ts_unit: TsUnit = "ms") -> s.
     validate_output_unit(ts_unit)
     curve = await use.simulation_equity(ports, simulation_id)
     return s.EquityOut(
-        simulation_id=str(curve.simulation_id), initial_capital=curve.initial_capital,
-        points=[s.EquityPointOut(timestamp=format_nanos(p.timestamp, ts_unit), equity=p.equity, drawdown=p.drawdown)
-                for p in curve.points],
+        simulation_id=str(curve.simulation_id),
+        initial_capital=curve.initial_capital,
+        points=[
+            s.EquityPointOut(timestamp=format_nanos(p.timestamp, ts_unit), equity=p.equity, drawdown=p.drawdown)
+            for p in curve.points
+        ],
     )
 
 
 router = Router(
-    path="/api/simulations", route_handlers=[save_simulation, list_simulations, get_simulation, trades, equity],
+    path="/api/simulations",
+    route_handlers=[save_simulation, list_simulations, get_simulation, trades, equity],
     tags=["simulations"],
 )

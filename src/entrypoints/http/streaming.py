@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 from litestar.response import Stream
 
-from adapters.frames.encoders import MEDIA_TYPES, encode, negotiate
+from adapters.frames.encoders import MEDIA_TYPES, OutputFormat, encode, negotiate
 from application.ports import RangeQuery, TimeSeriesStore
 from domain.values import validate_output_unit
 
@@ -16,7 +16,7 @@ FORMATS = ("csv", "json", "ndjson", "arrow")
 
 
 def choose_format(fmt: str | None, accept: str | None, default: str = "csv") -> str:
-    return negotiate(fmt, accept, default)
+    return negotiate(fmt, accept, default).value
 
 
 async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None = None) -> Stream:
@@ -41,11 +41,15 @@ async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{_extension(fmt)}"'
-    return Stream(body(), media_type=MEDIA_TYPES[fmt], headers=headers)
+    return Stream(body(), media_type=MEDIA_TYPES[OutputFormat(fmt)], headers=headers)
 
 
 async def stream_query(
-    store: TimeSeriesStore, query: RangeQuery, fmt: str, ts_unit: str, filename: str | None = None,
+    store: TimeSeriesStore,
+    query: RangeQuery,
+    fmt: str,
+    ts_unit: str,
+    filename: str | None = None,
     rename: dict[str, str] | None = None,
 ) -> Stream:
     """A range of a measurement as the client's format. CSV goes through the store's own export."""
@@ -75,4 +79,4 @@ def _extension(fmt: str) -> str:
 
 
 def headers_for(fmt: str) -> dict[str, Any]:
-    return {"media_type": MEDIA_TYPES[fmt]}
+    return {"media_type": MEDIA_TYPES[OutputFormat(fmt)]}

@@ -77,7 +77,7 @@ class UploadSpool:
 
     @property
     def request_hash(self) -> str:
-        return self._digest.hexdigest()
+        return str(self._digest.hexdigest())
 
     def digest(self, data: bytes) -> None:
         self._digest.update(data)

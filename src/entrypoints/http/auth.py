@@ -1,0 +1,133 @@
+"""Tokens on the wire: `/api/auth/*` routes and the middleware that guards every other `/api` route."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Request, Router, delete, get, post
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import Parameter
+from msgspec import Meta
+
+from application import auth as use
+from application.context import Ports
+from application.ports import ApiToken
+from domain.paging import PageRequest
+from entrypoints.http.inputs import decode
+from entrypoints.http.schemas import Struct
+from entrypoints.settings import Settings
+
+# Health, token issuance and the docs stay open; everything else under /api needs a token.
+OPEN_PATHS = [r"^/api/health$", r"^/healthz$", r"^/api/auth/token$", r"^/schema", r"^/swagger", r"^/metrics$"]
+
+
+class TokenIn(Struct, forbid_unknown_fields=False):
+    secret: Annotated[str, Meta(max_length=1024)]
+    name: Annotated[str, Meta(max_length=128)] = "default"
+    ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+
+
+class TokenOut(Struct):
+    token_id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class IssuedTokenOut(TokenOut):
+    token: str
+
+
+class TokenPage(Struct):
+    tokens: list[TokenOut]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+def token_out(token: ApiToken) -> TokenOut:
+    return TokenOut(
+        token_id=str(token.token_id),
+        name=token.name,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+def presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    token = connection.headers.get("x-stage1-token")
+    if token:
+        return token.strip()
+    authorization = connection.headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class TokenAuthentication(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        ports: Ports = connection.app.state.ports
+        token = await use.authenticate(ports, presented_token(connection))
+        return AuthenticationResult(user=token, auth=token)
+
+
+def auth_middleware() -> DefineMiddleware:
+    return DefineMiddleware(TokenAuthentication, exclude=OPEN_PATHS)
+
+
+def rate_limit(settings: Settings) -> RateLimitConfig:
+    def identify(request: Request[Any, Any, Any]) -> str:
+        token = presented_token(request)
+        if token:
+            return "token:" + token[-16:]
+        client = request.client
+        return "addr:" + (client.host if client else "unknown")
+
+    return RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        identifier_for_request=identify,
+        exclude=[r"^/api/health$", r"^/healthz$", r"^/metrics$"],
+    )
+
+
+@post("/token", status_code=201, summary="Issue a token against the shared secret (shown once)")
+async def issue(request: Request[Any, Any, Any], ports: Ports, settings: Settings) -> IssuedTokenOut:
+    body = decode(await request.body(), TokenIn)
+    secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
+    issued = await use.issue_token(ports, secret, body.secret, body.name, body.ttl_days or settings.token_ttl_days)
+    out = token_out(issued.token)
+    return IssuedTokenOut(**{f: getattr(out, f) for f in out.__struct_fields__}, token=issued.secret_token)
+
+
+@get("/tokens", summary="Tokens (never the token itself)")
+async def tokens(
+    ports: Ports,
+    limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
+    offset: Annotated[int | None, Parameter(ge=0, le=2**62, required=False)] = None,
+    after: Annotated[str | None, Parameter(max_length=512, required=False)] = None,
+) -> TokenPage:
+    page = await use.list_tokens(ports, PageRequest.of(limit, offset, after))
+    return TokenPage(
+        tokens=[token_out(t) for t in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=page.next_cursor,
+    )
+
+
+@delete("/tokens/{token_id:str}", status_code=204, summary="Revoke a token")
+async def revoke(ports: Ports, token_id: str) -> None:
+    await use.revoke_token(ports, token_id)
+
+
+router = Router(path="/api/auth", route_handlers=[issue, tokens, revoke], tags=["auth"])
