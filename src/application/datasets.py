@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -103,7 +104,10 @@ async def upsert_dataset(ports: Ports, command: UpsertDataset) -> DatasetSaved:
 
 
 async def export_dataset_frames(
-    ports: Ports, ref: str, frames: dict[FrameKind, FrameUpload], mode: WriteMode,
+    ports: Ports,
+    ref: str,
+    frames: dict[FrameKind, FrameUpload],
+    mode: WriteMode,
     idempotency: IdempotencyKey | None = None,
 ) -> DatasetSaved:
     """Upload OHLCV and/or indicator frames for a dataset that exists."""
@@ -148,8 +152,11 @@ async def backfill_dataset(ports: Ports, command: BackfillDataset) -> DatasetSav
             raise NotFound(f"measurement {name} does not exist", {"measurement": str(name)})
         infos[kind] = info
     changes = DatasetChanges(
-        symbol=command.symbol, granularity=command.granularity,
-        ohlcv_measurement=ohlcv, indicator_measurement=indicators, source="backfill",
+        symbol=command.symbol,
+        granularity=command.granularity,
+        ohlcv_measurement=ohlcv,
+        indicator_measurement=indicators,
+        source="backfill",
     )
     now = ports.clock.now()
     async with ports.uow() as uow:
@@ -233,8 +240,13 @@ async def dataset_frame_query(ports: Ports, ref: str, kind: FrameKind, read: Fra
     if read.from_ns is not None and read.to_ns is not None and read.from_ns > read.to_ns:
         raise InvalidInput("from must not be after to", {"field": "from"})
     return RangeQuery(
-        measurement=dataset.measurement_for(kind), from_ns=read.from_ns, to_ns=read.to_ns,
-        columns=read.columns, limit=read.limit, sample_by=sample, timeout=read.timeout,
+        measurement=dataset.measurement_for(kind),
+        from_ns=read.from_ns,
+        to_ns=read.to_ns,
+        columns=read.columns,
+        limit=read.limit,
+        sample_by=sample,
+        timeout=read.timeout,
     )
 
 
@@ -285,10 +297,8 @@ async def _write_frames(
 
 async def _drop_all(ports: Ports, measurements: list[MeasurementName]) -> None:
     for measurement in measurements:
-        try:
+        with contextlib.suppress(Exception):
             await ports.store.drop(measurement)
-        except Exception:  # noqa: BLE001 - the original failure is the one worth reporting
-            pass
 
 
 async def _measurement_state(ports: Ports, dataset: Dataset, kind: FrameKind) -> dict[str, Any]:

@@ -27,12 +27,12 @@ async def check_health(ports: Ports) -> HealthReport:
             counts = await uow.jobs.count_by_status()
         jobs = {"pending": counts.get(JobStatus.PENDING, 0), "running": counts.get(JobStatus.RUNNING, 0)}
         metadata: dict[str, Any] = {"status": "ok", "latency_ms": _since(started)}
-    except Exception as exc:  # noqa: BLE001 - health reports failures, it does not raise them
+    except Exception as exc:
         metadata = {"status": "down", "error": str(exc)[:300]}
     started = time.perf_counter()
     try:
         timeseries = {"status": "ok", **(await ports.store.ping()), "latency_ms": _since(started)}
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         timeseries = {"status": "down", "error": str(exc)[:300]}
     if metadata["status"] != "ok":
         status = "down"

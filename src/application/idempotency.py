@@ -44,6 +44,4 @@ async def remember_answer(
     """Store the answer in the same transaction as the write it describes."""
     if key is None:
         return
-    await uow.idempotency.add(
-        StoredResponse(key.key, key.scope, key.request_hash, status_code, body, ports_now)
-    )
+    await uow.idempotency.add(StoredResponse(key.key, key.scope, key.request_hash, status_code, body, ports_now))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,12 @@ from domain.paging import Page, PageRequest
 
 
 async def submit_job(
-    ports: Ports, job_type: str, payload: dict[str, Any], *, priority: int = 0, max_attempts: int = 3,
+    ports: Ports,
+    job_type: str,
+    payload: dict[str, Any],
+    *,
+    priority: int = 0,
+    max_attempts: int = 3,
     message: str | None = None,
 ) -> Job:
     job = Job.submit(ports.ids.new_id(), job_type, payload, ports.clock.now(), priority, max_attempts, message)
@@ -55,10 +61,8 @@ async def retry_job(ports: Ports, ref: str) -> Job:
 
 async def find_job(uow: UnitOfWork, ref: str) -> Job:
     job = None
-    try:
+    with contextlib.suppress(ValueError):
         job = await uow.jobs.get(UUID(ref))
-    except ValueError:
-        pass
     if job is None:
         raise NotFound(f"job {ref[:80]!r} not found", {"job_id": ref[:80]})
     return job
@@ -66,6 +70,12 @@ async def find_job(uow: UnitOfWork, ref: str) -> Job:
 
 def job_event(job: Job) -> dict[str, Any]:
     return {
-        "job_id": str(job.job_id), "type": job.type, "status": job.status.value, "progress": job.progress,
-        "total": job.total, "message": job.message, "error": job.error, "attempts": job.attempts,
+        "job_id": str(job.job_id),
+        "type": job.type,
+        "status": job.status.value,
+        "progress": job.progress,
+        "total": job.total,
+        "message": job.message,
+        "error": job.error,
+        "attempts": job.attempts,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import UUID
@@ -59,8 +60,11 @@ async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
             raise Conflict(f"run {command.run_id} already exists", {"run_id": str(command.run_id)})
         now = ports.clock.now()
         measurement = await _choose_measurement(
-            uow, command.prediction_measurement, lambda n: default_prediction_measurement(dataset.dataset_slug, n),
-            now, "prediction_measurement",
+            uow,
+            command.prediction_measurement,
+            lambda n: default_prediction_measurement(dataset.dataset_slug, n),
+            now,
+            "prediction_measurement",
         )
     run = WalkforwardRun(
         run_id=command.run_id or ports.ids.new_id(),
@@ -92,7 +96,12 @@ async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
             await _quietly_drop(ports, measurement)
         raise
     await ports.events.publish(
-        "run.created", {"run_id": saved.run_id, "dataset_id": str(run.dataset_id), "prediction_measurement": saved.prediction_measurement}
+        "run.created",
+        {
+            "run_id": saved.run_id,
+            "dataset_id": str(run.dataset_id),
+            "prediction_measurement": saved.prediction_measurement,
+        },
     )
     return saved
 
@@ -119,10 +128,8 @@ async def get_run(ports: Ports, run_ref: str) -> WalkforwardRun:
 
 async def find_run(uow: UnitOfWork, run_ref: str) -> WalkforwardRun:
     run = None
-    try:
+    with contextlib.suppress(ValueError):
         run = await uow.runs.get(UUID(run_ref))
-    except ValueError:
-        pass
     if run is None:
         raise NotFound(f"run {run_ref[:80]!r} not found", {"run_id": run_ref[:80]})
     return run
@@ -209,7 +216,5 @@ async def write_frame_for_new_record(
 
 
 async def _quietly_drop(ports: Ports, measurement: MeasurementName) -> None:
-    try:
+    with contextlib.suppress(Exception):
         await ports.store.drop(measurement)
-    except Exception:  # noqa: BLE001 - the original failure is the one worth reporting
-        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
@@ -72,8 +73,11 @@ async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSa
             raise Conflict(f"simulation {command.simulation_id} already exists")
         now = ports.clock.now()
         measurement = await _choose_measurement(
-            uow, command.trades_measurement, lambda n: default_trades_measurement(run.dataset_slug, n),
-            now, "trades_measurement",
+            uow,
+            command.trades_measurement,
+            lambda n: default_trades_measurement(run.dataset_slug, n),
+            now,
+            "trades_measurement",
         )
     table = None if command.trades is None else await collect(ports.frames.read(command.trades, FrameKind.TRADES))
     table = None if table is None else number_trades(table)
@@ -116,7 +120,11 @@ async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSa
         raise
     await ports.events.publish(
         "simulation.created",
-        {"simulation_id": saved.simulation_id, "run_id": str(run.run_id), "trades_measurement": saved.trades_measurement},
+        {
+            "simulation_id": saved.simulation_id,
+            "run_id": str(run.run_id),
+            "trades_measurement": saved.trades_measurement,
+        },
     )
     return saved
 
@@ -133,10 +141,8 @@ async def get_simulation(ports: Ports, ref: str) -> Simulation:
 
 async def find_simulation(uow: UnitOfWork, ref: str) -> Simulation:
     simulation = None
-    try:
+    with contextlib.suppress(ValueError):
         simulation = await uow.simulations.get(UUID(ref))
-    except ValueError:
-        pass
     if simulation is None:
         raise NotFound(f"simulation {ref[:80]!r} not found", {"simulation_id": ref[:80]})
     return simulation
@@ -212,8 +218,10 @@ def trades_from_table(table: pa.Table) -> list[Trade]:
     def floats(name: str) -> list[float | None]:
         if name not in columns:
             return [None] * table.num_rows
-        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-                for v in table.column(name).to_pylist()]
+        return [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+            for v in table.column(name).to_pylist()
+        ]
 
     def ints(name: str) -> list[int | None]:
         if name not in columns:
@@ -232,10 +240,18 @@ def trades_from_table(table: pa.Table) -> list[Trade]:
             raise InvalidInput("every trade needs a bar_timestamp", {"row": i + 1})
         trades.append(
             Trade(
-                trade_id=trade_id, bar_timestamp=bar_ns, side=sides[i],
-                entry_price=fields["entry_price"][i], exit_price=fields["exit_price"][i],
-                quantity=fields["quantity"][i], pnl=fields["pnl"][i], return_pct=fields["return_pct"][i],
-                fees=fields["fees"][i], fold_number=folds[i], entry_timestamp=entry[i], exit_timestamp=exit_[i],
+                trade_id=trade_id,
+                bar_timestamp=bar_ns,
+                side=sides[i],
+                entry_price=fields["entry_price"][i],
+                exit_price=fields["exit_price"][i],
+                quantity=fields["quantity"][i],
+                pnl=fields["pnl"][i],
+                return_pct=fields["return_pct"][i],
+                fees=fields["fees"][i],
+                fold_number=folds[i],
+                entry_timestamp=entry[i],
+                exit_timestamp=exit_[i],
             )
         )
     return trades
@@ -243,6 +259,7 @@ def trades_from_table(table: pa.Table) -> list[Trade]:
 
 def trades_to_batch(trades: list[Trade]) -> pa.RecordBatch:
     """Trades as a batch whose columns are the contract's trade fields, times as timestamps."""
+
     def ts(values: list[int | None]) -> pa.Array:
         return pa.array(values, pa.int64()).cast(pa.timestamp("ns"))
 
@@ -253,8 +270,10 @@ def trades_to_batch(trades: list[Trade]) -> pa.RecordBatch:
             ts([t.entry_timestamp for t in trades]),
             ts([t.exit_timestamp for t in trades]),
             pa.array([t.side.value for t in trades], pa.string()),
-            *(pa.array([getattr(t, name) for t in trades], pa.float64())
-              for name in ("entry_price", "exit_price", "quantity", "pnl", "return_pct", "fees")),
+            *(
+                pa.array([getattr(t, name) for t in trades], pa.float64())
+                for name in ("entry_price", "exit_price", "quantity", "pnl", "return_pct", "fees")
+            ),
             pa.array([t.fold_number for t in trades], pa.int64()),
         ],
         names=list(TRADE_COLUMNS),

@@ -72,7 +72,9 @@ async def import_frame(ports: Ports, command: ImportFrame, progress: ProgressCal
     return result
 
 
-async def _counting(batches: AsyncIterator[pa.RecordBatch], progress: ProgressCallback) -> AsyncIterator[pa.RecordBatch]:
+async def _counting(
+    batches: AsyncIterator[pa.RecordBatch], progress: ProgressCallback
+) -> AsyncIterator[pa.RecordBatch]:
     rows = 0
     async for batch in batches:
         yield batch
