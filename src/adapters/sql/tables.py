@@ -1,0 +1,297 @@
+"""The metadata schema as SQLAlchemy Core tables, portable between Postgres and SQLite.
+
+The migrations in `/migrations` create exactly this schema; a test compares the two. Table and column
+names are frozen by the contract (desktops read these tables directly).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """`timestamptz` on Postgres; on SQLite, which has no zone, UTC text that comes back tz-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # A naive time is taken as UTC, the only zone this service writes.
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def json_type(nullable: bool = False) -> Any:
+    """JSONB on Postgres, JSON text elsewhere; a nullable column stores Python None as SQL NULL."""
+    return JSON(none_as_null=nullable).with_variant(JSONB(none_as_null=nullable), "postgresql")
+
+
+def autoincrement_bigint() -> Any:
+    # SQLite only autoincrements a column declared exactly INTEGER PRIMARY KEY.
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def _timestamps() -> list[Column[Any]]:
+    return [
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
+    ]
+
+
+datasets = Table(
+    "stage1_datasets",
+    metadata,
+    Column("dataset_id", Uuid(), primary_key=True),
+    Column("dataset_slug", String(64), nullable=False, unique=True),
+    Column("symbol", String(256)),
+    Column("granularity", String(256)),
+    Column("source", String(256)),
+    Column("ohlcv_measurement", String(127), nullable=False),
+    Column("indicator_measurement", String(127), nullable=False),
+    Column("ohlcv_rows", BigInteger(), nullable=False, server_default=text("0")),
+    Column("indicator_rows", BigInteger(), nullable=False, server_default=text("0")),
+    Column("ohlcv_first_ts", BigInteger()),
+    Column("ohlcv_last_ts", BigInteger()),
+    Column("indicator_first_ts", BigInteger()),
+    Column("indicator_last_ts", BigInteger()),
+    Column("metadata", json_type(), nullable=False),
+    *_timestamps(),
+    Index(None, "created_at"),
+)
+
+# The Stage 1.3 registry, kept as a mirror of `stage1_datasets` for desktops that still read it.
+legacy_datasets = Table(
+    "indicator_datasets",
+    metadata,
+    Column("dataset_id", Uuid(), primary_key=True),
+    Column("dataset_slug", String(64), nullable=False, unique=True),
+    Column("symbol", String(256)),
+    Column("granularity", String(256)),
+    Column("measurement", String(127), nullable=False),
+    Column("ohlcv_measurement", String(127)),
+    Column("row_count", BigInteger(), nullable=False, server_default=text("0")),
+    Column("first_ts", BigInteger()),
+    Column("last_ts", BigInteger()),
+    *_timestamps(),
+)
+
+runs = Table(
+    "walkforward_runs",
+    metadata,
+    Column("run_id", Uuid(), primary_key=True),
+    Column("dataset_id", Uuid(), ForeignKey("stage1_datasets.dataset_id"), nullable=False),
+    Column("dataset_slug", String(64), nullable=False),
+    Column("prediction_measurement", String(127), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("target_column", String(256)),
+    Column("feature_columns", json_type(), nullable=False),
+    Column("walk_config", json_type(), nullable=False),
+    Column("hyperparameters", json_type(), nullable=False),
+    Column("summary_metrics", json_type(), nullable=False),
+    Column("fold_count", Integer(), nullable=False, server_default=text("0")),
+    Column("clipboard_text", Text()),
+    Column("started_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(None, "dataset_id"),
+    Index(None, "created_at", "run_id"),
+    Index(None, "prediction_measurement"),
+)
+
+folds = Table(
+    "walkforward_folds",
+    metadata,
+    Column("run_id", Uuid(), ForeignKey("walkforward_runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("fold_number", Integer(), nullable=False),
+    Column("train_start", BigInteger()),
+    Column("train_end", BigInteger()),
+    Column("test_start", BigInteger()),
+    Column("test_end", BigInteger()),
+    Column("train_start_ts", BigInteger()),
+    Column("train_end_ts", BigInteger()),
+    Column("test_start_ts", BigInteger()),
+    Column("test_end_ts", BigInteger()),
+    Column("thresholds", json_type(), nullable=False),
+    Column("metrics", json_type(), nullable=False),
+    PrimaryKeyConstraint("run_id", "fold_number"),
+)
+
+simulations = Table(
+    "simulation_runs",
+    metadata,
+    Column("simulation_id", Uuid(), primary_key=True),
+    Column("run_id", Uuid(), ForeignKey("walkforward_runs.run_id"), nullable=False),
+    Column("dataset_id", Uuid(), ForeignKey("stage1_datasets.dataset_id"), nullable=False),
+    Column("trades_measurement", String(127), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("config", json_type(), nullable=False),
+    Column("summary_metrics", json_type(), nullable=False),
+    Column("trade_count", BigInteger(), nullable=False, server_default=text("0")),
+    Column("started_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(None, "run_id"),
+    Index(None, "dataset_id"),
+    Index(None, "created_at", "simulation_id"),
+    Index(None, "trades_measurement"),
+)
+
+trade_buckets = Table(
+    "simulation_trade_buckets",
+    metadata,
+    Column(
+        "simulation_id",
+        Uuid(),
+        ForeignKey("simulation_runs.simulation_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("bucket", String(64), nullable=False),
+    Column("trade_count", BigInteger(), nullable=False),
+    Column("win_count", BigInteger(), nullable=False),
+    Column("loss_count", BigInteger(), nullable=False),
+    Column("total_pnl", Double(), nullable=False),
+    Column("avg_pnl", Double(), nullable=False),
+    Column("avg_return_pct", Double(), nullable=False),
+    Column("max_win", Double(), nullable=False),
+    Column("max_loss", Double(), nullable=False),
+    PrimaryKeyConstraint("simulation_id", "bucket"),
+)
+
+# Trade times are epoch nanoseconds: a trade's identity in QuestDB is its nanosecond timestamp.
+trades = Table(
+    "simulation_trades",
+    metadata,
+    Column(
+        "simulation_id",
+        Uuid(),
+        ForeignKey("simulation_runs.simulation_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("trade_id", BigInteger(), nullable=False),
+    Column("bar_timestamp", BigInteger(), nullable=False),
+    Column("entry_timestamp", BigInteger()),
+    Column("exit_timestamp", BigInteger()),
+    Column("side", String(8), nullable=False),
+    Column("entry_price", Double()),
+    Column("exit_price", Double()),
+    Column("quantity", Double()),
+    Column("pnl", Double()),
+    Column("return_pct", Double()),
+    Column("fees", Double()),
+    Column("fold_number", Integer()),
+    PrimaryKeyConstraint("simulation_id", "trade_id"),
+    Index(None, "simulation_id", "bar_timestamp", "trade_id"),
+)
+
+jobs = Table(
+    "stage1_jobs",
+    metadata,
+    Column("job_id", Uuid(), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("payload", json_type(), nullable=False),
+    Column("progress", BigInteger(), nullable=False, server_default=text("0")),
+    Column("total", BigInteger()),
+    Column("message", Text()),
+    Column("result", json_type(nullable=True)),
+    Column("error", Text()),
+    Column("attempts", Integer(), nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer(), nullable=False, server_default=text("3")),
+    Column("priority", Integer(), nullable=False, server_default=text("0")),
+    Column("worker_id", String(128)),
+    *_timestamps(),
+    Column("started_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
+    Column("run_after", UtcDateTime()),
+    Column("lease_expires_at", UtcDateTime()),
+    Column("cancel_requested", Boolean(), nullable=False, server_default=false()),
+    Column("idempotency_key", String(200), unique=True),
+)
+# Workers claim the most urgent runnable job; only PENDING rows are ever scanned for that.
+Index(
+    "ix_stage1_jobs_claim",
+    jobs.c.status,
+    jobs.c.priority.desc(),
+    jobs.c.run_after,
+    jobs.c.created_at,
+    postgresql_where=jobs.c.status == "PENDING",
+)
+Index("ix_stage1_jobs_lease", jobs.c.status, jobs.c.lease_expires_at)
+Index("ix_stage1_jobs_created_at_job_id", jobs.c.created_at, jobs.c.job_id)
+
+events = Table(
+    "stage1_events",
+    metadata,
+    Column("event_id", autoincrement_bigint(), primary_key=True, autoincrement=True),
+    Column("type", String(64), nullable=False),
+    Column("data", json_type(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(None, "created_at"),
+)
+
+idempotency = Table(
+    "stage1_idempotency",
+    metadata,
+    Column("key", String(200), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("request_hash", String(128), nullable=False),
+    Column("status_code", Integer(), nullable=False),
+    Column("body", json_type(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("key", "scope"),
+    Index(None, "created_at"),
+)
+
+api_tokens = Table(
+    "stage1_api_tokens",
+    metadata,
+    Column("token_id", Uuid(), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime()),
+    Column("last_used_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+    Index(None, "created_at", "token_id"),
+)

@@ -1,0 +1,94 @@
+"""One metadata transaction over an async engine: the SQL implementation of `UnitOfWork`."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.sql.errors import translated
+from adapters.sql.repositories import (
+    SqlDatasetRepository,
+    SqlIdempotencyRecords,
+    SqlJobRepository,
+    SqlRunRepository,
+    SqlSimulationRepository,
+    SqlTokenRepository,
+)
+
+
+def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    if isinstance(source, AsyncEngine):
+        return source
+    bind = source.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("the session factory must be bound to an AsyncEngine")
+    return bind
+
+
+class SqlUnitOfWork:
+    """Opens a connection on entry; leaving without `commit()` rolls back.
+
+    After `commit()` the unit may go on: the next statement starts a new transaction.
+    """
+
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+        self._engine = _engine_of(source)
+        self._connection: AsyncConnection | None = None
+        self.datasets = SqlDatasetRepository(self)
+        self.runs = SqlRunRepository(self)
+        self.simulations = SqlSimulationRepository(self)
+        self.jobs = SqlJobRepository(self)
+        self.idempotency = SqlIdempotencyRecords(self)
+        self.tokens = SqlTokenRepository(self)
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is used outside its `async with` block")
+        return self._connection
+
+    async def __aenter__(self) -> Self:
+        async with translated():
+            self._connection = await self._engine.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            async with translated():
+                try:
+                    await connection.rollback()
+                finally:
+                    await connection.close()
+        except Exception:
+            # A dead connection must not hide the error that is already on its way out.
+            if exc is None:
+                raise
+
+    async def commit(self) -> None:
+        async with translated():
+            await self.connection.commit()
+
+    async def rollback(self) -> None:
+        async with translated():
+            await self.connection.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """The `UnitOfWorkFactory` the container hands to use cases."""
+
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+        self.engine = _engine_of(source)
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+
+def unit_of_work_factory(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(source)
