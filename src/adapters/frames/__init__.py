@@ -1,0 +1,33 @@
+"""Frames in and out: uploads read into normalized Arrow batches, Arrow streams encoded for clients."""
+
+from adapters.frames.detection import UploadFormat, detect_format
+from adapters.frames.encoders import MEDIA_TYPES, OutputFormat, encode, encode_table, negotiate, prepare_batch
+from adapters.frames.readers import (
+    FrameReader,
+    iterate_table,
+    open_frames,
+    read_csv_text,
+    read_frames,
+    read_json_rows,
+    read_table,
+)
+from adapters.frames.timestamps import NANOS_TYPE
+
+__all__ = [
+    "MEDIA_TYPES",
+    "NANOS_TYPE",
+    "FrameReader",
+    "OutputFormat",
+    "UploadFormat",
+    "detect_format",
+    "encode",
+    "encode_table",
+    "iterate_table",
+    "negotiate",
+    "open_frames",
+    "prepare_batch",
+    "read_csv_text",
+    "read_frames",
+    "read_json_rows",
+    "read_table",
+]

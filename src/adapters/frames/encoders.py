@@ -1,0 +1,429 @@
+"""Arrow batches out to clients as CSV, JSON, NDJSON or an Arrow IPC stream, chunk by chunk.
+
+Nothing is built whole: each batch becomes one bytes chunk as it arrives. CSV and Arrow are written by
+pyarrow itself; JSON rows are assembled with vectorized string kernels, falling back to msgspec for
+types those cannot spell.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from enum import StrEnum
+from typing import Any, Final, Protocol
+
+import anyio.to_thread
+import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.ipc as pa_ipc
+
+from adapters.frames.timestamps import format_time_array
+from domain.errors import InvalidInput
+from domain.values import validate_output_unit
+
+
+class OutputFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    NDJSON = "ndjson"
+    ARROW = "arrow"
+
+
+MEDIA_TYPES: Final[dict[OutputFormat, str]] = {
+    OutputFormat.CSV: "text/csv; charset=utf-8",
+    OutputFormat.JSON: "application/json",
+    OutputFormat.NDJSON: "application/x-ndjson",
+    OutputFormat.ARROW: "application/vnd.apache.arrow.stream",
+}
+
+_ACCEPTED: Final[dict[str, OutputFormat]] = {
+    "text/csv": OutputFormat.CSV,
+    "application/csv": OutputFormat.CSV,
+    "application/json": OutputFormat.JSON,
+    "application/x-ndjson": OutputFormat.NDJSON,
+    "application/ndjson": OutputFormat.NDJSON,
+    "application/jsonl": OutputFormat.NDJSON,
+    "application/vnd.apache.arrow.stream": OutputFormat.ARROW,
+}
+
+# Batches are cut to this many rows: it bounds a chunk's size and keeps string offsets within 32 bits.
+CHUNK_ROWS: Final = 65_536
+# Below this a worker-thread hop costs more than encoding on the event loop.
+_THREAD_ROWS: Final = 2_048
+
+_JSON_ESCAPES: Final = r'[\x00-\x1f"\\]'
+_CSV_SPECIALS: Final = (",", '"', "\n", "\r")
+
+
+def negotiate(
+    format_param: str | None, accept_header: str | None, default: OutputFormat | str = OutputFormat.CSV
+) -> OutputFormat:
+    """The stream format: `?format=` wins, else the best `Accept` match, else `default`.
+
+    An unknown `format` is a 400; an `Accept` naming nothing we speak falls back to the default, since
+    the contract has no 406.
+    """
+    if format_param is not None and format_param.strip():
+        return output_format(format_param)
+    fallback = OutputFormat(default)
+    best: tuple[float, int, int] | None = None
+    chosen = fallback
+    for order, media_range in enumerate((accept_header or "").split(",")):
+        media, quality = _media_range(media_range)
+        if media is None or quality <= 0:
+            continue
+        if media in _ACCEPTED:
+            fmt, specific = _ACCEPTED[media], 1
+        elif media == "*/*" or (media == "text/*" and fallback is OutputFormat.CSV):
+            fmt, specific = fallback, 0
+        elif media == "text/*":
+            fmt, specific = OutputFormat.CSV, 0
+        else:
+            continue
+        rank = (quality, specific, -order)
+        if best is None or rank > best:
+            best, chosen = rank, fmt
+    return chosen
+
+
+def output_format(value: str) -> OutputFormat:
+    """A `format` value as an OutputFormat; anything else is a 400 listing the allowed ones."""
+    try:
+        return OutputFormat(value.strip().lower())
+    except ValueError:
+        allowed = [fmt.value for fmt in OutputFormat]
+        raise InvalidInput(
+            f"format must be one of {', '.join(allowed)}",
+            {"field": "format", "value": value[:40], "allowed": allowed},
+        ) from None
+
+
+def _media_range(text: str) -> tuple[str | None, float]:
+    media, *params = (part.strip() for part in text.split(";"))
+    if not media:
+        return None, 0.0
+    quality = 1.0
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                quality = 0.0
+    return media.lower(), quality
+
+
+# ---------------------------------------------------------------- batch preparation
+
+
+def prepare_batch(batch: pa.RecordBatch, ts_unit: str, columns_order: Sequence[str] | None = None) -> pa.RecordBatch:
+    """Columns in the requested order (the rest after them) and every time column in `ts_unit`."""
+    names = list(batch.schema.names)
+    if columns_order:
+        listed = [name for name in columns_order if name in names]
+        chosen = set(listed)
+        names = listed + [name for name in names if name not in chosen]
+    arrays = []
+    for name in names:
+        values = batch.column(name)
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary_decode()
+        if pa.types.is_timestamp(values.type):
+            values = format_time_array(values, ts_unit)
+        arrays.append(values)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def prepared_schema(schema: pa.Schema, ts_unit: str, columns_order: Sequence[str] | None = None) -> pa.Schema:
+    empty = pa.RecordBatch.from_pylist([], schema=schema)
+    return prepare_batch(empty, ts_unit, columns_order).schema
+
+
+# ---------------------------------------------------------------- encoders
+
+
+class BatchEncoder(Protocol):
+    """Turns prepared batches into the bytes of one document, a chunk per batch."""
+
+    def encode(self, batch: pa.RecordBatch) -> bytes: ...
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        """The closing bytes; `schema` lets an empty stream still carry a header."""
+        ...
+
+
+class CsvEncoder:
+    """RFC 4180 CSV with one header row; NaN goes out as an empty cell, like a null."""
+
+    def __init__(self) -> None:
+        self._header_done = False
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        head = self._header(batch.schema)
+        if batch.num_rows == 0:
+            return head
+        batch = _csv_ready(batch)
+        return head + _write_csv(batch)
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        return self._header(schema) if schema is not None else b""
+
+    def _header(self, schema: pa.Schema) -> bytes:
+        if self._header_done:
+            return b""
+        self._header_done = True
+        return (",".join(_csv_field(name) for name in schema.names) + "\n").encode("utf-8")
+
+
+def _csv_field(text: str) -> str:
+    if any(special in text for special in _CSV_SPECIALS):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _write_csv(batch: pa.RecordBatch) -> bytes:
+    # Unquoted output is smaller and what most readers expect; values that need quotes make Arrow
+    # refuse it, and only then is the batch written with RFC 4180 quoting.
+    for style in ("none", "needed"):
+        sink = pa.BufferOutputStream()
+        try:
+            pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False, quoting_style=style))
+        except pa.ArrowInvalid:
+            continue
+        return bytes(sink.getvalue().to_pybytes())
+    raise AssertionError("quoting_style=needed accepts every value")
+
+
+def _csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
+    arrays = []
+    changed = False
+    for values in batch.columns:
+        kind = values.type
+        if pa.types.is_floating(kind) and pc.any(pc.is_nan(values)).as_py():
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, kind), values)
+            changed = True
+        elif _is_nested(kind):
+            values = _json_text_per_value(values)
+            changed = True
+        arrays.append(values)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names) if changed else batch
+
+
+def _is_nested(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_list(kind)
+        or pa.types.is_large_list(kind)
+        or pa.types.is_fixed_size_list(kind)
+        or pa.types.is_struct(kind)
+        or pa.types.is_map(kind)
+    )
+
+
+class JsonEncoder:
+    """One JSON array of row objects, streamed: `[` row `,` row ... `]`; valid even with no rows."""
+
+    def __init__(self) -> None:
+        self._opened = False
+        self._rows = 0
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        opening = b"" if self._opened else b"["
+        self._opened = True
+        if batch.num_rows == 0:
+            return opening
+        body = rows_json(batch, b",")[:-1]
+        separator = b"," if self._rows else b""
+        self._rows += batch.num_rows
+        return opening + separator + body
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        return b"]" if self._opened else b"[]"
+
+
+class NdjsonEncoder:
+    """One JSON object per line."""
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        return rows_json(batch, b"\n") if batch.num_rows else b""
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        return b""
+
+
+class _Drain:
+    """A write-only file whose contents are taken out after every batch."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(self.parts[-1])
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def take(self) -> bytes:
+        parts, self.parts = self.parts, []
+        return b"".join(parts)
+
+
+class ArrowStreamEncoder:
+    """The Arrow IPC stream format: schema message, one message per batch, end-of-stream marker."""
+
+    def __init__(self) -> None:
+        self._drain = _Drain()
+        self._writer: Any = None
+        self._schema: pa.Schema | None = None
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        if self._writer is None:
+            self._open(batch.schema)
+        elif batch.schema != self._schema:
+            batch = batch.cast(self._schema)
+        self._writer.write_batch(batch)
+        return self._drain.take()
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        if self._writer is None:
+            self._open(schema if schema is not None else pa.schema([]))
+        self._writer.close()
+        return self._drain.take()
+
+    def _open(self, schema: pa.Schema) -> None:
+        self._schema = schema
+        self._writer = pa_ipc.new_stream(pa.PythonFile(self._drain, mode="w"), schema)
+
+
+def make_encoder(fmt: OutputFormat) -> BatchEncoder:
+    encoders: dict[OutputFormat, type[BatchEncoder]] = {
+        OutputFormat.CSV: CsvEncoder,
+        OutputFormat.JSON: JsonEncoder,
+        OutputFormat.NDJSON: NdjsonEncoder,
+        OutputFormat.ARROW: ArrowStreamEncoder,
+    }
+    return encoders[fmt]()
+
+
+async def encode(
+    batches: AsyncIterable[pa.RecordBatch],
+    fmt: OutputFormat | str,
+    ts_unit: str = "ms",
+    columns_order: Sequence[str] | None = None,
+    *,
+    schema: pa.Schema | None = None,
+) -> AsyncIterator[bytes]:
+    """A batch stream as the chunks of one document in `fmt`, time columns in `ts_unit`.
+
+    `schema`, when the caller knows it, gives an empty result its CSV header / Arrow schema.
+    Large batches are encoded in a worker thread so the event loop stays free.
+    """
+    encoder = make_encoder(output_format(fmt))
+    validate_output_unit(ts_unit)
+
+    def step(piece: pa.RecordBatch) -> bytes:
+        return encoder.encode(prepare_batch(piece, ts_unit, columns_order))
+
+    async for batch in batches:
+        for piece in _pieces(batch):
+            if piece.num_rows >= _THREAD_ROWS:
+                chunk = await anyio.to_thread.run_sync(step, piece)
+            else:
+                chunk = step(piece)
+            if chunk:
+                yield chunk
+    known = prepared_schema(schema, ts_unit, columns_order) if schema is not None else None
+    tail = encoder.finish(known)
+    if tail:
+        yield tail
+
+
+def encode_table(
+    table: pa.Table | pa.RecordBatch,
+    fmt: OutputFormat | str,
+    ts_unit: str = "ms",
+    columns_order: Sequence[str] | None = None,
+) -> bytes:
+    """A small in-memory frame as one document (blocking; for bodies that are built whole anyway)."""
+    encoder = make_encoder(output_format(fmt))
+    validate_output_unit(ts_unit)
+    batches = table.to_batches() if isinstance(table, pa.Table) else [table]
+    chunks = [
+        encoder.encode(prepare_batch(piece, ts_unit, columns_order)) for batch in batches for piece in _pieces(batch)
+    ]
+    chunks.append(encoder.finish(prepared_schema(table.schema, ts_unit, columns_order)))
+    return b"".join(chunks)
+
+
+def _pieces(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+    if batch.num_rows <= CHUNK_ROWS:
+        return [batch]
+    return [batch.slice(start, CHUNK_ROWS) for start in range(0, batch.num_rows, CHUNK_ROWS)]
+
+
+# ---------------------------------------------------------------- JSON rows
+
+
+def rows_json(batch: pa.RecordBatch, terminator: bytes) -> bytes:
+    """Each row of `batch` as a JSON object followed by `terminator`, concatenated."""
+    texts = [_json_texts(values) for values in batch.columns]
+    if batch.num_columns == 0:
+        return bytes((b"{}" + terminator) * int(batch.num_rows))
+    if any(text is None for text in texts):
+        return _rows_json_msgspec(batch, terminator)
+    parts: list[Any] = []
+    for index, (name, text) in enumerate(zip(batch.schema.names, texts, strict=True)):
+        parts.append(("{" if index == 0 else ",") + json.dumps(name) + ":")
+        parts.append(text)
+    parts.append("}" + terminator.decode())
+    rows = pc.binary_join_element_wise(*parts, "")
+    # The rows sit back to back in the string array's data buffer: take them without a copy per row.
+    _, offsets, data = rows.buffers()
+    bounds = memoryview(offsets).cast("i")
+    return bytes(memoryview(data)[bounds[rows.offset] : bounds[rows.offset + len(rows)]])
+
+
+def _json_texts(values: pa.Array) -> pa.Array | None:
+    """A column as JSON value text (null spelled out), or None when only msgspec can spell it."""
+    kind = values.type
+    if pa.types.is_null(kind):
+        text = pa.nulls(len(values), pa.string())
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        text = pc.cast(values, pa.string())
+    elif pa.types.is_floating(kind):
+        # JSON has no NaN or infinity; they go out as null.
+        text = pc.cast(values, pa.string())
+        # Arrow spells 1.0 as "1"; a typed client should still see a float, as msgspec would write it.
+        integral = pc.match_substring_regex(text, r"^-?[0-9]+$")
+        text = pc.if_else(integral, pc.binary_join_element_wise(text, ".0", ""), text)
+        text = pc.if_else(pc.is_finite(values), text, pa.scalar(None, pa.string()))
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = values.cast(pa.string())
+        if pc.any(pc.match_substring_regex(values, _JSON_ESCAPES)).as_py():
+            text = _json_text_per_value(values)
+        else:
+            text = pc.binary_join_element_wise('"', values, '"', "")
+    else:
+        return None
+    return pc.fill_null(text, "null")
+
+
+def _json_text_per_value(values: pa.Array) -> pa.Array:
+    encoded = [None if value is None else msgspec.json.encode(value).decode() for value in values.to_pylist()]
+    return pa.array(encoded, pa.string())
+
+
+def _rows_json_msgspec(batch: pa.RecordBatch, terminator: bytes) -> bytes:
+    rows = batch.to_pylist()
+    if terminator == b",":
+        return bytes(msgspec.json.encode(rows)[1:-1]) + b","
+    return b"".join(msgspec.json.encode(row) + terminator for row in rows)

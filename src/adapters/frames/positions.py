@@ -1,0 +1,75 @@
+"""Pointing at the input cell a 400 is about: a CSV line, or a row of a JSON array / binary frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from domain.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where the first row of a batch sits in the input.
+
+    CSV errors speak of 1-based file lines (the header is line 1), everything else of 0-based rows,
+    because that is what a client can look up in its own file or array.
+    """
+
+    unit: Literal["line", "row"]
+    first: int
+
+    def shifted(self, rows: int) -> Position:
+        return Position(self.unit, self.first + rows)
+
+    def error(self, index: int, column: str, problem: str, value: Any = None) -> InvalidInput:
+        where = self.first + index
+        details: dict[str, Any] = {self.unit: where, "column": column}
+        shown = ""
+        if value is not None:
+            details["value"] = _short(value)
+            shown = f", got {details['value']!r}"
+        return InvalidInput(f"{self.unit} {where}: {column} {problem}{shown}", details)
+
+
+def csv_start() -> Position:
+    return Position("line", 2)
+
+
+def rows_start() -> Position:
+    return Position("row", 0)
+
+
+def first_true(mask: pa.Array) -> int | None:
+    """Index of the first true (nulls count as false) in a boolean array."""
+    index = pc.index(pc.fill_null(mask, False), True).as_py()
+    return None if index is None or index < 0 else int(index)
+
+
+def first_cast_failure(values: pa.Array, target: pa.DataType) -> int:
+    """Index of the first value that does not cast, found by bisection (only run once a cast failed)."""
+    lo, hi = 0, len(values)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        try:
+            pc.cast(values.slice(lo, mid - lo), target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
+def value_at(values: pa.Array, index: int) -> Any:
+    return values[index].as_py()
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:80]
+    if isinstance(value, int | float | bool):
+        return value
+    return str(value)[:80]
