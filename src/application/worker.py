@@ -65,8 +65,7 @@ class Worker:
         self.grace = grace
         self.idle_poll = idle_poll
         self.maintenance_interval = (
-            maintenance_interval if maintenance_interval is not None
-            else min(max(lease.total_seconds() / 2, 0.5), 30.0)
+            maintenance_interval if maintenance_interval is not None else min(max(lease.total_seconds() / 2, 0.5), 30.0)
         )
         self.progress_interval = progress_interval
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
@@ -244,7 +243,10 @@ class Worker:
             await self._refresh_cancel_flag(job)
             job.fail(f"{type(outcome).__name__}: {outcome}", now, retryable=True)
             self.log.warning(
-                "job attempt failed job_id=%s type=%s attempt=%s", job.job_id, job.type, job.attempts,
+                "job attempt failed job_id=%s type=%s attempt=%s",
+                job.job_id,
+                job.type,
+                job.attempts,
                 exc_info=outcome,
             )
         self._log(logging.INFO, "job attempt ended", job, status=job.status.value, duration_ms=duration_ms)
@@ -317,9 +319,7 @@ class _Reporter:
             return
         self._last_write = now
         try:
-            stop = await worker.queue.progress(
-                job.job_id, job.progress, job.total, job.message, worker.worker_id
-            )
+            stop = await worker.queue.progress(job.job_id, job.progress, job.total, job.message, worker.worker_id)
         except Exception as exc:
             worker.log.warning("progress write failed job_id=%s: %s", job.job_id, exc)
             return

@@ -1,0 +1,79 @@
+"""asyncpg plumbing shared by the Postgres queue and event feed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from domain.errors import StoreUnavailable
+
+EVENTS_CHANNEL = "stage1_events"
+JOBS_CHANNEL = "stage1_jobs"
+
+# The Postgres twin of application.job_events.job_event_data: the same keys and timestamp format.
+_TS = "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def job_json(alias: str) -> str:
+    def ts(column: str) -> str:
+        return _TS.format(col=f"{alias}.{column}")
+
+    fields = [
+        ("job_id", f"{alias}.job_id::text"), ("type", f"{alias}.type"), ("status", f"{alias}.status"),
+        ("payload", f"{alias}.payload"), ("progress", f"{alias}.progress"), ("total", f"{alias}.total"),
+        ("message", f"{alias}.message"), ("result", f"{alias}.result"), ("error", f"{alias}.error"),
+        ("attempts", f"{alias}.attempts"), ("max_attempts", f"{alias}.max_attempts"),
+        ("priority", f"{alias}.priority"), ("worker_id", f"{alias}.worker_id"),
+        ("created_at", ts("created_at")), ("updated_at", ts("updated_at")),
+        ("started_at", ts("started_at")), ("completed_at", ts("completed_at")),
+    ]
+    return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in fields) + ")"
+
+
+def job_events_sql(source: str) -> str:
+    """CTE pieces that record a `job.updated` event per row of `source` and NOTIFY the feed once.
+
+    Reference `(SELECT count(*) FROM notified)` in the final SELECT so the NOTIFY runs."""
+    return f"""
+    events AS (
+        INSERT INTO stage1_events (type, data, created_at)
+        SELECT 'job.updated', {job_json(source)}, now() FROM {source}
+        RETURNING event_id
+    ),
+    notified AS (
+        SELECT pg_notify('{EVENTS_CHANNEL}', max(event_id)::text) FROM events HAVING count(*) > 0
+    )"""
+
+
+def asyncpg_dsn(url: str) -> str:
+    """`postgresql+asyncpg://...` (SQLAlchemy style) -> `postgresql://...` (what asyncpg takes)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.split('+', 1)[0]}://{rest}" if sep else url
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(url: str, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            asyncpg_dsn(url), min_size=min_size, max_size=max_size, init=init_connection,
+            server_settings={"application_name": "stage1-jobs"}, **options,
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise StoreUnavailable(f"cannot reach Postgres for the job queue: {exc}") from exc
+    assert pool is not None
+    return pool
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    try:
+        conn = await asyncpg.connect(asyncpg_dsn(url), server_settings={"application_name": "stage1-listen"})
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise StoreUnavailable(f"cannot reach Postgres for the job queue: {exc}") from exc
+    await init_connection(conn)
+    return conn

@@ -1,0 +1,175 @@
+"""The event feed on Postgres: rows in `stage1_events`, a NOTIFY per commit, one listener per process.
+
+Event ids come from a sequence, but transactions commit in any order, so id 11 can be visible before
+id 10. The listener therefore hands events out strictly in id order and waits (up to `gap_wait`) for a
+missing id to commit; an id that never shows up (its transaction rolled back) is skipped after that.
+Everything up to `delivered` is settled, which is what makes resume-by-id lossless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from adapters.jobs import pg
+from adapters.jobs.events import SUBSCRIBER_BUFFER, Event, FanoutFeed
+
+log = logging.getLogger("stage1.events.postgres")
+
+FETCH_PAGE = 1000
+
+_PUBLISH = f"""
+WITH inserted AS (
+    INSERT INTO stage1_events (type, data, created_at) VALUES ($1, $2, now()) RETURNING event_id
+)
+SELECT event_id, pg_notify('{pg.EVENTS_CHANNEL}', event_id::text) IS NULL AS _notified FROM inserted
+"""
+
+
+class PostgresEventFeed(FanoutFeed):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        url: str,
+        *,
+        buffer: int = SUBSCRIBER_BUFFER,
+        gap_wait: float = 2.0,
+        poll_interval: float = 5.0,
+        retention: timedelta = timedelta(hours=24),
+        prune_every: float = 3600.0,
+    ) -> None:
+        super().__init__(buffer)
+        self._pool = pool
+        self._url = url
+        self.gap_wait = gap_wait
+        self.poll_interval = poll_interval
+        self.retention = retention
+        self.prune_every = prune_every
+        self._listener: asyncpg.Connection | None = None
+        self._pump_task: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()
+        self._start_lock = asyncio.Lock()
+        self._dirty = asyncio.Event()
+        self._gap_since: float | None = None
+        self._last_prune = 0.0
+        self._closed = False
+
+    async def publish(self, event_type: str, data: dict[str, Any]) -> None:
+        await self._pool.fetchrow(_PUBLISH, event_type, data)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump_task
+        await self._close_listener()
+
+    async def prune(self) -> int:
+        status = await self._pool.execute(
+            "DELETE FROM stage1_events WHERE created_at < now() - $1::interval", self.retention
+        )
+        return int(status.split()[-1])
+
+    async def _start(self) -> None:
+        if self._started.is_set():
+            return
+        async with self._start_lock:
+            if self._pump_task is None:
+                self._pump_task = asyncio.create_task(self._pump(), name="stage1-events-listener")
+        await self._started.wait()
+
+    async def _read_range(self, after: int, upto: int, types: set[str] | None, limit: int) -> list[Event]:
+        rows = await self._pool.fetch(
+            "SELECT event_id, type, data FROM stage1_events "
+            "WHERE event_id > $1 AND event_id <= $2 AND ($3::text[] IS NULL OR type = ANY($3::text[])) "
+            "ORDER BY event_id LIMIT $4",
+            after, upto, sorted(types) if types is not None else None, limit,
+        )
+        return [Event(r["event_id"], r["type"], r["data"]) for r in rows]
+
+    # ------------------------------------------------------------ the listener
+
+    async def _pump(self) -> None:
+        failures = 0
+        while not self._closed:
+            try:
+                await self._ensure_listening()
+                if not self._started.is_set():
+                    row = await self._pool.fetchrow("SELECT coalesce(max(event_id), 0) FROM stage1_events")
+                    self._fanout.delivered = int(row[0])
+                    self._started.set()
+                while await self._deliver_new():
+                    pass
+                failures = 0
+                await self._maybe_prune()
+                wait = self.poll_interval if self._gap_since is None else 0.01
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._dirty.wait(), wait)
+                self._dirty.clear()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                pause = min(0.2 * 2**failures, 10.0)
+                log.warning("event listener failed, reconnecting in %.1fs: %s", pause, exc)
+                await self._close_listener()
+                await asyncio.sleep(pause)
+
+    async def _ensure_listening(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        conn = await pg.connect(self._url)
+        await conn.add_listener(pg.EVENTS_CHANNEL, self._on_notify)
+        self._listener = conn
+        self._dirty.set()
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+        self._listener = None
+
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        self._dirty.set()
+
+    async def _deliver_new(self) -> bool:
+        """Delivers the next settled events; True when there may be more right away."""
+        rows = await self._pool.fetch(
+            "SELECT event_id, type, data FROM stage1_events WHERE event_id > $1 ORDER BY event_id LIMIT $2",
+            self._fanout.delivered, FETCH_PAGE,
+        )
+        ready: list[Event] = []
+        expected = self._fanout.delivered + 1
+        for row in rows:
+            if row["event_id"] != expected:
+                now = time.monotonic()
+                if self._gap_since is None:
+                    self._gap_since = now
+                if now - self._gap_since < self.gap_wait:
+                    break
+                log.info("skipping event ids %d..%d that never committed", expected, row["event_id"] - 1)
+            self._gap_since = None
+            ready.append(Event(row["event_id"], row["type"], row["data"]))
+            expected = row["event_id"] + 1
+        self._fanout.deliver(ready)
+        return len(rows) == FETCH_PAGE and len(ready) == len(rows)
+
+    async def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune < self.prune_every:
+            return
+        self._last_prune = now
+        try:
+            removed = await self.prune()
+        except Exception as exc:
+            log.warning("pruning old events failed: %s", exc)
+        else:
+            if removed:
+                log.info("pruned %d events older than %s", removed, self.retention)

@@ -1,0 +1,323 @@
+"""The JobQueue on Postgres (asyncpg): SKIP LOCKED claims, leases, LISTEN/NOTIFY wake-ups.
+
+Each hot-path call (enqueue, claim, progress, finish) is one statement and one round trip: the row
+change, its `job.updated` event row and both NOTIFYs travel in a single CTE, so they commit together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from adapters.jobs import pg
+from adapters.jobs.rows import JOB_COLUMNS, job_from_row, job_values
+from application.ports import Clock
+from domain.errors import NotFound, StoreUnavailable
+from domain.jobs import Job
+
+log = logging.getLogger("stage1.jobs.postgres")
+
+LEASE_EXPIRED = "lease expired: the worker stopped renewing it"
+REQUEUE_BATCH = 100
+# A timer for a job due "now" that the last claim did not get (a concurrent claim held its lock):
+# look again soon, without spinning.
+_MIN_TIMER = 0.01
+
+_COLUMNS = ", ".join(JOB_COLUMNS)
+_PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(JOB_COLUMNS) + 1))
+_ARRAY_TYPES = (
+    "uuid[]", "text[]", "text[]", "jsonb[]", "int8[]", "int8[]", "text[]", "jsonb[]", "text[]", "int4[]",
+    "int4[]", "int4[]", "text[]", "timestamptz[]", "timestamptz[]", "timestamptz[]", "timestamptz[]",
+    "timestamptz[]", "timestamptz[]", "bool[]",
+)
+assert len(_ARRAY_TYPES) == len(JOB_COLUMNS)
+
+_EVENTS = pg.job_events_sql("changed")
+_NOTIFIED = "(SELECT count(*) FROM notified) AS _notified"
+
+_ENQUEUE = f"""
+WITH changed AS (
+    INSERT INTO stage1_jobs ({_COLUMNS}, idempotency_key)
+    VALUES ({_PLACEHOLDERS}, ${len(JOB_COLUMNS) + 1})
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING *
+), {_EVENTS},
+woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', type) FROM changed)
+SELECT changed.*, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM changed
+"""
+
+_ENQUEUE_MANY = f"""
+WITH changed AS (
+    INSERT INTO stage1_jobs ({_COLUMNS})
+    SELECT * FROM unnest({", ".join(f"${i}::{t}" for i, t in enumerate(_ARRAY_TYPES, 1))})
+    RETURNING *
+), {_EVENTS},
+woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', '') FROM (SELECT 1 FROM changed LIMIT 1) AS one)
+SELECT count(*) AS inserted, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM changed
+"""
+
+
+def _claim_sql(typed: bool) -> str:
+    type_filter = "AND type = ANY($4::text[])" if typed else ""
+    return f"""
+WITH changed AS (
+    UPDATE stage1_jobs
+    SET status = 'RUNNING', worker_id = $1, attempts = attempts + 1, started_at = now(),
+        lease_expires_at = now() + $2::interval, updated_at = now()
+    WHERE job_id = ANY(ARRAY(
+        SELECT job_id FROM stage1_jobs
+        WHERE status = 'PENDING' AND run_after <= now() {type_filter}
+        ORDER BY priority DESC, run_after, created_at
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING *
+), {_EVENTS}
+SELECT changed.*, {_NOTIFIED} FROM changed ORDER BY priority DESC, run_after, created_at
+"""
+
+
+_CLAIM_ANY = _claim_sql(typed=False)
+_CLAIM_TYPED = _claim_sql(typed=True)
+
+_HEARTBEAT = """
+UPDATE stage1_jobs SET lease_expires_at = now() + $3::interval
+WHERE job_id = $1 AND worker_id = $2 AND status = 'RUNNING'
+RETURNING 1
+"""
+
+_PROGRESS = f"""
+WITH changed AS (
+    UPDATE stage1_jobs SET progress = $2, total = $3, message = COALESCE($4, message), updated_at = now()
+    WHERE job_id = $1 AND status = 'RUNNING' AND ($5::text IS NULL OR worker_id = $5)
+    RETURNING *
+), {_EVENTS}
+SELECT cancel_requested, {_NOTIFIED} FROM changed
+"""
+
+
+def _update_sql(guarded: bool) -> str:
+    # A worker's finish must not clear a cancel asked meanwhile; an API save (retry) sets it as computed.
+    cancel = "stage1_jobs.cancel_requested OR $15" if guarded else "$15"
+    guard = "AND status = 'RUNNING' AND worker_id = $16 AND attempts = $8" if guarded else ""
+    return f"""
+WITH changed AS (
+    UPDATE stage1_jobs
+    SET status = $2, progress = $3, total = $4, message = $5, result = $6, error = $7, attempts = $8,
+        worker_id = $9, updated_at = $10, started_at = $11, completed_at = $12, run_after = $13,
+        lease_expires_at = $14, cancel_requested = {cancel}
+    WHERE job_id = $1 {guard}
+    RETURNING *
+), {_EVENTS},
+woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', type) FROM changed WHERE status = 'PENDING')
+SELECT changed.*, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM changed
+"""
+
+
+_FINISH = _update_sql(guarded=True)
+_SAVE = _update_sql(guarded=False)
+
+_NEXT_DUE = """
+SELECT EXTRACT(EPOCH FROM (min(run_after) - now()))::float8 FROM stage1_jobs
+WHERE status = 'PENDING' AND ($1::text[] IS NULL OR type = ANY($1::text[]))
+"""
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _update_args(job: Job) -> list[Any]:
+    return [
+        job.job_id, job.status.value, job.progress, job.total, job.message, job.result, job.error,
+        job.attempts, job.worker_id, job.updated_at, job.started_at, job.completed_at, job.run_after,
+        job.lease_expires_at, job.cancel_requested,
+    ]
+
+
+class PostgresJobQueue:
+    """One per process. Workers LISTEN on `stage1_jobs` (a dedicated connection opened by the first
+    `wait_for_work`); API processes only NOTIFY."""
+
+    def __init__(self, pool: asyncpg.Pool, url: str, *, clock: Clock | None = None, owns_pool: bool = False):
+        self._pool = pool
+        self._url = url
+        self._clock = clock or _UtcClock()
+        self._owns_pool = owns_pool
+        self._listener: asyncpg.Connection | None = None
+        self._wake = asyncio.Event()
+        self._types: list[str] | None = None
+
+    @classmethod
+    async def connect(
+        cls, url: str, *, min_size: int = 1, max_size: int = 10, clock: Clock | None = None
+    ) -> PostgresJobQueue:
+        pool = await pg.create_pool(url, min_size=min_size, max_size=max_size)
+        return cls(pool, url, clock=clock, owns_pool=True)
+
+    async def close(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+        self._listener = None
+        if self._owns_pool:
+            await self._pool.close()
+
+    # ------------------------------------------------------------ API side
+
+    async def enqueue(self, job: Job, idempotency_key: str | None = None) -> Job:
+        values = job_values(job)
+        row = await self._fetchrow(_ENQUEUE, *values.values(), idempotency_key)
+        if row is None:
+            row = await self._fetchrow(
+                "SELECT * FROM stage1_jobs WHERE idempotency_key = $1", idempotency_key
+            )
+            if row is None:
+                raise StoreUnavailable("the job with this idempotency key vanished while enqueueing; retry")
+        return job_from_row(row)
+
+    async def enqueue_many(self, jobs: Sequence[Job]) -> None:
+        if not jobs:
+            return
+        columns: list[list[Any]] = [[] for _ in JOB_COLUMNS]
+        for job in jobs:
+            for i, value in enumerate(job_values(job).values()):
+                columns[i].append(value)
+        await self._fetchrow(_ENQUEUE_MANY, *columns)
+
+    async def get(self, job_id: UUID) -> Job | None:
+        row = await self._fetchrow("SELECT * FROM stage1_jobs WHERE job_id = $1", job_id)
+        return job_from_row(row) if row is not None else None
+
+    async def cancel(self, job_id: UUID) -> Job:
+        return await self._transition(job_id, lambda job: job.cancel(self._clock.now()))
+
+    async def retry(self, job_id: UUID) -> Job:
+        return await self._transition(job_id, lambda job: job.retry(self._clock.now()))
+
+    async def wake(self) -> None:
+        await self._fetchrow(f"SELECT 1 FROM pg_notify('{pg.JOBS_CHANNEL}', '')")
+
+    # ------------------------------------------------------------ worker side
+
+    async def claim(self, worker_id: str, types: Sequence[str] | None, lease: timedelta) -> Job | None:
+        jobs = await self.claim_batch(worker_id, types, lease, 1)
+        return jobs[0] if jobs else None
+
+    async def claim_batch(
+        self, worker_id: str, types: Sequence[str] | None, lease: timedelta, limit: int
+    ) -> list[Job]:
+        self._types = list(types) if types is not None else None
+        # Re-armed before looking: a NOTIFY that arrives from here on wakes the next wait_for_work.
+        self._wake.clear()
+        if types is None:
+            rows = await self._fetch(_CLAIM_ANY, worker_id, lease, limit)
+        else:
+            rows = await self._fetch(_CLAIM_TYPED, worker_id, lease, limit, list(types))
+        return [job_from_row(row) for row in rows]
+
+    async def heartbeat(self, job_id: UUID, worker_id: str, lease: timedelta) -> bool:
+        return await self._fetchrow(_HEARTBEAT, job_id, worker_id, lease) is not None
+
+    async def progress(
+        self, job_id: UUID, progress: int, total: int | None, message: str | None,
+        worker_id: str | None = None,
+    ) -> bool:
+        row = await self._fetchrow(_PROGRESS, job_id, progress, total, message, worker_id)
+        return True if row is None else bool(row["cancel_requested"])
+
+    async def finish(self, job: Job, worker_id: str) -> bool:
+        return await self._fetchrow(_FINISH, *_update_args(job), worker_id) is not None
+
+    async def requeue_expired(self) -> int:
+        async def requeue(conn: asyncpg.Connection) -> int:
+            rows = await conn.fetch(
+                "SELECT * FROM stage1_jobs WHERE status = 'RUNNING' AND lease_expires_at < now() "
+                f"ORDER BY lease_expires_at LIMIT {REQUEUE_BATCH} FOR UPDATE SKIP LOCKED"
+            )
+            now = self._clock.now()
+            for row in rows:
+                job = job_from_row(row)
+                log.warning("lease expired job_id=%s worker_id=%s attempt=%s", job.job_id, job.worker_id,
+                            job.attempts)
+                job.fail(LEASE_EXPIRED, now, retryable=True)
+                await conn.fetchrow(_SAVE, *_update_args(job))
+            return len(rows)
+
+        total = 0
+        while True:
+            count: int = await self._in_transaction(requeue)
+            total += count
+            if count < REQUEUE_BATCH:
+                return total
+
+    async def wait_for_work(self, timeout: float) -> None:
+        try:
+            await self._listen()
+        except StoreUnavailable as exc:
+            log.warning("cannot LISTEN for jobs, polling instead: %s", exc)
+            await asyncio.sleep(min(timeout, 1.0))
+            return
+        if self._wake.is_set():
+            return
+        row = await self._fetchrow(_NEXT_DUE, self._types)
+        due_in = row[0] if row is not None else None
+        if due_in is not None:
+            timeout = min(timeout, max(due_in, _MIN_TIMER))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _listen(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        conn = await pg.connect(self._url)
+        await conn.add_listener(pg.JOBS_CHANNEL, self._on_notify)
+        self._listener = conn
+        # Anything enqueued while nobody listened is only found by looking.
+        self._wake.set()
+
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        if not payload or self._types is None or payload in self._types:
+            self._wake.set()
+
+    async def _transition(self, job_id: UUID, change: Any) -> Job:
+        async def apply(conn: asyncpg.Connection) -> Job:
+            row = await conn.fetchrow("SELECT * FROM stage1_jobs WHERE job_id = $1 FOR UPDATE", job_id)
+            if row is None:
+                raise NotFound(f"job {job_id} not found", {"job_id": str(job_id)})
+            job = job_from_row(row)
+            change(job)
+            saved = await conn.fetchrow(_SAVE, *_update_args(job))
+            return job_from_row(saved)
+
+        job: Job = await self._in_transaction(apply)
+        return job
+
+    async def _in_transaction(self, work: Any) -> Any:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                return await work(conn)
+        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError,
+                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InterfaceError) as exc:
+            raise StoreUnavailable(f"job queue: {exc}") from exc
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        try:
+            rows: list[Any] = await self._pool.fetch(sql, *args)
+        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError,
+                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InterfaceError) as exc:
+            raise StoreUnavailable(f"job queue: {exc}") from exc
+        return rows
+
+    async def _fetchrow(self, sql: str, *args: Any) -> Any:
+        rows = await self._fetch(sql, *args)
+        return rows[0] if rows else None

@@ -1,0 +1,95 @@
+"""The three JobQueue + EventFeed pairs the contract tests run against, behind one small interface."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.jobs_support import SystemClock, truncate
+
+from adapters.jobs import pg
+from adapters.jobs.events import FanoutFeed, MemoryEventFeed
+from adapters.jobs.memory_queue import MemoryJobQueue
+from adapters.jobs.postgres_events import PostgresEventFeed
+from adapters.jobs.postgres_queue import PostgresJobQueue
+from adapters.jobs.sqlite_queue import SqliteJobQueue
+from adapters.sql.tables import events as events_table
+from adapters.sql.tables import jobs as jobs_table
+from adapters.sql.tables import metadata
+
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def backend_param(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """(kind, Postgres URL or None); sync, so the module's session database is made outside any loop."""
+    kind: str = request.param
+    return kind, request.getfixturevalue("jobs_pg_url") if kind == "postgres" else None
+
+
+@dataclass
+class Backend:
+    kind: str
+    queue: Any
+    feed: FanoutFeed
+    _extra: list[Any] = field(default_factory=list)
+    _pg_url: str | None = None
+
+    async def another_queue(self) -> Any:
+        """A second queue as another process would have it (its own pool on Postgres)."""
+        if self.kind != "postgres":
+            return self.queue
+        assert self._pg_url is not None
+        other = await PostgresJobQueue.connect(self._pg_url, max_size=2)
+        self._extra.append(other)
+        return other
+
+    async def another_feed(self, **options: Any) -> FanoutFeed:
+        if self.kind == "memory":
+            return self.feed
+        if self.kind == "sqlite":
+            return self.feed
+        assert self._pg_url is not None
+        pool = await pg.create_pool(self._pg_url, max_size=2)
+        feed = PostgresEventFeed(pool, self._pg_url, **options)
+        self._extra.append((feed, pool))
+        return feed
+
+
+@asynccontextmanager
+async def open_backend(kind: str, pg_url: str | None, tmp_path: Path) -> AsyncIterator[Backend]:
+    if kind == "memory":
+        feed = MemoryEventFeed()
+        yield Backend(kind, MemoryJobQueue(SystemClock(), feed), feed)
+        return
+    if kind == "sqlite":
+        queue = SqliteJobQueue.open(f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}", SystemClock())
+        async with queue.engine.begin() as conn:
+            await conn.run_sync(lambda c: metadata.create_all(c, tables=[jobs_table, events_table]))
+        try:
+            yield Backend(kind, queue, queue.events)
+        finally:
+            await queue.close()
+        return
+    assert pg_url is not None
+    url = pg_url
+    await truncate(url)
+    pool = await pg.create_pool(url, max_size=5)
+    pg_queue = PostgresJobQueue(pool, url)
+    pg_feed = PostgresEventFeed(pool, url)
+    backend = Backend(kind, pg_queue, pg_feed, _pg_url=url)
+    try:
+        yield backend
+    finally:
+        await pg_feed.close()
+        await pg_queue.close()
+        for extra in backend._extra:
+            if isinstance(extra, tuple):
+                await extra[0].close()
+                await extra[1].close()
+            else:
+                await extra.close()
+        await pool.close()
