@@ -59,9 +59,9 @@ class WorkerMetrics:
                 lines += [f'{metric}{{type="{_escape(t)}"}} {v}' for t, v in counts]
             metric = f"{self.prefix}_duration_seconds"
             lines += [f"# HELP {metric} Time a handler ran, per attempt.", f"# TYPE {metric} histogram"]
-            for job_type, counts in sorted(self._bucket_counts.items()):
+            for job_type, bucket_counts in sorted(self._bucket_counts.items()):
                 label = _escape(job_type)
-                for bound, n in zip(self.buckets, counts, strict=True):
+                for bound, n in zip(self.buckets, bucket_counts, strict=True):
                     lines.append(f'{metric}_bucket{{type="{label}",le="{_number(bound)}"}} {n}')
                 lines.append(f'{metric}_bucket{{type="{label}",le="+Inf"}} {self._duration_count[job_type]}')
                 lines.append(f'{metric}_sum{{type="{label}"}} {self._duration_sum[job_type]}')
