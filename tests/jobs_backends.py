@@ -16,6 +16,7 @@ from adapters.jobs.events import FanoutFeed, MemoryEventFeed
 from adapters.jobs.memory_queue import MemoryJobQueue
 from adapters.jobs.postgres_events import PostgresEventFeed
 from adapters.jobs.postgres_queue import PostgresJobQueue
+from adapters.jobs.sqlite_events import SqliteEventFeed
 from adapters.jobs.sqlite_queue import SqliteJobQueue
 from adapters.sql.tables import events as events_table
 from adapters.sql.tables import jobs as jobs_table
@@ -48,10 +49,11 @@ class Backend:
         return other
 
     async def another_feed(self, **options: Any) -> FanoutFeed:
+        """A second feed (another process's, on Postgres), e.g. with a small subscriber `buffer`."""
         if self.kind == "memory":
-            return self.feed
+            return MemoryEventFeed(**options)
         if self.kind == "sqlite":
-            return self.feed
+            return SqliteEventFeed(self.queue.engine, **options)
         assert self._pg_url is not None
         pool = await pg.create_pool(self._pg_url, max_size=2)
         feed = PostgresEventFeed(pool, self._pg_url, **options)

@@ -48,15 +48,21 @@ class SqliteEventFeed(FanoutFeed):
         self._since_prune += 1
         if self._since_prune >= self.prune_every:
             self._since_prune = 0
-            await self.prune(conn)
+            await self._prune(conn)
         return Event(int(event_id[0]), event_type, data)
 
     def deliver(self, events: list[Event]) -> None:
         self._fanout.deliver(events)
 
-    async def prune(self, conn: AsyncConnection) -> None:
+    async def prune(self) -> int:
+        """Deletes events older than `retention`; answers how many."""
+        async with self.lock, self.engine.begin() as conn:
+            return await self._prune(conn)
+
+    async def _prune(self, conn: AsyncConnection) -> int:
         cutoff = datetime.now(UTC) - self.retention
-        await conn.execute(delete(events_table).where(events_table.c.created_at < cutoff))
+        result = await conn.execute(delete(events_table).where(events_table.c.created_at < cutoff))
+        return int(result.rowcount or 0)
 
     async def _start(self) -> None:
         if self._started:

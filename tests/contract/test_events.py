@@ -1,0 +1,172 @@
+"""The event feed contract (SSE's source), against the memory, SQLite and Postgres feeds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import anyio
+import pytest
+from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
+from tests.jobs_support import fresh_postgres_database
+
+from application.job_events import JOB_UPDATED, job_event_data
+from application.ports import Event
+from domain.jobs import Job
+
+pytestmark = pytest.mark.anyio
+
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture(scope="module")
+def jobs_pg_url() -> Iterator[str]:
+    with fresh_postgres_database("stage1_events") as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def jobs_backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    return backend_param(request)
+
+
+@pytest.fixture
+async def jobs(jobs_backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Backend]:
+    async with open_backend(*jobs_backend, tmp_path) as backend:
+        yield backend
+
+
+async def take(events: AsyncIterator[Event], count: int, timeout: float = 10.0) -> list[Event]:
+    got: list[Event] = []
+    with anyio.fail_after(timeout):
+        async for event in events:
+            got.append(event)
+            if len(got) == count:
+                break
+    return got
+
+
+def new_job(**payload: object) -> Job:
+    return Job.submit(uuid4(), "noop", dict(payload), datetime.now(UTC))
+
+
+async def test_subscribers_receive_every_update_of_a_job_in_order(jobs: Backend) -> None:
+    feed = jobs.feed.subscribe({JOB_UPDATED}, last_event_id=0)
+    job = await jobs.queue.enqueue(new_job(n=1))
+    running = await jobs.queue.claim("w", None, LEASE)
+    assert running is not None
+    await jobs.queue.progress(job.job_id, 5, 10, "halfway", "w")
+    running.report_progress(5, 10, "halfway", datetime.now(UTC))
+    running.complete({"ok": True}, datetime.now(UTC))
+    await jobs.queue.finish(running, "w")
+
+    events = await take(feed, 4)
+    await feed.aclose()  # type: ignore[attr-defined]
+    assert [e.data["status"] for e in events] == ["PENDING", "RUNNING", "RUNNING", "COMPLETED"]
+    assert [e.data["progress"] for e in events] == [0, 0, 5, 10]
+    assert {e.data["job_id"] for e in events} == {str(job.job_id)}
+    assert [e.id for e in events] == sorted(e.id for e in events)
+    assert events[-1].data["result"] == {"ok": True}
+
+
+async def test_a_job_event_carries_the_job_as_the_api_shows_it(jobs: Backend) -> None:
+    feed = jobs.feed.subscribe({JOB_UPDATED}, last_event_id=0)
+    job = await jobs.queue.enqueue(new_job(path="/uploads/a.csv"))
+    await jobs.queue.claim("w", None, LEASE)
+    events = await take(feed, 2)
+    await feed.aclose()  # type: ignore[attr-defined]
+    stored = await jobs.queue.get(job.job_id)
+    assert stored is not None
+    assert events[-1].data == job_event_data(stored)
+    assert events[-1].data["started_at"].endswith("Z")
+
+
+async def test_a_reconnect_with_the_last_event_id_loses_nothing(jobs: Backend) -> None:
+    for n in range(5):
+        await jobs.feed.publish("dataset.updated", {"n": n})
+    first = jobs.feed.subscribe(None, last_event_id=0)
+    seen = await take(first, 3)
+    await first.aclose()  # type: ignore[attr-defined]  # the client drops the connection
+    for n in range(5, 10):
+        await jobs.feed.publish("dataset.updated", {"n": n})
+
+    resumed = jobs.feed.subscribe(None, last_event_id=seen[-1].id)
+    rest = await take(resumed, 7)
+    await jobs.feed.publish("dataset.updated", {"n": 10})
+    live = await take(resumed, 1)
+    await resumed.aclose()  # type: ignore[attr-defined]
+    assert [e.data["n"] for e in seen + rest + live] == list(range(11))
+
+
+async def test_a_new_subscriber_without_an_id_gets_only_what_comes_next(jobs: Backend) -> None:
+    await jobs.feed.publish("dataset.updated", {"n": "old"})
+    feed = jobs.feed.subscribe()
+    reading = anyio.Event()
+    got: list[Event] = []
+
+    async def read() -> None:
+        reading.set()
+        got.extend(await take(feed, 1))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read)
+        await reading.wait()
+        await anyio.sleep(0.2)  # let the subscription register before publishing
+        await jobs.feed.publish("dataset.updated", {"n": "new"})
+    await feed.aclose()  # type: ignore[attr-defined]
+    assert [e.data["n"] for e in got] == ["new"]
+
+
+async def test_subscribers_see_only_the_types_they_ask_for(jobs: Backend) -> None:
+    feed = jobs.feed.subscribe({"run.created", "simulation.created"}, last_event_id=0)
+    await jobs.feed.publish("dataset.updated", {"i": 1})
+    await jobs.feed.publish("run.created", {"i": 2})
+    await jobs.queue.enqueue(new_job())
+    await jobs.feed.publish("simulation.created", {"i": 3})
+    events = await take(feed, 2)
+    await feed.aclose()  # type: ignore[attr-defined]
+    assert [(e.type, e.data["i"]) for e in events] == [("run.created", 2), ("simulation.created", 3)]
+
+
+async def test_a_subscriber_that_falls_behind_still_gets_every_event(jobs: Backend) -> None:
+    feed_with_small_buffer = await jobs.another_feed(buffer=3)
+    feed = feed_with_small_buffer.subscribe(None, last_event_id=0)
+    await feed_with_small_buffer.publish("dataset.updated", {"n": 0})
+    assert [e.data["n"] for e in await take(feed, 1)] == [0]
+    for n in range(1, 60):
+        await feed_with_small_buffer.publish("dataset.updated", {"n": n})
+    rest = await take(feed, 59)
+    await feed.aclose()  # type: ignore[attr-defined]
+    assert [e.data["n"] for e in rest] == list(range(1, 60))
+
+
+async def test_concurrent_publishers_are_delivered_in_id_order_without_loss(jobs: Backend) -> None:
+    # Another process publishes too on Postgres; the embedded feeds have one feed per process.
+    other = await jobs.another_feed() if jobs.kind == "postgres" else jobs.feed
+    feed = jobs.feed.subscribe({"tick"}, last_event_id=0)
+
+    async def publisher(source: object, name: str) -> None:
+        for i in range(40):
+            await source.publish("tick", {"from": name, "i": i})  # type: ignore[attr-defined]
+
+    async with anyio.create_task_group() as tg:
+        for p in range(5):
+            tg.start_soon(publisher, jobs.feed if p % 2 else other, f"p{p}")
+    events = await take(feed, 200)
+    await feed.aclose()  # type: ignore[attr-defined]
+    ids = [e.id for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == 200
+    for p in range(5):
+        assert [e.data["i"] for e in events if e.data["from"] == f"p{p}"] == list(range(40))
+
+
+# The memory feed is a bounded deque: nothing to prune there.
+@pytest.mark.parametrize("jobs_backend", BACKENDS[1:], indirect=True)
+async def test_old_events_are_pruned(jobs: Backend) -> None:
+    await jobs.feed.publish("dataset.updated", {"n": 1})
+    jobs.feed.retention = timedelta(0)  # type: ignore[attr-defined]
+    await anyio.sleep(0.01)
+    assert await jobs.feed.prune() == 1  # type: ignore[attr-defined]
+    assert await jobs.feed.prune() == 0  # type: ignore[attr-defined]
