@@ -56,10 +56,12 @@ def run_offline() -> None:
         context.run_migrations()
 
 
-def _migrate(connection: Connection) -> None:
+def _migrate(connection: Connection, sqlite_begins: bool = False) -> None:
     context.configure(
         connection=connection,
         transaction_per_migration=True,
+        # Alembic takes SQLite DDL as non-transactional; on our engine a real BEGIN makes it transactional.
+        transactional_ddl=True if sqlite_begins else None,
         **_options(connection.dialect.name),  # type: ignore[arg-type]
     )
     with context.begin_transaction():
@@ -71,7 +73,7 @@ async def _run_online() -> None:
     engine = create_engine(_url(), sqlite_begin="deferred", pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as connection:
-            await connection.run_sync(_migrate)
+            await connection.run_sync(_migrate, connection.dialect.name == "sqlite")
             await connection.commit()
     finally:
         await engine.dispose()

@@ -8,6 +8,7 @@ Create Date: 2025-11-10
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,11 +20,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-def _at(name: str, nullable: bool = False) -> sa.Column[object]:
+def _at(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
@@ -94,9 +95,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_walkforward_runs_dataset_id", "walkforward_runs", ["dataset_id"])
     op.create_index("ix_walkforward_runs_created_at_run_id", "walkforward_runs", ["created_at", "run_id"])
-    op.create_index(
-        "ix_walkforward_runs_prediction_measurement", "walkforward_runs", ["prediction_measurement"]
-    )
+    op.create_index("ix_walkforward_runs_prediction_measurement", "walkforward_runs", ["prediction_measurement"])
 
     op.create_table(
         "walkforward_folds",
@@ -151,9 +150,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_simulation_runs_run_id", "simulation_runs", ["run_id"])
     op.create_index("ix_simulation_runs_dataset_id", "simulation_runs", ["dataset_id"])
-    op.create_index(
-        "ix_simulation_runs_created_at_simulation_id", "simulation_runs", ["created_at", "simulation_id"]
-    )
+    op.create_index("ix_simulation_runs_created_at_simulation_id", "simulation_runs", ["created_at", "simulation_id"])
     op.create_index("ix_simulation_runs_trades_measurement", "simulation_runs", ["trades_measurement"])
 
     op.create_table(

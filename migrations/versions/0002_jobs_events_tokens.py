@@ -8,6 +8,7 @@ Create Date: 2025-11-10
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,11 +20,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _json(nullable: bool = False) -> sa.types.TypeEngine[object]:
+def _json(nullable: bool = False) -> sa.types.TypeEngine[Any]:
     return sa.JSON(none_as_null=nullable).with_variant(postgresql.JSONB(none_as_null=nullable), "postgresql")
 
 
-def _at(name: str, nullable: bool = False) -> sa.Column[object]:
+def _at(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
@@ -102,9 +103,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_id", name="pk_stage1_api_tokens"),
         sa.UniqueConstraint("token_hash", name="uq_stage1_api_tokens_token_hash"),
     )
-    op.create_index(
-        "ix_stage1_api_tokens_created_at_token_id", "stage1_api_tokens", ["created_at", "token_id"]
-    )
+    op.create_index("ix_stage1_api_tokens_created_at_token_id", "stage1_api_tokens", ["created_at", "token_id"])
 
 
 def downgrade() -> None:

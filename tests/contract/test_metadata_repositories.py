@@ -815,6 +815,17 @@ async def test_times_come_back_tz_aware_as_the_same_instant(uow_factory: Store) 
     assert stored_job.run_after == datetime(2025, 11, 10, 12, 1, 0, 999, tzinfo=UTC)
 
 
+async def test_non_finite_metrics_are_stored_as_null_by_the_sql_stores(sql_uow_factory: Store) -> None:
+    dataset = await add_dataset(sql_uow_factory, make_dataset())
+    run = make_run(dataset, summary_metrics={"sharpe": float("nan"), "by_fold": [1.5, float("inf")], "n": 3})
+    await add_run(sql_uow_factory, run)
+
+    async with sql_uow_factory() as uow:
+        stored = await uow.runs.get(run.run_id)
+
+    assert stored is not None and stored.summary_metrics == {"sharpe": None, "by_fold": [1.5, None], "n": 3}
+
+
 # ---------------------------------------------------------------- driver errors
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql import SqlUnitOfWork, create_engine, migrate
 from adapters.sql.tables import metadata
 from domain.datasets import Dataset, DatasetChanges
+from domain.errors import InvalidInput
 from domain.runs import RunStatus, WalkforwardRun
 from domain.simulations import Simulation, SimulationStatus
 from domain.values import MeasurementName, Slug
@@ -233,3 +234,13 @@ async def test_the_hierarchy_view_has_one_row_per_dataset_run_and_simulation_pat
         ("btc_4h", runs[1].run_id, "COMPLETED", simulation.simulation_id, "COMPLETED", 12),
         ("eth_1h", None, None, None, None, None),
     ]
+
+
+async def test_a_value_too_long_for_its_column_is_invalid_input_not_a_server_error(engine: AsyncEngine) -> None:
+    # SQLite ignores VARCHAR lengths; Postgres enforces them and the adapter reports a 400, not a 500.
+    dataset = Dataset.register(uuid4(), Slug("btc_4h"), DatasetChanges(), T0)
+    dataset.symbol = "x" * 300
+
+    with pytest.raises(InvalidInput):
+        async with SqlUnitOfWork(engine) as uow:
+            await uow.datasets.add(dataset)

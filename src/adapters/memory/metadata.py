@@ -118,9 +118,7 @@ class _Table(Generic[K, V]):
                 continue
             for other_key, other in against.items():
                 if other_key != key and extract(other) == wanted:
-                    raise Conflict(
-                        f"{self._name} {column} {wanted!r} is taken", {"reason": f"duplicate {column}"}
-                    )
+                    raise Conflict(f"{self._name} {column} {wanted!r} is taken", {"reason": f"duplicate {column}"})
 
 
 @dataclass
@@ -218,10 +216,7 @@ class _Tables:
         return (
             any(run.prediction_measurement == measurement for run in self.runs.rows().values())
             or any(sim.trades_measurement == measurement for sim in self.simulations.rows().values())
-            or any(
-                measurement in (d.ohlcv_measurement, d.indicator_measurement)
-                for d in self.datasets.rows().values()
-            )
+            or any(measurement in (d.ohlcv_measurement, d.indicator_measurement) for d in self.datasets.rows().values())
         )
 
 
@@ -412,9 +407,7 @@ class InMemoryIdempotencyRecords:
         return None if record is None else replace(record, body=copy.deepcopy(record.body))
 
     async def add(self, record: StoredResponse) -> None:
-        self._t.idempotency.insert(
-            (record.key, record.scope), replace(record, body=copy.deepcopy(record.body))
-        )
+        self._t.idempotency.insert((record.key, record.scope), replace(record, body=copy.deepcopy(record.body)))
 
 
 class InMemoryTokenRepository:
@@ -435,9 +428,7 @@ class InMemoryTokenRepository:
 
     async def list(self, page: PageRequest) -> Page[ApiToken]:
         every = self._t.tokens.rows().values()
-        return _newest_first(
-            every, lambda t: t.created_at, lambda t: t.token_id, page, self._t.tokens.copy_of
-        )
+        return _newest_first(every, lambda t: t.created_at, lambda t: t.token_id, page, self._t.tokens.copy_of)
 
 
 # ---------------------------------------------------------------- unit of work

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, Literal
 
 from sqlalchemy import event
@@ -18,6 +20,26 @@ _ASYNC_DRIVERS = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def json_dumps(value: Any) -> str:
+    """JSON for the JSON columns: NaN and infinities (common in metrics) become null.
+
+    Postgres refuses them outright and SQLite would store text no other JSON reader accepts."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
 
 
 def async_url(url: str | URL) -> URL:
@@ -49,6 +71,7 @@ def create_engine(
         return _sqlite_engine(parsed, echo, sqlite_begin)
     options: dict[str, Any] = {
         "echo": echo,
+        "json_serializer": json_dumps,
         "pool_size": pool_size,
         "max_overflow": max_overflow,
         "pool_pre_ping": True,
@@ -67,11 +90,10 @@ def create_engine(
 def _sqlite_engine(url: URL, echo: bool, begin: SqliteBegin) -> AsyncEngine:
     in_memory = url.database in (None, "", ":memory:")
     # Every connection to ":memory:" is a new empty database, so such an engine keeps a single one.
-    engine = (
-        create_async_engine(url, echo=echo, poolclass=StaticPool)
-        if in_memory
-        else create_async_engine(url, echo=echo)
-    )
+    options: dict[str, Any] = {"echo": echo, "json_serializer": json_dumps}
+    if in_memory:
+        options["poolclass"] = StaticPool
+    engine = create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

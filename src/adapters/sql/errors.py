@@ -9,7 +9,8 @@ from sqlalchemy import exc as sa_exc
 
 from domain.errors import Conflict, InvalidInput, StoreTimeout, StoreUnavailable
 
-# SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention (shutdown, cancel), 40 rollback.
+# SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention (shutdown, cancel), 40 rollback
+# (serialization failure, deadlock: worth a retry, so "unavailable" rather than a client error).
 _UNAVAILABLE_STATES = ("08", "53", "57P", "40")
 _CANCELLED = "57014"
 _UNDEFINED_TABLE = "42P01"
@@ -35,15 +36,16 @@ def _first_line(error: BaseException) -> str:
 
 def translate(error: BaseException) -> BaseException:
     """The domain error for a driver error; anything unexpected is returned unchanged."""
-    if isinstance(error, sa_exc.IntegrityError):
+    state = _sqlstate(error) if isinstance(error, sa_exc.DBAPIError) else None
+    # The asyncpg adapter raises the generic DBAPIError for some classes, so the SQLSTATE decides too.
+    if isinstance(error, sa_exc.IntegrityError) or (state or "").startswith("23"):
         return Conflict("the change clashes with stored metadata", {"reason": _first_line(error)})
     if isinstance(error, sa_exc.DBAPIError):
-        state = _sqlstate(error)
         if state == _CANCELLED:
             return StoreTimeout("the metadata store cancelled a statement that ran too long")
         if state == _UNDEFINED_TABLE or "no such table" in _first_line(error):
             return StoreUnavailable(_NO_SCHEMA, {"reason": _first_line(error)})
-        if isinstance(error, sa_exc.DataError):
+        if isinstance(error, sa_exc.DataError) or (state or "").startswith("22"):
             return InvalidInput("a value does not fit the metadata store", {"reason": _first_line(error)})
         if (
             isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)

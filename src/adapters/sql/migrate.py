@@ -25,9 +25,7 @@ from adapters.sql.engine import async_url, create_engine
 # Our own version table, so a database shared with another Alembic-managed app keeps both histories.
 VERSION_TABLE = "stage1_alembic_version"
 
-MIGRATIONS_DIR = Path(
-    os.environ.get("STAGE1_MIGRATIONS_DIR", Path(__file__).resolve().parents[3] / "migrations")
-)
+MIGRATIONS_DIR = Path(os.environ.get("STAGE1_MIGRATIONS_DIR", Path(__file__).resolve().parents[3] / "migrations"))
 
 _DIALECT_URLS = {
     "postgresql": "postgresql+asyncpg://",

@@ -269,9 +269,7 @@ class SqlDatasetRepository(_Repository):
         changes = {name: value for name, value in values.items() if name not in ("dataset_id", "created_at")}
         dialect = postgresql if self._dialect == "postgresql" else sqlite
         statement = dialect.insert(legacy).values(values)
-        await self._execute(
-            statement.on_conflict_do_update(index_elements=[legacy.c.dataset_id], set_=changes)
-        )
+        await self._execute(statement.on_conflict_do_update(index_elements=[legacy.c.dataset_id], set_=changes))
 
     async def get(self, dataset_id: UUID) -> Dataset | None:
         rows = await self._rows(select(t.datasets).where(t.datasets.c.dataset_id == dataset_id))
@@ -289,9 +287,7 @@ class SqlDatasetRepository(_Repository):
         if filters.granularity is not None:
             conditions.append(c.granularity == filters.granularity)
         if filters.search:
-            conditions.append(
-                or_(_contains(c.dataset_slug, filters.search), _contains(c.symbol, filters.search))
-            )
+            conditions.append(or_(_contains(c.dataset_slug, filters.search), _contains(c.symbol, filters.search)))
         return await self._newest_first(
             t.datasets,
             "dataset_id",
@@ -397,9 +393,7 @@ class SqlRunRepository(_Repository):
         rows = await self._rows(select(t.runs).where(t.runs.c.run_id == run_id))
         if not rows:
             return None
-        fold_rows = await self._rows(
-            select(t.folds).where(t.folds.c.run_id == run_id).order_by(t.folds.c.fold_number)
-        )
+        fold_rows = await self._rows(select(t.folds).where(t.folds.c.run_id == run_id).order_by(t.folds.c.fold_number))
         return _run(rows[0], [_fold(row) for row in fold_rows])
 
     async def list(self, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
@@ -537,9 +531,7 @@ class SqlSimulationRepository(_Repository):
         await self._execute(insert(t.simulations).values(_simulation_values(simulation)))
         sim_id = simulation.simulation_id
         if simulation.trade_buckets:
-            await self._bulk_insert(
-                t.trade_buckets, (_bucket_values(sim_id, b) for b in simulation.trade_buckets)
-            )
+            await self._bulk_insert(t.trade_buckets, (_bucket_values(sim_id, b) for b in simulation.trade_buckets))
         await self._bulk_insert(t.trades, (_trade_values(sim_id, trade) for trade in trades))
 
     async def get(self, simulation_id: UUID) -> Simulation | None:
@@ -573,9 +565,7 @@ class SqlSimulationRepository(_Repository):
         statement = select(*_TRADE_COLUMNS).where(mine)
         if page.after is not None:
             bar, trade_id = trade_position(page.after)
-            statement = statement.where(
-                or_(c.bar_timestamp > bar, and_(c.bar_timestamp == bar, c.trade_id > trade_id))
-            )
+            statement = statement.where(or_(c.bar_timestamp > bar, and_(c.bar_timestamp == bar, c.trade_id > trade_id)))
         statement = statement.order_by(c.bar_timestamp, c.trade_id).limit(page.limit + 1)
         if page.offset:
             statement = statement.offset(page.offset)
@@ -588,9 +578,7 @@ class SqlSimulationRepository(_Repository):
     async def all_trades(self, simulation_id: UUID) -> TradeList:
         c = t.trades.c
         rows = await self._rows(
-            select(*_TRADE_COLUMNS)
-            .where(c.simulation_id == simulation_id)
-            .order_by(c.bar_timestamp, c.trade_id)
+            select(*_TRADE_COLUMNS).where(c.simulation_id == simulation_id).order_by(c.bar_timestamp, c.trade_id)
         )
         return [_trade(row) for row in rows]
 
