@@ -1,0 +1,428 @@
+"""The embedded time-series store: one DuckDB file, one table per measurement.
+
+DuckDB is synchronous, so every call runs in a worker thread on a cursor of its own (a cursor is a
+separate connection to the same database, safe to use beside the others). Writes are serialized and
+each runs in one transaction, so a failed or abandoned write leaves nothing behind. Dedup is QuestDB's
+upsert: rows whose (timestamp, dedup keys) are already stored replace the stored ones.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import anyio
+import anyio.to_thread
+import duckdb
+import pyarrow as pa
+
+from adapters.duckdb.read_only import guarded, run_query, stream_query
+from adapters.duckdb.sql import CATALOG, CATALOG_DDL, duckdb_type, quote, range_sql, sample_sql
+from adapters.frames.encoders import encode
+from adapters.series.sampling import Bucket, aggregate_plan
+from adapters.series.schema import (
+    SYMBOL,
+    TIME,
+    Literal,
+    arrow_type,
+    check_keys,
+    check_query,
+    coerce_equals,
+    column_type_for,
+    conform,
+    dedup_keys,
+    normalize,
+    resolve_columns,
+    time_bounds,
+    to_micros_bounds,
+)
+from adapters.series.tables import keep_last
+from application.ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from domain.errors import NotFound, StoreUnavailable
+from domain.frames import TIMESTAMP, FrameKind, WriteMode
+from domain.values import MeasurementName
+
+BATCH_ROWS: Final = 65_536
+_INCOMING: Final = "__stage1_incoming"
+
+T = TypeVar("T")
+
+
+class DuckDBTimeSeriesStore:
+    """A `TimeSeriesStore` in a DuckDB file (created, with its folder, on first use)."""
+
+    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+        self._path = Path(path)
+        self._threads = threads
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._open_lock = threading.Lock()
+        self._write_lock = anyio.Lock()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        with self._open_lock:
+            if self._connection is None:
+                config: dict[str, Any] = {"enable_external_access": False}
+                if self._threads:
+                    config["threads"] = self._threads
+                try:
+                    self._path.parent.mkdir(parents=True, exist_ok=True)
+                    connection = duckdb.connect(str(self._path), config=config)
+                except (duckdb.Error, OSError) as exc:
+                    raise StoreUnavailable(
+                        f"cannot open the DuckDB file {self._path}", {"duckdb": str(exc)}
+                    ) from exc
+                connection.execute(CATALOG_DDL)
+                self._connection = connection
+            return self._connection
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._database().cursor()
+
+    async def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None) -> T:
+        def call() -> T:
+            cursor = self._cursor()
+            try:
+                return guarded(cursor, timeout, lambda: work(cursor))
+            finally:
+                cursor.close()
+
+        return await anyio.to_thread.run_sync(call)
+
+    # ------------------------------------------------------------ writes
+
+    async def write(
+        self,
+        measurement: MeasurementName,
+        batches: AsyncIterator[pa.RecordBatch],
+        *,
+        kind: FrameKind = FrameKind.GENERIC,
+        mode: WriteMode = WriteMode.APPEND,
+        granularity: str | None = None,
+    ) -> WriteReport:
+        name = MeasurementName(measurement)
+        async with self._write_lock:
+            cursor = await anyio.to_thread.run_sync(self._cursor)
+            writer = _Writer(cursor, name, kind)
+            try:
+                await anyio.to_thread.run_sync(guarded, cursor, None, lambda: writer.begin(mode))
+                async for batch in batches:
+                    await anyio.to_thread.run_sync(guarded, cursor, None, lambda b=batch: writer.apply(b))
+                await anyio.to_thread.run_sync(guarded, cursor, None, writer.commit)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(writer.close)
+        return WriteReport(name, writer.rows, writer.first_ns, writer.last_ns)
+
+    # ------------------------------------------------------------ reads
+
+    async def read(self, query: RangeQuery) -> AsyncIterator[pa.RecordBatch]:
+        check_query(query)
+        cursor = await anyio.to_thread.run_sync(self._cursor)
+        try:
+            def start() -> Any:
+                sql, params = self._plan(cursor, query)
+                return cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+
+            reader = await anyio.to_thread.run_sync(guarded, cursor, query.timeout, start)
+            schema = _stored_schema(reader.schema)
+            yielded = False
+            while True:
+                batch = await anyio.to_thread.run_sync(
+                    guarded, cursor, query.timeout, lambda: _next_batch(reader)
+                )
+                if batch is None:
+                    break
+                if batch.num_rows:
+                    yielded = True
+                    yield batch.cast(schema)
+            if not yielded:
+                yield pa.RecordBatch.from_pylist([], schema=schema)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(cursor.close)
+
+    def _plan(self, cursor: duckdb.DuckDBPyConnection, query: RangeQuery) -> tuple[str, list[Any]]:
+        types = _column_types(cursor, query.measurement)
+        if types is None:
+            raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
+        columns = resolve_columns(query.columns, list(types))
+        equals: dict[str, Literal] = coerce_equals(query.equals, types)
+        low, high = to_micros_bounds(query.from_ns, query.to_ns)
+        if query.sample_by is None:
+            keys = [key for key in _catalog(cursor, query.measurement)[0] if key in types]
+            return range_sql(query.measurement, columns, low, high, equals, query.limit, keys)
+        plan = aggregate_plan(query.sample_by, columns)
+        bucket = Bucket.parse(query.sample_by.interval)
+        integer = {name for name, store_type in types.items() if arrow_type(store_type) == pa.int64()}
+        return sample_sql(query.measurement, bucket, plan, integer, low, high, equals, query.limit)
+
+    async def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
+        async for chunk in encode(self.read(query), "csv", ts_unit):
+            yield chunk
+
+    async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
+        return await self._run(lambda cursor: _describe(cursor, measurement))
+
+    async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table:
+        batches = [batch async for batch in self.read(RangeQuery(measurement, limit=max(limit, 0)))]
+        return pa.Table.from_batches(batches)
+
+    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]:
+        def work(cursor: duckdb.DuckDBPyConnection) -> list[MeasurementInfo]:
+            found = []
+            for name in _table_names(cursor, prefix):
+                info = _describe(cursor, name)
+                if info is not None:
+                    found.append(info)
+            return found
+
+        return await self._run(work)
+
+    async def drop(self, measurement: MeasurementName) -> None:
+        name = MeasurementName(measurement)
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> None:
+            cursor.execute("BEGIN")
+            cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+            cursor.execute(f"DELETE FROM {CATALOG} WHERE name = ?", [name])
+            cursor.execute("COMMIT")
+
+        async with self._write_lock:
+            await self._run(work)
+
+    async def query(self, sql: str, limit: int, timeout: float) -> QueryResult:
+        def work() -> QueryResult:
+            cursor = self._cursor()
+            try:
+                return run_query(cursor, sql, limit, timeout)
+            finally:
+                cursor.close()
+
+        return await anyio.to_thread.run_sync(work)
+
+    async def stream_sql(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+        async for batch in stream_query(self._cursor, sql, timeout, BATCH_ROWS):
+            yield batch
+
+    async def ping(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            await self._run(lambda cursor: cursor.execute("SELECT 1").fetchall(), timeout=5.0)
+        except StoreUnavailable as exc:
+            return {"status": "down", "backend": "duckdb", "path": str(self._path), "error": exc.message}
+        return {
+            "status": "ok",
+            "backend": "duckdb",
+            "path": str(self._path),
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+
+    async def close(self) -> None:
+        def work() -> None:
+            with self._open_lock:
+                if self._connection is not None:
+                    self._connection.close()
+                    self._connection = None
+
+        await anyio.to_thread.run_sync(work)
+
+
+class _Writer:
+    """One write's transaction: creates or widens the table, then upserts each batch."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, name: str, kind: FrameKind) -> None:
+        self.cursor = cursor
+        self.name = name
+        self.kind = kind
+        self.types: dict[str, str] | None = None
+        self.keys: list[str] = dedup_keys(kind)
+        self.symbols: list[str] = []
+        self.stored_max: int | None = None
+        self.rows = 0
+        self.first_ns: int | None = None
+        self.last_ns: int | None = None
+        self.open = False
+
+    def begin(self, mode: WriteMode) -> None:
+        self.cursor.execute("BEGIN")
+        self.open = True
+        if mode is WriteMode.REPLACE:
+            self.cursor.execute(f"DROP TABLE IF EXISTS {quote(self.name)}")
+            self.cursor.execute(f"DELETE FROM {CATALOG} WHERE name = ?", [self.name])
+            return
+        self.types = _column_types(self.cursor, self.name)
+        if self.types is not None:
+            keys, symbols = _catalog(self.cursor, self.name)
+            self.keys = keys or self.keys
+            self.symbols = symbols
+            stamp = quote(TIMESTAMP)
+            rows = self.cursor.execute(f"SELECT epoch_us(max({stamp})) FROM {quote(self.name)}").fetchall()
+            self.stored_max = None if rows[0][0] is None else int(rows[0][0]) * 1000
+
+    def apply(self, batch: pa.RecordBatch) -> None:
+        frame = normalize(batch)
+        if self.types is None:
+            self._create(frame)
+        else:
+            frame = conform(frame, self.types)
+            self._widen(frame)
+        check_keys(frame, self.keys)
+        if frame.num_rows == 0:
+            return
+        if frame.group_by(self.keys).aggregate([]).num_rows < frame.num_rows:
+            frame = keep_last(frame, self.keys)
+        low, high = time_bounds(frame)
+        assert low is not None and high is not None
+        self.cursor.register(_INCOMING, frame)
+        try:
+            if self.stored_max is not None and low <= self.stored_max:
+                matches = " AND ".join(
+                    f"t.{quote(key)} IS NOT DISTINCT FROM i.{quote(key)}" for key in self.keys
+                )
+                self.cursor.execute(f"DELETE FROM {quote(self.name)} t USING {_INCOMING} i WHERE {matches}")
+            names = ", ".join(quote(column) for column in frame.schema.names)
+            self.cursor.execute(f"INSERT INTO {quote(self.name)} ({names}) SELECT {names} FROM {_INCOMING}")
+        finally:
+            self.cursor.unregister(_INCOMING)
+        self.rows += frame.num_rows
+        self.first_ns = low if self.first_ns is None else min(self.first_ns, low)
+        self.last_ns = high if self.last_ns is None else max(self.last_ns, high)
+        self.stored_max = high if self.stored_max is None else max(self.stored_max, high)
+
+    def _create(self, frame: pa.Table) -> None:
+        types = {
+            column: column_type_for(self.kind, column, dtype)
+            for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True)
+        }
+        definitions = ", ".join(
+            f"{quote(column)} {duckdb_type(store_type)}{' NOT NULL' if column == TIMESTAMP else ''}"
+            for column, store_type in types.items()
+        )
+        self.cursor.execute(f"CREATE TABLE {quote(self.name)} ({definitions})")
+        self.symbols = [column for column, store_type in types.items() if store_type == SYMBOL]
+        self.cursor.execute(
+            f"INSERT INTO {CATALOG} VALUES (?, ?, ?, ?)",
+            [self.name, self.kind.value, json.dumps(self.keys), json.dumps(self.symbols)],
+        )
+        self.types = types
+
+    def _widen(self, frame: pa.Table) -> None:
+        assert self.types is not None
+        added = False
+        for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True):
+            if column in self.types:
+                continue
+            store_type = column_type_for(self.kind, column, dtype)
+            self.cursor.execute(f"ALTER TABLE {quote(self.name)} ADD COLUMN {quote(column)} {duckdb_type(store_type)}")
+            self.types[column] = store_type
+            if store_type == SYMBOL:
+                self.symbols.append(column)
+                added = True
+        if added:
+            self.cursor.execute(
+                f"UPDATE {CATALOG} SET symbols = ? WHERE name = ?", [json.dumps(self.symbols), self.name]
+            )
+
+    def commit(self) -> None:
+        self.cursor.execute("COMMIT")
+        self.open = False
+
+    def close(self) -> None:
+        try:
+            if self.open:
+                self.cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        finally:
+            self.cursor.close()
+
+
+# ---------------------------------------------------------------- catalog reads (blocking, on a cursor)
+
+
+def _column_types(cursor: duckdb.DuckDBPyConnection, name: str) -> dict[str, str] | None:
+    rows = cursor.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [name],
+    ).fetchall()
+    if not rows:
+        return None
+    symbols = set(_catalog(cursor, name)[1])
+    return {
+        str(column): SYMBOL if column in symbols else _store_type(str(data_type)) for column, data_type in rows
+    }
+
+
+def _store_type(duckdb_name: str) -> str:
+    upper = duckdb_name.upper()
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return "TIMESTAMP"
+    if upper in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return "LONG"
+    if upper in ("DOUBLE", "FLOAT", "REAL") or upper.startswith("DECIMAL"):
+        return "DOUBLE"
+    if upper == "BOOLEAN":
+        return "BOOLEAN"
+    return "VARCHAR"
+
+
+def _catalog(cursor: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[str]]:
+    rows = cursor.execute(f"SELECT dedup_keys, symbols FROM {CATALOG} WHERE name = ?", [name]).fetchall()
+    if not rows:
+        return [TIMESTAMP], []
+    return list(json.loads(rows[0][0])), list(json.loads(rows[0][1]))
+
+
+def _table_names(cursor: duckdb.DuckDBPyConnection, prefix: str | None) -> list[str]:
+    rows = cursor.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_type = 'BASE TABLE' AND NOT starts_with(table_name, '_') "
+        "AND starts_with(table_name, ?) ORDER BY table_name",
+        [prefix or ""],
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def _describe(cursor: duckdb.DuckDBPyConnection, name: str) -> MeasurementInfo | None:
+    types = _column_types(cursor, name)
+    if types is None:
+        return None
+    keys, _ = _catalog(cursor, name)
+    stamp = quote(TIMESTAMP)
+    count, first, last = cursor.execute(
+        f"SELECT count(*), epoch_us(min({stamp})), epoch_us(max({stamp})) FROM {quote(name)}"
+    ).fetchall()[0]
+    return MeasurementInfo(
+        name=name,
+        row_count=int(count),
+        first_ns=None if first is None else int(first) * 1000,
+        last_ns=None if last is None else int(last) * 1000,
+        designated_timestamp=TIMESTAMP,
+        partition_by="NONE",
+        columns=[
+            ColumnInfo(column, store_type, designated=column == TIMESTAMP) for column, store_type in types.items()
+        ],
+        dedup_keys=keys,
+        partition_count=None,
+    )
+
+
+def _stored_schema(schema: pa.Schema) -> pa.Schema:
+    """DuckDB's microsecond timestamps handed out as the stored shape's `timestamp[ns]`."""
+    return pa.schema([(field.name, TIME if pa.types.is_timestamp(field.type) else field.type) for field in schema])
+
+
+def _next_batch(reader: Any) -> pa.RecordBatch | None:
+    try:
+        batch: pa.RecordBatch = reader.read_next_batch()
+        return batch
+    except StopIteration:
+        return None
+
