@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from contextlib import aclosing
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from adapters.frames import (
     UploadFormat,
     detect_format,
+    iterate_table,
     open_frames,
     read_csv_text,
     read_frames,
@@ -25,6 +27,7 @@ from adapters.frames import (
 )
 from domain.errors import InvalidInput, UnsupportedFormat
 from domain.frames import FrameKind
+from domain.values import iso_from_nanos
 
 SECOND = 10**9
 T0 = 1_704_067_200  # 2024-01-01T00:00:00Z
@@ -177,6 +180,11 @@ def test_header_names_are_trimmed_and_a_utf8_bom_is_ignored() -> None:
     assert table.schema.names == ["timestamp", "open", "high", "low", "close", "volume"]
 
 
+def test_an_unnamed_index_column_written_by_pandas_is_left_behind() -> None:
+    table = read_table(lines("," + OHLCV_HEADER, f"0,{T0},1,2,0.5,1.5,10"), FrameKind.OHLCV)
+    assert table.schema.names == ["timestamp", "open", "high", "low", "close", "volume"]
+
+
 def test_indicator_columns_that_start_as_integers_accept_fractions_in_later_blocks() -> None:
     rows = [f"{T0 + i},{i}" for i in range(2000)] + [f"{T0 + 2000},0.5"]
     table = read_table(lines("timestamp,rsi", *rows), FrameKind.INDICATORS, content_type="text/csv")
@@ -198,6 +206,45 @@ def test_trades_keep_their_bar_timestamp_and_get_a_row_time_and_sequence() -> No
     assert table.column("timestamp").equals(table.column("bar_timestamp"))
     assert table.column("entry_timestamp").cast(pa.int64()).to_pylist() == [T0 * SECOND, (T0 + 60) * SECOND]
     assert table.column("exit_timestamp").cast(pa.int64()).to_pylist() == [None, (T0 + 120) * SECOND]
+
+
+def test_trade_ids_are_numbered_across_batches_when_the_upload_has_none() -> None:
+    rows = [f"{T0 + i},{'long' if i % 2 else 'short'},1,2,1" for i in range(250)]
+    source = lines("bar_timestamp,side,entry_price,exit_price,pnl", *rows)
+    with open_frames(source, FrameKind.TRADES, batch_rows=100) as reader:
+        ids = [trade_id for batch in reader for trade_id in batch.column("trade_id").to_pylist()]
+    assert ids == list(range(1, 251))
+
+
+def test_generic_frames_keep_their_columns_and_turn_time_text_into_times() -> None:
+    source = lines("timestamp,symbol,count,opened", f"{T0},BTC,3,2024-01-02", f"{T0 + 1},ETH,4,")
+    table = read_table(source, FrameKind.GENERIC)
+    assert table.schema.names == ["timestamp", "symbol", "count", "opened"]
+    assert table.column("symbol").to_pylist() == ["BTC", "ETH"]
+    assert table.column("count").type == pa.int64()
+    assert table.column("opened").type == pa.timestamp("ns")
+    assert table.column("opened").cast(pa.int64()).to_pylist() == [(T0 + 86_400) * SECOND, None]
+
+
+@pytest.mark.anyio
+async def test_leaving_a_read_early_closes_the_file(tmp_path: Path) -> None:
+    path = write_all_formats(ohlcv_table(500), tmp_path)["csv"]
+
+    def open_handles() -> int:
+        fds = Path("/proc/self/fd")
+        return sum(1 for fd in fds.iterdir() if fd.exists() and fd.resolve() == path)
+
+    async with aclosing(read_frames(path, FrameKind.OHLCV, batch_rows=100)) as batches:
+        async for _ in batches:
+            assert open_handles() == 1
+            break
+    assert open_handles() == 0
+
+
+@pytest.mark.anyio
+async def test_an_in_memory_table_streams_as_batches() -> None:
+    batches = [batch async for batch in iterate_table(expected_ohlcv(250), batch_rows=100)]
+    assert [batch.num_rows for batch in batches] == [100, 100, 50]
 
 
 # ---------------------------------------------------------------- header problems
@@ -446,15 +493,16 @@ bar = st.tuples(st.integers(T0 - 10**8, T0 + 10**9), finite, finite, finite, fin
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(bar, min_size=1, max_size=40), st.sampled_from(["s", "ms", "us", "ns", "iso"]))
 def test_any_ohlcv_frame_written_as_csv_reads_back_equal(rows: list[tuple[int, ...]], unit: str) -> None:
-    scale = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9, "iso": 1}[unit]
-    body = []
-    for seconds, *prices in rows:
-        stamp = f"{seconds}" if unit == "iso" else str(seconds * scale)
-        if unit == "iso":
-            from domain.values import iso_from_nanos
-
-            stamp = iso_from_nanos(seconds * SECOND)
-        body.append(",".join([stamp, *(repr(price) for price in prices)]))
+    scale = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+    body = [
+        ",".join(
+            [
+                iso_from_nanos(seconds * SECOND) if unit == "iso" else str(seconds * scale[unit]),
+                *(repr(price) for price in prices),
+            ]
+        )
+        for seconds, *prices in rows
+    ]
     table = read_csv_text("\n".join([OHLCV_HEADER, *body]), FrameKind.OHLCV)
     assert table.column("timestamp").cast(pa.int64()).to_pylist() == [row[0] * SECOND for row in rows]
     for index, name in enumerate(["open", "high", "low", "close", "volume"], start=1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -30,11 +31,12 @@ PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 LINE_2 = Position("line", 2)
 
 
-def vectorized(values: list[object], type_: pa.DataType | None = None) -> list[int | None]:
+def vectorized(values: Sequence[object], type_: pa.DataType | None = None) -> list[int | None]:
     array = pa.array(values, type_) if type_ is not None else pa.array(values)
     coerced = coerce_time_array(array, "timestamp", LINE_2, required=False)
     assert coerced.type == pa.timestamp("ns")
-    return coerced.cast(pa.int64()).to_pylist()
+    result: list[int | None] = coerced.cast(pa.int64()).to_pylist()
+    return result
 
 
 epochs_in_any_unit = st.sampled_from(list(PER_SECOND)).flatmap(
@@ -108,7 +110,7 @@ def test_coerce_timestamp_takes_numbers_digit_strings_and_iso_text() -> None:
 def test_coerce_timestamp_refuses_booleans_and_non_finite_numbers() -> None:
     for value in (True, float("nan"), float("inf")):
         with pytest.raises(InvalidInput):
-            coerce_timestamp(value)  # type: ignore[arg-type]
+            coerce_timestamp(value)
 
 
 # ---------------------------------------------------------------- vectorized == scalar

@@ -55,6 +55,7 @@ _THREAD_ROWS: Final = 2_048
 
 _JSON_ESCAPES: Final = r'[\x00-\x1f"\\]'
 _CSV_SPECIALS: Final = (",", '"', "\n", "\r")
+_CSV_SPECIALS_PATTERN: Final = r'[,"\r\n]'
 
 
 def negotiate(
@@ -184,16 +185,28 @@ def _csv_field(text: str) -> str:
 
 
 def _write_csv(batch: pa.RecordBatch) -> bytes:
-    # Unquoted output is smaller and what most readers expect; values that need quotes make Arrow
-    # refuse it, and only then is the batch written with RFC 4180 quoting.
-    for style in ("none", "needed"):
-        sink = pa.BufferOutputStream()
-        try:
-            pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False, quoting_style=style))
-        except pa.ArrowInvalid:
-            continue
-        return bytes(sink.getvalue().to_pybytes())
-    raise AssertionError("quoting_style=needed accepts every value")
+    # Arrow's "needed" style quotes every string; unquoted output is smaller and what most readers
+    # expect, so quotes are used only when some text in the batch holds a comma, quote or newline.
+    style = "needed" if _has_csv_specials(batch) else "none"
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False, quoting_style=style))
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _has_csv_specials(batch: pa.RecordBatch) -> bool:
+    for values in batch.columns:
+        kind = values.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            if pc.any(pc.match_substring_regex(values, _CSV_SPECIALS_PATTERN)).as_py():
+                return True
+        elif not (
+            pa.types.is_integer(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind)
+            or pa.types.is_null(kind)
+        ):
+            return True
+    return False
 
 
 def _csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -109,7 +109,9 @@ class FramePlan:
         out = [TIMESTAMP]
         if self.kind is FrameKind.TRADES and "trade_id" not in self.names:
             out.append("trade_id")
-        out.extend(name for name in self.names if name != self.source or self._keeps_source())
+        # A column without a name is a dataframe index written out by pandas: nothing can address or
+        # store it, so it is left behind.
+        out.extend(name for name in self.names if name and (name != self.source or self._keeps_source()))
         if self.kind is FrameKind.TRADES and "bar_timestamp" not in out:
             out.append("bar_timestamp")
         return out
@@ -123,6 +125,8 @@ class FramePlan:
         row_time = coerce_time_array(columns[self.source], self.source, position, required=True)
         converted: dict[str, pa.Array] = {TIMESTAMP: row_time}
         for name, values in columns.items():
+            if not name:
+                continue
             if name == self.source:
                 if self._keeps_source():
                     converted[name] = row_time

@@ -251,7 +251,10 @@ def format_time_array(values: pa.Array, ts_unit: str) -> pa.Array:
 def _iso_from_nanos(nanos: pa.Array) -> pa.Array:
     seconds = floor_divide(nanos, 10**9)
     micros = pc.divide(pc.subtract(nanos, pc.multiply(seconds, 10**9)), 1_000)
-    base = pc.strftime(seconds.cast(pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
+    # Casting to text gives "YYYY-MM-DD HH:MM:SS" (four-digit years across the whole nanosecond range)
+    # an order of magnitude faster than strftime; only the separator needs changing.
+    spaced = pc.cast(seconds.cast(pa.timestamp("s")), pa.string())
+    base = pc.utf8_replace_slice(spaced, start=10, stop=11, replacement="T")
     if not pc.any(pc.not_equal(micros, 0)).as_py():
         return pc.binary_join_element_wise(base, "Z", "")
     digits = pc.utf8_lpad(pc.cast(micros, pa.string()), width=6, padding="0")
