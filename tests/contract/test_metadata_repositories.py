@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -847,6 +848,11 @@ async def test_a_sqlite_file_that_cannot_be_opened_is_store_unavailable(tmp_path
                 await uow.datasets.get_by_slug("btc_4h")
     finally:
         await engine.dispose()
+        # aiosqlite stops the worker thread of a failed connect without waiting for it; let it finish
+        # while this loop is open, or it reports "Event loop is closed" during a later test.
+        for thread in threading.enumerate():
+            if "_connection_worker_thread" in thread.name:
+                thread.join(timeout=2)
 
 
 async def test_a_database_that_was_never_migrated_is_store_unavailable_with_a_hint(tmp_path: Path) -> None:

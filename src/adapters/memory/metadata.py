@@ -21,10 +21,17 @@ from application.ports import (
     ApiToken,
     DatasetFilter,
     DatasetListing,
+    DatasetRepository,
+    IdempotencyRecords,
     JobFilter,
+    JobRepository,
     RunFilter,
+    RunRepository,
     SimulationFilter,
+    SimulationRepository,
     StoredResponse,
+    TokenRepository,
+    UnitOfWork,
 )
 from domain.datasets import Dataset
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -137,7 +144,7 @@ class InMemoryMetadata:
     tokens: dict[UUID, ApiToken] = field(default_factory=dict)
     unavailable: Exception | None = None
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
+    def unit_of_work(self) -> UnitOfWork:
         return InMemoryUnitOfWork(self)
 
     def clear(self) -> None:
@@ -440,12 +447,13 @@ class InMemoryUnitOfWork:
     def __init__(self, state: InMemoryMetadata | None = None) -> None:
         self.state = state if state is not None else InMemoryMetadata()
         self._tables = _Tables(self.state)
-        self.datasets = InMemoryDatasetRepository(self._tables)
-        self.runs = InMemoryRunRepository(self._tables)
-        self.simulations = InMemorySimulationRepository(self._tables)
-        self.jobs = InMemoryJobRepository(self._tables)
-        self.idempotency = InMemoryIdempotencyRecords(self._tables)
-        self.tokens = InMemoryTokenRepository(self._tables)
+        # Typed as the ports: the UnitOfWork protocol declares them as (invariant) attributes.
+        self.datasets: DatasetRepository = InMemoryDatasetRepository(self._tables)
+        self.runs: RunRepository = InMemoryRunRepository(self._tables)
+        self.simulations: SimulationRepository = InMemorySimulationRepository(self._tables)
+        self.jobs: JobRepository = InMemoryJobRepository(self._tables)
+        self.idempotency: IdempotencyRecords = InMemoryIdempotencyRecords(self._tables)
+        self.tokens: TokenRepository = InMemoryTokenRepository(self._tables)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -480,5 +488,5 @@ class InMemoryUnitOfWorkFactory:
     def __init__(self, state: InMemoryMetadata | None = None) -> None:
         self.state = state if state is not None else InMemoryMetadata()
 
-    def __call__(self) -> InMemoryUnitOfWork:
+    def __call__(self) -> UnitOfWork:
         return InMemoryUnitOfWork(self.state)

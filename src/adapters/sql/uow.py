@@ -16,6 +16,15 @@ from adapters.sql.repositories import (
     SqlSimulationRepository,
     SqlTokenRepository,
 )
+from application.ports import (
+    DatasetRepository,
+    IdempotencyRecords,
+    JobRepository,
+    RunRepository,
+    SimulationRepository,
+    TokenRepository,
+    UnitOfWork,
+)
 
 
 def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEngine:
@@ -36,12 +45,13 @@ class SqlUnitOfWork:
     def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
         self._engine = _engine_of(source)
         self._connection: AsyncConnection | None = None
-        self.datasets = SqlDatasetRepository(self)
-        self.runs = SqlRunRepository(self)
-        self.simulations = SqlSimulationRepository(self)
-        self.jobs = SqlJobRepository(self)
-        self.idempotency = SqlIdempotencyRecords(self)
-        self.tokens = SqlTokenRepository(self)
+        # Typed as the ports: the UnitOfWork protocol declares them as (invariant) attributes.
+        self.datasets: DatasetRepository = SqlDatasetRepository(self)
+        self.runs: RunRepository = SqlRunRepository(self)
+        self.simulations: SimulationRepository = SqlSimulationRepository(self)
+        self.jobs: JobRepository = SqlJobRepository(self)
+        self.idempotency: IdempotencyRecords = SqlIdempotencyRecords(self)
+        self.tokens: TokenRepository = SqlTokenRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:
@@ -86,7 +96,7 @@ class SqlUnitOfWorkFactory:
     def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
         self.engine = _engine_of(source)
 
-    def __call__(self) -> SqlUnitOfWork:
+    def __call__(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine)
 
 
