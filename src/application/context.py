@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.ports import (
     Clock,
-    EventPublisher,
+    EventFeed,
     FrameReader,
     IdGenerator,
     JobQueue,
@@ -22,5 +22,5 @@ class Ports:
     frames: FrameReader
     clock: Clock
     ids: IdGenerator
-    events: EventPublisher
+    events: EventFeed
     queue: JobQueue

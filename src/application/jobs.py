@@ -1,13 +1,12 @@
-"""Job use cases on the API side: submit, look up, cancel, retry."""
+"""Job use cases on the API side: submit, look up, cancel, retry. The queue owns every state change."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 from uuid import UUID
 
 from application.context import Ports
-from application.ports import JobFilter, UnitOfWork
+from application.ports import JobFilter
 from domain.errors import NotFound
 from domain.jobs import Job
 from domain.paging import Page, PageRequest
@@ -21,15 +20,18 @@ async def submit_job(
     priority: int = 0,
     max_attempts: int = 3,
     message: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Job:
+    """Queue a job; a key seen before answers the job it created then."""
     job = Job.submit(ports.ids.new_id(), job_type, payload, ports.clock.now(), priority, max_attempts, message)
-    await ports.queue.enqueue(job)
-    return job
+    return await ports.queue.enqueue(job, idempotency_key)
 
 
 async def get_job(ports: Ports, ref: str) -> Job:
-    async with ports.uow() as uow:
-        return await find_job(uow, ref)
+    job = await ports.queue.get(_job_id(ref))
+    if job is None:
+        raise NotFound(f"job {ref[:80]!r} not found", {"job_id": ref[:80]})
+    return job
 
 
 async def list_jobs(ports: Ports, filters: JobFilter, page: PageRequest) -> Page[Job]:
@@ -39,43 +41,16 @@ async def list_jobs(ports: Ports, filters: JobFilter, page: PageRequest) -> Page
 
 async def cancel_job(ports: Ports, ref: str) -> Job:
     """A pending job is cancelled at once; a running one stops at its next progress step."""
-    async with ports.uow() as uow:
-        job = await find_job(uow, ref)
-        job.cancel(ports.clock.now())
-        await uow.jobs.save(job)
-        await uow.commit()
-    await ports.events.publish("job.updated", job_event(job))
-    return job
+    return await ports.queue.cancel(_job_id(ref))
 
 
 async def retry_job(ports: Ports, ref: str) -> Job:
-    async with ports.uow() as uow:
-        job = await find_job(uow, ref)
-        job.retry(ports.clock.now())
-        await uow.jobs.save(job)
-        await uow.commit()
-    await ports.queue.wake()
-    await ports.events.publish("job.updated", job_event(job))
-    return job
+    """A failed or cancelled job goes back to PENDING with its attempts reset."""
+    return await ports.queue.retry(_job_id(ref))
 
 
-async def find_job(uow: UnitOfWork, ref: str) -> Job:
-    job = None
-    with contextlib.suppress(ValueError):
-        job = await uow.jobs.get(UUID(ref))
-    if job is None:
-        raise NotFound(f"job {ref[:80]!r} not found", {"job_id": ref[:80]})
-    return job
-
-
-def job_event(job: Job) -> dict[str, Any]:
-    return {
-        "job_id": str(job.job_id),
-        "type": job.type,
-        "status": job.status.value,
-        "progress": job.progress,
-        "total": job.total,
-        "message": job.message,
-        "error": job.error,
-        "attempts": job.attempts,
-    }
+def _job_id(ref: str) -> UUID:
+    try:
+        return UUID(ref)
+    except ValueError as exc:
+        raise NotFound(f"job {ref[:80]!r} not found", {"job_id": ref[:80]}) from exc

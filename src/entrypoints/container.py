@@ -5,6 +5,8 @@ Nothing is built at import time; `Container(settings=...)` then `await init_reso
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from dependency_injector import containers, providers
@@ -15,7 +17,7 @@ from adapters.sql.engine import create_engine
 from adapters.sql.uow import unit_of_work_factory
 from adapters.system import RandomIds, SystemClock
 from application.context import Ports
-from application.ports import TimeSeriesStore
+from application.ports import EventFeed, JobQueue, TimeSeriesStore
 from entrypoints.settings import Settings
 
 
@@ -30,10 +32,10 @@ async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 async def _duckdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
-    from adapters.duckdb.store import DuckDbStore
+    from adapters.duckdb.store import DuckDBTimeSeriesStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = DuckDbStore(Path(settings.data_dir) / "timeseries.duckdb")
+    store = DuckDBTimeSeriesStore(Path(settings.data_dir) / "timeseries.duckdb")
     try:
         yield store
     finally:
@@ -54,30 +56,60 @@ async def _questdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
         await store.close()
 
 
-async def _memory_store() -> AsyncIterator[TimeSeriesStore]:
+async def _memory_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
     from adapters.memory.timeseries import InMemoryTimeSeriesStore
 
     yield InMemoryTimeSeriesStore()
 
 
-async def _events(settings: Settings, engine: AsyncEngine) -> AsyncIterator[object]:
-    from adapters.jobs.events import create_event_bus
+STORES = {"duckdb": _duckdb_store, "questdb": _questdb_store, "memory": _memory_store}
 
-    bus = await create_event_bus(settings.metadata_url, engine)
+
+async def _time_series_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
+    """Only the configured store is opened (a Selector of resources would open them all)."""
+    async for store in STORES[settings.timeseries](settings):
+        yield store
+
+
+@dataclass(frozen=True, slots=True)
+class JobBackend:
+    """The queue and the event feed share a store (and, on SQLite, a write lock), so they come together."""
+
+    queue: JobQueue
+    events: EventFeed
+
+
+async def _job_backend(settings: Settings) -> AsyncIterator[JobBackend]:
+    if settings.is_embedded_metadata:
+        from adapters.jobs.sqlite_queue import SqliteJobQueue
+
+        sqlite_queue = SqliteJobQueue.open(settings.metadata_url)
+        try:
+            yield JobBackend(sqlite_queue, sqlite_queue.events)
+        finally:
+            await sqlite_queue.close()
+        return
+    from adapters.jobs import pg
+    from adapters.jobs.postgres_events import PostgresEventFeed
+    from adapters.jobs.postgres_queue import PostgresJobQueue
+
+    pool = await pg.create_pool(settings.metadata_url, min_size=1, max_size=10)
+    feed = PostgresEventFeed(pool, settings.metadata_url)
+    queue = PostgresJobQueue(pool, settings.metadata_url)
     try:
-        yield bus
-    finally:
-        await bus.close()
-
-
-async def _queue(settings: Settings, engine: AsyncEngine, events: object) -> AsyncIterator[object]:
-    from adapters.jobs.factory import create_job_queue
-
-    queue = await create_job_queue(settings.metadata_url, engine, events)
-    try:
-        yield queue
+        yield JobBackend(queue, feed)
     finally:
         await queue.close()
+        await feed.close()
+        await pool.close()
+
+
+async def _memory_job_backend() -> AsyncIterator[JobBackend]:
+    from adapters.jobs.events import MemoryEventFeed
+    from adapters.jobs.memory_queue import MemoryJobQueue
+
+    feed = MemoryEventFeed()
+    yield JobBackend(MemoryJobQueue(SystemClock(), feed), feed)
 
 
 class Container(containers.DeclarativeContainer):
@@ -85,17 +117,13 @@ class Container(containers.DeclarativeContainer):
 
     engine = providers.Resource(_engine, settings)
     uow = providers.Singleton(unit_of_work_factory, engine)
-    store = providers.Selector(
-        settings.provided.timeseries,
-        duckdb=providers.Resource(_duckdb_store, settings),
-        questdb=providers.Resource(_questdb_store, settings),
-        memory=providers.Resource(_memory_store),
-    )
+    store = providers.Resource(_time_series_store, settings)
     frames = providers.Singleton(ArrowFrameReader)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
-    events = providers.Resource(_events, settings, engine)
-    queue = providers.Resource(_queue, settings, engine, events)
+    jobs = providers.Resource(_job_backend, settings)
+    events = providers.Callable(attrgetter("events"), jobs)
+    queue = providers.Callable(attrgetter("queue"), jobs)
     ports = providers.Singleton(
         Ports, uow=uow, store=store, frames=frames, clock=clock, ids=ids, events=events, queue=queue
     )

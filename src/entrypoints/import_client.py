@@ -12,8 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 CHUNK = 1024 * 1024
-CONTENT_TYPES = {".parquet": "application/vnd.apache.parquet", ".gz": "application/gzip",
-                 ".arrow": "application/vnd.apache.arrow.file", ".arrows": "application/vnd.apache.arrow.stream"}
+CONTENT_TYPES = {
+    ".parquet": "application/vnd.apache.parquet",
+    ".gz": "application/gzip",
+    ".arrow": "application/vnd.apache.arrow.file",
+    ".arrows": "application/vnd.apache.arrow.stream",
+}
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -38,14 +42,21 @@ def import_through_api(
             return 1
         body: dict[str, Any] = response.json()
         if not run_async:
-            console.print(f"[green]{body['rows_written']} rows[/] into {body['measurement']} in {body['duration_ms']} ms")
+            console.print(
+                f"[green]{body['rows_written']} rows[/] into {body['measurement']} in {body['duration_ms']} ms"
+            )
             return 0
         return _follow(client, console, body["poll_url"])
 
 
 def _follow(client: httpx.Client, console: Console, poll_url: str) -> int:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
-               TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("queued", total=None)
         while True:
@@ -54,8 +65,7 @@ def _follow(client: httpx.Client, console: Console, poll_url: str) -> int:
                 _error(console, response)
                 return 1
             job = response.json()
-            progress.update(task, description=job["status"].lower(), completed=job["progress"] or 0,
-                            total=job["total"])
+            progress.update(task, description=job["status"].lower(), completed=job["progress"] or 0, total=job["total"])
             if job["status"] == "COMPLETED":
                 result = job["result"] or {}
                 progress.stop()

@@ -3,31 +3,26 @@ same use case. Every handler is safe to run twice (store dedup keys, idempotent 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
 from application import datasets, runs, simulations, timeseries
 from application.context import Ports
+from application.job_handlers import JobCancelled, JobHandler, JobHandlers, ProgressReporter
 from application.ports import FrameUpload
-from domain.errors import Conflict
+from domain.errors import Conflict, InvalidInput, UnsupportedFormat
 from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job
 from entrypoints.http import schemas as s
 from entrypoints.http.runs import run_command
 from entrypoints.http.simulations import simulation_command
 
-
-class Progress(Protocol):
-    async def report(self, progress: int, total: int | None = None, message: str | None = None) -> None: ...
+Progress = ProgressReporter
 
 
-Handler = Callable[[Job, Progress], Awaitable[dict[str, Any]]]
-
-
-def handlers(ports: Ports) -> Mapping[str, Handler]:
+def handlers(ports: Ports) -> JobHandlers:
     async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
         payload = job.payload
         command = timeseries.ImportFrame(
@@ -96,16 +91,35 @@ def handlers(ports: Ports) -> Mapping[str, Handler]:
     async def noop(job: Job, progress: Progress) -> dict[str, Any]:
         return {}
 
-    return {
+    table: dict[str, JobHandler] = {
         "questdb_import": questdb_import,
         "dataset_export": dataset_export,
         "run_persist": run_persist,
         "simulation_persist": simulation_persist,
         "noop": noop,
     }
+    return JobHandlers({name: owning_uploads(handler) for name, handler in table.items()})
+
+
+def owning_uploads(handler: JobHandler) -> JobHandler:
+    """The job owns the request's spooled files: they go once it succeeds or can no longer be retried."""
+
+    async def run(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        try:
+            result = await handler(job, progress)
+        except (JobCancelled, InvalidInput, UnsupportedFormat):
+            release_uploads(job)
+            raise
+        except BaseException:
+            if job.attempts >= job.max_attempts:
+                release_uploads(job)
+            raise
+        release_uploads(job)
+        return result
+
+    return run
 
 
 def release_uploads(job: Job) -> None:
-    """A finished job's spooled files are no longer needed."""
     for path in job.payload.get("uploads", []):
         Path(path).unlink(missing_ok=True)

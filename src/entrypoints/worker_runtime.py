@@ -11,6 +11,8 @@ from datetime import timedelta
 import anyio
 
 from application.context import Ports
+from application.worker import Worker
+from application.worker_metrics import WorkerMetrics
 from entrypoints.job_handlers import handlers
 from entrypoints.settings import Settings
 
@@ -21,16 +23,15 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def build_worker(ports: Ports, concurrency: int) -> object:
-    from application.worker import Worker
-
+def build_worker(ports: Ports, concurrency: int, metrics: WorkerMetrics | None = None) -> Worker:
     return Worker(
-        queue=ports.queue,
-        handlers=handlers(ports),
-        worker_id=worker_id(),
+        ports.queue,
+        handlers(ports),
+        worker_id(),
+        clock=ports.clock,
         concurrency=concurrency,
         lease=LEASE,
-        clock=ports.clock,
+        metrics=metrics,
     )
 
 
@@ -41,8 +42,8 @@ async def in_process_worker(ports: Ports, settings: Settings) -> AsyncIterator[N
         return
     worker = build_worker(ports, settings.worker_concurrency)
     async with anyio.create_task_group() as group:
-        group.start_soon(worker.run)  # type: ignore[attr-defined]
+        group.start_soon(worker.run)
         try:
             yield
         finally:
-            await worker.stop()  # type: ignore[attr-defined]
+            worker.stop()

@@ -19,7 +19,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from adapters.sql import migrate
 from application.context import Ports
 from entrypoints.container import Container
-from entrypoints.http import auth, datasets, jobs, operations, questdb, runs, simulations
+from entrypoints.http import auth, datasets, events, jobs, operations, questdb, runs, simulations
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.operations import VERSION
 from entrypoints.settings import Settings
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             jobs.router,
             operations.router,
             auth.router,
+            events.router,
         ],
         middleware=[
             auth.rate_limit(settings).middleware,

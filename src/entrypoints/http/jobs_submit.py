@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Response
 
 from application.context import Ports
-from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
-from application.jobs import find_job, submit_job
+from application.idempotency import IdempotencyKey
+from application.jobs import submit_job
 from application.ports import FrameUpload
 from domain.jobs import Job
 from entrypoints.http import schemas as s
@@ -23,20 +23,15 @@ async def submit_with_uploads(
     uploads: list[FrameUpload],
     key: IdempotencyKey | None,
 ) -> Job:
-    """Queue a job that owns the request's spooled files from now on (it deletes them when done)."""
-    if key is not None:
-        async with ports.uow() as uow:
-            replay = await earlier_answer(uow, key)
-            if replay is not None:
-                return await find_job(uow, str(replay.body["job_id"]))
+    """Queue a job that owns the request's spooled files from now on (it deletes them when done).
+
+    With an Idempotency-Key the same request answers the job it queued the first time."""
     payload = {**payload, "uploads": [upload.path for upload in uploads]}
-    job = await submit_job(ports, job_type, payload, message=f"{job_type} queued")
-    for upload in uploads:
-        spool.keep(upload)
-    if key is not None:
-        async with ports.uow() as uow:
-            await remember_answer(uow, key, 202, {"job_id": str(job.job_id)}, ports.clock.now())
-            await uow.commit()
+    queue_key = None if key is None else f"{key.scope}:{key.key}:{key.request_hash[:16]}"
+    job = await submit_job(ports, job_type, payload, message=f"{job_type} queued", idempotency_key=queue_key)
+    if job.payload.get("uploads") == payload["uploads"]:
+        for upload in uploads:
+            spool.keep(upload)
     return job
 
 

@@ -15,6 +15,7 @@ from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, RunFilter
 from domain.errors import InvalidInput
+from domain.frames import FrameKind
 from domain.paging import Page, PageRequest
 from domain.runs import Fold, RunStatus, WalkforwardRun
 from entrypoints.http import presenters as present
@@ -94,7 +95,7 @@ async def _run_request(request: Request[Any, Any, Any], spool: UploadSpool) -> t
     if body.predictions is not None and body.predictions_csv is not None:
         raise InvalidInput("send predictions or predictions_csv, not both", {"field": "predictions"})
     if body.predictions is not None:
-        upload = spool.rows_file(body.predictions, "predictions").upload()
+        upload = (await spool.rows_file(body.predictions, "predictions", FrameKind.PREDICTIONS)).upload()
     elif body.predictions_csv is not None:
         upload = spool.text_file(body.predictions_csv, "predictions_csv").upload()
     return body, upload, sha256(raw)

@@ -13,6 +13,7 @@ from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, SimulationFilter
 from domain.errors import InvalidInput
+from domain.frames import FrameKind
 from domain.paging import PageRequest
 from domain.simulations import SimulationStatus, TradeBucket
 from domain.values import format_nanos, validate_output_unit
@@ -86,7 +87,7 @@ async def _simulation_request(
         raise InvalidInput("send trades or trades_csv, not both", {"field": "trades"})
     upload = None
     if body.trades is not None and body.trades:
-        upload = spool.rows_file(body.trades, "trades").upload()
+        upload = (await spool.rows_file(body.trades, "trades", FrameKind.TRADES)).upload()
     elif body.trades_csv is not None:
         upload = spool.text_file(body.trades_csv, "trades_csv").upload()
     return body, upload, sha256(raw)

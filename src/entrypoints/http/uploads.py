@@ -12,13 +12,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import anyio
 import multipart
-import pyarrow as pa
 import pyarrow.ipc as ipc
 from litestar import Request
 
+from adapters.frames.readers import read_json_rows
 from application.ports import FrameUpload
 from domain.errors import InvalidInput, PayloadTooLarge
+from domain.frames import FrameKind
 
 # Parts that carry JSON (metadata, run, simulation) stay in memory; they are small by nature.
 MAX_FIELD_BYTES = 8 * 1024 * 1024
@@ -172,14 +174,11 @@ class UploadSpool:
             handle.write(data)
         return SpooledPart(name, None, "text/csv", path, size=len(data))
 
-    def rows_file(self, rows: list[dict[str, Any]], name: str) -> SpooledPart:
-        """Rows sent as a JSON array of objects, as an Arrow file the frame reader checks like any other."""
+    async def rows_file(self, rows: list[dict[str, Any]], name: str, kind: FrameKind) -> SpooledPart:
+        """Rows sent as a JSON array of objects, checked like a file and kept as an Arrow file."""
         if not rows:
             raise InvalidInput(f"{name} is an empty array", {"field": name})
-        try:
-            table = pa.Table.from_pylist(rows)
-        except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
-            raise InvalidInput(f"{name} rows do not form a table: {exc}", {"field": name}) from exc
+        table = await anyio.to_thread.run_sync(read_json_rows, rows, kind)
         path, handle = self._new_file(".arrow")
         with handle, ipc.new_file(handle, table.schema) as writer:
             writer.write_table(table)

@@ -1,0 +1,63 @@
+"""`GET /api/events`: Server-Sent Events of jobs, datasets, runs and simulations, resumable."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, get
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from application.context import Ports
+from domain.errors import InvalidInput
+
+EVENT_TYPES = frozenset({"job.updated", "dataset.updated", "run.created", "simulation.created"})
+KEEPALIVE_SECONDS = 15
+
+
+def _types(value: str | None) -> set[str] | None:
+    if not value:
+        return None
+    wanted = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = sorted(wanted - EVENT_TYPES)
+    if unknown:
+        raise InvalidInput(
+            "unknown event types", {"field": "types", "unknown": unknown, "allowed": sorted(EVENT_TYPES)}
+        )
+    return wanted
+
+
+def _last_event_id(header: str | None, query: int | None) -> int | None:
+    if header is None or not header.strip():
+        return query
+    try:
+        value = int(header.strip())
+    except ValueError as exc:
+        raise InvalidInput("Last-Event-ID must be an event id", {"header": "Last-Event-ID"}) from exc
+    if not 0 <= value < 2**63:
+        raise InvalidInput("Last-Event-ID is out of range", {"header": "Last-Event-ID"})
+    return value
+
+
+@get("/api/events", summary="Server-Sent Events; reconnect with Last-Event-ID to resume", tags=["events"])
+async def events(
+    request: Request[Any, Any, Any],
+    ports: Ports,
+    types: Annotated[str | None, Parameter(max_length=200, required=False)] = None,
+    last_event_id: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, required=False)] = None,
+) -> ServerSentEvent:
+    wanted = _types(types)
+    resume = _last_event_id(request.headers.get("last-event-id"), last_event_id)
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        async for event in ports.events.subscribe(wanted, resume):
+            yield ServerSentEventMessage(
+                data=msgspec.json.encode(event.data).decode(), event=event.type, id=str(event.id)
+            )
+
+    return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-store"})
+
+
+router = Router(path="/", route_handlers=[events])
