@@ -110,7 +110,7 @@ def worker(concurrency: int) -> None:
     _configure_logging(settings)
 
     async def run() -> None:
-        from entrypoints.container import Container
+        from entrypoints.container import Container, resolve
         from entrypoints.worker_runtime import build_worker
 
         container = Container(settings=settings)
@@ -120,7 +120,7 @@ def worker(concurrency: int) -> None:
             await anyio.to_thread.run_sync(m.upgrade, settings.metadata_url)
         await _maybe_await(container.init_resources())
         try:
-            job_worker: Any = build_worker(container.ports(), concurrency)
+            job_worker: Any = build_worker(await resolve(container.ports()), concurrency)
             async with anyio.create_task_group() as group:
 
                 async def on_signals() -> None:

@@ -4,10 +4,12 @@ Nothing is built at import time; `Container(settings=...)` then `await init_reso
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -110,6 +112,13 @@ async def _memory_job_backend() -> AsyncIterator[JobBackend]:
 
     feed = MemoryEventFeed()
     yield JobBackend(MemoryJobQueue(SystemClock(), feed), feed)
+
+
+async def resolve(value: Any) -> Any:
+    """A provider whose dependencies include an async resource answers a future; others answer the value."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 class Container(containers.DeclarativeContainer):

@@ -20,7 +20,7 @@ async def issue_token_offline(settings: Settings, name: str, ttl_days: int | Non
     """`stage1 token create`: an operator on the server issues a token without the shared secret."""
     from adapters.sql import migrate
     from application.auth import create_token
-    from entrypoints.container import Container
+    from entrypoints.container import Container, resolve
 
     if settings.is_embedded_metadata:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -33,7 +33,7 @@ async def issue_token_offline(settings: Settings, name: str, ttl_days: int | Non
     if init is not None:
         await init
     try:
-        issued = await create_token(container.ports(), name, ttl_days or settings.token_ttl_days)
+        issued = await create_token(await resolve(container.ports()), name, ttl_days or settings.token_ttl_days)
     finally:
         shutdown = container.shutdown_resources()
         if shutdown is not None:

@@ -238,7 +238,7 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
 
 async def seed_fixtures(settings: Settings) -> dict[str, Any]:
     from adapters.sql import migrate
-    from entrypoints.container import Container
+    from entrypoints.container import Container, resolve
 
     if settings.is_embedded_metadata:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -248,7 +248,7 @@ async def seed_fixtures(settings: Settings) -> dict[str, Any]:
     if init is not None:
         await init
     try:
-        return await load_fixtures(container.ports())
+        return await load_fixtures(await resolve(container.ports()))
     finally:
         shutdown = container.shutdown_resources()
         if shutdown is not None:

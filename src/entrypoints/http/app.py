@@ -18,7 +18,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from adapters.sql import migrate
 from application.context import Ports
-from entrypoints.container import Container
+from entrypoints.container import Container, resolve
 from entrypoints.http import auth, datasets, events, jobs, operations, questdb, runs, simulations
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.operations import VERSION
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await anyio.to_thread.run_sync(migrate.upgrade, settings.metadata_url)
         await _maybe_await(container.init_resources())
-        ports: Ports = container.ports()
+        ports: Ports = await resolve(container.ports())
         app.state.ports = ports
         try:
             async with in_process_worker(ports, settings):

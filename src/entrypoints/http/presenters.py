@@ -228,9 +228,15 @@ def job_out(job: Job) -> s.JobOut:
     )
 
 
+SERVER_SIDE_KEYS = frozenset({"uploads", "body", "file", "predictions", "trades", "frames"})
+
+
 def public_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """A job's payload without server paths or the request body it carries."""
-    return {k: v for k, v in payload.items() if k not in ("uploads", "body")}
+    """A job's payload without the server's file paths or the request body it carries."""
+    public = {k: v for k, v in payload.items() if k not in SERVER_SIDE_KEYS}
+    if isinstance(payload.get("frames"), dict):
+        public["frames"] = sorted(payload["frames"])
+    return public
 
 
 def measurement_fields(info: MeasurementInfo) -> dict[str, Any]:
