@@ -63,7 +63,10 @@ def migrate(action: str, steps: str | None, offline: bool) -> None:
     """Migrate the metadata store: up | down N|base | status | reset."""
     from adapters.sql import migrate as m
 
-    url = Settings().metadata_url
+    settings = Settings()
+    url = settings.metadata_url
+    if settings.is_embedded_metadata and not offline:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     if action == "up":
         if offline:
             click.echo(m.upgrade_sql(url, steps or "head"))

@@ -1,0 +1,73 @@
+"""`stage1` commands on a fresh embedded data folder: migrate both ways, seed, token, openapi."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from entrypoints.cli import main
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STAGE1_DATA_DIR", str(tmp_path / "data"))
+    for name in ("STAGE1_DATABASE_URL", "STAGE1_TIMESERIES"):
+        monkeypatch.delenv(name, raising=False)
+    return CliRunner()
+
+
+def test_migrate_goes_up_down_to_base_and_up_again(runner: CliRunner) -> None:
+    up = runner.invoke(main, ["migrate", "up"])
+    assert up.exit_code == 0, up.output
+    assert up.output.startswith("current: 0003_pg_objects; up to date")
+    down_one = runner.invoke(main, ["migrate", "down", "1"])
+    assert down_one.exit_code == 0 and down_one.output.startswith("current: 0002_jobs")
+    base = runner.invoke(main, ["migrate", "down", "base"])
+    assert base.exit_code == 0, base.output
+    status = runner.invoke(main, ["migrate", "status"])
+    assert status.output.startswith("current: base (empty)") and "pending: 0001_core, 0002_jobs" in status.output
+    again = runner.invoke(main, ["migrate", "up"])
+    assert again.exit_code == 0 and again.output.startswith("current: 0003_pg_objects; up to date")
+
+
+def test_migrate_up_sql_prints_the_ddl_without_touching_the_database(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["migrate", "up", "--sql"])
+    assert result.exit_code == 0, result.output
+    assert "CREATE TABLE stage1_datasets" in result.output
+    assert not (tmp_path / "data" / "stage1.db").exists()
+
+
+def test_migrate_down_refuses_a_step_count_that_is_not_a_number(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["migrate", "down", "lots"])
+    assert result.exit_code != 0 and "whole number" in result.output
+
+
+def test_seed_loads_two_datasets_two_runs_with_five_folds_and_two_simulations_and_can_run_twice(
+    runner: CliRunner,
+) -> None:
+    first = runner.invoke(main, ["seed"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert summary["datasets"] == ["btc_4h", "eth_1h"]
+    assert len(summary["runs"]) == 2 and len(summary["simulations"]) == 2
+    second = runner.invoke(main, ["seed"])
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.output) == summary
+
+
+def test_token_create_prints_a_token_once(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["token", "create", "ci-bot"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().startswith("s1_") and len(result.output.strip()) > 40
+
+
+def test_openapi_writes_the_document(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "openapi.json"
+    result = runner.invoke(main, ["openapi", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(target.read_text())
+    assert document["openapi"].startswith("3.1") and "/api/datasets" in document["paths"]
