@@ -22,6 +22,7 @@ from entrypoints.container import Container, resolve
 from entrypoints.http import auth, datasets, events, jobs, operations, questdb, runs, simulations
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.operations import VERSION
+from entrypoints.http.security_headers import security_headers
 from entrypoints.settings import Settings
 from entrypoints.worker_runtime import in_process_worker
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             events.router,
         ],
         middleware=[
+            security_headers,
             auth.rate_limit(settings).middleware,
             *([auth.auth_middleware()] if settings.auth_required else []),
         ],

@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain import errors
+from entrypoints.http.security_headers import HEADERS as SECURITY_HEADERS
 
 log = logging.getLogger("stage1.http")
 
@@ -36,8 +37,12 @@ def status_for(error: errors.Stage1Error) -> int:
 
 
 def envelope(status: int, message: str, details: Any = None, headers: dict[str, str] | None = None) -> Response[Any]:
+    # An error raised inside a middleware is answered outside it, so the envelope brings its own headers.
     return Response(
-        {"error": message, "details": details}, status_code=status, media_type=MediaType.JSON, headers=headers
+        {"error": message, "details": details},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers={**SECURITY_HEADERS, **(headers or {})},
     )
 
 

@@ -56,8 +56,16 @@ def assert_envelope(response, status: int) -> dict:  # type: ignore[no-untyped-d
         ("post", "/api/questdb/export", {"json": {"sql": "select 1", "format": "xml"}}, 400),
         ("post", "/api/questdb/import", {"json": {"measurement": "m", "data": ""}}, 400),
         ("post", "/api/questdb/import", {"json": {"measurement": "Bad", "data": "timestamp,x\n1,2\n"}}, 400),
-        ("post", "/api/questdb/import", {"content": b"\x89PNG\r\n\x1a\n0000", "params": {"measurement": "m"},
-                                         "headers": {"content-type": "image/png"}}, 415),
+        (
+            "post",
+            "/api/questdb/import",
+            {
+                "content": b"\x89PNG\r\n\x1a\n0000",
+                "params": {"measurement": "m"},
+                "headers": {"content-type": "image/png"},
+            },
+            415,
+        ),
         ("get", "/api/jobs/not-a-job", {}, 404),
         ("post", f"/api/jobs/{RUN_ID}/cancel", {}, 404),
         ("get", "/api/jobs", {"params": {"offset": -1}}, 400),
@@ -67,16 +75,25 @@ def assert_envelope(response, status: int) -> dict:  # type: ignore[no-untyped-d
     ],
 )
 async def test_malformed_requests_get_the_error_envelope(
-    client: AsyncTestClient, method: str, path: str, kwargs: dict, status: int  # type: ignore[type-arg]
+    client: AsyncTestClient,
+    method: str,
+    path: str,
+    kwargs: dict,
+    status: int,  # type: ignore[type-arg]
 ) -> None:
     response = await getattr(client, method)(path, **kwargs)
     assert_envelope(response, status)
 
 
 async def test_an_ohlcv_upload_missing_columns_names_them_and_writes_nothing(client: AsyncTestClient, world) -> None:  # type: ignore[no-untyped-def, type-arg]
-    response = await client.post("/api/datasets", json={
-        "dataset_slug": "eth", "record_questdb": True, "ohlcv_csv": "timestamp,open,close\n1704067200,1,2\n",
-    })
+    response = await client.post(
+        "/api/datasets",
+        json={
+            "dataset_slug": "eth",
+            "record_questdb": True,
+            "ohlcv_csv": "timestamp,open,close\n1704067200,1,2\n",
+        },
+    )
     body = assert_envelope(response, 400)
     assert body["details"]["missing_columns"] == ["high", "low", "volume"]
     assert body["details"]["found_columns"] == ["timestamp", "open", "close"]
@@ -95,9 +112,13 @@ async def test_a_malformed_row_is_answered_with_its_line_number(client: AsyncTes
 
 async def test_a_failed_prediction_write_leaves_no_run_behind(client: AsyncTestClient, world) -> None:  # type: ignore[no-untyped-def, type-arg]
     await client.post("/api/datasets", json={"dataset_slug": "sol"})
-    response = await client.post("/api/runs", json={
-        "dataset_slug": "sol", "predictions_csv": "timestamp,bar_index,prediction\n1704067200,0,0.5\n",
-    })
+    response = await client.post(
+        "/api/runs",
+        json={
+            "dataset_slug": "sol",
+            "predictions_csv": "timestamp,bar_index,prediction\n1704067200,0,0.5\n",
+        },
+    )
     body = assert_envelope(response, 400)
     assert "fold_number" in body["details"]["missing_columns"]
     assert (await client.get("/api/runs")).json()["total"] == 0
