@@ -157,7 +157,7 @@ class DuckDBTimeSeriesStore:
         if query.sample_by is None:
             keys = [key for key in _catalog(cursor, query.measurement)[0] if key in types]
             return range_sql(query.measurement, columns, low, high, equals, query.limit, keys)
-        plan = aggregate_plan(query.sample_by, columns)
+        plan = aggregate_plan(query.sample_by, columns, types)
         bucket = Bucket.parse(query.sample_by.interval)
         integer = {name for name, store_type in types.items() if arrow_type(store_type) == pa.int64()}
         return sample_sql(query.measurement, bucket, plan, integer, low, high, equals, query.limit)

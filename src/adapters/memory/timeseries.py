@@ -106,7 +106,7 @@ class InMemoryTimeSeriesStore:
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
         table = select(series.table, columns, low, high, equals)
         if query.sample_by is not None:
-            plan = aggregate_plan(query.sample_by, columns)
+            plan = aggregate_plan(query.sample_by, columns, series.types)
             table = sample(table, Bucket.parse(query.sample_by.interval), plan)
         if query.limit is not None:
             table = table.slice(0, query.limit)

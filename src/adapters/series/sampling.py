@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from adapters.series.schema import FLOAT_TYPES, INTEGER_TYPES, TIME_TYPES
 from application.ports import SampleBy
 from domain.errors import InvalidInput
 from domain.frames import TIMESTAMP, FrameKind
@@ -43,7 +44,7 @@ class Bucket:
         return None if width is None else width * self.count
 
 
-def aggregate_plan(sample: SampleBy, columns: Sequence[str]) -> list[tuple[str, str]]:
+def aggregate_plan(sample: SampleBy, columns: Sequence[str], types: Mapping[str, str]) -> list[tuple[str, str]]:
     """(column, aggregate) for every selected column but `timestamp`, which becomes the bucket start."""
     chosen = [(name, sample.aggregates.get(name, sample.default).lower()) for name in columns if name != TIMESTAMP]
     unknown = sorted({aggregate for _, aggregate in chosen if aggregate not in AGGREGATES})
@@ -52,6 +53,16 @@ def aggregate_plan(sample: SampleBy, columns: Sequence[str]) -> list[tuple[str, 
             f"unknown aggregates: {', '.join(unknown)}",
             {"field": "sample_by", "allowed": list(AGGREGATES)},
         )
+    for name, aggregate in chosen:
+        store_type = types[name].upper()
+        numeric = store_type in INTEGER_TYPES or store_type in FLOAT_TYPES
+        if (aggregate in ("sum", "avg") and not numeric) or (
+            aggregate in ("min", "max") and not (numeric or store_type in TIME_TYPES)
+        ):
+            raise InvalidInput(
+                f"{aggregate} does not apply to {name}, a {store_type} column",
+                {"field": "sample_by", "column": name, "aggregate": aggregate},
+            )
     return chosen
 
 

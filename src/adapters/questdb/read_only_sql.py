@@ -1,0 +1,147 @@
+"""Client SQL on QuestDB through its Postgres wire port, as a read-only user: the database itself
+refuses every write, and that refusal becomes a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Final
+
+import anyio
+import asyncpg
+import pyarrow as pa
+
+from adapters.series.schema import TIME
+from application.ports import QueryResult
+from domain.errors import Forbidden, StoreTimeout, StoreUnavailable, UpstreamError
+
+STREAM_ROWS: Final = 10_000
+
+_TYPE_NAMES: Final = {
+    "int8": "LONG", "int4": "INT", "int2": "SHORT", "float8": "DOUBLE", "float4": "FLOAT",
+    "varchar": "VARCHAR", "text": "STRING", "bool": "BOOLEAN", "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMP", "date": "DATE", "bpchar": "CHAR", "char": "CHAR", "uuid": "UUID",
+    "bytea": "BINARY", "numeric": "DECIMAL",
+}
+_ARROW_TYPES: Final = {
+    "int8": pa.int64(), "int4": pa.int64(), "int2": pa.int64(), "float8": pa.float64(),
+    "float4": pa.float64(), "bool": pa.bool_(), "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us"), "date": pa.date32(),
+}
+
+
+class ReadOnlySql:
+    """A small asyncpg pool for the read-only user, opened on first use."""
+
+    def __init__(self, dsn: str, *, max_connections: int = 4) -> None:
+        self._dsn = dsn
+        self._max = max_connections
+        self._pool: asyncpg.Pool | None = None
+        self._lock = anyio.Lock()
+
+    async def _connections(self, timeout: float) -> asyncpg.Pool:
+        async with self._lock:
+            if self._pool is None:
+                try:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=0, max_size=self._max, timeout=min(timeout, 10.0)
+                    )
+                except Exception as exc:
+                    raise translate(exc, timeout) from exc
+            return self._pool
+
+    async def query(self, sql: str, limit: int, timeout: float) -> QueryResult:
+        pool = await self._connections(timeout)
+        try:
+            async with pool.acquire(timeout=timeout) as connection:
+                statement = await connection.prepare(sql, timeout=timeout)
+                attributes = statement.get_attributes()
+                columns = [(attribute.name, _type_name(attribute.type.name)) for attribute in attributes]
+                if not attributes:
+                    await connection.execute(sql, timeout=timeout)
+                    return QueryResult(columns, [])
+                if limit <= 0:
+                    return QueryResult(columns, [])
+                async with connection.transaction():
+                    cursor = await statement.cursor(timeout=timeout)
+                    records = await cursor.fetch(limit, timeout=timeout)
+                return QueryResult(columns, [list(record) for record in records])
+        except (Forbidden, UpstreamError, StoreTimeout, StoreUnavailable):
+            raise
+        except Exception as exc:
+            raise translate(exc, timeout) from exc
+
+    async def stream(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+        pool = await self._connections(timeout)
+        try:
+            async with pool.acquire(timeout=timeout) as connection:
+                statement = await connection.prepare(sql, timeout=timeout)
+                attributes = statement.get_attributes()
+                if not attributes:
+                    await connection.execute(sql, timeout=timeout)
+                    yield pa.RecordBatch.from_pylist([], schema=pa.schema([]))
+                    return
+                names = [attribute.name for attribute in attributes]
+                kinds = [attribute.type.name for attribute in attributes]
+                schema = pa.schema([(name, _stream_type(kind)) for name, kind in zip(names, kinds, strict=True)])
+                produced = False
+                async with connection.transaction():
+                    cursor = await statement.cursor(timeout=timeout)
+                    while True:
+                        records = await cursor.fetch(STREAM_ROWS, timeout=timeout)
+                        if records:
+                            produced = True
+                            yield _batch(records, names, schema)
+                        if len(records) < STREAM_ROWS:
+                            break
+                if not produced:
+                    yield pa.RecordBatch.from_pylist([], schema=schema)
+        except (Forbidden, UpstreamError, StoreTimeout, StoreUnavailable):
+            raise
+        except Exception as exc:
+            raise translate(exc, timeout) from exc
+
+    async def ping(self, timeout: float = 5.0) -> None:
+        await self.query("SELECT 1", 1, timeout)
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._pool is not None:
+                await self._pool.close()
+                self._pool = None
+
+
+def translate(exc: BaseException, timeout: float) -> Exception:
+    if isinstance(exc, TimeoutError):
+        return StoreTimeout(f"the QuestDB query ran past its timeout of {timeout:g} s", {"timeout": timeout})
+    if isinstance(exc, OSError | asyncpg.CannotConnectNowError):
+        return StoreUnavailable("QuestDB's Postgres port is unreachable", {"error": str(exc) or repr(exc)})
+    message = str(exc) or repr(exc)
+    if isinstance(exc, asyncpg.PostgresError):
+        if "permission denied" in message.lower():
+            return Forbidden("the read-only SQL route cannot write", {"questdb": message})
+        if "timeout" in message.lower() and "cancel" in message.lower():
+            return StoreTimeout(f"the QuestDB query ran past its timeout of {timeout:g} s",
+                                {"timeout": timeout, "questdb": message})
+    return UpstreamError(message, {"questdb": message})
+
+
+def _type_name(pg_name: str) -> str:
+    return _TYPE_NAMES.get(pg_name, pg_name.upper())
+
+
+def _stream_type(pg_name: str) -> pa.DataType:
+    return _ARROW_TYPES.get(pg_name, pa.string())
+
+
+def _batch(records: Sequence[Any], names: list[str], schema: pa.Schema) -> pa.RecordBatch:
+    arrays = []
+    for index, field in enumerate(schema):
+        values = [record[index] for record in records]
+        if pa.types.is_string(field.type):
+            values = [None if value is None else str(value) for value in values]
+        array = pa.array(values, field.type)
+        if pa.types.is_timestamp(field.type):
+            array = array.cast(TIME)
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=names)

@@ -1,0 +1,150 @@
+"""The SQL the QuestDB store sends. Identifiers are validated names in double quotes; values are typed
+literals (integers and floats printed by Python, text single-quoted with quotes doubled), never raw
+client text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from adapters.series.sampling import Bucket
+from adapters.series.schema import COLUMN_PATTERN, SYMBOL, TIME_TYPES, Literal
+from domain.errors import InvalidInput
+from domain.frames import TIMESTAMP
+from domain.values import MEASUREMENT_PATTERN
+
+_DDL_TYPES: Final = {"TIMESTAMP": "TIMESTAMP", "LONG": "LONG", "DOUBLE": "DOUBLE", "VARCHAR": "VARCHAR",
+                     "SYMBOL": "SYMBOL", "BOOLEAN": "BOOLEAN"}
+_SAMPLE_UNITS: Final = {"s": "s", "m": "m", "h": "h", "d": "d", "w": "w", "M": "M", "y": "y"}
+_AGGREGATES: Final = {"first": "first", "last": "last", "min": "min", "max": "max", "sum": "sum",
+                      "avg": "avg", "count": "count"}
+
+# How /exp spells a time column for each `ts_unit` (QuestDB times are microseconds since the epoch).
+_TIME_FORMATS: Final = {
+    "s": "cast({0} as long) / 1000000",
+    "ms": "cast({0} as long) / 1000",
+    "us": "cast({0} as long)",
+    "ns": "cast({0} as long) * 1000",
+    "iso": "{0}",
+}
+
+
+def table(name: str) -> str:
+    if MEASUREMENT_PATTERN.fullmatch(name) is None:
+        raise InvalidInput("measurement must match ^[a-z][a-z0-9_]{0,126}$", {"field": "measurement"})
+    return f'"{name}"'
+
+
+def column(name: str) -> str:
+    if COLUMN_PATTERN.fullmatch(name) is None:
+        raise InvalidInput(f"not a column name: {name[:40]!r}", {"column": name[:40]})
+    return f'"{name}"'
+
+
+def literal(value: Literal, store_type: str) -> str:
+    if store_type in TIME_TYPES and isinstance(value, int):
+        return f"cast({value // 1000} as timestamp)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput("filter values must be finite numbers")
+        return repr(value)
+    if "\x00" in value:
+        raise InvalidInput("filter values must not contain NUL characters")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def create_table(name: str, types: Mapping[str, str], keys: Sequence[str], partition_by: str) -> str:
+    definitions = ", ".join(f"{column(col)} {_DDL_TYPES.get(kind, 'VARCHAR')}" for col, kind in types.items())
+    dedup = ", ".join(column(key) for key in keys)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table(name)} ({definitions}) TIMESTAMP({column(TIMESTAMP)}) "
+        f"PARTITION BY {partition_by} WAL DEDUP UPSERT KEYS({dedup})"
+    )
+
+
+def add_column(name: str, col: str, store_type: str) -> str:
+    kind = _DDL_TYPES.get(store_type, "VARCHAR")
+    return f"ALTER TABLE {table(name)} ADD COLUMN IF NOT EXISTS {column(col)} {kind}"
+
+
+def _where(low: int | None, high: int | None, equals: Mapping[str, Literal], types: Mapping[str, str]) -> str:
+    stamp = column(TIMESTAMP)
+    clauses = []
+    if low is not None:
+        clauses.append(f"{stamp} >= cast({low} as timestamp)")
+    if high is not None:
+        clauses.append(f"{stamp} <= cast({high} as timestamp)")
+    clauses.extend(f"{column(name)} = {literal(value, types[name])}" for name, value in equals.items())
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else f" LIMIT {int(limit)}"
+
+
+def inner_range(
+    name: str,
+    columns: Sequence[str],
+    low: int | None,
+    high: int | None,
+    equals: Mapping[str, Literal],
+    types: Mapping[str, str],
+    limit: int | None,
+) -> str:
+    """Rows in time order; the designated timestamp keeps QuestDB's interval scan (no sort)."""
+    projection = ", ".join(column(col) for col in columns)
+    where = _where(low, high, equals, types)
+    return f"SELECT {projection} FROM {table(name)}{where} ORDER BY {column(TIMESTAMP)}{_limit(limit)}"
+
+
+def inner_sample(
+    name: str,
+    bucket: Bucket,
+    plan: Sequence[tuple[str, str]],
+    low: int | None,
+    high: int | None,
+    equals: Mapping[str, Literal],
+    types: Mapping[str, str],
+    limit: int | None,
+) -> str:
+    aggregates = "".join(f", {_AGGREGATES[agg]}({column(col)}) {column(col)}" for col, agg in plan)
+    where = _where(low, high, equals, types)
+    every = f"{bucket.count}{_SAMPLE_UNITS[bucket.unit]}"
+    return (
+        f"SELECT {column(TIMESTAMP)}{aggregates} FROM {table(name)}{where} "
+        f"SAMPLE BY {every} ALIGN TO CALENDAR{_limit(limit)}"
+    )
+
+
+def sample_types(plan: Sequence[tuple[str, str]], types: Mapping[str, str]) -> dict[str, str]:
+    """The store type of each column a SAMPLE BY answers with."""
+    out = {TIMESTAMP: "TIMESTAMP"}
+    for col, agg in plan:
+        if agg == "count":
+            out[col] = "LONG"
+        elif agg == "avg":
+            out[col] = "DOUBLE"
+        else:
+            out[col] = "VARCHAR" if types[col] == SYMBOL else types[col]
+    return out
+
+
+def outer(inner: str, types: Mapping[str, str], time_format: str = "us") -> str:
+    """`inner` with every time column spelled per `time_format` (microseconds for Arrow reads)."""
+    template = _TIME_FORMATS[time_format]
+    projection = []
+    for col, kind in types.items():
+        upper = kind.upper()
+        if upper in TIME_TYPES:
+            # DATE counts milliseconds and TIMESTAMP_NS nanoseconds; both go out as TIMESTAMP does.
+            value = column(col) if upper == "TIMESTAMP" else f"cast({column(col)} as timestamp)"
+            projection.append(f"{template.format(value)} {column(col)}")
+        else:
+            projection.append(column(col))
+    return f"SELECT {', '.join(projection)} FROM ({inner})"

@@ -1,0 +1,382 @@
+"""The QuestDB time-series store.
+
+Writes: explicit DDL over /exec (designated `timestamp`, partitioning by granularity, WAL, DEDUP UPSERT
+KEYS), then ILP over HTTP with the official client, then a wait until the WAL is applied so every later
+read sees the rows. Reads and CSV exports stream from /exp. Client SQL goes through the Postgres wire
+port as a read-only user.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import anyio
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from adapters.questdb import sql
+from adapters.questdb.csv_reader import CsvBatches
+from adapters.questdb.http import QuestDBHttp
+from adapters.questdb.ingest import chunk_rows, ilp_conf, send
+from adapters.questdb.read_only_sql import ReadOnlySql
+from adapters.series.sampling import Bucket, aggregate_plan, partition_by
+from adapters.series.schema import (
+    SYMBOL,
+    check_keys,
+    check_query,
+    coerce_equals,
+    column_type_for,
+    conform,
+    dedup_keys,
+    normalize,
+    resolve_columns,
+    time_bounds,
+    to_micros_bounds,
+)
+from application.ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from domain.errors import NotFound, StoreTimeout, StoreUnavailable, UpstreamError
+from domain.frames import TIMESTAMP, FrameKind, WriteMode
+from domain.values import MeasurementName, validate_output_unit
+
+SYSTEM_PREFIXES: Final = ("sys.", "telemetry", "_")
+DESCRIBE_CONCURRENCY: Final = 8
+BARE_ROWS_PER_INSERT: Final = 1_000
+
+
+@dataclass(slots=True)
+class _Write:
+    """What one write learns as its batches go by."""
+
+    types: dict[str, str] | None = None
+    keys: list[str] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
+    bare_micros: list[int] = field(default_factory=list)
+    rows: int = 0
+    first_ns: int | None = None
+    last_ns: int | None = None
+
+    def count(self, frame: pa.Table) -> None:
+        low, high = time_bounds(frame)
+        self.rows += frame.num_rows
+        if low is not None and high is not None:
+            self.first_ns = low if self.first_ns is None else min(self.first_ns, low)
+            self.last_ns = high if self.last_ns is None else max(self.last_ns, high)
+
+
+class QuestDBTimeSeriesStore:
+    """A `TimeSeriesStore` on a QuestDB server.
+
+    `http_url` is the REST endpoint (/exec, /exp, and ILP over HTTP unless `ilp` names another address
+    or a full client configuration string); `pg_url` is the read-only user on the Postgres wire port.
+    """
+
+    def __init__(
+        self,
+        http_url: str,
+        *,
+        pg_url: str | None = None,
+        ilp: str | None = None,
+        request_timeout: float = 30.0,
+        wal_timeout: float = 120.0,
+    ) -> None:
+        self._http = QuestDBHttp(http_url, timeout=request_timeout)
+        self._ilp = ilp_conf(http_url, ilp, request_timeout=max(request_timeout, 60.0))
+        self._sql = ReadOnlySql(pg_url) if pg_url else None
+        self._wal_timeout = wal_timeout
+
+    # ------------------------------------------------------------ writes
+
+    async def write(
+        self,
+        measurement: MeasurementName,
+        batches: AsyncIterator[pa.RecordBatch],
+        *,
+        kind: FrameKind = FrameKind.GENERIC,
+        mode: WriteMode = WriteMode.APPEND,
+        granularity: str | None = None,
+    ) -> WriteReport:
+        name = MeasurementName(measurement)
+        state = _Write()
+        async with aclosing(self._chunks(name, batches, kind, mode, granularity, state)) as chunks:
+            await send(self._ilp, str(name), chunks, state.symbols)
+        await self._insert_bare_rows(name, state.bare_micros)
+        if state.types is None and mode is WriteMode.REPLACE:
+            await self.drop(name)
+        if state.types is not None:
+            await self._await_wal(name)
+        return WriteReport(name, state.rows, state.first_ns, state.last_ns)
+
+    async def _chunks(
+        self,
+        name: str,
+        batches: AsyncIterator[pa.RecordBatch],
+        kind: FrameKind,
+        mode: WriteMode,
+        granularity: str | None,
+        state: _Write,
+    ) -> AsyncGenerator[pa.Table, None]:
+        """Normalized frames regrouped into flush-sized chunks; the table is made ready before each."""
+        pending: list[pa.Table] = []
+        pending_rows = 0
+        target = 0
+        async for batch in batches:
+            frame = normalize(batch)
+            if state.types is None:
+                await self._prepare(name, frame, kind, mode, granularity, state)
+                target = chunk_rows(frame)
+            assert state.types is not None
+            frame = conform(frame, state.types)
+            await self._widen(name, frame, kind, state)
+            check_keys(frame, state.keys)
+            state.count(frame)
+            frame = _set_aside_bare_rows(frame, state.bare_micros)
+            if frame.num_rows == 0:
+                continue
+            pending.append(frame)
+            pending_rows += frame.num_rows
+            while pending_rows >= target:
+                combined = pa.concat_tables(pending, promote_options="default")
+                yield combined.slice(0, target)
+                rest = combined.slice(target)
+                pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+        if pending:
+            yield pa.concat_tables(pending, promote_options="default")
+
+    async def _prepare(
+        self, name: str, frame: pa.Table, kind: FrameKind, mode: WriteMode, granularity: str | None, state: _Write
+    ) -> None:
+        if mode is WriteMode.REPLACE:
+            await self.drop(MeasurementName(name))
+        existing = await self._columns(name)
+        if existing is None:
+            types = {
+                column: column_type_for(kind, column, dtype)
+                for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True)
+            }
+            keys = dedup_keys(kind)
+            check_keys(frame, keys)
+            await self._http.exec(sql.create_table(name, types, keys, partition_by(kind, granularity)))
+            state.types, state.keys = types, keys
+        else:
+            state.types = {column: kind_ for column, (kind_, _) in existing.items()}
+            state.keys = [column for column, (_, upsert) in existing.items() if upsert] or dedup_keys(kind)
+        state.symbols[:] = [column for column, store_type in state.types.items() if store_type == SYMBOL]
+
+    async def _widen(self, name: str, frame: pa.Table, kind: FrameKind, state: _Write) -> None:
+        assert state.types is not None
+        for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True):
+            if column in state.types:
+                continue
+            store_type = column_type_for(kind, column, dtype)
+            await self._http.exec(sql.add_column(name, column, store_type))
+            state.types[column] = store_type
+            if store_type == SYMBOL:
+                state.symbols.append(column)
+
+    async def _insert_bare_rows(self, name: str, micros: list[int]) -> None:
+        """Rows with nothing but a time cannot travel over ILP (a line needs a field); SQL takes them."""
+        stamp = sql.column(TIMESTAMP)
+        for start in range(0, len(micros), BARE_ROWS_PER_INSERT):
+            batch = micros[start : start + BARE_ROWS_PER_INSERT]
+            values = ", ".join(f"(cast({value} as timestamp))" for value in batch)
+            await self._http.exec(f"INSERT INTO {sql.table(name)} ({stamp}) VALUES {values}")
+
+    async def _await_wal(self, name: str) -> None:
+        """Read-your-writes: wait until QuestDB has applied every committed WAL transaction of `name`."""
+        deadline = time.monotonic() + self._wal_timeout
+        delay = 0.005
+        query = f"SELECT suspended, writerTxn, sequencerTxn, errorMessage FROM wal_tables() WHERE name = '{name}'"
+        while True:
+            rows = await self._http.dataset(query)
+            if not rows:
+                return
+            suspended, writer_txn, sequencer_txn, error = rows[0]
+            if suspended:
+                message = error or f"QuestDB suspended the table {name}"
+                raise UpstreamError(message, {"questdb": message, "measurement": name})
+            if writer_txn >= sequencer_txn:
+                return
+            if time.monotonic() > deadline:
+                raise StoreTimeout(
+                    f"QuestDB did not apply the write to {name} within {self._wal_timeout:g} s",
+                    {"timeout": self._wal_timeout, "measurement": name},
+                )
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    # ------------------------------------------------------------ reads
+
+    async def read(self, query: RangeQuery) -> AsyncIterator[pa.RecordBatch]:
+        inner, types = await self._plan(query)
+        async with self._http.export(sql.outer(inner, types), query.timeout) as chunks:
+            async for batch in CsvBatches(types).parse(chunks):
+                yield batch
+
+    async def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
+        validate_output_unit(ts_unit)
+        inner, types = await self._plan(query)
+        async with self._http.export(sql.outer(inner, types, ts_unit), query.timeout) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def _plan(self, query: RangeQuery) -> tuple[str, dict[str, str]]:
+        """The inner SELECT of a range query and the store type of each column it answers with."""
+        check_query(query)
+        existing = await self._columns(query.measurement)
+        if existing is None:
+            raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
+        types = {column: store_type for column, (store_type, _) in existing.items()}
+        columns = resolve_columns(query.columns, list(types))
+        equals = coerce_equals(query.equals, types)
+        low, high = to_micros_bounds(query.from_ns, query.to_ns)
+        if query.sample_by is None:
+            inner = sql.inner_range(query.measurement, columns, low, high, equals, types, query.limit)
+            return inner, {column: types[column] for column in columns}
+        plan = aggregate_plan(query.sample_by, columns, types)
+        bucket = Bucket.parse(query.sample_by.interval)
+        inner = sql.inner_sample(query.measurement, bucket, plan, low, high, equals, types, query.limit)
+        return inner, sql.sample_types(plan, types)
+
+    async def _columns(self, name: str) -> dict[str, tuple[str, bool]] | None:
+        """Column -> (type, is a dedup key), in table order; None when the table does not exist."""
+        try:
+            rows = await self._http.dataset(f'SELECT "column", "type", upsertKey FROM table_columns(\'{name}\')')
+        except UpstreamError as exc:
+            if "does not exist" in exc.message:
+                return None
+            raise
+        return {str(column): (str(kind), bool(upsert)) for column, kind, upsert in rows}
+
+    async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
+        name = MeasurementName(measurement)
+        tables = await self._http.dataset(
+            f"SELECT designatedTimestamp, partitionBy FROM tables() WHERE table_name = '{name}'"
+        )
+        if not tables:
+            return None
+        designated, partitioning = tables[0]
+        results: dict[str, Any] = {}
+        stamp = sql.column(designated or TIMESTAMP)
+
+        async def fetch(key: str, statement: str) -> None:
+            results[key] = await self._http.dataset(statement)
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(fetch, "columns", f"table_columns('{name}')")
+                group.start_soon(fetch, "count", f"SELECT count() FROM {sql.table(name)}")
+                group.start_soon(fetch, "first", f"SELECT cast({stamp} as long) FROM {sql.table(name)} LIMIT 1")
+                group.start_soon(fetch, "last", f"SELECT cast({stamp} as long) FROM {sql.table(name)} LIMIT -1")
+                group.start_soon(fetch, "partitions", f"SELECT count() FROM table_partitions('{name}')")
+        except BaseExceptionGroup as group_error:
+            first = group_error.exceptions[0]
+            if isinstance(first, UpstreamError) and "does not exist" in first.message:
+                return None
+            raise first from None
+        return _info(name, designated, partitioning, results)
+
+    async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table:
+        batches = [batch async for batch in self.read(RangeQuery(measurement, limit=max(limit, 0)))]
+        return pa.Table.from_batches(batches)
+
+    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]:
+        rows = await self._http.dataset("SELECT table_name FROM tables()")
+        names = sorted(
+            str(row[0])
+            for row in rows
+            if not str(row[0]).startswith(SYSTEM_PREFIXES) and (prefix is None or str(row[0]).startswith(prefix))
+        )
+        found: dict[str, MeasurementInfo] = {}
+        limiter = anyio.CapacityLimiter(DESCRIBE_CONCURRENCY)
+
+        async def one(table_name: str) -> None:
+            async with limiter:
+                try:
+                    info = await self.describe(MeasurementName(table_name))
+                except Exception:
+                    # A table named outside our rules, or dropped meanwhile, is not ours to list.
+                    return
+                if info is not None:
+                    found[table_name] = info
+
+        async with anyio.create_task_group() as group:
+            for table_name in names:
+                group.start_soon(one, table_name)
+        return [found[name] for name in names if name in found]
+
+    async def drop(self, measurement: MeasurementName) -> None:
+        await self._http.exec(f"DROP TABLE IF EXISTS {sql.table(measurement)}")
+
+    # ------------------------------------------------------------ client SQL
+
+    async def query(self, sql_text: str, limit: int, timeout: float) -> QueryResult:
+        return await self._read_only().query(sql_text, limit, timeout)
+
+    async def stream_sql(self, sql_text: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+        async for batch in self._read_only().stream(sql_text, timeout):
+            yield batch
+
+    def _read_only(self) -> ReadOnlySql:
+        if self._sql is None:
+            raise StoreUnavailable("no read-only QuestDB SQL user is configured", {"setting": "pg_url"})
+        return self._sql
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def ping(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        report: dict[str, Any] = {"backend": "questdb", "url": self._http.base_url}
+        try:
+            await self._http.exec("SELECT 1", timeout=5.0)
+        except (StoreUnavailable, StoreTimeout, UpstreamError) as exc:
+            report.update(status="down", error=exc.message)
+            return report
+        report.update(status="ok", latency_ms=round((time.perf_counter() - started) * 1000, 3))
+        return report
+
+    async def close(self) -> None:
+        await self._http.close()
+        if self._sql is not None:
+            await self._sql.close()
+
+
+def _set_aside_bare_rows(frame: pa.Table, bare_micros: list[int]) -> pa.Table:
+    """`frame` without the rows whose every column but `timestamp` is null; their times go to `bare_micros`."""
+    others = [frame.column(name) for name in frame.schema.names if name != TIMESTAMP]
+    if not others:
+        bare = pa.chunked_array([pa.array([True] * frame.num_rows)])
+    else:
+        bare = pc.is_null(others[0])
+        for values in others[1:]:
+            bare = pc.and_(bare, pc.is_null(values))
+    if not pc.any(bare).as_py():
+        return frame
+    stamps = pc.filter(frame.column(TIMESTAMP), bare).cast(pa.int64())
+    bare_micros.extend(value // 1000 for value in stamps.to_pylist())
+    return frame.filter(pc.invert(bare))
+
+
+def _info(name: str, designated: str | None, partitioning: str | None, results: dict[str, Any]) -> MeasurementInfo:
+    columns = [
+        ColumnInfo(str(row[0]), str(row[1]), indexed=bool(row[2]), designated=bool(row[7]))
+        for row in results["columns"]
+    ]
+    dedup = [str(row[0]) for row in results["columns"] if row[8]]
+    count = int(results["count"][0][0]) if results["count"] else 0
+    first = results["first"][0][0] if results["first"] else None
+    last = results["last"][0][0] if results["last"] else None
+    return MeasurementInfo(
+        name=name,
+        row_count=count,
+        first_ns=None if first is None else int(first) * 1000,
+        last_ns=None if last is None else int(last) * 1000,
+        designated_timestamp=designated,
+        partition_by=partitioning,
+        columns=columns,
+        dedup_keys=dedup,
+        partition_count=int(results["partitions"][0][0]) if results["partitions"] else 0,
+    )
