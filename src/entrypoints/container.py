@@ -45,12 +45,10 @@ async def _duckdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
 
 
 async def _questdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
-    from adapters.questdb.store import QuestDbStore
+    from adapters.questdb.store import QuestDBTimeSeriesStore
 
-    store = QuestDbStore(
-        http_url=settings.questdb_http_url,
-        ilp_url=settings.questdb_ilp_url or settings.questdb_http_url,
-        pg_url=settings.questdb_pg_url,
+    store = QuestDBTimeSeriesStore(
+        settings.questdb_http_url, pg_url=settings.questdb_pg_url, ilp=settings.questdb_ilp_url
     )
     try:
         yield store
