@@ -231,6 +231,17 @@ async def test_equals_filters_rows_by_a_value_typed_like_its_column(harness: Har
     assert missing.value.details["unknown_columns"] == ["fold"]
 
 
+async def test_equals_on_a_time_column_takes_epoch_nanoseconds_or_iso_text(harness: Harness) -> None:
+    name = harness.name("timeeq")
+    await harness.store.write(name, stream(trades([0, 1, 2, 3])), kind=FrameKind.TRADES)
+
+    by_nanos, _ = await read_all(harness.store, RangeQuery(name, equals={"entry_timestamp": START_NS + MINUTE_NS}))
+    by_text, _ = await read_all(harness.store, RangeQuery(name, equals={"entry_timestamp": "2024-01-01T01:01:00Z"}))
+
+    assert by_nanos.column("trade_id").to_pylist() == [0, 1]
+    assert by_text.column("trade_id").to_pylist() == [2, 3]
+
+
 async def test_a_text_filter_value_cannot_change_the_query(harness: Harness) -> None:
     name = harness.name("inject")
     await harness.store.write(name, stream(trades([1, 2, 3, 4])), kind=FrameKind.TRADES)
@@ -277,6 +288,23 @@ async def test_sample_by_aggregates_ohlcv_into_calendar_buckets(harness: Harness
     }
     assert sampled.schema.field("timestamp").type == pa.timestamp("ns")
     assert bounded.to_pydict() == {"timestamp": [datetime(2024, 1, 1, 1)], "volume": [54.0]}
+
+
+async def test_weekly_buckets_start_on_mondays_and_monthly_ones_on_the_first(harness: Harness) -> None:
+    name = harness.name("calendar")
+    # Hourly bars from Wednesday 2024-01-03 for 40 days.
+    await harness.store.write(
+        name, stream(ohlcv(24 * 40, start_ns=START_NS + 2 * 24 * HOUR_NS, step_ns=HOUR_NS), 500), kind=FrameKind.OHLCV
+    )
+
+    weeks, _ = await read_all(harness.store, RangeQuery(name, sample_by=SampleBy("1w", {}), columns=["close"]))
+    fortnights, _ = await read_all(harness.store, RangeQuery(name, sample_by=SampleBy("2w", {}), columns=["close"]))
+    months, _ = await read_all(harness.store, RangeQuery(name, sample_by=SampleBy("1M", {}), columns=["close"]))
+
+    assert weeks.column("timestamp").to_pylist()[:3] == [datetime(2024, 1, day) for day in (1, 8, 15)]
+    assert fortnights.column("timestamp").to_pylist()[:2] == [datetime(2024, 1, 1), datetime(2024, 1, 15)]
+    assert months.column("timestamp").to_pylist() == [datetime(2024, 1, 1), datetime(2024, 2, 1)]
+    assert months.column("close").to_pylist() == [100.5 + 24 * 29 - 1, 100.5 + 24 * 40 - 1]
 
 
 async def test_sample_by_refuses_sums_of_text(harness: Harness) -> None:
@@ -485,7 +513,7 @@ async def test_ping_reports_the_store_up(harness: Harness) -> None:
 COLUMN_NAMES = st.text(alphabet=string.ascii_lowercase + string.digits + "_", min_size=0, max_size=8).map(
     lambda tail: "c" + tail
 )
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
 COLUMN_VALUES = {
     "float": (pa.float64(), st.one_of(st.none(), st.floats(allow_infinity=False, width=64))),
     "int": (pa.int64(), st.one_of(st.none(), st.integers(-(2**63) + 1, 2**63 - 1))),

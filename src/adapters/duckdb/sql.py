@@ -6,7 +6,6 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 from adapters.series.sampling import Bucket
-from adapters.series.schema import Literal
 from domain.frames import TIMESTAMP
 
 # Measurement names start with a letter, so this table can never clash with one.
@@ -35,7 +34,7 @@ def duckdb_type(store_type: str) -> str:
     return _TYPES.get(store_type, "VARCHAR")
 
 
-def _where(low: int | None, high: int | None, equals: Mapping[str, Literal]) -> tuple[str, list[Any]]:
+def _where(low: int | None, high: int | None, equals: Mapping[str, Any]) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     stamp = quote(TIMESTAMP)
@@ -63,7 +62,7 @@ def range_sql(
     columns: Sequence[str],
     low: int | None,
     high: int | None,
-    equals: Mapping[str, Literal],
+    equals: Mapping[str, Any],
     limit: int | None,
     keys: Sequence[str],
 ) -> tuple[str, list[Any]]:
@@ -81,13 +80,13 @@ def sample_sql(
     integer_columns: Collection[str],
     low: int | None,
     high: int | None,
-    equals: Mapping[str, Literal],
+    equals: Mapping[str, Any],
     limit: int | None,
 ) -> tuple[str, list[Any]]:
-    """`SAMPLE BY ... ALIGN TO CALENDAR` in DuckDB: epoch-aligned buckets, Mondays for weeks."""
+    """`SAMPLE BY ... ALIGN TO CALENDAR` in DuckDB: epoch-aligned buckets; weeks counted from Monday 1969-12-29."""
     where, params = _where(low, high, equals)
     width = bucket.count * 7 if bucket.unit == "w" else bucket.count
-    origin = "1970-01-05" if bucket.unit == "w" else "1970-01-01"
+    origin = "1969-12-29" if bucket.unit == "w" else "1970-01-01"
     start = f"time_bucket(INTERVAL '{width} {_INTERVAL_UNITS[bucket.unit]}', {_BUCKET_TS}, TIMESTAMP '{origin}')"
     projection = [f"{start} AS {quote(TIMESTAMP)}"]
     for name, aggregate in plan:

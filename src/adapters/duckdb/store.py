@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -27,7 +28,6 @@ from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
     SYMBOL,
     TIME,
-    Literal,
     arrow_type,
     check_keys,
     check_query,
@@ -47,6 +47,7 @@ from domain.frames import TIMESTAMP, FrameKind, WriteMode
 from domain.values import MeasurementName
 
 BATCH_ROWS: Final = 65_536
+_EPOCH: Final = datetime(1970, 1, 1)
 _INCOMING: Final = "__stage1_incoming"
 
 T = TypeVar("T")
@@ -152,7 +153,11 @@ class DuckDBTimeSeriesStore:
         if types is None:
             raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
         columns = resolve_columns(query.columns, list(types))
-        equals: dict[str, Literal] = coerce_equals(query.equals, types)
+        equals: dict[str, Any] = {
+            # DuckDB compares a TIMESTAMP with a datetime, not with epoch nanoseconds.
+            name: _datetime(value) if types[name] == "TIMESTAMP" and isinstance(value, int) else value
+            for name, value in coerce_equals(query.equals, types).items()
+        }
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
         if query.sample_by is None:
             keys = [key for key in _catalog(cursor, query.measurement)[0] if key in types]
@@ -417,6 +422,10 @@ def _describe(cursor: duckdb.DuckDBPyConnection, name: str) -> MeasurementInfo |
 def _stored_schema(schema: pa.Schema) -> pa.Schema:
     """DuckDB's microsecond timestamps handed out as the stored shape's `timestamp[ns]`."""
     return pa.schema([(field.name, TIME if pa.types.is_timestamp(field.type) else field.type) for field in schema])
+
+
+def _datetime(nanos: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=nanos // 1000)
 
 
 def _next_batch(reader: Any) -> pa.RecordBatch | None:

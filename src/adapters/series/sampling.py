@@ -47,6 +47,8 @@ class Bucket:
 def aggregate_plan(sample: SampleBy, columns: Sequence[str], types: Mapping[str, str]) -> list[tuple[str, str]]:
     """(column, aggregate) for every selected column but `timestamp`, which becomes the bucket start."""
     chosen = [(name, sample.aggregates.get(name, sample.default).lower()) for name in columns if name != TIMESTAMP]
+    if not chosen:
+        raise InvalidInput("sample_by needs a column besides timestamp to aggregate", {"field": "columns"})
     unknown = sorted({aggregate for _, aggregate in chosen if aggregate not in AGGREGATES})
     if unknown:
         raise InvalidInput(
