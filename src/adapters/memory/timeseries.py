@@ -68,6 +68,7 @@ class InMemoryTimeSeriesStore:
             current = None if mode is WriteMode.REPLACE else self._series.get(name)
             series = None if current is None else _Series(current.table, current.keys, dict(current.types))
             rows, first, last = 0, None, None
+            frames: list[pa.Table] = []
             async for batch in batches:
                 frame = normalize(batch)
                 if series is None:
@@ -77,12 +78,15 @@ class InMemoryTimeSeriesStore:
                 check_keys(frame, series.keys)
                 for column_name, dtype in zip(frame.schema.names, frame.schema.types, strict=True):
                     series.types.setdefault(column_name, column_type_for(kind, column_name, dtype))
-                series.table = upsert(series.table, frame, series.keys)
+                frames.append(frame)
                 rows += frame.num_rows
                 low, high = time_bounds(frame)
                 first = low if first is None or (low is not None and low < first) else first
                 last = high if last is None or (high is not None and high > last) else last
             if series is not None:
+                # One merge per write: merging batch by batch would re-sort the table for every batch.
+                incoming = pa.concat_tables(frames, promote_options="default")
+                series.table = upsert(series.table, incoming, series.keys)
                 self._series[name] = series
             elif mode is WriteMode.REPLACE:
                 self._series.pop(name, None)

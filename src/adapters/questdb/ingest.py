@@ -38,8 +38,15 @@ _UNREACHABLE: Final = frozenset(
 
 
 def ilp_conf(http_url: str, ilp: str | None = None, request_timeout: float = 60.0) -> str:
-    """A client configuration string: the given one, or ILP over HTTP on the server's HTTP port."""
+    """The client configuration: ILP over HTTP on the REST port, another ILP/HTTP `host:port`, or a full
+    `http::`/`https::` configuration string.
+
+    Only HTTP will do: its flush answers once the rows are committed to the WAL, which the read-your-writes
+    wait relies on, and it reports bad rows; ILP over TCP does neither.
+    """
     if ilp and "::" in ilp:
+        if not ilp.startswith(("http::", "https::")):
+            raise ValueError("the QuestDB store ingests over ILP/HTTP only (http:: or https:: configuration)")
         return ilp
     if ilp:
         address = ilp

@@ -70,8 +70,10 @@ class _Write:
 class QuestDBTimeSeriesStore:
     """A `TimeSeriesStore` on a QuestDB server.
 
-    `http_url` is the REST endpoint (/exec, /exp, and ILP over HTTP unless `ilp` names another address
-    or a full client configuration string); `pg_url` is the read-only user on the Postgres wire port.
+    `http_url` is the REST endpoint (/exec, /exp, and ILP over HTTP unless `ilp` names another ILP/HTTP
+    `host:port` or a full `http::` client configuration string; the TCP ILP port will not do);
+    `pg_url` is the read-only user on the Postgres wire port. `request_timeout` bounds /exec calls,
+    `wal_timeout` the wait for a write to be applied.
     """
 
     def __init__(
