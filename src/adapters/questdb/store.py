@@ -222,8 +222,21 @@ class QuestDBTimeSeriesStore:
         validate_output_unit(ts_unit)
         inner, types = await self._plan(query)
         async with self._http.export(sql.outer(inner, types, ts_unit), query.timeout) as chunks:
+            header_done = False
+            pending = b""
             async for chunk in chunks:
-                yield chunk
+                if header_done:
+                    yield chunk
+                    continue
+                # QuestDB quotes the header names; the other stores (and the desktop) write them bare.
+                pending += chunk
+                head, newline, rest = pending.partition(b"\n")
+                if not newline:
+                    continue
+                header_done = True
+                yield head.replace(b'"', b"") + newline + rest
+            if not header_done and pending:
+                yield pending.replace(b'"', b"")
 
     async def _plan(self, query: RangeQuery) -> tuple[str, dict[str, str]]:
         """The inner SELECT of a range query and the store type of each column it answers with."""
