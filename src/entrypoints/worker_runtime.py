@@ -36,11 +36,13 @@ def build_worker(ports: Ports, concurrency: int, metrics: WorkerMetrics | None =
 
 
 @asynccontextmanager
-async def in_process_worker(ports: Ports, settings: Settings) -> AsyncIterator[None]:
+async def in_process_worker(
+    ports: Ports, settings: Settings, metrics: WorkerMetrics | None = None
+) -> AsyncIterator[None]:
     if not settings.runs_worker_in_process:
         yield
         return
-    worker = build_worker(ports, settings.worker_concurrency)
+    worker = build_worker(ports, settings.worker_concurrency, metrics)
     async with anyio.create_task_group() as group:
         group.start_soon(worker.run)
         try:

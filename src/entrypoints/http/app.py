@@ -19,12 +19,13 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from adapters.sql import migrate
 from application.context import Ports
 from entrypoints.container import Container, resolve
-from entrypoints.http import auth, datasets, events, jobs, operations, questdb, runs, simulations
+from entrypoints.http import auth, datasets, events, jobs, metrics, operations, questdb, runs, simulations
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.operations import VERSION
 from entrypoints.http.security_headers import security_headers
 from entrypoints.settings import Settings
 from entrypoints.worker_runtime import in_process_worker
+from application.worker_metrics import WorkerMetrics
 
 log = logging.getLogger("stage1")
 
@@ -41,8 +42,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await _maybe_await(container.init_resources())
         ports: Ports = await resolve(container.ports())
         app.state.ports = ports
+        app.state.worker_metrics = WorkerMetrics()
         try:
-            async with in_process_worker(ports, settings):
+            async with in_process_worker(ports, settings, app.state.worker_metrics):
                 yield
         finally:
             await _maybe_await(container.shutdown_resources())
@@ -73,9 +75,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             operations.router,
             auth.router,
             events.router,
+            metrics.metrics,
         ],
         middleware=[
             security_headers,
+            metrics.PROMETHEUS.middleware,
             auth.rate_limit(settings).middleware,
             *([auth.auth_middleware()] if settings.auth_required else []),
         ],

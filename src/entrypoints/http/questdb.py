@@ -21,6 +21,7 @@ from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import decode, idempotency_key, is_json, is_multipart, media_type, sha256
 from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.metrics import ROWS_IMPORTED
 from entrypoints.http.streaming import choose_format, stream_batches
 from entrypoints.http.uploads import UploadSpool
 from entrypoints.settings import Settings
@@ -88,6 +89,7 @@ async def import_frame(
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
         command, _ = await _import_request(request, spool, measurement, kind, mode)
         report = await use.import_frame(ports, command)
+    ROWS_IMPORTED.labels(route="questdb.import").inc(report.rows_written)
     return s.ImportOut(**report.as_dict())
 
 

@@ -10,6 +10,7 @@ from litestar.response import Stream
 
 from adapters.frames.encoders import MEDIA_TYPES, OutputFormat, encode, negotiate
 from application.ports import RangeQuery, TimeSeriesStore
+from entrypoints.http.metrics import BYTES_EXPORTED
 from domain.values import validate_output_unit
 
 FORMATS = ("csv", "json", "ndjson", "arrow")
@@ -28,12 +29,16 @@ async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None
         first = None
 
     async def body() -> AsyncIterator[bytes]:
+        sent = 0
         try:
             if first:
+                sent += len(first)
                 yield first
             async for chunk in iterator:
+                sent += len(chunk)
                 yield chunk
         finally:
+            BYTES_EXPORTED.labels(format=fmt).inc(sent)
             closer = getattr(iterator, "aclose", None)
             if closer is not None:
                 await closer()

@@ -65,3 +65,14 @@ def test_auth_can_be_off_only_on_loopback() -> None:
 def test_the_checked_in_openapi_document_matches_the_app() -> None:
     checked_in = json.loads((ROOT / "docs" / "openapi.json").read_text())
     assert checked_in == json.loads(openapi_json()), "run `stage1 openapi -o docs/openapi.json`"
+
+
+async def test_metrics_count_requests_rows_imported_and_the_queue(client) -> None:  # type: ignore[no-untyped-def]
+    csv = "timestamp,x\n" + "".join(f"{1704067200 + i},{i}\n" for i in range(7))
+    assert (await client.post("/api/questdb/import", json={"measurement": "metered", "data": csv})).status_code == 200
+    text = (await client.get("/metrics")).text
+    assert 'stage1_rows_imported_total{route="questdb.import"}' in text
+    imported = [line for line in text.splitlines() if line.startswith('stage1_rows_imported_total{route="questdb.import"}')]
+    assert float(imported[0].split()[-1]) >= 7
+    assert "stage1_http_requests_total" in text
+    assert 'stage1_jobs_queue{status="pending"} 0.0' in text
