@@ -18,6 +18,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from adapters.sql import migrate
 from application.context import Ports
+from application.worker_metrics import WorkerMetrics
 from entrypoints.container import Container, resolve
 from entrypoints.http import auth, datasets, events, jobs, metrics, operations, questdb, runs, simulations
 from entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -25,7 +26,6 @@ from entrypoints.http.operations import VERSION
 from entrypoints.http.security_headers import security_headers
 from entrypoints.settings import Settings
 from entrypoints.worker_runtime import in_process_worker
-from application.worker_metrics import WorkerMetrics
 
 log = logging.getLogger("stage1")
 

@@ -12,13 +12,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, gen
 from application.context import Ports
 from application.health import check_health
 
-ROWS_IMPORTED = Counter("stage1_rows_imported", "Rows written into the time-series store by imports and saves.",
-                        ["route"])
+ROWS_IMPORTED = Counter(
+    "stage1_rows_imported", "Rows written into the time-series store by imports and saves.", ["route"]
+)
 BYTES_EXPORTED = Counter("stage1_bytes_exported", "Bytes streamed out of the time-series store.", ["format"])
 JOBS_WAITING = Gauge("stage1_jobs_queue", "Jobs in the queue by status.", ["status"])
 
 PROMETHEUS = PrometheusConfig(
-    app_name="stage1", prefix="stage1_http", group_path=True, exclude=[r"^/metrics$", r"^/schema"],
+    app_name="stage1",
+    prefix="stage1_http",
+    group_path=True,
+    exclude=[r"^/metrics$", r"^/schema"],
 )
 
 

@@ -10,8 +10,8 @@ from litestar.response import Stream
 
 from adapters.frames.encoders import MEDIA_TYPES, OutputFormat, encode, negotiate
 from application.ports import RangeQuery, TimeSeriesStore
-from entrypoints.http.metrics import BYTES_EXPORTED
 from domain.values import validate_output_unit
+from entrypoints.http.metrics import BYTES_EXPORTED
 
 FORMATS = ("csv", "json", "ndjson", "arrow")
 
