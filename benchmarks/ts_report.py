@@ -1,0 +1,87 @@
+"""Timings and the markdown table of the time-series benchmark."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Series:
+    """Repeated measurements of one path: seconds per run for a known amount of work."""
+
+    name: str
+    rows: int
+    seconds: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    idle_rss: list[int] = field(default_factory=list)
+    peak_rss: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, seconds: float, size: int = 0) -> None:
+        self.seconds.append(seconds)
+        self.sizes.append(size)
+
+    @property
+    def best_rate(self) -> float:
+        return self.rows / min(self.seconds)
+
+    @property
+    def median_rate(self) -> float:
+        return self.rows / statistics.median(self.seconds)
+
+    @property
+    def best_bytes_rate(self) -> float:
+        index = self.seconds.index(min(self.seconds))
+        return self.sizes[index] / self.seconds[index]
+
+    @property
+    def median_bytes_rate(self) -> float:
+        return statistics.median(size / seconds for size, seconds in zip(self.sizes, self.seconds, strict=True))
+
+    @property
+    def rss_growth(self) -> int:
+        """The largest peak-minus-idle of any run."""
+        return max(peak - idle for idle, peak in zip(self.idle_rss, self.peak_rss, strict=True))
+
+
+def rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def mb(value: float) -> str:
+    return f"{value / MB:,.0f}"
+
+
+def verdict(value: float, goal: float, higher_is_better: bool = True) -> str:
+    met = value >= goal if higher_is_better else value <= goal
+    return "met" if met else "**missed**"
+
+
+def rate_table(series: list[Series], with_bytes: bool = False) -> list[str]:
+    head = "| path | runs | best rows/s | median rows/s | best s |"
+    rule = "|---|---:|---:|---:|---:|"
+    if with_bytes:
+        head += " best MB/s | median MB/s | MB |"
+        rule += "---:|---:|---:|"
+    lines = [head, rule]
+    for item in series:
+        line = (
+            f"| {item.name} | {len(item.seconds)} | {rate(item.best_rate)} | {rate(item.median_rate)} "
+            f"| {min(item.seconds):.2f} |"
+        )
+        if with_bytes:
+            line += f" {item.best_bytes_rate / MB:,.0f} | {item.median_bytes_rate / MB:,.0f} | {mb(max(item.sizes))} |"
+        lines.append(line)
+    return lines
+
+
+def ratio_row(label: str, top: Series, bottom: Series, goal: float) -> str:
+    best = top.best_rate / bottom.best_rate
+    median = top.median_rate / bottom.median_rate
+    return f"| {label} | {best:.2f} | {median:.2f} | >= {goal:g} | {verdict(best, goal)} |"
+
+
+RATIO_HEAD = ["| ratio (rows/s) | best / best | median / median | goal | verdict (best) |", "|---|---:|---:|---:|---|"]
