@@ -1,0 +1,128 @@
+"""Async saves and imports go through jobs the client can poll, cancel, retry and follow on SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import anyio
+import pytest
+from litestar.testing import AsyncTestClient
+
+pytestmark = pytest.mark.anyio
+
+CSV = "timestamp,open,high,low,close,volume\n" + "".join(f"{1704067200 + i * 60},1,2,0.5,1.5,{i}\n" for i in range(500))
+
+
+async def finished(client: AsyncTestClient, poll_url: str) -> dict:  # type: ignore[type-arg]
+    for _ in range(200):
+        job = (await client.get(poll_url)).json()
+        if job["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            return job  # type: ignore[no-any-return]
+        await asyncio.sleep(0.02)
+    raise AssertionError(job)
+
+
+async def test_an_async_import_is_a_job_that_completes_with_the_import_result(client: AsyncTestClient, world) -> None:  # type: ignore[no-untyped-def, type-arg]
+    accepted = await client.post(
+        "/api/questdb/import/async", json={"measurement": "bars", "data": CSV, "kind": "ohlcv"}
+    )
+    assert accepted.status_code == 202
+    body = accepted.json()
+    assert set(body) == {"job_id", "status", "message", "poll_url"} and body["status"] == "PENDING"
+    job = await finished(client, body["poll_url"])
+    assert job["status"] == "COMPLETED" and job["result"]["rows_written"] == 500
+    assert job["type"] == "questdb_import" and job["attempts"] == 1
+    assert "file" not in job["payload"] and "uploads" not in job["payload"]
+    same = (await client.get(f"/api/questdb/jobs/{body['job_id']}")).json()
+    assert same == job
+    assert (await world.store.describe("bars")).row_count == 500
+    assert world.leftover_uploads() == []
+    listed = (await client.get("/api/jobs", params={"status": "COMPLETED", "type": "questdb_import"})).json()
+    assert [j["job_id"] for j in listed["jobs"]] == [body["job_id"]]
+
+
+async def test_an_async_import_of_a_bad_frame_fails_at_once_with_the_reason(client: AsyncTestClient, world) -> None:  # type: ignore[no-untyped-def, type-arg]
+    accepted = await client.post(
+        "/api/questdb/import/async",
+        json={"measurement": "bars", "data": "timestamp,open\n1704067200,1\n", "kind": "ohlcv"},
+    )
+    job = await finished(client, accepted.json()["poll_url"])
+    assert job["status"] == "FAILED" and "missing columns" in job["error"] and job["attempts"] == 1
+    assert world.leftover_uploads() == []
+    retried = await client.post(f"/api/jobs/{job['job_id']}/retry")
+    assert retried.status_code == 200 and retried.json()["status"] in ("PENDING", "RUNNING", "FAILED")
+
+
+async def test_a_completed_job_can_be_neither_cancelled_nor_retried(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    accepted = await client.post("/api/questdb/import/async", json={"measurement": "m", "data": CSV})
+    job = await finished(client, accepted.json()["poll_url"])
+    assert (await client.post(f"/api/jobs/{job['job_id']}/cancel")).status_code == 409
+    assert (await client.post(f"/api/jobs/{job['job_id']}/retry")).status_code == 409
+
+
+async def test_the_same_idempotency_key_answers_the_same_job(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    body = {"measurement": "m2", "data": CSV}
+    first = await client.post("/api/questdb/import/async", json=body, headers={"Idempotency-Key": "abc"})
+    second = await client.post("/api/questdb/import/async", json=body, headers={"Idempotency-Key": "abc"})
+    assert first.json()["job_id"] == second.json()["job_id"]
+
+
+@pytest.fixture
+async def live_url(world):  # type: ignore[no-untyped-def]
+    """The app on a real socket: the in-process test client buffers whole responses, SSE never ends."""
+    import socket
+
+    import uvicorn
+
+    from entrypoints.http.app import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(world.settings, world.container()), log_level="warning"))
+    async with anyio.create_task_group() as group:
+        group.start_soon(server.serve, [sock])
+        while not server.started:
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+    sock.close()
+
+
+async def test_sse_subscribers_see_every_update_of_a_job_in_order_and_can_resume(live_url: str) -> None:
+    import httpx
+
+    seen: list[tuple[int, dict]] = []  # type: ignore[type-arg]
+
+    async def listen(client: httpx.AsyncClient, headers: dict[str, str], until: int) -> None:
+        async with client.stream("GET", "/api/events", params={"types": "job.updated"}, headers=headers) as stream:
+            event: dict[str, str] = {}
+            async for line in stream.aiter_lines():
+                if line.startswith("id:"):
+                    event["id"] = line[3:].strip()
+                elif line.startswith("data:"):
+                    event["data"] = line[5:].strip()
+                elif line == "" and "data" in event:
+                    seen.append((int(event["id"]), json.loads(event["data"])))
+                    event = {}
+                    if len(seen) >= until and seen[-1][1]["status"] == "COMPLETED":
+                        return
+
+    async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
+        with anyio.fail_after(15):
+            async with anyio.create_task_group() as group:
+                group.start_soon(listen, client, {}, 1)
+                await asyncio.sleep(0.3)
+                await client.post("/api/questdb/import/async", json={"measurement": "sse", "data": CSV})
+        statuses = [data["status"] for _, data in seen]
+        assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED" and "RUNNING" in statuses
+        ids = [event_id for event_id, _ in seen]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+        # A client that reconnects with the first id it saw gets everything after it, in order, again.
+        first_run = list(seen)
+        seen.clear()
+        with anyio.fail_after(15):
+            await listen(client, {"Last-Event-ID": str(first_run[0][0])}, len(first_run) - 1)
+        assert [event_id for event_id, _ in seen] == [event_id for event_id, _ in first_run[1:]]
