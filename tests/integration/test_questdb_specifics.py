@@ -164,7 +164,7 @@ async def test_the_native_iso_export_is_questdbs_own_csv(
 
     text = b"".join([chunk async for chunk in store.export_csv(RangeQuery(name, columns=["open"]), "iso")])
 
-    assert text.decode().splitlines() == ['"timestamp","open"', '"2024-01-01T00:00:00.000000Z",100.0']
+    assert text.decode().splitlines() == ['timestamp,open', '"2024-01-01T00:00:00.000000Z",100.0']
 
 
 async def test_a_questdb_error_is_relayed_verbatim(

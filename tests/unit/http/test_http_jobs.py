@@ -83,7 +83,7 @@ async def live_url(world):  # type: ignore[no-untyped-def]
     server = uvicorn.Server(uvicorn.Config(create_app(world.settings, world.container()), log_level="warning"))
     async with anyio.create_task_group() as group:
         group.start_soon(server.serve, [sock])
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
             await asyncio.sleep(0.02)
         yield f"http://127.0.0.1:{port}"
         server.should_exit = True
