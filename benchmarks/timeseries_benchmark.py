@@ -41,11 +41,10 @@ from typing import Any
 
 import anyio
 import httpx
-
 import ts_data
 from ts_questdb import ISO_PATTERN, QuestDB, read_csv_frame, send_frame, sender_conf
 from ts_report import MB, RATIO_HEAD, Series, mb, rate, rate_table, ratio_row, verdict
-from ts_server import RssSampler, Server
+from ts_server import CpuLedger, RssSampler, Server, listening_pid
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -117,6 +116,8 @@ class Bench:
         }
         if self.args.profile:
             settings["STAGE1_BENCH_PROFILE"] = str(Path(self.args.profile).resolve())
+        if self.args.trace:
+            settings["STAGE1_BENCH_TRACE"] = str(Path(self.args.trace).resolve())
         self.server = Server(settings, OUT / "timeseries-server.log")
         self.server.start()
 
@@ -136,6 +137,11 @@ class Bench:
     def base(self) -> str:
         assert self.server is not None
         return self.server.base_url
+
+    def ledger(self) -> CpuLedger:
+        assert self.server is not None
+        port = httpx.URL(self.env["STAGE1_TEST_QUESTDB_HTTP"]).port or 9000
+        return CpuLedger({"server": self.server.pid, "questdb": listening_pid(port)})
 
     # ------------------------------------------------------------ 1. import
 
@@ -266,7 +272,9 @@ class Bench:
             ratios.append(ratio_row(f"service CSV / QuestDB /exp, {size:,} rows", csv, exp, 0.8))
             best_arrow = arrow.best_rate / csv.best_rate
             median_arrow = arrow.median_rate / csv.median_rate
-            ratios.append(f"| service Arrow / service CSV, {size:,} rows | {best_arrow:.2f} | {median_arrow:.2f} | - | - |")
+            ratios.append(
+                f"| service Arrow / service CSV, {size:,} rows | {best_arrow:.2f} | {median_arrow:.2f} | - | - |"
+            )
             for item in (csv, arrow):
                 growth = item.rss_growth
                 memory.append(
@@ -283,7 +291,8 @@ class Bench:
 
         store = QuestDBTimeSeriesStore(self.env["STAGE1_TEST_QUESTDB_HTTP"], wal_timeout=600.0)
         try:
-            await store.write(MeasurementName(measurement), ts_data.prediction_batches(rows), kind=FrameKind.PREDICTIONS)
+            batches = ts_data.prediction_batches(rows)
+            await store.write(MeasurementName(measurement), batches, kind=FrameKind.PREDICTIONS)
         finally:
             await store.close()
 
@@ -370,10 +379,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows-import", type=int, default=1_000_000)
     parser.add_argument("--rows-export", type=int, default=10_000_000)
-    parser.add_argument("--repeats", type=int, default=2, help="runs per path (at least 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per path (at least 2)")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--profile", metavar="FILE", help="run the server under yappi; pstats to FILE")
+    parser.add_argument("--trace", metavar="FILE", help="write a wall-clock timeline of the server's import path")
     args = parser.parse_args()
     if args.repeats < 2:
         parser.error("--repeats must be at least 2")
@@ -390,7 +400,9 @@ def main() -> None:
     try:
         bench.setup()
         for step in steps:
-            step()
+            with bench.ledger() as ledger:
+                step()
+            bench.lines += [f"CPU during this part, {ledger.summary()}.", ""]
     finally:
         bench.cleanup()
     report = "\n".join(bench.header(load_before, time.perf_counter() - started) + bench.lines)

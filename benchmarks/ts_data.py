@@ -14,6 +14,7 @@ import pyarrow.csv as pa_csv
 START_S = 1_577_836_800
 BAR_S = 60
 WRITE_ROWS = 250_000
+PLAIN = pa_csv.WriteOptions(quoting_style="none", quoting_header="none")
 
 
 def ohlcv_table(rows: int, seed: int = 7) -> pa.Table:
@@ -33,7 +34,7 @@ def ohlcv_table(rows: int, seed: int = 7) -> pa.Table:
 
 def write_ohlcv_csv(path: Path, table: pa.Table) -> int:
     """The frame as CSV with epoch-second times; answers its size in bytes."""
-    pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="none", quoting_header="none"))
+    pa_csv.write_csv(table, path, PLAIN)
     return path.stat().st_size
 
 
@@ -41,7 +42,7 @@ def write_ohlcv_iso_csv(path: Path, table: pa.Table) -> int:
     """The same rows with ISO-8601 times (QuestDB's /imp cannot take epoch numbers as a timestamp)."""
     stamps = pc.cast(pc.multiply(table.column("timestamp"), 1_000_000), pa.timestamp("us"))
     iso = pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%SZ")
-    pa_csv.write_csv(table.set_column(0, "timestamp", iso), path, pa_csv.WriteOptions(quoting_style="none", quoting_header="none"))
+    pa_csv.write_csv(table.set_column(0, "timestamp", iso), path, PLAIN)
     return path.stat().st_size
 
 

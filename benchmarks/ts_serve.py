@@ -2,7 +2,8 @@
 
 With STAGE1_BENCH_PROFILE=<file> the whole server runs under yappi (all threads: the event loop and the
 worker threads that parse, serialize and encode) and writes pstats to <file> when it stops. The variable is
-the benchmark's own; the service knows nothing of it.
+the benchmark's own; the service knows nothing of it. STAGE1_BENCH_TRACE=<file> writes a wall-clock
+timeline of the import path instead (see ts_trace.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from entrypoints.settings import Settings
 def main() -> None:
     settings = Settings()
     profile = os.environ.get("STAGE1_BENCH_PROFILE")
+    trace = os.environ.get("STAGE1_BENCH_TRACE")
+    dump = None
+    if trace:
+        import ts_trace
+
+        dump = ts_trace.install()
     if profile:
         import yappi
 
@@ -32,6 +39,8 @@ def main() -> None:
             timeout_graceful_shutdown=5,
         )
     finally:
+        if dump is not None and trace:
+            dump(trace)
         if profile:
             yappi.stop()
             yappi.get_func_stats().save(profile, type="pstat")

@@ -111,3 +111,57 @@ class RssSampler:
     @property
     def peak(self) -> int:
         return max(self.samples)
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on a local TCP port (QuestDB's JVM), when the OS lets us see it."""
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return int(conn.pid)
+    except (psutil.Error, OSError):
+        return None
+    return None
+
+
+class CpuLedger:
+    """CPU seconds used over a stretch of wall time: by the server, this client, QuestDB, and everyone else.
+
+    The machine is shared; `others` says how much of it other work took while we measured."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self._processes = {name: psutil.Process(pid) for name, pid in pids.items() if pid is not None}
+        self._processes["client"] = psutil.Process()
+        self._start: dict[str, float] = {}
+        self._wall = 0.0
+        self._machine = 0.0
+        self.used: dict[str, float] = {}
+        self.wall = 0.0
+
+    @staticmethod
+    def _busy() -> float:
+        times = psutil.cpu_times()
+        return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+    def _cpu(self, process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+            return float(times.user + times.system + times.children_user + times.children_system)
+        except psutil.Error:
+            return 0.0
+
+    def __enter__(self) -> CpuLedger:
+        self._start = {name: self._cpu(process) for name, process in self._processes.items()}
+        self._machine = self._busy()
+        self._wall = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.monotonic() - self._wall
+        machine = self._busy() - self._machine
+        self.used = {name: self._cpu(process) - self._start[name] for name, process in self._processes.items()}
+        self.used["others"] = max(0.0, machine - sum(self.used.values()))
+
+    def summary(self) -> str:
+        cores = ", ".join(f"{name} {seconds / self.wall:.2f}" for name, seconds in self.used.items())
+        return f"average cores busy over {self.wall:.0f} s: {cores} (of {psutil.cpu_count()})"
