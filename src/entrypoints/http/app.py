@@ -22,6 +22,7 @@ from application.worker_metrics import WorkerMetrics
 from entrypoints.container import Container, resolve
 from entrypoints.http import auth, datasets, events, jobs, metrics, operations, questdb, runs, simulations
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.openapi_extras import with_full_openapi
 from entrypoints.http.operations import VERSION
 from entrypoints.http.security_headers import security_headers
 from entrypoints.settings import Settings
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if settings.cors_origins
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             datasets.router,
             runs.router,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         debug=False,
     )
+    return with_full_openapi(app)
 
 
 async def _maybe_await(value: Any) -> None:

@@ -1,0 +1,386 @@
+"""What Litestar cannot read from the handlers' signatures, added to its OpenAPI document: the bodies handlers
+decode themselves (JSON through msgspec, multipart, raw frames), the media types of streams, the 202 job answers,
+and the `{"error", "details"}` envelope of every status a route can answer.
+
+Every operation must have an entry in `ROUTES`, so a new route cannot ship half described."""
+
+from __future__ import annotations
+
+import http
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
+
+import msgspec
+from litestar import Litestar
+from litestar.enums import ParamType
+from litestar.openapi.spec import (
+    Encoding,
+    OpenAPI,
+    OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
+
+from application.idempotency import MAX_KEY_LENGTH
+from entrypoints.http import auth
+from entrypoints.http import schemas as s
+
+JSON: Final = "application/json"
+CSV: Final = "text/csv"
+NDJSON: Final = "application/x-ndjson"
+ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
+ARROW_FILE: Final = "application/vnd.apache.arrow.file"
+PARQUET: Final = "application/vnd.apache.parquet"
+GZIP: Final = "application/gzip"
+MULTIPART: Final = "multipart/form-data"
+EVENT_STREAM: Final = "text/event-stream"
+FRAME_FILES: Final = ", ".join((CSV, GZIP, PARQUET, ARROW_FILE, ARROW_STREAM))
+
+# msgspec is what decodes these bodies, so its schemas are the honest description of them.
+WIRE_STRUCTS: Final[tuple[type[msgspec.Struct], ...]] = (
+    s.ErrorBody,
+    s.DatasetIn,
+    s.BackfillIn,
+    s.RunIn,
+    s.SimulationIn,
+    s.ImportJsonIn,
+    s.QueryIn,
+    s.ExportIn,
+    auth.TokenIn,
+    s.DatasetOut,
+    s.RunOut,
+    s.RunSavedOut,
+    s.SimulationSavedOut,
+    s.TradePage,
+    s.JobAcceptedOut,
+    s.HealthOut,
+)
+
+ERROR_MEANINGS: Final[dict[int, str]] = {
+    400: "Bad input; `details` names the field, line or columns.",
+    401: "No token, or an unknown, expired or revoked one.",
+    403: "Understood but not allowed.",
+    404: "Unknown id or name.",
+    409: "Clashes with the stored state: unknown parent, slug or id clash, or an Idempotency-Key reused "
+    "for a different request.",
+    413: "The body is larger than the configured upload limit.",
+    415: "An upload in a format the service does not read.",
+    429: "Rate limited; `Retry-After` says how many seconds to wait.",
+    502: "The time-series store answered with an error, relayed in `details`.",
+    503: "A backing store is unreachable.",
+    504: "A time-series query ran past its timeout.",
+}
+# Health and metrics are exempt from the rate limit (see auth.rate_limit), so monitors are never throttled.
+UNLIMITED_PATHS: Final = frozenset({"/api/health", "/healthz", "/metrics"})
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDoc:
+    """What one operation needs beyond what Litestar generated."""
+
+    body: dict[str, OpenAPIMediaType] | None = None
+    ok: dict[str, dict[str, OpenAPIMediaType]] = field(default_factory=dict)  # success status -> its content
+    errors: frozenset[int] = frozenset()  # statuses beyond those every route of its kind answers
+    accepted: bool = False  # `?async=true` answers 202 with a job
+    idempotent: bool = False  # honours an Idempotency-Key header
+    store: bool = True  # touches a store, so it can answer 503
+    rate_limited: bool = True
+
+
+def ref(name: str) -> Reference:
+    return Reference(ref=f"#/components/schemas/{name}")
+
+
+def json_of(target: Reference | Schema) -> dict[str, OpenAPIMediaType]:
+    return {JSON: OpenAPIMediaType(schema=target)}
+
+
+def binary(description: str) -> Schema:
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
+
+
+def text(description: str) -> Schema:
+    return Schema(type=OpenAPIType.STRING, description=description)
+
+
+ROWS: Final = Schema(
+    type=OpenAPIType.ARRAY,
+    items=Schema(type=OpenAPIType.OBJECT, additional_properties=True),
+    description="One JSON array of row objects.",
+)
+
+
+def frame_stream(json: Reference | Schema = ROWS) -> dict[str, OpenAPIMediaType]:
+    """A stream in the four formats `format=` or `Accept` choose between."""
+    return {
+        CSV: OpenAPIMediaType(schema=text("CSV with a header row.")),
+        JSON: OpenAPIMediaType(schema=json),
+        NDJSON: OpenAPIMediaType(schema=text("One JSON object per line.")),
+        ARROW_STREAM: OpenAPIMediaType(schema=binary("An Arrow IPC stream.")),
+    }
+
+
+def multipart(parts: dict[str, Schema | Reference], required: list[str]) -> OpenAPIMediaType:
+    encoding = {
+        name: Encoding(content_type=JSON if isinstance(part, Reference) else FRAME_FILES)
+        for name, part in parts.items()
+        if isinstance(part, Reference) or part.format is OpenAPIFormat.BINARY
+    }
+    return OpenAPIMediaType(
+        schema=Schema(type=OpenAPIType.OBJECT, properties=parts, required=required or None),
+        encoding=encoding,
+    )
+
+
+def frame_part(what: str) -> Schema:
+    return binary(f"{what} as CSV, CSV.gz, Parquet or Arrow IPC.")
+
+
+DATASET_BODY: Final = {
+    JSON: OpenAPIMediaType(schema=ref("DatasetIn")),
+    MULTIPART: multipart(
+        {
+            "metadata": ref("DatasetIn"),
+            "ohlcv": frame_part("OHLCV bars"),
+            "indicators": frame_part("Indicator rows"),
+        },
+        ["metadata"],
+    ),
+}
+EXPORT_BODY: Final = {
+    JSON: OpenAPIMediaType(schema=ref("DatasetIn")),
+    MULTIPART: multipart({"ohlcv": frame_part("OHLCV bars"), "indicators": frame_part("Indicator rows")}, []),
+}
+RUN_BODY: Final = {
+    JSON: OpenAPIMediaType(schema=ref("RunIn")),
+    MULTIPART: multipart({"run": ref("RunIn"), "predictions": frame_part("Prediction rows")}, ["run"]),
+}
+SIMULATION_BODY: Final = {
+    JSON: OpenAPIMediaType(schema=ref("SimulationIn")),
+    MULTIPART: multipart({"simulation": ref("SimulationIn"), "trades": frame_part("Trades")}, ["simulation"]),
+}
+IMPORT_BODY: Final = {
+    MULTIPART: multipart(
+        {
+            "file": frame_part("The frame"),
+            "measurement": Schema(type=OpenAPIType.STRING, description="Used when `?measurement=` is absent."),
+            "kind": Schema(type=OpenAPIType.STRING, enum=["ohlcv", "indicators", "predictions", "trades", "generic"]),
+            "mode": Schema(type=OpenAPIType.STRING, enum=["append", "replace"]),
+        },
+        ["file"],
+    ),
+    CSV: OpenAPIMediaType(schema=text("CSV with a header row; `?measurement=` names the target.")),
+    GZIP: OpenAPIMediaType(schema=binary("Gzipped CSV.")),
+    PARQUET: OpenAPIMediaType(schema=binary("A Parquet file.")),
+    ARROW_STREAM: OpenAPIMediaType(schema=binary("An Arrow IPC stream.")),
+    ARROW_FILE: OpenAPIMediaType(schema=binary("An Arrow IPC file.")),
+    JSON: OpenAPIMediaType(schema=ref("ImportJsonIn")),
+}
+
+
+def body_of(name: str) -> dict[str, OpenAPIMediaType]:
+    return {JSON: OpenAPIMediaType(schema=ref(name))}
+
+
+RUN_OR_ROWS: Final = Schema(any_of=[ref("RunOut"), ROWS])
+HEALTH: Final = Schema(
+    all_of=[
+        ref("HealthOut"),
+        Schema(
+            type=OpenAPIType.OBJECT,
+            properties={
+                "postgres": Schema(type=OpenAPIType.OBJECT, description="`metadata`, when it is Postgres."),
+                "questdb": Schema(type=OpenAPIType.OBJECT, description="`timeseries`, when it is QuestDB."),
+            },
+        ),
+    ]
+)
+TIMESERIES: Final = frozenset({502, 504})
+WRITE: Final = frozenset({409, 415, 502, 504})
+
+ROUTES: Final[dict[str, RouteDoc]] = {
+    "POST /api/auth/token": RouteDoc(body=body_of("TokenIn"), errors=frozenset({401, 403})),
+    "GET /api/auth/tokens": RouteDoc(),
+    "DELETE /api/auth/tokens/{token_id}": RouteDoc(),
+    "GET /api/datasets": RouteDoc(),
+    "POST /api/datasets": RouteDoc(
+        body=DATASET_BODY, ok={"200": json_of(ref("DatasetOut"))}, errors=WRITE, idempotent=True
+    ),
+    "POST /api/datasets/backfill": RouteDoc(
+        body=body_of("BackfillIn"), ok={"200": json_of(ref("DatasetOut"))}, errors=frozenset({404, 409, 502, 504})
+    ),
+    "GET /api/datasets/{ref}": RouteDoc(errors=TIMESERIES),
+    "POST /api/datasets/{ref}/export": RouteDoc(
+        body=EXPORT_BODY, ok={"200": json_of(ref("DatasetOut"))}, errors=WRITE, accepted=True, idempotent=True
+    ),
+    "GET /api/datasets/{ref}/ohlcv": RouteDoc(ok={"200": frame_stream()}, errors=TIMESERIES),
+    "GET /api/datasets/{ref}/indicators": RouteDoc(ok={"200": frame_stream()}, errors=TIMESERIES),
+    "GET /api/datasets/{ref}/runs": RouteDoc(),
+    "GET /api/datasets/{ref}/hierarchy": RouteDoc(),
+    "GET /api/runs": RouteDoc(),
+    "POST /api/runs": RouteDoc(
+        body=RUN_BODY, ok={"201": json_of(ref("RunSavedOut"))}, errors=WRITE, accepted=True, idempotent=True
+    ),
+    "GET /api/runs/{run_id}": RouteDoc(ok={"200": frame_stream(RUN_OR_ROWS)}, errors=TIMESERIES),
+    "GET /api/runs/{run_id}/predictions": RouteDoc(ok={"200": frame_stream()}, errors=TIMESERIES),
+    "GET /api/simulations": RouteDoc(),
+    "POST /api/simulations": RouteDoc(
+        body=SIMULATION_BODY,
+        ok={"201": json_of(ref("SimulationSavedOut"))},
+        errors=WRITE,
+        accepted=True,
+        idempotent=True,
+    ),
+    "GET /api/simulations/{simulation_id}": RouteDoc(),
+    "GET /api/simulations/{simulation_id}/trades": RouteDoc(
+        ok={"200": frame_stream(ref("TradePage"))}, errors=TIMESERIES
+    ),
+    "GET /api/simulations/{simulation_id}/equity": RouteDoc(),
+    "POST /api/questdb/import": RouteDoc(body=IMPORT_BODY, errors=WRITE, idempotent=True),
+    "POST /api/questdb/import/async": RouteDoc(body=IMPORT_BODY, errors=frozenset({409, 415}), idempotent=True),
+    "GET /api/questdb/jobs/{job_id}": RouteDoc(),
+    "GET /api/questdb/measurements": RouteDoc(errors=TIMESERIES),
+    "GET /api/questdb/measurement/{name}": RouteDoc(errors=TIMESERIES),
+    "POST /api/questdb/query": RouteDoc(body=body_of("QueryIn"), errors=frozenset({403, 502, 504})),
+    "POST /api/questdb/export": RouteDoc(
+        body=body_of("ExportIn"), ok={"200": frame_stream()}, errors=frozenset({403, 502, 504})
+    ),
+    "GET /api/jobs": RouteDoc(),
+    "GET /api/jobs/{job_id}": RouteDoc(),
+    "POST /api/jobs/{job_id}/cancel": RouteDoc(errors=frozenset({409})),
+    "POST /api/jobs/{job_id}/retry": RouteDoc(errors=frozenset({409})),
+    "GET /api/events": RouteDoc(ok={"200": {EVENT_STREAM: OpenAPIMediaType(schema=text("Server-Sent Events."))}}),
+    "GET /api/health": RouteDoc(ok={"200": json_of(HEALTH), "503": json_of(HEALTH)}, store=False),
+    "GET /healthz": RouteDoc(ok={"200": json_of(HEALTH), "503": json_of(HEALTH)}, store=False),
+    "GET /metrics": RouteDoc(store=False),
+    "GET /api/indicators/datasets": RouteDoc(),
+    "GET /api/indicators/datasets/{ref}": RouteDoc(errors=TIMESERIES),
+    "GET /api/walkforward/runs": RouteDoc(),
+    "GET /api/walkforward/runs/{run_id}": RouteDoc(ok={"200": json_of(ref("RunOut"))}),
+    "GET /api/tradesim/runs": RouteDoc(),
+    "GET /api/tradesim/runs/{simulation_id}": RouteDoc(),
+}
+
+ENUM_PARAMETERS: Final[dict[str, Schema]] = {
+    "format": Schema(type=OpenAPIType.STRING, enum=["csv", "json", "ndjson", "arrow"]),
+    "ts_unit": Schema(type=OpenAPIType.STRING, enum=["s", "ms", "us", "ns", "iso"], default="ms"),
+}
+IDEMPOTENCY_KEY: Final = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    description="Retrying with the same key returns the first answer and writes nothing twice.",
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH),
+)
+SECURITY: Final[list[SecurityRequirement]] = [{"token": []}, {"bearer": []}]
+
+
+def with_full_openapi(app: Litestar) -> Litestar:
+    """Complete the app's OpenAPI document in place; `/schema` and `stage1 openapi` serve the result."""
+    complete(app.openapi_schema)
+    return app
+
+
+def complete(document: OpenAPI) -> None:
+    _add_components(document)
+    seen: set[str] = set()
+    for path, item in (document.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(item, method)
+            if operation is None:
+                continue
+            key = f"{method.upper()} {path}"
+            if key not in ROUTES:
+                raise LookupError(f"{key} has no entry in openapi_extras.ROUTES; describe it there")
+            seen.add(key)
+            _complete_operation(path, operation, ROUTES[key])
+    if stale := sorted(set(ROUTES) - seen):
+        raise LookupError(f"openapi_extras.ROUTES describes routes the app does not have: {stale}")
+
+
+def _add_components(document: OpenAPI) -> None:
+    _, components = msgspec.json.schema_components(WIRE_STRUCTS, ref_template="#/components/schemas/{name}")
+    # Every error carries both keys, `details` as null when there is nothing to add.
+    components["ErrorBody"]["required"] = ["error", "details"]
+    schemas = cast(dict[str, Any], document.components.schemas)
+    schemas.update(components)
+    document.components.schemas = dict(sorted(schemas.items()))
+    document.components.security_schemes = {
+        "token": SecurityScheme(type="apiKey", name="X-Stage1-Token", security_scheme_in="header"),
+        "bearer": SecurityScheme(type="http", scheme="bearer"),
+    }
+
+
+def _complete_operation(path: str, operation: Operation, doc: RouteDoc) -> None:
+    protected = not any(re.match(pattern, path) for pattern in auth.OPEN_PATHS)
+    parameters = list(operation.parameters or [])
+    for parameter in parameters:
+        if (
+            isinstance(parameter, Parameter)
+            and parameter.param_in == ParamType.QUERY
+            and parameter.name in ENUM_PARAMETERS
+        ):
+            parameter.schema = ENUM_PARAMETERS[parameter.name]
+    if doc.idempotent:
+        parameters.append(IDEMPOTENCY_KEY)
+    operation.parameters = parameters or None
+    if doc.body is not None:
+        operation.request_body = RequestBody(content=doc.body, required=True)
+    if protected:
+        operation.security = SECURITY
+
+    responses = dict(operation.responses or {})
+    for status, content in doc.ok.items():
+        responses[status] = OpenAPIResponse(description=_phrase(int(status)), content=content)
+    if doc.accepted:
+        responses["202"] = OpenAPIResponse(
+            description="Queued as a job (`?async=true`); poll `poll_url`.",
+            content=json_of(ref("JobAcceptedOut")),
+            headers={"Location": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), required=True)},
+        )
+    for error in sorted(_error_statuses(path, operation, doc, protected)):
+        if str(error) not in doc.ok:
+            responses[str(error)] = _error_response(error)
+    operation.responses = dict(sorted(responses.items()))
+
+
+def _error_statuses(path: str, operation: Operation, doc: RouteDoc, protected: bool) -> set[int]:
+    statuses = set(doc.errors)
+    if operation.parameters or doc.body is not None:
+        statuses.add(400)
+    if "{" in path:
+        statuses.add(404)
+    if doc.body is not None:
+        statuses.add(413)
+    if protected:
+        statuses.add(401)
+    if doc.rate_limited and path not in UNLIMITED_PATHS:
+        statuses.add(429)
+    if doc.store:
+        statuses.add(503)
+    return statuses
+
+
+def _error_response(status: int) -> OpenAPIResponse:
+    headers: dict[str, OpenAPIHeader | Reference] | None = None
+    if status == 429:
+        headers = {"Retry-After": OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER), required=True)}
+    elif status == 401:
+        headers = {"WWW-Authenticate": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING))}
+    return OpenAPIResponse(
+        description=f"{_phrase(status)}: {ERROR_MEANINGS[status]}", content=json_of(ref("ErrorBody")), headers=headers
+    )
+
+
+def _phrase(status: int) -> str:
+    return http.HTTPStatus(status).phrase
