@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from application.context import Ports
 from application.datasets import find_dataset
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.landing import choose_measurement, landed_rows
 from application.ports import FrameUpload, RangeQuery, RunFilter, UnitOfWork
-from application.streams import OpenedStream, open_stream
+from application.streams import open_stream
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.frames import FrameKind, WriteMode, prediction_column_order
+from domain.frames import FrameKind, prediction_column_order
 from domain.paging import Page, PageRequest
 from domain.runs import Fold, RunStatus, WalkforwardRun, default_prediction_measurement
-from domain.values import MeasurementName, Slug
+from domain.values import Slug
 
 
 @dataclass(slots=True)
@@ -32,8 +34,8 @@ class SaveRun:
     folds: list[Fold] = field(default_factory=list)
     fold_count: int | None = None
     clipboard_text: str | None = None
-    started_at: Any = None
-    completed_at: Any = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
     run_id: UUID | None = None
     predictions: FrameUpload | None = None
     idempotency: IdempotencyKey | None = None
@@ -59,7 +61,7 @@ async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
         if command.run_id is not None and await uow.runs.get(command.run_id) is not None:
             raise Conflict(f"run {command.run_id} already exists", {"run_id": str(command.run_id)})
         now = ports.clock.now()
-        measurement = await _choose_measurement(
+        measurement = await choose_measurement(
             uow,
             command.prediction_measurement,
             lambda n: default_prediction_measurement(dataset.dataset_slug, n),
@@ -84,17 +86,18 @@ async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
         completed_at=command.completed_at,
         declared_fold_count=command.fold_count,
     )
-    rows, fresh = await write_frame_for_new_record(ports, measurement, command.predictions, FrameKind.PREDICTIONS)
-    saved = RunSaved(str(run.run_id), str(measurement), rows)
-    try:
+    predictions = None
+    if command.predictions is not None:
+        opened = await open_stream(ports.frames.read(command.predictions, FrameKind.PREDICTIONS))
+        if opened.schema is None:
+            raise InvalidInput("the predictions frame has no rows", {"field": "predictions"})
+        predictions = aiter(opened)
+    async with landed_rows(ports, measurement, predictions, FrameKind.PREDICTIONS) as rows:
+        saved = RunSaved(str(run.run_id), str(measurement), rows)
         async with ports.uow() as uow:
             await uow.runs.add(run)
             await remember_answer(uow, command.idempotency, 201, saved.as_dict(), now)
             await uow.commit()
-    except BaseException:
-        if fresh:
-            await _quietly_drop(ports, measurement)
-        raise
     await ports.events.publish(
         "run.created",
         {
@@ -175,46 +178,3 @@ async def _dataset_for_run(uow: UnitOfWork, ref: str) -> Any:
         return await find_dataset(uow, ref)
     except NotFound as exc:
         raise Conflict(f"dataset {ref[:80]!r} does not exist", {"dataset_id": ref[:80]}) from exc
-
-
-async def _choose_measurement(
-    uow: UnitOfWork, requested: str | None, default: Any, now: Any, field_name: str
-) -> MeasurementName:
-    """The client's measurement, or a fresh default; two records never share one."""
-    if requested is not None:
-        measurement = MeasurementName(requested, field_name)
-        if await uow.runs.measurement_taken(measurement) or await uow.simulations.measurement_taken(measurement):
-            raise Conflict(f"{field_name} {measurement} already belongs to another record", {"field": field_name})
-        return measurement
-    base: MeasurementName = default(now)
-    candidate, suffix = base, 1
-    while await uow.runs.measurement_taken(candidate) or await uow.simulations.measurement_taken(candidate):
-        suffix += 1
-        candidate = MeasurementName(f"{base}_{suffix}")
-    return candidate
-
-
-async def write_frame_for_new_record(
-    ports: Ports, measurement: MeasurementName, upload: FrameUpload | None, kind: FrameKind
-) -> tuple[int, bool]:
-    """Write a run's predictions (or a simulation's trades); answers rows written and whether the
-    measurement is new (and so is dropped again if the metadata commit fails)."""
-    if upload is None:
-        return 0, False
-    stream: OpenedStream = await open_stream(ports.frames.read(upload, kind))
-    if stream.schema is None:
-        raise InvalidInput(f"the {kind.value} frame has no rows", {"field": kind.value})
-    fresh = await ports.store.describe(measurement) is None
-    try:
-        report = await ports.store.write(measurement, aiter(stream), kind=kind, mode=WriteMode.APPEND)
-    except BaseException:
-        await stream.aclose()
-        if fresh:
-            await _quietly_drop(ports, measurement)
-        raise
-    return report.rows_written, fresh
-
-
-async def _quietly_drop(ports: Ports, measurement: MeasurementName) -> None:
-    with contextlib.suppress(Exception):
-        await ports.store.drop(measurement)

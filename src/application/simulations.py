@@ -6,6 +6,7 @@ import contextlib
 import math
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,11 +15,12 @@ import pyarrow.compute as pc
 
 from application.context import Ports
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.landing import choose_measurement, landed_rows
 from application.ports import FrameUpload, RangeQuery, SimulationFilter, UnitOfWork
-from application.runs import _choose_measurement, _quietly_drop, find_run
+from application.runs import find_run
 from application.streams import collect, from_batches
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.frames import TIMESTAMP, TRADE_COLUMNS, FrameKind, WriteMode
+from domain.frames import TIMESTAMP, TRADE_COLUMNS, FrameKind
 from domain.paging import Page, PageRequest
 from domain.simulations import (
     EquityPoint,
@@ -42,8 +44,8 @@ class SaveSimulation:
     summary_metrics: dict[str, Any] = field(default_factory=dict)
     trade_buckets: list[TradeBucket] | None = None
     trade_count: int | None = None
-    started_at: Any = None
-    completed_at: Any = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
     simulation_id: UUID | None = None
     trades: FrameUpload | None = None
     idempotency: IdempotencyKey | None = None
@@ -72,7 +74,7 @@ async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSa
         if command.simulation_id is not None and await uow.simulations.get(command.simulation_id) is not None:
             raise Conflict(f"simulation {command.simulation_id} already exists")
         now = ports.clock.now()
-        measurement = await _choose_measurement(
+        measurement = await choose_measurement(
             uow,
             command.trades_measurement,
             lambda n: default_trades_measurement(run.dataset_slug, n),
@@ -96,28 +98,13 @@ async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSa
         started_at=command.started_at,
         completed_at=command.completed_at,
     )
-    rows, fresh = 0, False
-    if table is not None and table.num_rows:
-        fresh = await ports.store.describe(measurement) is None
-        try:
-            report = await ports.store.write(
-                measurement, from_batches(table.to_batches()), kind=FrameKind.TRADES, mode=WriteMode.APPEND
-            )
-        except BaseException:
-            if fresh:
-                await _quietly_drop(ports, measurement)
-            raise
-        rows = report.rows_written
-    saved = SimulationSaved(str(simulation.simulation_id), str(measurement), rows)
-    try:
+    rows = from_batches(table.to_batches()) if table is not None and table.num_rows else None
+    async with landed_rows(ports, measurement, rows, FrameKind.TRADES) as written:
+        saved = SimulationSaved(str(simulation.simulation_id), str(measurement), written)
         async with ports.uow() as uow:
             await uow.simulations.add(simulation, trades)
             await remember_answer(uow, command.idempotency, 201, saved.as_dict(), now)
             await uow.commit()
-    except BaseException:
-        if fresh:
-            await _quietly_drop(ports, measurement)
-        raise
     await ports.events.publish(
         "simulation.created",
         {
