@@ -10,9 +10,10 @@ import msgspec
 
 from application import datasets, runs, simulations, timeseries
 from application.context import Ports
+from application.idempotency import IdempotencyKey
 from application.job_handlers import JobCancelled, JobHandler, JobHandlers, ProgressReporter
 from application.ports import FrameUpload
-from domain.errors import Conflict, InvalidInput, UnsupportedFormat
+from domain.errors import InvalidInput, UnsupportedFormat
 from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job
 from entrypoints.http import schemas as s
@@ -50,43 +51,14 @@ def handlers(ports: Ports) -> JobHandlers:
     async def run_persist(job: Job, progress: Progress) -> dict[str, Any]:
         body = msgspec.convert(job.payload["body"], s.RunIn)
         path = job.payload.get("predictions")
-        command = run_command(body, FrameUpload(path) if path else None, None)
-        if command.run_id is None:
-            # A retried job must not create a second run: the job's id names the run it creates.
-            command.run_id = job.job_id
-        try:
-            saved = await runs.save_run(ports, command)
-        except Conflict:
-            async with ports.uow() as uow:
-                existing = await uow.runs.get(command.run_id)
-            if existing is None:
-                raise
-            return {
-                "run_id": str(existing.run_id),
-                "prediction_measurement": str(existing.prediction_measurement),
-                "questdb_rows_written": 0,
-            }
-        return saved.as_dict()
+        command = run_command(body, FrameUpload(path) if path else None, once_per_job(job, "runs.save"))
+        return (await runs.save_run(ports, command)).as_dict()
 
     async def simulation_persist(job: Job, progress: Progress) -> dict[str, Any]:
         body = msgspec.convert(job.payload["body"], s.SimulationIn)
         path = job.payload.get("trades")
-        command = simulation_command(body, FrameUpload(path) if path else None, None)
-        if command.simulation_id is None:
-            command.simulation_id = job.job_id
-        try:
-            saved = await simulations.save_simulation(ports, command)
-        except Conflict:
-            async with ports.uow() as uow:
-                existing = await uow.simulations.get(command.simulation_id)
-            if existing is None:
-                raise
-            return {
-                "simulation_id": str(existing.simulation_id),
-                "trades_measurement": str(existing.trades_measurement),
-                "questdb_rows_written": 0,
-            }
-        return saved.as_dict()
+        command = simulation_command(body, FrameUpload(path) if path else None, once_per_job(job, "simulations.save"))
+        return (await simulations.save_simulation(ports, command)).as_dict()
 
     async def noop(job: Job, progress: Progress) -> dict[str, Any]:
         return {}
@@ -99,6 +71,11 @@ def handlers(ports: Ports) -> JobHandlers:
         "noop": noop,
     }
     return JobHandlers({name: owning_uploads(handler) for name, handler in table.items()})
+
+
+def once_per_job(job: Job, scope: str) -> IdempotencyKey:
+    """A job run twice (a retry after its worker died past the commit) answers the first save."""
+    return IdempotencyKey(f"job:{job.job_id}", scope, "job")
 
 
 def owning_uploads(handler: JobHandler) -> JobHandler:

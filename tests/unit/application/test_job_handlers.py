@@ -1,0 +1,69 @@
+"""Every job type is safe to run twice: the second run answers the first result and writes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from application.datasets import UpsertDataset, upsert_dataset
+from domain.datasets import DatasetChanges
+from domain.jobs import Job
+from entrypoints.job_handlers import handlers
+
+pytestmark = pytest.mark.anyio
+START = 1_704_067_200
+
+
+class SilentProgress:
+    def __init__(self) -> None:
+        self.reports: list[int] = []
+
+    async def report(self, progress: int, total: int | None = None, message: str | None = None) -> None:
+        self.reports.append(progress)
+
+
+def a_job(job_type: str, payload: dict) -> Job:  # type: ignore[type-arg]
+    return Job.submit(uuid4(), job_type, payload, datetime(2025, 11, 10, tzinfo=UTC))
+
+
+async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harness) -> None:  # type: ignore[no-untyped-def]
+    await upsert_dataset(harness.ports, UpsertDataset("btc", DatasetChanges()))
+    upload = harness.frame(
+        timestamp=[START, START + 60], bar_index=[0, 1], fold_number=[1, 1], prediction=[0.4, 0.6], target=[0.0, 1.0]
+    )
+    job = a_job(
+        "run_persist",
+        {"body": {"dataset_slug": "btc", "folds": [{"fold_number": 1}]}, "predictions": upload.path, "uploads": []},
+    )
+    handler = handlers(harness.ports)["run_persist"]
+    first = await handler(job, SilentProgress())
+    again = await handler(job, SilentProgress())
+    assert again == first and first["questdb_rows_written"] == 2
+    assert len(harness.metadata.runs) == 1
+    assert (await harness.store.describe(first["prediction_measurement"])).row_count == 2
+
+
+async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness) -> None:  # type: ignore[no-untyped-def]
+    await upsert_dataset(harness.ports, UpsertDataset("btc", DatasetChanges()))
+    run = await handlers(harness.ports)["run_persist"](
+        a_job("run_persist", {"body": {"dataset_slug": "btc"}, "uploads": []}), SilentProgress()
+    )
+    trades = harness.frame(bar_timestamp=[START], side=["long"], entry_price=[1.0], exit_price=[2.0], pnl=[1.0])
+    job = a_job("simulation_persist", {"body": {"run_id": run["run_id"]}, "trades": trades.path, "uploads": []})
+    handler = handlers(harness.ports)["simulation_persist"]
+    assert await handler(job, SilentProgress()) == await handler(job, SilentProgress())
+    assert len(harness.metadata.simulations) == 1
+
+
+async def test_an_import_job_reports_rows_as_progress_and_deletes_its_upload(harness) -> None:  # type: ignore[no-untyped-def]
+    upload = harness.frame(timestamp=[START + i for i in range(5)], x=[1.0] * 5)
+    job = a_job(
+        "questdb_import",
+        {"measurement": "m", "kind": "generic", "mode": "append", "file": upload.path, "uploads": [upload.path]},
+    )
+    progress = SilentProgress()
+    result = await handlers(harness.ports)["questdb_import"](job, progress)
+    assert result["rows_written"] == 5 and progress.reports[-1] == 5
+    assert not (harness.tmp / upload.path).exists()
