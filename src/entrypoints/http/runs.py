@@ -20,10 +20,10 @@ from domain.paging import Page, PageRequest
 from domain.runs import Fold, RunStatus, WalkforwardRun
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.inputs import decode, idempotency_key, is_multipart, require_json_or_multipart, sha256, time_param
+from entrypoints.http.inputs import idempotency_key, time_param
 from entrypoints.http.jobs_submit import accepted, submit_with_uploads
 from entrypoints.http.streaming import choose_format, stream_query
-from entrypoints.http.uploads import UploadSpool
+from entrypoints.http.uploads import UploadSpool, record_with_frame
 from entrypoints.settings import Settings
 
 Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
@@ -80,27 +80,6 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
     )
 
 
-async def _run_request(request: Request[Any, Any, Any], spool: UploadSpool) -> tuple[s.RunIn, FrameUpload | None, str]:
-    require_json_or_multipart(request)
-    if is_multipart(request):
-        parts = await spool.multipart(request, {"predictions"})
-        if "run" not in parts:
-            raise InvalidInput("a multipart run needs a `run` JSON part", {"missing_parts": ["run"]})
-        body = decode(parts["run"].text(), s.RunIn, "run part")
-        part = parts.get("predictions")
-        return body, None if part is None or part.path is None else part.upload(), spool.request_hash
-    raw = await request.body()
-    body = decode(raw, s.RunIn)
-    upload = None
-    if body.predictions is not None and body.predictions_csv is not None:
-        raise InvalidInput("send predictions or predictions_csv, not both", {"field": "predictions"})
-    if body.predictions is not None:
-        upload = (await spool.rows_file(body.predictions, "predictions", FrameKind.PREDICTIONS)).upload()
-    elif body.predictions_csv is not None:
-        upload = spool.text_file(body.predictions_csv, "predictions_csv").upload()
-    return body, upload, sha256(raw)
-
-
 @post("/", status_code=201, summary="Save a run with its folds and, optionally, its predictions")
 async def save_run(
     request: Request[Any, Any, Any],
@@ -109,7 +88,9 @@ async def save_run(
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
-        body, predictions, digest = await _run_request(request, spool)
+        body, predictions, digest = await record_with_frame(
+            request, spool, s.RunIn, "run", "predictions", FrameKind.PREDICTIONS
+        )
         key = idempotency_key(request, "runs.save", digest)
         command = run_command(body, predictions, key)  # validates before anything is queued
         if run_async:

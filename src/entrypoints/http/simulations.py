@@ -12,18 +12,17 @@ from application import simulations as use
 from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, SimulationFilter
-from domain.errors import InvalidInput
 from domain.frames import FrameKind
 from domain.paging import PageRequest
 from domain.simulations import SimulationStatus, TradeBucket
 from domain.values import format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.inputs import decode, idempotency_key, is_multipart, require_json_or_multipart, sha256
+from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, submit_with_uploads
 from entrypoints.http.runs import parse_uuid
 from entrypoints.http.streaming import choose_format, stream_batches, stream_query
-from entrypoints.http.uploads import UploadSpool
+from entrypoints.http.uploads import UploadSpool, record_with_frame
 from entrypoints.settings import Settings
 
 Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
@@ -67,32 +66,6 @@ def simulation_command(
     )
 
 
-async def _simulation_request(
-    request: Request[Any, Any, Any], spool: UploadSpool
-) -> tuple[s.SimulationIn, FrameUpload | None, str]:
-    require_json_or_multipart(request)
-    if is_multipart(request):
-        parts = await spool.multipart(request, {"trades"})
-        head = parts.get("simulation") or parts.get("metadata")
-        if head is None:
-            raise InvalidInput(
-                "a multipart simulation needs a `simulation` JSON part", {"missing_parts": ["simulation"]}
-            )
-        body = decode(head.text(), s.SimulationIn, "simulation part")
-        part = parts.get("trades")
-        return body, None if part is None or part.path is None else part.upload(), spool.request_hash
-    raw = await request.body()
-    body = decode(raw, s.SimulationIn)
-    if body.trades is not None and body.trades_csv is not None:
-        raise InvalidInput("send trades or trades_csv, not both", {"field": "trades"})
-    upload = None
-    if body.trades is not None and body.trades:
-        upload = (await spool.rows_file(body.trades, "trades", FrameKind.TRADES)).upload()
-    elif body.trades_csv is not None:
-        upload = spool.text_file(body.trades_csv, "trades_csv").upload()
-    return body, upload, sha256(raw)
-
-
 @post("/", status_code=201, summary="Save a simulation with its trades and buckets")
 async def save_simulation(
     request: Request[Any, Any, Any],
@@ -101,7 +74,9 @@ async def save_simulation(
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
     async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
-        body, trades, digest = await _simulation_request(request, spool)
+        body, trades, digest = await record_with_frame(
+            request, spool, s.SimulationIn, "simulation", "trades", FrameKind.TRADES
+        )
         key = idempotency_key(request, "simulations.save", digest)
         command = simulation_command(body, trades, key)
         if run_async:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import anyio
 import multipart
@@ -21,6 +21,8 @@ from adapters.frames.readers import read_json_rows
 from application.ports import FrameUpload
 from domain.errors import InvalidInput, PayloadTooLarge
 from domain.frames import FrameKind
+
+T = TypeVar("T")
 
 # Parts that carry JSON (metadata, run, simulation) stay in memory; they are small by nature.
 MAX_FIELD_BYTES = 8 * 1024 * 1024
@@ -205,3 +207,37 @@ def _suffix(filename: str | None) -> str:
         if name.endswith(ext):
             return ext
     return ".upload"
+
+
+async def record_with_frame(
+    request: Request[Any, Any, Any],
+    spool: UploadSpool,
+    record: type[T],
+    head_part: str,
+    frame: str,
+    kind: FrameKind,
+) -> tuple[T, FrameUpload | None, str]:
+    """A record (run, simulation) and its optional frame, in any of the forms the contract allows:
+    JSON with the rows inline (`<frame>` array or `<frame>_csv` text), or multipart with a `<head_part>`
+    JSON part next to a `<frame>` file part. Answers the record, the spooled frame and the request hash."""
+    from entrypoints.http.inputs import decode, is_multipart, require_json_or_multipart, sha256
+
+    require_json_or_multipart(request)
+    if is_multipart(request):
+        parts = await spool.multipart(request, {frame})
+        if head_part not in parts:
+            raise InvalidInput(f"a multipart upload needs a `{head_part}` JSON part", {"missing_parts": [head_part]})
+        body = decode(parts[head_part].text(), record, f"{head_part} part")
+        part = parts.get(frame)
+        return body, None if part is None or part.path is None else part.upload(), spool.request_hash
+    raw = await request.body()
+    body = decode(raw, record)
+    rows, text = getattr(body, frame), getattr(body, f"{frame}_csv")
+    if rows is not None and text is not None:
+        raise InvalidInput(f"send {frame} or {frame}_csv, not both", {"field": frame})
+    upload = None
+    if rows:
+        upload = (await spool.rows_file(rows, frame, kind)).upload()
+    elif text is not None:
+        upload = spool.text_file(text, f"{frame}_csv").upload()
+    return body, upload, sha256(raw)
