@@ -69,7 +69,8 @@ class Worker:
         )
         self.progress_interval = progress_interval
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
-        self._in_hand: dict[UUID, Job] = {}
+        self._in_hand: dict[UUID, _Held] = {}
+        self._running = 0
         self._stopping = False
         self._wait_scope: anyio.CancelScope | None = None
         self._slot_freed = anyio.Event()
@@ -92,6 +93,7 @@ class Worker:
         self._log(logging.INFO, "worker started", concurrency=self.concurrency, types=self.types)
         async with anyio.create_task_group() as maintenance:
             maintenance.start_soon(self._maintain)
+            maintenance.start_soon(self._keep_leases)
             async with anyio.create_task_group() as jobs:
                 await self._claim_loop(jobs)
                 if self._in_hand:
@@ -106,22 +108,25 @@ class Worker:
     async def drain(self) -> int:
         """Runs claimable jobs until none is left and answers how many attempts ran (tests, one-shot runs)."""
         ran = 0
-        while True:
-            batch = await self.queue.claim_batch(self.worker_id, self.types, self.lease, self.concurrency)
-            if not batch:
-                return ran
-            async with anyio.create_task_group() as jobs:
-                for job in batch:
-                    self._take(job)
-                    jobs.start_soon(self._execute, job)
-            ran += len(batch)
+        async with anyio.create_task_group() as keeper:
+            keeper.start_soon(self._keep_leases)
+            while batch := await self.queue.claim_batch(
+                self.worker_id, self.types, self.lease, self.concurrency
+            ):
+                async with anyio.create_task_group() as jobs:
+                    for job in batch:
+                        self._take(job)
+                        jobs.start_soon(self._execute, job)
+                ran += len(batch)
+            keeper.cancel_scope.cancel()
+        return ran
 
     # ------------------------------------------------------------ claiming
 
     async def _claim_loop(self, jobs: anyio.abc.TaskGroup) -> None:
         errors = 0
         while not self._stopping:
-            free = self.concurrency - len(self._in_hand)
+            free = self.concurrency - self._running
             if free <= 0:
                 self._slot_freed = anyio.Event()
                 await self._slot_freed.wait()
@@ -150,15 +155,37 @@ class Worker:
         self._wait_scope = None
 
     def _take(self, job: Job) -> None:
-        self._in_hand[job.job_id] = job
+        self._in_hand[job.job_id] = _Held(job)
+        self._running += 1
         self._all_done = anyio.Event()
         self.metrics.count("claimed", job.type)
 
+    def _free_slot(self) -> None:
+        self._running -= 1
+        self._slot_freed.set()
+
     def _drop(self, job: Job) -> None:
         self._in_hand.pop(job.job_id, None)
-        self._slot_freed.set()
         if not self._in_hand:
             self._all_done.set()
+
+    async def _keep_leases(self) -> None:
+        """One loop renews every running job's lease (short jobs never need it) and stops a job whose
+        lease another worker took over."""
+        while True:
+            await anyio.sleep(self._heartbeat_every / 2)
+            for held in list(self._in_hand.values()):
+                if held.lost or time.monotonic() - held.renewed < self._heartbeat_every:
+                    continue
+                try:
+                    still_ours = await self.queue.heartbeat(held.job.job_id, self.worker_id, self.lease)
+                except Exception as exc:
+                    self.log.warning("heartbeat failed job_id=%s: %s", held.job.job_id, exc)
+                    continue
+                held.renewed = time.monotonic()
+                if not still_ours and held.scope is not None:
+                    held.lost = True
+                    held.scope.cancel()
 
     async def _maintain(self) -> None:
         while True:
@@ -175,13 +202,17 @@ class Worker:
 
     async def _execute(self, job: Job) -> None:
         try:
-            handler = self.handlers.get(job.type)
-            if handler is None:
-                self._log(logging.ERROR, "job has no handler", job)
-                job.fail(f"no handler for job type {job.type!r}", self.clock.now(), retryable=False)
-                await self._store(job)
-                return
-            if await self._run(job, handler):
+            try:
+                handler = self.handlers.get(job.type)
+                if handler is None:
+                    self._log(logging.ERROR, "job has no handler", job)
+                    job.fail(f"no handler for job type {job.type!r}", self.clock.now(), retryable=False)
+                elif not await self._run(job, handler):
+                    return
+            finally:
+                # The slot is free once the handler is done: the next claim overlaps this job's store.
+                self._free_slot()
+            with anyio.CancelScope(shield=True):
                 await self._store(job)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
@@ -198,36 +229,20 @@ class Worker:
     async def _run(self, job: Job, handler: JobHandler) -> bool:
         """Runs the handler and moves `job` to its next state; False when the lease was lost meanwhile."""
         self._log(logging.INFO, "job started", job)
-        reporter = _Reporter(self, job)
-        lost = False
+        held = self._in_hand[job.job_id]
         outcome: BaseException | dict[str, Any] | None = None
         started = time.monotonic()
-        async with anyio.create_task_group() as tg:
-
-            async def keep_lease() -> None:
-                nonlocal lost
-                while True:
-                    await anyio.sleep(self._heartbeat_every)
-                    try:
-                        held = await self.queue.heartbeat(job.job_id, self.worker_id, self.lease)
-                    except Exception as exc:
-                        self.log.warning("heartbeat failed job_id=%s: %s", job.job_id, exc)
-                        continue
-                    if not held:
-                        lost = True
-                        tg.cancel_scope.cancel()
-                        return
-
-            tg.start_soon(keep_lease)
+        with anyio.CancelScope() as scope:
+            held.scope = scope
             try:
-                outcome = dict(await handler(job, reporter) or {})
+                outcome = dict(await handler(job, _Reporter(self, job)) or {})
             except Exception as exc:
                 outcome = exc
-            tg.cancel_scope.cancel()
+        held.scope = None
         duration = time.monotonic() - started
         self.metrics.observe_duration(job.type, duration)
         duration_ms = round(duration * 1000, 1)
-        if lost:
+        if held.lost:
             self.metrics.count("lost", job.type)
             self._log(logging.WARNING, "job lease lost, abandoning it", job, duration_ms=duration_ms)
             return False
@@ -281,6 +296,8 @@ class Worker:
     # ------------------------------------------------------------ logging
 
     def _log(self, level: int, event: str, job: Job | None = None, **fields: Any) -> None:
+        if not self.log.isEnabledFor(level):
+            return
         data: dict[str, Any] = {"worker_id": self.worker_id}
         if job is not None:
             data.update(job_id=str(job.job_id), type=job.type, attempt=job.attempts)
@@ -296,6 +313,18 @@ _COUNTER_BY_STATUS = {
     JobStatus.PENDING: "retried",
     JobStatus.RUNNING: "lost",
 }
+
+
+class _Held:
+    """A job this worker runs: the scope to cancel it by, and when its lease was last renewed."""
+
+    __slots__ = ("job", "lost", "renewed", "scope")
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.scope: anyio.CancelScope | None = None
+        self.renewed = time.monotonic()
+        self.lost = False
 
 
 class _Reporter:

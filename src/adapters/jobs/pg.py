@@ -47,6 +47,23 @@ def job_events_sql(source: str) -> str:
     )"""
 
 
+QUEUE_SESSION = {
+    "application_name": "stage1-jobs",
+    # A queue table swings from empty to thousands of PENDING rows faster than autovacuum re-analyzes
+    # it, and asyncpg's prepared statements keep the generic plan Postgres settles on while the table
+    # was tiny. Either way the planner may pick a scan that reads and sorts every pending row on each
+    # claim (milliseconds, growing with the backlog) instead of the first few entries of the claim
+    # index in order. Every statement on these connections has an index path, so ruling out the
+    # alternatives makes the cached plans right at any table size.
+    "enable_seqscan": "off",
+    "enable_bitmapscan": "off",
+    "enable_sort": "off",
+    # Those switches inflate plan costs past jit_above_cost; compiling a millisecond statement with
+    # LLVM takes hundreds of milliseconds.
+    "jit": "off",
+}
+
+
 def asyncpg_dsn(url: str) -> str:
     """`postgresql+asyncpg://...` (SQLAlchemy style) -> `postgresql://...` (what asyncpg takes)."""
     scheme, sep, rest = url.partition("://")
@@ -62,7 +79,7 @@ async def create_pool(url: str, min_size: int = 1, max_size: int = 10, **options
     try:
         pool = await asyncpg.create_pool(
             asyncpg_dsn(url), min_size=min_size, max_size=max_size, init=init_connection,
-            server_settings={"application_name": "stage1-jobs"}, **options,
+            server_settings=QUEUE_SESSION, **options,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreUnavailable(f"cannot reach Postgres for the job queue: {exc}") from exc

@@ -103,26 +103,46 @@ SELECT cancel_requested, {_NOTIFIED} FROM changed
 """
 
 
-def _update_sql(guarded: bool) -> str:
-    # A worker's finish must not clear a cancel asked meanwhile; an API save (retry) sets it as computed.
-    cancel = "stage1_jobs.cancel_requested OR $15" if guarded else "$15"
-    guard = "AND status = 'RUNNING' AND worker_id = $16 AND attempts = $8" if guarded else ""
-    return f"""
+# An API-side change (cancel, retry, lease expiry) made under FOR UPDATE in the same transaction.
+_SAVE = f"""
 WITH changed AS (
     UPDATE stage1_jobs
     SET status = $2, progress = $3, total = $4, message = $5, result = $6, error = $7, attempts = $8,
         worker_id = $9, updated_at = $10, started_at = $11, completed_at = $12, run_after = $13,
-        lease_expires_at = $14, cancel_requested = {cancel}
-    WHERE job_id = $1 {guard}
+        lease_expires_at = $14, cancel_requested = $15
+    WHERE job_id = $1
     RETURNING *
 ), {_EVENTS},
 woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', type) FROM changed WHERE status = 'PENDING')
 SELECT changed.*, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM changed
 """
 
-
-_FINISH = _update_sql(guarded=True)
-_SAVE = _update_sql(guarded=False)
+# Workers' finishes, many per statement: the row changes only if the worker still holds that attempt
+# (`holder`, `attempts`), and a cancel asked meanwhile is kept.
+_FINISH_MANY = f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        $1::uuid[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::jsonb[], $7::text[], $8::int4[],
+        $9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+        $14::bool[], $15::text[]
+    ) AS i(job_id, status, progress, total, message, result, error, attempts, worker_id, updated_at,
+           completed_at, run_after, lease_expires_at, cancel_requested, holder)
+), changed AS (
+    UPDATE stage1_jobs AS j
+    SET status = i.status, progress = i.progress, total = i.total, message = i.message, result = i.result,
+        error = i.error, worker_id = i.worker_id, updated_at = i.updated_at, completed_at = i.completed_at,
+        run_after = i.run_after, lease_expires_at = i.lease_expires_at,
+        cancel_requested = j.cancel_requested OR i.cancel_requested
+    FROM input AS i
+    WHERE j.job_id = i.job_id AND j.status = 'RUNNING' AND j.worker_id = i.holder AND j.attempts = i.attempts
+    RETURNING j.*
+), {_EVENTS},
+woken AS (
+    SELECT pg_notify('{pg.JOBS_CHANNEL}', '') FROM (SELECT 1 FROM changed WHERE status = 'PENDING' LIMIT 1) AS one
+)
+SELECT changed.job_id, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM changed
+"""
+FINISH_BATCH = 500
 
 _NEXT_DUE = """
 SELECT EXTRACT(EPOCH FROM (min(run_after) - now()))::float8 FROM stage1_jobs
@@ -133,6 +153,14 @@ WHERE status = 'PENDING' AND ($1::text[] IS NULL OR type = ANY($1::text[]))
 class _UtcClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+def _finish_args(job: Job, holder: str) -> tuple[Any, ...]:
+    return (
+        job.job_id, job.status.value, job.progress, job.total, job.message, job.result, job.error,
+        job.attempts, job.worker_id, job.updated_at, job.completed_at, job.run_after, job.lease_expires_at,
+        job.cancel_requested, holder,
+    )
 
 
 def _update_args(job: Job) -> list[Any]:
@@ -155,6 +183,8 @@ class PostgresJobQueue:
         self._listener: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
         self._types: list[str] | None = None
+        self._finishing: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(
@@ -164,6 +194,8 @@ class PostgresJobQueue:
         return cls(pool, url, clock=clock, owns_pool=True)
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
         self._listener = None
@@ -234,7 +266,29 @@ class PostgresJobQueue:
         return True if row is None else bool(row["cancel_requested"])
 
     async def finish(self, job: Job, worker_id: str) -> bool:
-        return await self._fetchrow(_FINISH, *_update_args(job), worker_id) is not None
+        """Group commit: finishes that arrive while one statement is in flight go out in the next one."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._finishing.append((_finish_args(job, worker_id), future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_finishes(), name="stage1-jobs-finish")
+        return await future
+
+    async def _flush_finishes(self) -> None:
+        while self._finishing:
+            batch = self._finishing[:FINISH_BATCH]
+            del self._finishing[:FINISH_BATCH]
+            columns: list[list[Any]] = [list(values) for values in zip(*(args for args, _ in batch), strict=True)]
+            try:
+                rows = await self._fetch(_FINISH_MANY, *columns)
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            stored = {row["job_id"] for row in rows}
+            for args, future in batch:
+                if not future.done():
+                    future.set_result(args[0] in stored)
 
     async def requeue_expired(self) -> int:
         async def requeue(conn: asyncpg.Connection) -> int:

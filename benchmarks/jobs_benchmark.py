@@ -1,0 +1,445 @@
+"""Job queue benchmark: pickup latency and throughput of no-op jobs on Postgres, three ways.
+
+    python benchmarks/jobs_benchmark.py [--jobs 20000] [--latency-jobs 150] [--workers 2]
+
+Needs STAGE1_TEST_POSTGRES_URL (a server where the user may CREATE DATABASE; starts nothing itself).
+Works in a fresh database it drops afterwards. Each system gets the same treatment, one after the other:
+`--workers` worker OS processes, then
+
+  1. pickup latency: `--latency-jobs` jobs enqueued one at a time, 50-150 ms apart (so the workers are
+     idle when each arrives); latency = handler start - moment the enqueue call began;
+  2. throughput: `--jobs` jobs enqueued in batches of 2000; throughput = jobs / (time from the first
+     enqueue until the store shows every job done).
+
+Systems:
+  stage1    this project's queue (adapters/jobs/postgres_queue.py + application/worker.py): LISTEN/NOTIFY
+            wake-ups, SKIP LOCKED batch claims, events rows for SSE, leases and heartbeats.
+  polling   a re-implementation of the previous backend's model: each worker claims one job
+            (UPDATE .. WHERE job_id = (SELECT .. ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)),
+            runs it, marks it COMPLETED, sleeps 100 ms; with nothing to do it sleeps 500 ms. It cannot
+            finish 20,000 jobs in a bounded run, so its throughput is measured over `--polling-window` s.
+  pgqueuer  the pgqueuer library's own QueueManager worker (batch_size=`--batch`), same no-op jobs.
+  pgqueuer_tuned  the same, with the session settings stage1's queue pool uses (custom plans only, no
+            bitmap scans), to tell the queue designs apart from those two settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+
+from adapters.jobs.pg import QUEUE_SESSION, asyncpg_dsn
+from adapters.jobs.postgres_queue import PostgresJobQueue
+from adapters.sql import migrate
+from application.job_handlers import JobHandlers, ProgressReporter
+from application.worker import Worker
+from domain.jobs import Job
+
+SYSTEMS = ("stage1", "polling", "pgqueuer", "pgqueuer_tuned")
+BULK_CHUNK = 2000
+
+
+# ---------------------------------------------------------------- worker processes
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Recorder:
+    """Handler start times by job token, written to a JSON file when the worker stops."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.started: dict[str, float] = {}
+
+    def mark(self, token: str) -> None:
+        self.started[token] = time.time()
+
+    def save(self) -> None:
+        Path(self.path).write_text(json.dumps(self.started))
+
+
+async def stage1_worker(args: argparse.Namespace, recorder: Recorder) -> None:
+    queue = await PostgresJobQueue.connect(args.url, max_size=4)
+    handlers = JobHandlers()
+
+    @handlers.register("noop")
+    async def noop(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        recorder.mark(job.payload["k"])
+        return {}
+
+    worker = Worker(
+        queue, handlers, f"bench-{os.getpid()}", clock=_Clock(), concurrency=args.concurrency,
+        lease=timedelta(seconds=30), grace=5,
+    )
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, worker.stop)
+    await queue.wait_for_work(0)
+    print("ready", flush=True)
+    await worker.run()
+    await queue.close()
+
+
+POLL_CLAIM = """
+UPDATE stage1_jobs SET status = 'RUNNING', started_at = now(), updated_at = now(), worker_id = $1,
+    attempts = attempts + 1
+WHERE job_id = (
+    SELECT job_id FROM stage1_jobs WHERE status = 'PENDING' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+RETURNING job_id, payload::text
+"""
+POLL_COMPLETE = """
+UPDATE stage1_jobs SET status = 'COMPLETED', completed_at = now(), updated_at = now(), result = '{}'
+WHERE job_id = $1
+"""
+
+
+async def polling_worker(args: argparse.Namespace, recorder: Recorder) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(args.url))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    name = f"poll-{os.getpid()}"
+    print("ready", flush=True)
+    while not stop.is_set():
+        row = await conn.fetchrow(POLL_CLAIM, name)
+        if row is not None:
+            recorder.mark(json.loads(row["payload"])["k"])
+            await conn.execute(POLL_COMPLETE, row["job_id"])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.1 if row is not None else 0.5)
+    await conn.close()
+
+
+async def pgqueuer_worker(args: argparse.Namespace, recorder: Recorder) -> None:
+    from pgqueuer import Queries, QueueManager
+    from pgqueuer.db import AsyncpgDriver
+
+    settings = dict(QUEUE_SESSION) if args.worker == "pgqueuer_tuned" else {}
+    conn = await asyncpg.connect(asyncpg_dsn(args.url), server_settings=settings)
+    qm = QueueManager(Queries(AsyncpgDriver(conn)))
+
+    @qm.entrypoint("noop")
+    async def noop(job: Any) -> None:
+        recorder.mark(json.loads(job.payload)["k"])
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, qm.shutdown.set)
+    print("ready", flush=True)
+    await qm.run(batch_size=args.batch)
+    await conn.close()
+
+
+def worker_main(args: argparse.Namespace) -> None:
+    recorder = Recorder(args.out)
+    run: Callable[[argparse.Namespace, Recorder], Awaitable[None]] = {
+        "stage1": stage1_worker, "polling": polling_worker, "pgqueuer": pgqueuer_worker,
+        "pgqueuer_tuned": pgqueuer_worker,
+    }[args.worker]
+    try:
+        asyncio.run(run(args, recorder))
+    finally:
+        recorder.save()
+
+
+# ---------------------------------------------------------------- producers and progress checks
+
+
+class Producer:
+    """Enqueues no-op jobs into one system and tells when all of them are done."""
+
+    def __init__(self, system: str, url: str) -> None:
+        self.system = system
+        self.url = url
+        self.queue: PostgresJobQueue | None = None
+        self.conn: asyncpg.Connection | None = None
+        self.pgq: Any = None
+
+    async def open(self) -> None:
+        self.conn = await asyncpg.connect(asyncpg_dsn(self.url))
+        if self.system == "stage1":
+            self.queue = await PostgresJobQueue.connect(self.url, max_size=2)
+        elif self.system.startswith("pgqueuer"):
+            from pgqueuer import Queries
+            from pgqueuer.db import AsyncpgDriver
+
+            self.pgq_conn = await asyncpg.connect(asyncpg_dsn(self.url))
+            self.pgq = Queries(AsyncpgDriver(self.pgq_conn))
+
+    async def close(self) -> None:
+        if self.queue is not None:
+            await self.queue.close()
+        if self.conn is not None:
+            await self.conn.close()
+        if self.pgq is not None:
+            await self.pgq_conn.close()
+
+    async def enqueue(self, tokens: list[str]) -> None:
+        if self.system == "stage1":
+            assert self.queue is not None
+            jobs = [Job.submit(uuid4(), "noop", {"k": t}, datetime.now(UTC)) for t in tokens]
+            if len(jobs) == 1:
+                await self.queue.enqueue(jobs[0])
+            else:
+                await self.queue.enqueue_many(jobs)
+        elif self.system.startswith("pgqueuer"):
+            payloads = [json.dumps({"k": t}).encode() for t in tokens]
+            if len(tokens) == 1:
+                await self.pgq.enqueue("noop", payloads[0])
+            else:
+                await self.pgq.enqueue(["noop"] * len(tokens), payloads, [0] * len(tokens))
+        else:
+            assert self.conn is not None
+            now = datetime.now(UTC)
+            await self.conn.execute(
+                "INSERT INTO stage1_jobs (job_id, type, status, payload, created_at, updated_at, run_after) "
+                "SELECT id, 'noop', 'PENDING', p::jsonb, $3, $3, $3 FROM unnest($1::uuid[], $2::text[]) AS t(id, p)",
+                [uuid4() for _ in tokens], [json.dumps({"k": t}) for t in tokens], now,
+            )
+
+    async def remaining(self) -> int:
+        assert self.conn is not None
+        if self.system.startswith("pgqueuer"):
+            return int(await self.conn.fetchval("SELECT count(*) FROM pgqueuer"))
+        return int(await self.conn.fetchval(
+            "SELECT count(*) FROM stage1_jobs WHERE status IN ('PENDING', 'RUNNING')"
+        ))
+
+    async def done(self) -> int:
+        assert self.conn is not None
+        if self.system.startswith("pgqueuer"):
+            return -1
+        return int(await self.conn.fetchval("SELECT count(*) FROM stage1_jobs WHERE status = 'COMPLETED'"))
+
+
+# ---------------------------------------------------------------- one system's run
+
+
+@dataclass
+class Result:
+    system: str
+    workers: int
+    latencies_ms: list[float]
+    throughput: float
+    completed: int
+    elapsed: float
+    enqueue_s: float
+    note: str = ""
+
+    def pct(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def latency_phase(producer: Producer, count: int, rng: random.Random) -> dict[str, float]:
+    began: dict[str, float] = {}
+    for i in range(count):
+        token = f"L{i}"
+        began[token] = time.time()
+        await producer.enqueue([token])
+        await asyncio.sleep(rng.uniform(0.05, 0.15))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not await producer.remaining():
+            break
+        await asyncio.sleep(0.05)
+    print(f"  latency phase done, {await producer.remaining()} left", file=sys.stderr, flush=True)
+    return began
+
+
+async def throughput_phase(producer: Producer, jobs: int, window: float) -> tuple[float, int, float]:
+    """(elapsed seconds, jobs done, seconds spent enqueueing)."""
+    tokens = [f"T{i}" for i in range(jobs)]
+    started = time.monotonic()
+    for start in range(0, jobs, BULK_CHUNK):
+        await producer.enqueue(tokens[start : start + BULK_CHUNK])
+    enqueue_s = time.monotonic() - started
+    while await producer.remaining():
+        if time.monotonic() - started > window:
+            break
+        await asyncio.sleep(0.05)
+    elapsed = time.monotonic() - started
+    left = await producer.remaining()
+    return elapsed, jobs - left, enqueue_s
+
+
+def run_system(system: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
+    asyncio.run(_reset(url))
+    procs: list[tuple[subprocess.Popen[str], Path]] = []
+    for i in range(args.workers):
+        out = workdir / f"{system}-{i}.json"
+        cmd = [
+            sys.executable, __file__, "--worker", system, "--url", url, "--out", str(out),
+            "--concurrency", str(args.concurrency), "--batch", str(args.batch),
+        ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.strip() != "ready":
+            raise SystemExit(f"{system} worker did not start: {line}{proc.stdout.read()}")
+        procs.append((proc, out))
+    time.sleep(1.0)  # let every worker reach its first wait
+
+    async def drive() -> tuple[dict[str, float], tuple[float, int, float]]:
+        producer = Producer(system, url)
+        await producer.open()
+        try:
+            began = await latency_phase(producer, args.latency_jobs, random.Random(7))
+            window = args.polling_window if system == "polling" else args.max_seconds
+            return began, await throughput_phase(producer, args.jobs, window)
+        finally:
+            await producer.close()
+
+    began, (elapsed, completed, enqueue_s) = asyncio.run(drive())
+    print(f"  {system}: {completed} jobs in {elapsed:.1f} s", file=sys.stderr, flush=True)
+    started: dict[str, float] = {}
+    for proc, _ in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc, out in procs:
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        if out.exists():
+            started.update(json.loads(out.read_text()))
+    latencies = [(started[t] - began[t]) * 1000 for t in began if t in started]
+    note = "" if completed == args.jobs else f"{completed} of {args.jobs} done in the {elapsed:.0f} s window"
+    return Result(system, args.workers, latencies, completed / elapsed, completed, elapsed, enqueue_s, note)
+
+
+async def _reset(url: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute("TRUNCATE stage1_jobs, stage1_events RESTART IDENTITY")
+        await conn.execute("TRUNCATE pgqueuer, pgqueuer_log")
+        await conn.execute("VACUUM ANALYZE stage1_jobs")
+        await conn.execute("VACUUM ANALYZE pgqueuer")
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- database setup and report
+
+
+async def _create_database(server: str, name: str) -> str:
+    conn = await asyncpg.connect(asyncpg_dsn(server))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = server.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def _drop_database(server: str, name: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(server))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _install_pgqueuer(url: str) -> None:
+    from pgqueuer import Queries
+    from pgqueuer.db import AsyncpgDriver
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await Queries(AsyncpgDriver(conn)).install()
+    finally:
+        await conn.close()
+
+
+def report(results: list[Result], args: argparse.Namespace) -> str:
+    base = next(r for r in results if r.system == "stage1")
+    lines = [
+        f"{args.latency_jobs} latency jobs (one at a time, 50-150 ms apart), {args.jobs} throughput jobs, "
+        f"{args.workers} worker processes each; pgqueuer {metadata.version('pgqueuer')}, "
+        f"stage1 concurrency {args.concurrency}, pgqueuer batch_size {args.batch}",
+        "",
+        f"{'system':<14} | {'p50 ms':>8} | {'p99 ms':>8} | {'jobs/s':>8} | {'done':>6} | {'p50 x':>7} | "
+        f"{'p99 x':>7} | {'jobs/s x':>8} | note",
+        "-" * 100,
+    ]
+    for r in results:
+        lines.append(
+            f"{r.system:<14} | {r.pct(0.5):8.2f} | {r.pct(0.99):8.2f} | {r.throughput:8.0f} | {r.completed:>6} | "
+            f"{r.pct(0.5) / base.pct(0.5):7.1f} | {r.pct(0.99) / base.pct(0.99):7.1f} | "
+            f"{r.throughput / base.throughput:8.3f} | {r.note}"
+        )
+    lines.append("(x columns: the system's value divided by stage1's)")
+    lines.append(
+        f"goal p50 < 5 ms: {'met' if base.pct(0.5) < 5 else 'MISSED'} ({base.pct(0.5):.2f} ms); "
+        f"goal p99 < 50 ms: {'met' if base.pct(0.99) < 50 else 'MISSED'} ({base.pct(0.99):.2f} ms)"
+    )
+    for pgq in (r for r in results if r.system.startswith("pgqueuer")):
+        lines.append(
+            f"goal throughput >= {pgq.system}: {'met' if base.throughput >= pgq.throughput else 'MISSED'} "
+            f"({base.throughput:.0f} vs {pgq.throughput:.0f} jobs/s)"
+        )
+    for r in results:
+        lines.append(f"{r.system}: enqueue of {args.jobs} took {r.enqueue_s:.2f} s, whole phase {r.elapsed:.2f} s, "
+                     f"latency samples {len(r.latencies_ms)}, mean {statistics.fmean(r.latencies_ms or [0]):.2f} ms")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--latency-jobs", type=int, default=150)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=10, help="stage1 jobs in flight per worker")
+    parser.add_argument("--batch", type=int, default=10, help="pgqueuer batch_size")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--polling-window", type=float, default=30.0)
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="cap on one throughput phase")
+    parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker_main(args)
+        return
+
+    server = os.environ.get("STAGE1_TEST_POSTGRES_URL")
+    if not server:
+        raise SystemExit("set STAGE1_TEST_POSTGRES_URL (e.g. source .testenv/env.sh after scripts/services.sh up)")
+    name = f"stage1_bench_{secrets.token_hex(4)}"
+    url = asyncio.run(_create_database(server, name))
+    try:
+        migrate.upgrade(url)
+        asyncio.run(_install_pgqueuer(url))
+        results = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for system in args.systems.split(","):
+                print(f"running {system} ...", file=sys.stderr, flush=True)
+                results.append(run_system(system, url, args, Path(tmp)))
+        print(report(results, args))
+    finally:
+        asyncio.run(_drop_database(server, name))
+
+
+if __name__ == "__main__":
+    main()
