@@ -18,9 +18,7 @@ from adapters.jobs.postgres_events import PostgresEventFeed
 from adapters.jobs.postgres_queue import PostgresJobQueue
 from adapters.jobs.sqlite_events import SqliteEventFeed
 from adapters.jobs.sqlite_queue import SqliteJobQueue
-from adapters.sql.tables import events as events_table
-from adapters.sql.tables import jobs as jobs_table
-from adapters.sql.tables import metadata
+from adapters.sql import migrate
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -68,9 +66,9 @@ async def open_backend(kind: str, pg_url: str | None, tmp_path: Path) -> AsyncIt
         yield Backend(kind, MemoryJobQueue(SystemClock(), feed), feed)
         return
     if kind == "sqlite":
-        queue = SqliteJobQueue.open(f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}", SystemClock())
-        async with queue.engine.begin() as conn:
-            await conn.run_sync(lambda c: metadata.create_all(c, tables=[jobs_table, events_table]))
+        url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
+        migrate.upgrade(url)
+        queue = SqliteJobQueue.open(url, SystemClock())
         try:
             yield Backend(kind, queue, queue.events)
         finally:

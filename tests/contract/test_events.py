@@ -170,3 +170,63 @@ async def test_old_events_are_pruned(jobs: Backend) -> None:
     await anyio.sleep(0.01)
     assert await jobs.feed.prune() == 1  # type: ignore[attr-defined]
     assert await jobs.feed.prune() == 0  # type: ignore[attr-defined]
+
+
+POSTGRES_ONLY = [p for p in BACKENDS if not isinstance(p, str)]
+
+
+async def _hold_an_event_open(url: str) -> tuple[object, object]:
+    """A transaction that has taken the next event id but not committed (a slow writer)."""
+    import asyncpg
+
+    from adapters.jobs.pg import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    tx = conn.transaction()
+    await tx.start()
+    await conn.execute(
+        "INSERT INTO stage1_events (type, data, created_at) VALUES ('dataset.updated', '{\"n\": \"slow\"}', now())"
+    )
+    return conn, tx
+
+
+@pytest.mark.parametrize("jobs_backend", POSTGRES_ONLY, indirect=True)
+async def test_an_event_committed_late_is_still_delivered_in_id_order(jobs: Backend) -> None:
+    got: list[Event] = []
+
+    async def read() -> None:
+        with anyio.fail_after(10):
+            async for event in jobs.feed.subscribe(None, last_event_id=0):
+                got.append(event)
+                if len(got) == 3:
+                    return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read)
+        await jobs.feed.publish("dataset.updated", {"n": "first"})
+        conn, tx = await _hold_an_event_open(jobs._pg_url)  # type: ignore[arg-type]
+        await jobs.feed.publish("dataset.updated", {"n": "after"})
+        await anyio.sleep(0.5)
+        assert [e.data["n"] for e in got] == ["first"], "nothing may pass a gap that may still commit"
+        await tx.commit()  # type: ignore[attr-defined]
+        await conn.close()  # type: ignore[attr-defined]
+    assert [e.data["n"] for e in got] == ["first", "slow", "after"]
+    assert [e.id for e in got] == sorted(e.id for e in got)
+
+
+@pytest.mark.parametrize("jobs_backend", POSTGRES_ONLY, indirect=True)
+async def test_an_event_id_that_never_commits_is_skipped_after_a_short_wait(jobs: Backend) -> None:
+    feed_owner = await jobs.another_feed(gap_wait=0.3)
+    feed = feed_owner.subscribe(None, last_event_id=0)
+    await feed_owner.publish("dataset.updated", {"n": "first"})
+    assert [e.data["n"] for e in await take(feed, 1)] == ["first"]
+
+    conn, tx = await _hold_an_event_open(jobs._pg_url)  # type: ignore[arg-type]
+    await feed_owner.publish("dataset.updated", {"n": "after"})
+    await tx.rollback()  # type: ignore[attr-defined]
+    await conn.close()  # type: ignore[attr-defined]
+    started = anyio.current_time()
+    after = await take(feed, 1, timeout=5)
+    await feed.aclose()  # type: ignore[attr-defined]
+    assert [e.data["n"] for e in after] == ["after"]
+    assert anyio.current_time() - started < 2
