@@ -49,6 +49,7 @@ class Worker:
         idle_poll: float = 5.0,
         maintenance_interval: float | None = None,
         progress_interval: timedelta = timedelta(milliseconds=250),
+        error_pause: float = 0.5,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -68,6 +69,7 @@ class Worker:
             maintenance_interval if maintenance_interval is not None else min(max(lease.total_seconds() / 2, 0.5), 30.0)
         )
         self.progress_interval = progress_interval
+        self.error_pause = error_pause
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
         self._in_hand: dict[UUID, _Held] = {}
         self._running = 0
@@ -135,7 +137,7 @@ class Worker:
                 batch = await self.queue.claim_batch(self.worker_id, self.types, self.lease, free)
             except Exception as exc:
                 errors += 1
-                pause = min(0.5 * 2 ** min(errors, 6), 30.0)
+                pause = min(self.error_pause * 2 ** min(errors - 1, 6), 30.0)
                 self.log.warning("claim failed, retrying in %.1fs: %s", pause, exc, exc_info=errors == 1)
                 await self._interruptible(anyio.sleep(pause))
                 continue
@@ -144,7 +146,11 @@ class Worker:
                 self._take(job)
                 jobs.start_soon(self._execute, job)
             if len(batch) < free and not self._stopping:
-                await self._interruptible(self.queue.wait_for_work(self.idle_poll))
+                try:
+                    await self._interruptible(self.queue.wait_for_work(self.idle_poll))
+                except Exception as exc:
+                    self.log.warning("waiting for work failed: %s", exc)
+                    await self._interruptible(anyio.sleep(self.error_pause))
 
     async def _interruptible(self, waiting: Any) -> None:
         with anyio.CancelScope() as scope:

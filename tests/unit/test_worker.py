@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,7 +15,7 @@ from tests.jobs_support import FakeClock
 from adapters.jobs.memory_queue import MemoryJobQueue
 from application.job_handlers import JobCancelled, JobHandlers, ProgressReporter
 from application.worker import Worker
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, StoreUnavailable
 from domain.jobs import Job, JobStatus
 
 pytestmark = pytest.mark.anyio
@@ -387,3 +387,41 @@ def test_a_handler_type_is_registered_once() -> None:
     with pytest.raises(ValueError, match="already registered"):
         handlers.add("noop", ok)
     assert list(handlers) == ["noop"] and handlers["noop"] is ok
+
+
+class FlakyQueue(CountingQueue):
+    """The store is down for the first claims and waits, then comes back."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.claim_failures = 2
+        self.wait_failures = 1
+
+    async def claim_batch(
+        self, worker_id: str, types: Sequence[str] | None, lease: timedelta, limit: int
+    ) -> list[Job]:
+        if self.claim_failures:
+            self.claim_failures -= 1
+            raise StoreUnavailable("database restarting")
+        return await super().claim_batch(worker_id, types, lease, limit)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        if self.wait_failures:
+            self.wait_failures -= 1
+            raise StoreUnavailable("listener connection lost")
+        await super().wait_for_work(timeout)
+
+
+async def test_a_worker_rides_out_an_unreachable_store(clock: FakeClock) -> None:
+    queue = FlakyQueue(clock)
+
+    async def ok(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        return {}
+
+    worker = make_worker(queue, JobHandlers({"noop": ok}), clock, error_pause=0.01)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker.run)
+        await eventually(lambda: queue.claim_failures == 0 and queue.wait_failures == 0)
+        job = await submit(queue, clock)
+        await eventually(lambda: all_completed(queue, [job]))
+        worker.stop()

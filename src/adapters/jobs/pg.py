@@ -9,6 +9,16 @@ import asyncpg
 
 from domain.errors import StoreUnavailable
 
+# What "the database is unreachable right now" looks like through asyncpg: answered as StoreUnavailable.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+)
+
 EVENTS_CHANNEL = "stage1_events"
 JOBS_CHANNEL = "stage1_jobs"
 
@@ -81,7 +91,7 @@ async def create_pool(url: str, min_size: int = 1, max_size: int = 10, **options
             asyncpg_dsn(url), min_size=min_size, max_size=max_size, init=init_connection,
             server_settings=QUEUE_SESSION, **options,
         )
-    except (OSError, asyncpg.PostgresError) as exc:
+    except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
         raise StoreUnavailable(f"cannot reach Postgres for the job queue: {exc}") from exc
     assert pool is not None
     return pool
@@ -90,7 +100,7 @@ async def create_pool(url: str, min_size: int = 1, max_size: int = 10, **options
 async def connect(url: str) -> asyncpg.Connection:
     try:
         conn = await asyncpg.connect(asyncpg_dsn(url), server_settings={"application_name": "stage1-listen"})
-    except (OSError, asyncpg.PostgresError) as exc:
+    except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
         raise StoreUnavailable(f"cannot reach Postgres for the job queue: {exc}") from exc
     await init_connection(conn)
     return conn

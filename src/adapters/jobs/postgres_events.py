@@ -19,6 +19,7 @@ import asyncpg
 
 from adapters.jobs import pg
 from adapters.jobs.events import SUBSCRIBER_BUFFER, Event, FanoutFeed
+from domain.errors import StoreUnavailable
 
 log = logging.getLogger("stage1.events.postgres")
 
@@ -43,6 +44,7 @@ class PostgresEventFeed(FanoutFeed):
         poll_interval: float = 5.0,
         retention: timedelta = timedelta(hours=24),
         prune_every: float = 3600.0,
+        start_timeout: float = 10.0,
     ) -> None:
         super().__init__(buffer)
         self._pool = pool
@@ -51,6 +53,7 @@ class PostgresEventFeed(FanoutFeed):
         self.poll_interval = poll_interval
         self.retention = retention
         self.prune_every = prune_every
+        self.start_timeout = start_timeout
         self._listener: asyncpg.Connection | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
@@ -61,7 +64,10 @@ class PostgresEventFeed(FanoutFeed):
         self._closed = False
 
     async def publish(self, event_type: str, data: dict[str, Any]) -> None:
-        await self._pool.fetchrow(_PUBLISH, event_type, data)
+        try:
+            await self._pool.fetchrow(_PUBLISH, event_type, data)
+        except pg.UNAVAILABLE as exc:
+            raise StoreUnavailable(f"event feed: {exc}") from exc
 
     async def close(self) -> None:
         self._closed = True
@@ -83,15 +89,21 @@ class PostgresEventFeed(FanoutFeed):
         async with self._start_lock:
             if self._pump_task is None:
                 self._pump_task = asyncio.create_task(self._pump(), name="stage1-events-listener")
-        await self._started.wait()
+        try:
+            await asyncio.wait_for(self._started.wait(), self.start_timeout)
+        except TimeoutError as exc:
+            raise StoreUnavailable("the event feed cannot reach Postgres") from exc
 
     async def _read_range(self, after: int, upto: int, types: set[str] | None, limit: int) -> list[Event]:
-        rows = await self._pool.fetch(
-            "SELECT event_id, type, data FROM stage1_events "
-            "WHERE event_id > $1 AND event_id <= $2 AND ($3::text[] IS NULL OR type = ANY($3::text[])) "
-            "ORDER BY event_id LIMIT $4",
-            after, upto, sorted(types) if types is not None else None, limit,
-        )
+        try:
+            rows = await self._pool.fetch(
+                "SELECT event_id, type, data FROM stage1_events "
+                "WHERE event_id > $1 AND event_id <= $2 AND ($3::text[] IS NULL OR type = ANY($3::text[])) "
+                "ORDER BY event_id LIMIT $4",
+                after, upto, sorted(types) if types is not None else None, limit,
+            )
+        except pg.UNAVAILABLE as exc:
+            raise StoreUnavailable(f"event feed: {exc}") from exc
         return [Event(r["event_id"], r["type"], r["data"]) for r in rows]
 
     # ------------------------------------------------------------ the listener

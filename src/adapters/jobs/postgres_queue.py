@@ -360,15 +360,13 @@ class PostgresJobQueue:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 return await work(conn)
-        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError,
-                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InterfaceError) as exc:
+        except pg.UNAVAILABLE as exc:
             raise StoreUnavailable(f"job queue: {exc}") from exc
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
         try:
             rows: list[Any] = await self._pool.fetch(sql, *args)
-        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError,
-                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InterfaceError) as exc:
+        except pg.UNAVAILABLE as exc:
             raise StoreUnavailable(f"job queue: {exc}") from exc
         return rows
 
