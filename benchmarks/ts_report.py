@@ -18,6 +18,7 @@ class Series:
     sizes: list[int] = field(default_factory=list)
     idle_rss: list[int] = field(default_factory=list)
     peak_rss: list[int] = field(default_factory=list)
+    server_cpu: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, seconds: float, size: int = 0) -> None:
@@ -42,9 +43,9 @@ class Series:
         return statistics.median(size / seconds for size, seconds in zip(self.sizes, self.seconds, strict=True))
 
     @property
-    def rss_growth(self) -> int:
-        """The largest peak-minus-idle of any run."""
-        return max(peak - idle for idle, peak in zip(self.idle_rss, self.peak_rss, strict=True))
+    def worst_rss(self) -> tuple[int, int]:
+        """(idle, peak) of the run whose RSS grew most."""
+        return max(zip(self.idle_rss, self.peak_rss, strict=True), key=lambda pair: pair[1] - pair[0])
 
 
 def rate(value: float) -> str:
@@ -66,6 +67,8 @@ def rate_table(series: list[Series], with_bytes: bool = False) -> list[str]:
     if with_bytes:
         head += " best MB/s | median MB/s | MB |"
         rule += "---:|---:|---:|"
+    head += " server CPU s (median) |"
+    rule += "---:|"
     lines = [head, rule]
     for item in series:
         line = (
@@ -74,6 +77,7 @@ def rate_table(series: list[Series], with_bytes: bool = False) -> list[str]:
         )
         if with_bytes:
             line += f" {item.best_bytes_rate / MB:,.0f} | {item.median_bytes_rate / MB:,.0f} | {mb(max(item.sizes))} |"
+        line += f" {statistics.median(item.server_cpu):.2f} |" if item.server_cpu else " - |"
         lines.append(line)
     return lines
 

@@ -72,7 +72,8 @@ class Server:
 
 
 class RssSampler:
-    """The resident set size of one process, sampled every `interval` seconds in a thread."""
+    """The resident set size of one process, sampled every `interval` seconds in a thread, and the CPU
+    seconds it used meanwhile."""
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self._process = psutil.Process(pid)
@@ -80,12 +81,18 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.samples: list[int] = []
+        self.cpu_seconds = 0.0
+
+    def _cpu(self) -> float:
+        times = self._process.cpu_times()
+        return float(times.user + times.system)
 
     def rss(self) -> int:
         return int(self._process.memory_info().rss)
 
     def __enter__(self) -> RssSampler:
         self.samples = [self.rss()]
+        self.cpu_seconds = -self._cpu()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -96,6 +103,7 @@ class RssSampler:
         assert self._thread is not None
         self._thread.join()
         self.samples.append(self.rss())
+        self.cpu_seconds += self._cpu()
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
