@@ -1,4 +1,4 @@
-"""Job queue benchmark: pickup latency and throughput of no-op jobs on Postgres, three ways.
+"""Job queue benchmark: pickup latency and throughput of no-op jobs on Postgres, several ways.
 
     python benchmarks/jobs_benchmark.py [--jobs 20000] [--latency-jobs 150] [--workers 2]
 
@@ -11,6 +11,9 @@ Works in a fresh database it drops afterwards. Each system gets the same treatme
   2. throughput: `--jobs` jobs enqueued in batches of 2000; throughput = jobs / (time from the first
      enqueue until the store shows every job done).
 
+Each system runs `--rounds` times, alternating; the table pools the latencies and shows the median
+throughput, because the machine is shared and one round can catch someone else's load.
+
 Systems:
   stage1    this project's queue (adapters/jobs/postgres_queue.py + application/worker.py): LISTEN/NOTIFY
             wake-ups, SKIP LOCKED batch claims, events rows for SSE, leases and heartbeats.
@@ -19,8 +22,8 @@ Systems:
             runs it, marks it COMPLETED, sleeps 100 ms; with nothing to do it sleeps 500 ms. It cannot
             finish 20,000 jobs in a bounded run, so its throughput is measured over `--polling-window` s.
   pgqueuer  the pgqueuer library's own QueueManager worker (batch_size=`--batch`), same no-op jobs.
-  pgqueuer_tuned  the same, with the session settings stage1's queue pool uses (custom plans only, no
-            bitmap scans), to tell the queue designs apart from those two settings.
+  pgqueuer_tuned  the same, with the planner settings stage1's queue pool uses (adapters/jobs/pg.py
+            QUEUE_SESSION), to tell the two queue designs apart from those settings.
 """
 
 from __future__ import annotations
@@ -252,6 +255,21 @@ class Result:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def merge(rounds: list[Result]) -> Result:
+    """Latencies pooled over the rounds; throughput their median (each round's in the note)."""
+    if len(rounds) == 1:
+        return rounds[0]
+    rates = [r.throughput for r in rounds]
+    note = "rounds: " + ", ".join(f"{rate:.0f}" for rate in rates) + " jobs/s"
+    notes = "; ".join(r.note for r in rounds if r.note)
+    return Result(
+        rounds[0].system, rounds[0].workers, [ms for r in rounds for ms in r.latencies_ms],
+        statistics.median(rates), min(r.completed for r in rounds),
+        statistics.median(r.elapsed for r in rounds), statistics.median(r.enqueue_s for r in rounds),
+        f"{note}; {notes}" if notes else note,
+    )
+
+
 async def latency_phase(producer: Producer, count: int, rng: random.Random) -> dict[str, float]:
     began: dict[str, float] = {}
     for i in range(count):
@@ -375,7 +393,8 @@ async def _install_pgqueuer(url: str) -> None:
 def report(results: list[Result], args: argparse.Namespace) -> str:
     base = next(r for r in results if r.system == "stage1")
     lines = [
-        f"{args.latency_jobs} latency jobs (one at a time, 50-150 ms apart), {args.jobs} throughput jobs, "
+        f"{args.rounds} round(s); per round {args.latency_jobs} latency jobs (one at a time, 50-150 ms apart), "
+        f"{args.jobs} throughput jobs, "
         f"{args.workers} worker processes each; pgqueuer {metadata.version('pgqueuer')}, "
         f"stage1 concurrency {args.concurrency}, pgqueuer batch_size {args.batch}",
         "",
@@ -414,6 +433,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10, help="pgqueuer batch_size")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--polling-window", type=float, default=30.0)
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each system, alternated")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="cap on one throughput phase")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -431,12 +451,17 @@ def main() -> None:
     try:
         migrate.upgrade(url)
         asyncio.run(_install_pgqueuer(url))
-        results = []
+        runs: dict[str, list[Result]] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for system in args.systems.split(","):
-                print(f"running {system} ...", file=sys.stderr, flush=True)
-                results.append(run_system(system, url, args, Path(tmp)))
-        print(report(results, args))
+            # Rounds alternate the systems, so a burst of load from elsewhere on the machine hits
+            # each of them rather than one; the polling model is too slow to be worth a second round.
+            for round_ in range(args.rounds):
+                for system in args.systems.split(","):
+                    if system == "polling" and round_ > 0:
+                        continue
+                    print(f"round {round_ + 1}: {system} ...", file=sys.stderr, flush=True)
+                    runs.setdefault(system, []).append(run_system(system, url, args, Path(tmp)))
+        print(report([merge(rounds) for rounds in runs.values()], args))
     finally:
         asyncio.run(_drop_database(server, name))
 
