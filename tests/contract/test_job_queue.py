@@ -11,8 +11,10 @@ from uuid import uuid4
 import anyio
 import pytest
 from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
-from tests.jobs_support import fresh_postgres_database
+from tests.jobs_support import SystemClock, fresh_postgres_database
 
+from application.job_handlers import JobHandlers, ProgressReporter
+from application.worker import Worker
 from domain.errors import InvalidTransition, NotFound
 from domain.jobs import Job, JobStatus
 
@@ -318,3 +320,65 @@ async def test_a_waiting_worker_wakes_when_a_backed_off_job_becomes_due(jobs: Ba
         waited = time.perf_counter() - started
     assert claimed is not None and claimed.job_id == soon.job_id
     assert 0.2 < time.perf_counter() - started < 1.5
+
+
+async def _until(check: object, timeout: float = 10.0) -> None:
+    with anyio.fail_after(timeout):
+        while True:
+            if await check():  # type: ignore[operator]
+                return
+            await anyio.sleep(0.02)
+
+
+async def test_a_worker_runs_jobs_end_to_end_on_this_queue(jobs: Backend) -> None:
+    handlers = JobHandlers()
+
+    @handlers.register("noop")
+    async def handle(job: Job, progress: ProgressReporter) -> dict[str, object]:
+        for step in range(1, 4):
+            await progress.report(step, 3, f"step {step}")
+        return {"n": job.payload["i"]}
+
+    worker = Worker(jobs.queue, handlers, "e2e", clock=SystemClock(), concurrency=4, idle_poll=0.5)
+    submitted = [await jobs.queue.enqueue(new_job(i=i)) for i in range(20)]
+
+    async def all_done() -> bool:
+        stored = [await jobs.queue.get(j.job_id) for j in submitted]
+        return all(s is not None and s.status is JobStatus.COMPLETED for s in stored)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker.run)
+        await _until(all_done)
+        worker.stop()
+    for i, job in enumerate(submitted):
+        stored = await jobs.queue.get(job.job_id)
+        assert stored is not None
+        assert (stored.result, stored.progress, stored.total, stored.attempts) == ({"n": i}, 3, 3, 1)
+
+
+async def test_a_running_job_cancelled_through_the_queue_stops_end_to_end(jobs: Backend) -> None:
+    started = anyio.Event()
+
+    async def long_running(job: Job, progress: ProgressReporter) -> dict[str, object]:
+        for step in range(10_000):
+            started.set()
+            await progress.report(step, 10_000)
+            await anyio.sleep(0.01)
+        return {}
+
+    worker = Worker(
+        jobs.queue, JobHandlers({"noop": long_running}), "e2e", clock=SystemClock(), idle_poll=0.5
+    )
+    job = await jobs.queue.enqueue(new_job())
+
+    async def cancelled() -> bool:
+        stored = await jobs.queue.get(job.job_id)
+        return stored is not None and stored.status is JobStatus.CANCELLED
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker.run)
+        await started.wait()
+        await jobs.queue.cancel(job.job_id)
+        await _until(cancelled, timeout=5)
+        worker.stop()
+    assert worker.metrics.value("cancelled", "noop") == 1
