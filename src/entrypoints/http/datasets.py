@@ -88,7 +88,7 @@ async def upsert_dataset(
     settings: Settings,
     mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
 ) -> Response[s.DatasetOut]:
-    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         body, frames, digest = await _frames_from_request(request, spool)
         if body is None:
             from domain.errors import InvalidInput
@@ -157,7 +157,7 @@ async def export_frames(
     mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
-    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         _, frames, digest = await _frames_from_request(request, spool)
         key = idempotency_key(request, "datasets.export", digest)
         if run_async:

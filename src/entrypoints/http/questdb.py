@@ -86,7 +86,7 @@ async def import_frame(
     kind: Kind = None,
     mode: Mode = None,
 ) -> s.ImportOut:
-    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         command, _ = await _import_request(request, spool, measurement, kind, mode)
         report = await use.import_frame(ports, command)
     ROWS_IMPORTED.labels(route="questdb.import").inc(report.rows_written)
@@ -102,7 +102,7 @@ async def import_async(
     kind: Kind = None,
     mode: Mode = None,
 ) -> Response[s.JobAcceptedOut]:
-    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         command, upload = await _import_request(request, spool, measurement, kind, mode)
         from domain.values import MeasurementName
 

@@ -87,7 +87,7 @@ async def save_run(
     settings: Settings,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
-    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         body, predictions, digest = await record_with_frame(
             request, spool, s.RunIn, "run", "predictions", FrameKind.PREDICTIONS
         )

@@ -73,7 +73,7 @@ async def save_simulation(
     settings: Settings,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
-    async with UploadSpool(settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         body, trades, digest = await record_with_frame(
             request, spool, s.SimulationIn, "simulation", "trades", FrameKind.TRADES
         )

@@ -57,8 +57,14 @@ class UploadSpool:
     max_bytes: int
     _files: list[Path] = field(default_factory=list)
     _kept: set[Path] = field(default_factory=set)
+    hashing: bool = True
     _digest: Any = field(default_factory=hashlib.sha256)
     _received: int = 0
+
+    @classmethod
+    def for_request(cls, request: Request[Any, Any, Any], root: Path, max_bytes: int) -> UploadSpool:
+        """Hashing a large body costs real time; only a request that may be replayed needs its hash."""
+        return cls(root, max_bytes, hashing="idempotency-key" in request.headers)
 
     async def __aenter__(self) -> Self:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -81,10 +87,11 @@ class UploadSpool:
 
     @property
     def request_hash(self) -> str:
-        return str(self._digest.hexdigest())
+        return str(self._digest.hexdigest()) if self.hashing else ""
 
     def digest(self, data: bytes) -> None:
-        self._digest.update(data)
+        if self.hashing:
+            self._digest.update(data)
 
     def _new_file(self, suffix: str) -> tuple[Path, Any]:
         handle, name = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=self.root)
@@ -106,7 +113,7 @@ class UploadSpool:
         with handle:
             async for chunk in _chunks(request):
                 self._count(len(chunk))
-                self._digest.update(chunk)
+                self.digest(chunk)
                 handle.write(chunk)
                 size += len(chunk)
         if size == 0:
@@ -129,7 +136,7 @@ class UploadSpool:
             with multipart.PushMultipartParser(boundary, max_header_count=16, strict=False) as parser:
                 async for chunk in stream:
                     self._count(len(chunk))
-                    self._digest.update(chunk)
+                    self.digest(chunk)
                     for event in parser.parse(chunk):
                         if isinstance(event, multipart.MultipartSegment):
                             current = SpooledPart(event.name, event.filename, event.content_type)
