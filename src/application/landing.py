@@ -19,6 +19,10 @@ from domain.errors import Conflict
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
 
+# Measurements this process is writing for a record not committed yet, which the metadata store cannot see:
+# without them two saves in the same second both took `<slug>_wf_<second>`, wrote into one table, and the
+# one that failed dropped the other's rows.
+_LANDING: set[str] = set()
 
 async def choose_measurement(
     uow: UnitOfWork,
@@ -35,7 +39,7 @@ async def choose_measurement(
         return measurement
     base = default(now)
     candidate, suffix = base, 1
-    while await _taken(uow, candidate):
+    while await _taken(uow, candidate) or candidate in _LANDING:
         suffix += 1
         candidate = MeasurementName(f"{base}_{suffix}")
     return candidate
@@ -55,14 +59,23 @@ async def landed_rows(
     if rows is None:
         yield 0
         return
-    fresh = await ports.store.describe(measurement) is None
+    if measurement in _LANDING:
+        raise Conflict(
+            f"measurement {measurement} is being written by another save; retry",
+            {"measurement": str(measurement)},
+        )
+    _LANDING.add(measurement)
     try:
-        report = await ports.store.write(measurement, rows, kind=kind, mode=WriteMode.APPEND)
-        yield report.rows_written
-    except BaseException:
-        if fresh:
-            await drop_quietly(ports, measurement)
-        raise
+        fresh = await ports.store.describe(measurement) is None
+        try:
+            report = await ports.store.write(measurement, rows, kind=kind, mode=WriteMode.APPEND)
+            yield report.rows_written
+        except BaseException:
+            if fresh:
+                await drop_quietly(ports, measurement)
+            raise
+    finally:
+        _LANDING.discard(measurement)
 
 
 async def drop_quietly(ports: Ports, measurement: MeasurementName) -> None:

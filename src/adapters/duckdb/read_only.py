@@ -78,6 +78,12 @@ def guarded(cursor: duckdb.DuckDBPyConnection, timeout: float | None, work: Call
         if "read-only mode" in str(exc):
             raise Forbidden("the statement tries to write", {"duckdb": str(exc)}) from exc
         raise UpstreamError(str(exc).splitlines()[0], {"duckdb": str(exc)}) from exc
+    except OSError as exc:
+        # An Arrow batch reader relays the errors DuckDB meets while it pulls a batch as OSError, the
+        # interrupt of the timer included ("INTERRUPT Error: Interrupted!").
+        if str(exc).startswith("INTERRUPT"):
+            raise StoreTimeout(f"the query ran past its timeout of {timeout:g} s", {"timeout": timeout}) from exc
+        raise UpstreamError(str(exc).splitlines()[0] or "the query failed", {"duckdb": str(exc)}) from exc
     finally:
         if timer is not None:
             timer.cancel()

@@ -21,6 +21,7 @@ from application.context import Ports
 from application.worker_metrics import WorkerMetrics
 from entrypoints.container import Container, resolve
 from entrypoints.http import auth, datasets, events, jobs, metrics, operations, questdb, runs, simulations
+from entrypoints.http.allow_header import allow_every_method
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.openapi_extras import with_full_openapi
 from entrypoints.http.operations import VERSION
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         debug=False,
     )
-    return with_full_openapi(app)
+    return with_full_openapi(allow_every_method(app))
 
 
 async def _maybe_await(value: Any) -> None:

@@ -32,8 +32,10 @@ from litestar.openapi.spec import (
 )
 
 from application.idempotency import MAX_KEY_LENGTH
+from domain.values import GRANULARITY_PATTERN, MEASUREMENT_PATTERN, SLUG_PATTERN
 from entrypoints.http import auth
 from entrypoints.http import schemas as s
+from entrypoints.http.events import EVENT_TYPES
 
 JSON: Final = "application/json"
 CSV: Final = "text/csv"
@@ -146,8 +148,121 @@ def frame_part(what: str) -> Schema:
     return binary(f"{what} as CSV, CSV.gz, Parquet or Arrow IPC.")
 
 
+# One coherent story for the examples, so "try it out" (and the fuzzer's examples phase) walks a happy path:
+# a dataset with bars and indicators, a run on it, a simulation of that run.
+EXAMPLE_SLUG: Final = "btc_1h"
+EXAMPLE_RUN_ID: Final = "5f2b8c3e-4a1d-4e6f-9b7a-2c3d4e5f6a7b"
+EXAMPLE_SIMULATION_ID: Final = "7a1c2d3e-5b6f-4a8b-9c0d-1e2f3a4b5c6d"
+OHLCV_CSV: Final = (
+    "timestamp,open,high,low,close,volume\n"
+    "1704067200,42000,42100,41900,42050,12.5\n"
+    "1704070800,42050,42200,42000,42150,9.25\n"
+    "1704074400,42150,42180,41950,42000,11\n"
+)
+INDICATORS_CSV: Final = "timestamp,rsi_14\n1704067200,55.2\n1704070800,57.9\n1704074400,49.1\n"
+PREDICTIONS_CSV: Final = (
+    "timestamp,bar_index,fold_number,prediction,target,threshold_long\n"
+    "1704067200,0,1,0.61,1,0.6\n"
+    "1704070800,1,1,0.42,0,0.6\n"
+    "1704074400,2,1,0.58,1,0.6\n"
+)
+DATASET_EXAMPLE: Final = {
+    "dataset_slug": EXAMPLE_SLUG,
+    "symbol": "BTC",
+    "granularity": "1h",
+    "source": "binance",
+    "record_questdb": True,
+    "ohlcv_csv": OHLCV_CSV,
+    "indicator_csv": INDICATORS_CSV,
+}
+RUN_EXAMPLE: Final = {
+    "dataset_slug": EXAMPLE_SLUG,
+    "run_id": EXAMPLE_RUN_ID,
+    "target_column": "target",
+    "feature_columns": ["rsi_14"],
+    "hyperparameters": {"max_depth": 4, "eta": 0.1},
+    "folds": [
+        {
+            "fold_number": 1,
+            "train_start": 0,
+            "train_end": 0,
+            "test_start": 0,
+            "test_end": 2,
+            "thresholds": {"long": 0.6},
+            "metrics": {"auc": 0.57},
+        },
+    ],
+    "predictions_csv": PREDICTIONS_CSV,
+}
+SIMULATION_EXAMPLE: Final = {
+    "run_id": EXAMPLE_RUN_ID,
+    "simulation_id": EXAMPLE_SIMULATION_ID,
+    "config": {"initial_capital": 10000},
+    "trades": [
+        {
+            "trade_id": 1,
+            "bar_timestamp": 1704067200,
+            "entry_timestamp": 1704067200,
+            "exit_timestamp": 1704070800,
+            "side": "long",
+            "entry_price": 42050,
+            "exit_price": 42150,
+            "quantity": 0.1,
+            "pnl": 10,
+            "return_pct": 0.24,
+            "fees": 0.5,
+            "fold_number": 1,
+        },
+        {
+            "trade_id": 2,
+            "bar_timestamp": 1704070800,
+            "entry_timestamp": 1704070800,
+            "exit_timestamp": 1704074400,
+            "side": "short",
+            "entry_price": 42150,
+            "exit_price": 42000,
+            "quantity": 0.1,
+            "pnl": 15,
+            "return_pct": 0.36,
+            "fees": 0.5,
+            "fold_number": 1,
+        },
+    ],
+}
+IMPORT_EXAMPLE: Final = {"measurement": "btc_1h_import", "data": OHLCV_CSV, "kind": "ohlcv", "mode": "append"}
+PARAMETER_EXAMPLES: Final[dict[str, Any]] = {
+    "ref": EXAMPLE_SLUG,
+    "run_id": EXAMPLE_RUN_ID,
+    "simulation_id": EXAMPLE_SIMULATION_ID,
+    "name": f"{EXAMPLE_SLUG}_ohlcv",
+    "measurement": "btc_1h_import",
+}
+# The domain's rules for names, stated in the document so clients (and fuzzers) can build valid ones.
+NAME_PATTERNS: Final[dict[str, str]] = {
+    "dataset_slug": f"^{SLUG_PATTERN.pattern}$",
+    "granularity": f"^{GRANULARITY_PATTERN.pattern}$",
+    **{
+        field_name: f"^{MEASUREMENT_PATTERN.pattern}$"
+        for field_name in (
+            "measurement",
+            "ohlcv_measurement",
+            "indicator_measurement",
+            "prediction_measurement",
+            "trades_measurement",
+        )
+    },
+}
+# Parameters of the /api/questdb routes that name a measurement (filters elsewhere take any text).
+PARAMETER_PATTERNS: Final = {"measurement": NAME_PATTERNS["measurement"], "name": NAME_PATTERNS["measurement"]}
+PATTERNED_STRUCTS: Final = ("DatasetIn", "BackfillIn", "RunIn", "SimulationIn", "ImportJsonIn")
+
+
+def json_example(name: str, example: Any) -> OpenAPIMediaType:
+    return OpenAPIMediaType(schema=ref(name), example=example)
+
+
 DATASET_BODY: Final = {
-    JSON: OpenAPIMediaType(schema=ref("DatasetIn")),
+    JSON: json_example("DatasetIn", DATASET_EXAMPLE),
     MULTIPART: multipart(
         {
             "metadata": ref("DatasetIn"),
@@ -158,15 +273,15 @@ DATASET_BODY: Final = {
     ),
 }
 EXPORT_BODY: Final = {
-    JSON: OpenAPIMediaType(schema=ref("DatasetIn")),
+    JSON: json_example("DatasetFramesIn", DATASET_EXAMPLE),
     MULTIPART: multipart({"ohlcv": frame_part("OHLCV bars"), "indicators": frame_part("Indicator rows")}, []),
 }
 RUN_BODY: Final = {
-    JSON: OpenAPIMediaType(schema=ref("RunIn")),
+    JSON: json_example("RunIn", RUN_EXAMPLE),
     MULTIPART: multipart({"run": ref("RunIn"), "predictions": frame_part("Prediction rows")}, ["run"]),
 }
 SIMULATION_BODY: Final = {
-    JSON: OpenAPIMediaType(schema=ref("SimulationIn")),
+    JSON: json_example("SimulationIn", SIMULATION_EXAMPLE),
     MULTIPART: multipart({"simulation": ref("SimulationIn"), "trades": frame_part("Trades")}, ["simulation"]),
 }
 IMPORT_BODY: Final = {
@@ -179,17 +294,17 @@ IMPORT_BODY: Final = {
         },
         ["file"],
     ),
-    CSV: OpenAPIMediaType(schema=text("CSV with a header row; `?measurement=` names the target.")),
+    CSV: OpenAPIMediaType(schema=text("CSV with a header row; `?measurement=` names the target."), example=OHLCV_CSV),
     GZIP: OpenAPIMediaType(schema=binary("Gzipped CSV.")),
     PARQUET: OpenAPIMediaType(schema=binary("A Parquet file.")),
     ARROW_STREAM: OpenAPIMediaType(schema=binary("An Arrow IPC stream.")),
     ARROW_FILE: OpenAPIMediaType(schema=binary("An Arrow IPC file.")),
-    JSON: OpenAPIMediaType(schema=ref("ImportJsonIn")),
+    JSON: json_example("ImportJsonIn", IMPORT_EXAMPLE),
 }
 
 
-def body_of(name: str) -> dict[str, OpenAPIMediaType]:
-    return {JSON: OpenAPIMediaType(schema=ref(name))}
+def body_of(name: str, example: Any = None) -> dict[str, OpenAPIMediaType]:
+    return {JSON: OpenAPIMediaType(schema=ref(name), example=example)}
 
 
 RUN_OR_ROWS: Final = Schema(any_of=[ref("RunOut"), ROWS])
@@ -205,11 +320,24 @@ HEALTH: Final = Schema(
         ),
     ]
 )
+EVENT: Final = Schema(
+    type=OpenAPIType.OBJECT,
+    description="One Server-Sent Event; `data` is the JSON of the job, dataset, run or simulation.",
+    properties={
+        "event": Schema(type=OpenAPIType.STRING, enum=sorted(EVENT_TYPES)),
+        "data": Schema(type=OpenAPIType.STRING),
+        "id": Schema(type=OpenAPIType.STRING),
+        "retry": Schema(type=OpenAPIType.INTEGER),
+    },
+)
 TIMESERIES: Final = frozenset({502, 504})
 WRITE: Final = frozenset({409, 415, 502, 504})
 
 ROUTES: Final[dict[str, RouteDoc]] = {
-    "POST /api/auth/token": RouteDoc(body=body_of("TokenIn"), errors=frozenset({401, 403})),
+    "POST /api/auth/token": RouteDoc(
+        body=body_of("TokenIn", {"secret": "the shared secret", "name": "alice-desktop", "ttl_days": 30}),
+        errors=frozenset({401, 403}),
+    ),
     "GET /api/auth/tokens": RouteDoc(),
     "DELETE /api/auth/tokens/{token_id}": RouteDoc(),
     "GET /api/datasets": RouteDoc(),
@@ -217,7 +345,16 @@ ROUTES: Final[dict[str, RouteDoc]] = {
         body=DATASET_BODY, ok={"200": json_of(ref("DatasetOut"))}, errors=WRITE, idempotent=True
     ),
     "POST /api/datasets/backfill": RouteDoc(
-        body=body_of("BackfillIn"), ok={"200": json_of(ref("DatasetOut"))}, errors=frozenset({404, 409, 502, 504})
+        body=body_of(
+            "BackfillIn",
+            {
+                "dataset_slug": "btc_1h_again",
+                "ohlcv_measurement": f"{EXAMPLE_SLUG}_ohlcv",
+                "indicator_measurement": f"{EXAMPLE_SLUG}_ind",
+            },
+        ),
+        ok={"200": json_of(ref("DatasetOut"))},
+        errors=frozenset({404, 409, 502, 504}),
     ),
     "GET /api/datasets/{ref}": RouteDoc(errors=TIMESERIES),
     "POST /api/datasets/{ref}/export": RouteDoc(
@@ -251,15 +388,19 @@ ROUTES: Final[dict[str, RouteDoc]] = {
     "GET /api/questdb/jobs/{job_id}": RouteDoc(),
     "GET /api/questdb/measurements": RouteDoc(errors=TIMESERIES),
     "GET /api/questdb/measurement/{name}": RouteDoc(errors=TIMESERIES),
-    "POST /api/questdb/query": RouteDoc(body=body_of("QueryIn"), errors=frozenset({403, 502, 504})),
+    "POST /api/questdb/query": RouteDoc(
+        body=body_of("QueryIn", {"sql": "SELECT 1 AS one", "limit": 10}), errors=frozenset({403, 502, 504})
+    ),
     "POST /api/questdb/export": RouteDoc(
-        body=body_of("ExportIn"), ok={"200": frame_stream()}, errors=frozenset({403, 502, 504})
+        body=body_of("ExportIn", {"sql": "SELECT 1 AS one", "format": "csv"}),
+        ok={"200": frame_stream()},
+        errors=frozenset({403, 502, 504}),
     ),
     "GET /api/jobs": RouteDoc(),
     "GET /api/jobs/{job_id}": RouteDoc(),
     "POST /api/jobs/{job_id}/cancel": RouteDoc(errors=frozenset({409})),
     "POST /api/jobs/{job_id}/retry": RouteDoc(errors=frozenset({409})),
-    "GET /api/events": RouteDoc(ok={"200": {EVENT_STREAM: OpenAPIMediaType(schema=text("Server-Sent Events."))}}),
+    "GET /api/events": RouteDoc(ok={"200": {EVENT_STREAM: OpenAPIMediaType(schema=EVENT)}}),
     "GET /api/health": RouteDoc(ok={"200": json_of(HEALTH), "503": json_of(HEALTH)}, store=False),
     "GET /healthz": RouteDoc(ok={"200": json_of(HEALTH), "503": json_of(HEALTH)}, store=False),
     "GET /metrics": RouteDoc(store=False),
@@ -272,7 +413,11 @@ ROUTES: Final[dict[str, RouteDoc]] = {
 }
 
 ENUM_PARAMETERS: Final[dict[str, Schema]] = {
-    "format": Schema(type=OpenAPIType.STRING, enum=["csv", "json", "ndjson", "arrow"]),
+    "format": Schema(
+        type=OpenAPIType.STRING,
+        enum=["csv", "json", "ndjson", "arrow", ""],
+        description="Empty or absent: the Accept header decides, else the route's default.",
+    ),
     "ts_unit": Schema(type=OpenAPIType.STRING, enum=["s", "ms", "us", "ns", "iso"], default="ms"),
 }
 IDEMPOTENCY_KEY: Final = Parameter(
@@ -308,10 +453,35 @@ def complete(document: OpenAPI) -> None:
         raise LookupError(f"openapi_extras.ROUTES describes routes the app does not have: {stale}")
 
 
+def _nullable_text(description: str) -> dict[str, Any]:
+    return {"anyOf": [{"type": "string"}, {"type": "null"}], "description": description}
+
+
+# The export route decodes the body as a DatasetIn but reads only its frames; the path names the dataset.
+DATASET_FRAMES_IN: Final[dict[str, Any]] = {
+    "type": "object",
+    "title": "DatasetFramesIn",
+    "description": "Frames for an existing dataset. Other DatasetIn fields are accepted and ignored.",
+    "properties": {
+        "dataset_slug": {"type": "string", "maxLength": 200, "description": "Required, not used: the path decides."},
+        "record_questdb": {"type": "boolean", "default": False, "description": "The CSV fields are read when true."},
+        "ohlcv_csv": _nullable_text("OHLCV bars as CSV."),
+        "indicator_csv": _nullable_text("Indicator rows as CSV."),
+    },
+    "required": ["dataset_slug"],
+}
+
+
 def _add_components(document: OpenAPI) -> None:
     _, components = msgspec.json.schema_components(WIRE_STRUCTS, ref_template="#/components/schemas/{name}")
+    components["DatasetFramesIn"] = DATASET_FRAMES_IN
     # Every error carries both keys, `details` as null when there is nothing to add.
     components["ErrorBody"]["required"] = ["error", "details"]
+    for struct in PATTERNED_STRUCTS:
+        for field_name, schema in components[struct]["properties"].items():
+            # On a run, `dataset_slug` looks a dataset up (unknown: 409); only a dataset's own slug is a rule.
+            if field_name in NAME_PATTERNS and not (struct == "RunIn" and field_name == "dataset_slug"):
+                _constrain(schema, NAME_PATTERNS[field_name])
     schemas = cast(dict[str, Any], document.components.schemas)
     schemas.update(components)
     document.components.schemas = dict(sorted(schemas.items()))
@@ -321,16 +491,29 @@ def _add_components(document: OpenAPI) -> None:
     }
 
 
+def _constrain(schema: dict[str, Any], pattern: str) -> None:
+    """The pattern on the string branch of `str | None`, or on the string itself."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string":
+            branch["pattern"] = pattern
+
+
 def _complete_operation(path: str, operation: Operation, doc: RouteDoc) -> None:
     protected = not any(re.match(pattern, path) for pattern in auth.OPEN_PATHS)
     parameters = list(operation.parameters or [])
     for parameter in parameters:
-        if (
-            isinstance(parameter, Parameter)
-            and parameter.param_in == ParamType.QUERY
-            and parameter.name in ENUM_PARAMETERS
-        ):
+        if not isinstance(parameter, Parameter):
+            continue
+        if parameter.param_in == ParamType.QUERY and parameter.name in ENUM_PARAMETERS:
             parameter.schema = ENUM_PARAMETERS[parameter.name]
+        if parameter.name in PARAMETER_EXAMPLES and parameter.param_in in (ParamType.PATH, ParamType.QUERY):
+            parameter.example = PARAMETER_EXAMPLES[parameter.name]
+        if (
+            parameter.name in PARAMETER_PATTERNS
+            and path.startswith("/api/questdb/")
+            and isinstance(parameter.schema, Schema)
+        ):
+            parameter.schema.pattern = PARAMETER_PATTERNS[parameter.name]
     if doc.idempotent:
         parameters.append(IDEMPOTENCY_KEY)
     operation.parameters = parameters or None

@@ -18,6 +18,7 @@ from domain.errors import InvalidInput
 from domain.frames import FrameKind
 from domain.paging import Page, PageRequest
 from domain.runs import Fold, RunStatus, WalkforwardRun
+from domain.values import MeasurementName, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key, time_param
@@ -45,6 +46,9 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
     ref = body.dataset_id or body.dataset_slug
     if not ref:
         raise InvalidInput("dataset_id or dataset_slug is required", {"field": "dataset_id"})
+    if body.prediction_measurement is not None:
+        # Checked here too, so `?async=true` refuses it before queuing rather than in a failed job.
+        MeasurementName(body.prediction_measurement, "prediction_measurement")
     return use.SaveRun(
         dataset_ref=ref,
         status=RunStatus(body.status),
@@ -148,8 +152,10 @@ async def get_run(
     ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
     timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
 ) -> Any:
+    # Checked on both answers, so a bad value is a 400 whether or not the download was asked for.
+    fmt = choose_format(format, None, "csv")
+    validate_output_unit(ts_unit)
     if download_predictions:
-        fmt = choose_format(format, None, "csv")
         query = await use.predictions_query(ports, run_id, use.PredictionsRead(timeout=timeout))
         return await stream_query(ports.store, query, fmt, ts_unit, filename=f"predictions_{run_id}")
     return present.run_out(await use.get_run(ports, run_id), "")

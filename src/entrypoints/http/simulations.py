@@ -15,7 +15,7 @@ from application.ports import FrameUpload, SimulationFilter
 from domain.frames import FrameKind
 from domain.paging import PageRequest
 from domain.simulations import SimulationStatus, TradeBucket
-from domain.values import format_nanos, validate_output_unit
+from domain.values import MeasurementName, format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key
@@ -35,6 +35,9 @@ TsUnit = Annotated[str, Parameter(max_length=8, required=False)]
 def simulation_command(
     body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None
 ) -> use.SaveSimulation:
+    if body.trades_measurement is not None:
+        # Checked here too, so `?async=true` refuses it before queuing rather than in a failed job.
+        MeasurementName(body.trades_measurement, "trades_measurement")
     return use.SaveSimulation(
         run_ref=body.run_id,
         status=SimulationStatus(body.status),

@@ -16,11 +16,22 @@ from entrypoints.http.metrics import BYTES_EXPORTED
 FORMATS = ("csv", "json", "ndjson", "arrow")
 
 
+class FrameStream(Stream):
+    """A Stream that keeps its own Content-Type.
+
+    Litestar lets the handler's media type override the response's, and a handler annotated `-> Any` (one that
+    answers JSON or a stream, like the trades route) defaults to JSON: its CSV went out as application/json."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)
+
+
 def choose_format(fmt: str | None, accept: str | None, default: str = "csv") -> str:
     return negotiate(fmt, accept, default).value
 
 
-async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None = None) -> Stream:
+async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None = None) -> FrameStream:
     """Pull the first chunk before answering, so a store error still gets a proper status."""
     iterator = aiter(chunks)
     try:
@@ -46,7 +57,7 @@ async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{_extension(fmt)}"'
-    return Stream(body(), media_type=MEDIA_TYPES[OutputFormat(fmt)], headers=headers)
+    return FrameStream(body(), media_type=MEDIA_TYPES[OutputFormat(fmt)], headers=headers)
 
 
 async def stream_query(
