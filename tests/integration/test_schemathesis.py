@@ -47,16 +47,35 @@ def need(name: str) -> str:
 def live_app(settings: Settings) -> Litestar:
     """The app under test; it must describe itself with the document the cases were generated from."""
     # The fuzzer sends far more than a client may; the limit itself has its own tests.
-    settings.rate_limit_per_minute = 10**9
-    app = create_app(settings)
+    app = create_app(settings.model_copy(update={"rate_limit_per_minute": 10**9}))
     assert app.openapi_schema.to_schema() == DOCUMENT
     return app
 
 
 @pytest.fixture(scope="module")
-def embedded_app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+def embedded_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("embedded")
-    return live_app(Settings(data_dir=data, auth_enabled=False, in_process_worker=True, _env_file=None))
+    return Settings(data_dir=data, auth_enabled=False, in_process_worker=True, _env_file=None)
+
+
+class AppPerOperation:
+    """One app per operation over the module's stores: schemathesis ends an app's lifespan after each operation,
+    and a container's resources (pools, clients) are not built to start again once shut down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.apps: dict[str, Litestar] = {}
+
+    def __call__(self, case: schemathesis.Case) -> Litestar:
+        label = case.operation.label
+        if label not in self.apps:
+            self.apps[label] = live_app(self.settings)
+        return self.apps[label]
+
+
+@pytest.fixture(scope="module")
+def embedded_app(embedded_settings: Settings) -> AppPerOperation:
+    return AppPerOperation(embedded_settings)
 
 
 class QuestDBTables:
@@ -91,26 +110,31 @@ def production_tables() -> Iterator[QuestDBTables]:
 
 
 @pytest.fixture(scope="module")
-def production_app(tmp_path_factory: pytest.TempPathFactory, production_tables: QuestDBTables) -> Iterator[Litestar]:
+def production_settings(
+    tmp_path_factory: pytest.TempPathFactory, production_tables: QuestDBTables
+) -> Iterator[Settings]:
     server = need("STAGE1_TEST_POSTGRES_URL")
     name = f"stage1_fuzz_{uuid.uuid4().hex[:10]}"
     url = migrate.create_database(server, name)
     try:
         migrate.upgrade(url)
-        yield live_app(
-            Settings(
-                data_dir=Path(tmp_path_factory.mktemp("production")),
-                database_url=url,
-                timeseries="questdb",
-                questdb_http_url=production_tables.http_url,
-                questdb_pg_url=need("STAGE1_TEST_QUESTDB_PG"),
-                auth_enabled=False,
-                in_process_worker=True,
-                _env_file=None,
-            )
+        yield Settings(
+            data_dir=Path(tmp_path_factory.mktemp("production")),
+            database_url=url,
+            timeseries="questdb",
+            questdb_http_url=production_tables.http_url,
+            questdb_pg_url=need("STAGE1_TEST_QUESTDB_PG"),
+            auth_enabled=False,
+            in_process_worker=True,
+            _env_file=None,
         )
     finally:
         migrate.drop_database(server, name)
+
+
+@pytest.fixture(scope="module")
+def production_app(production_settings: Settings) -> AppPerOperation:
+    return AppPerOperation(production_settings)
 
 
 # Cases come from the checked-in-equivalent document (loaded at collection, one test per operation); the live
@@ -123,15 +147,15 @@ production = schemathesis.openapi.from_dict(DOCUMENT, config=FUZZ_CONFIG)
 
 @embedded.parametrize()
 def test_the_embedded_app_answers_every_fuzzed_request_as_documented(
-    case: schemathesis.Case, embedded_app: Litestar
+    case: schemathesis.Case, embedded_app: AppPerOperation
 ) -> None:
-    call_and_validate(case, embedded_app)
+    call_and_validate(case, embedded_app(case))
 
 
 @pytest.mark.postgres
 @pytest.mark.questdb
 @production.parametrize()
 def test_the_production_app_answers_every_fuzzed_request_as_documented(
-    case: schemathesis.Case, production_app: Litestar, production_tables: QuestDBTables
+    case: schemathesis.Case, production_app: AppPerOperation, production_tables: QuestDBTables
 ) -> None:
-    call_and_validate(case, production_app, measurement_prefix=production_tables.prefix)
+    call_and_validate(case, production_app(case), measurement_prefix=production_tables.prefix)

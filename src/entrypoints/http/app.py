@@ -22,6 +22,7 @@ from application.worker_metrics import WorkerMetrics
 from entrypoints.container import Container, resolve
 from entrypoints.http import auth, datasets, events, jobs, metrics, operations, questdb, runs, simulations
 from entrypoints.http.allow_header import allow_every_method
+from entrypoints.http.body_timeout import body_timeout
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.openapi_extras import with_full_openapi
 from entrypoints.http.operations import VERSION
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         ],
         middleware=[
             security_headers,
+            body_timeout,
             metrics.PROMETHEUS.middleware,
             auth.rate_limit(settings).middleware,
             *([auth.auth_middleware()] if settings.auth_required else []),

@@ -12,6 +12,7 @@ from application.jobs import submit_job
 from application.ports import FrameUpload
 from domain.jobs import Job
 from entrypoints.http import schemas as s
+from entrypoints.http.inputs import sha256
 from entrypoints.http.uploads import UploadSpool
 
 
@@ -27,7 +28,8 @@ async def submit_with_uploads(
 
     With an Idempotency-Key the same request answers the job it queued the first time."""
     payload = {**payload, "uploads": [upload.path for upload in uploads]}
-    queue_key = None if key is None else f"{key.scope}:{key.key}:{key.request_hash[:16]}"
+    # The client's key (up to 200 characters) goes in as a digest: the queue's key column holds 200.
+    queue_key = None if key is None else f"{key.scope}:{sha256(key.key.encode())[:32]}:{key.request_hash[:16]}"
     job = await submit_job(ports, job_type, payload, message=f"{job_type} queued", idempotency_key=queue_key)
     if job.payload.get("uploads") == payload["uploads"]:
         for upload in uploads:

@@ -73,6 +73,7 @@ ERROR_MEANINGS: Final[dict[int, str]] = {
     401: "No token, or an unknown, expired or revoked one.",
     403: "Understood but not allowed.",
     404: "Unknown id or name.",
+    408: "The body stopped arriving: no bytes for longer than the idle limit.",
     409: "Clashes with the stored state: unknown parent, slug or id clash, or an Idempotency-Key reused "
     "for a different request.",
     413: "The body is larger than the configured upload limit.",
@@ -544,7 +545,7 @@ def _error_statuses(path: str, operation: Operation, doc: RouteDoc, protected: b
     if "{" in path:
         statuses.add(404)
     if doc.body is not None:
-        statuses.add(413)
+        statuses.update({408, 413})
     if protected:
         statuses.add(401)
     if doc.rate_limited and path not in UNLIMITED_PATHS:
