@@ -351,9 +351,10 @@ async def _reset(url: str) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await conn.execute("TRUNCATE stage1_jobs, stage1_events RESTART IDENTITY")
-        await conn.execute("TRUNCATE pgqueuer, pgqueuer_log")
         await conn.execute("VACUUM ANALYZE stage1_jobs")
-        await conn.execute("VACUUM ANALYZE pgqueuer")
+        if await conn.fetchval("SELECT to_regclass('pgqueuer') IS NOT NULL"):
+            await conn.execute("TRUNCATE pgqueuer, pgqueuer_log")
+            await conn.execute("VACUUM ANALYZE pgqueuer")
     finally:
         await conn.close()
 
@@ -390,12 +391,19 @@ async def _install_pgqueuer(url: str) -> None:
         await conn.close()
 
 
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def report(results: list[Result], args: argparse.Namespace) -> str:
     base = next(r for r in results if r.system == "stage1")
     lines = [
         f"{args.rounds} round(s); per round {args.latency_jobs} latency jobs (one at a time, 50-150 ms apart), "
         f"{args.jobs} throughput jobs, "
-        f"{args.workers} worker processes each; pgqueuer {metadata.version('pgqueuer')}, "
+        f"{args.workers} worker processes each; pgqueuer {_version('pgqueuer')}, "
         f"stage1 concurrency {args.concurrency}, pgqueuer batch_size {args.batch}",
         "",
         f"{'system':<14} | {'p50 ms':>8} | {'p99 ms':>8} | {'jobs/s':>8} | {'done':>6} | {'p50 x':>7} | "
@@ -450,7 +458,8 @@ def main() -> None:
     url = asyncio.run(_create_database(server, name))
     try:
         migrate.upgrade(url)
-        asyncio.run(_install_pgqueuer(url))
+        if any(system.startswith("pgqueuer") for system in args.systems.split(",")):
+            asyncio.run(_install_pgqueuer(url))  # pip install pgqueuer: only this benchmark uses it
         runs: dict[str, list[Result]] = {}
         with tempfile.TemporaryDirectory() as tmp:
             # Rounds alternate the systems, so a burst of load from elsewhere on the machine hits
