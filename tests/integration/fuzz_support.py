@@ -90,11 +90,11 @@ def register_serializers() -> None:
     )
 
 
-# (operation, status) -> requests sent, for the summary the fuzz tests print.
-SENT: Final[Counter[tuple[str, int]]] = Counter()
+# (stores, operation, status) -> requests sent, for the summary the fuzz tests print.
+SENT: Final[Counter[tuple[str, str, int]]] = Counter()
 
 
-def call_and_validate(case: schemathesis.Case, app: Any, measurement_prefix: str | None = None) -> None:
+def call_and_validate(case: schemathesis.Case, app: Any, stores: str, measurement_prefix: str | None = None) -> None:
     excluded = []
     if isinstance(case.query, dict) and str(case.query.get("async")).lower() == "true":
         # `?async=true` answers 202 once the request's JSON checks out; the frame it carries is read, and
@@ -114,9 +114,9 @@ def call_and_validate(case: schemathesis.Case, app: Any, measurement_prefix: str
             raise
         # The client's timeout ran out after the first bytes went out: the stream is cut (the connection
         # closes without its last chunk), as it must be once the status is sent.
-        SENT[(case.operation.label, 0)] += 1
+        SENT[(stores, case.operation.label, 0)] += 1
         return
-    SENT[(case.operation.label, response.status_code)] += 1
+    SENT[(stores, case.operation.label, response.status_code)] += 1
     case.validate_response(response, excluded_checks=excluded, transport_kwargs=kwargs)
 
 
@@ -132,16 +132,18 @@ def _cut_by_its_own_timeout(exc: BaseException | None) -> bool:
 
 
 def summary() -> list[str]:
-    operations = {label for label, _ in SENT}
-    statuses: Counter[int] = Counter()
-    for (_, status), count in SENT.items():
-        statuses[status] += count
-    total = sum(SENT.values())
-    return [
-        f"schemathesis {schemathesis.__version__}: {total} requests to {len(operations)} operations",
-        "by status: "
-        + ", ".join(f"{status or 'cut mid-stream'}: {count}" for status, count in sorted(statuses.items())),
+    lines = [
+        f"schemathesis {schemathesis.__version__}, up to {EXAMPLES_PER_OPERATION} generated examples per operation"
     ]
+    for stores in sorted({stores for stores, _, _ in SENT}):
+        sent = {(label, status): count for (where, label, status), count in SENT.items() if where == stores}
+        statuses: Counter[int] = Counter()
+        for (_, status), count in sent.items():
+            statuses[status] += count
+        operations = len({label for label, _ in sent})
+        by_status = ", ".join(f"{status or 'cut mid-stream'}: {count}" for status, count in sorted(statuses.items()))
+        lines.append(f"{stores}: {sum(sent.values())} requests to {operations} operations ({by_status})")
+    return lines
 
 
 def _prefixed(value: Any, prefix: str, depth: int = 0) -> Any:

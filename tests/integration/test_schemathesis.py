@@ -149,7 +149,7 @@ production = schemathesis.openapi.from_dict(DOCUMENT, config=FUZZ_CONFIG)
 def test_the_embedded_app_answers_every_fuzzed_request_as_documented(
     case: schemathesis.Case, embedded_app: AppPerOperation
 ) -> None:
-    call_and_validate(case, embedded_app(case))
+    call_and_validate(case, embedded_app(case), "embedded (SQLite + DuckDB)")
 
 
 @pytest.mark.postgres
@@ -158,4 +158,6 @@ def test_the_embedded_app_answers_every_fuzzed_request_as_documented(
 def test_the_production_app_answers_every_fuzzed_request_as_documented(
     case: schemathesis.Case, production_app: AppPerOperation, production_tables: QuestDBTables
 ) -> None:
-    call_and_validate(case, production_app(case), measurement_prefix=production_tables.prefix)
+    call_and_validate(
+        case, production_app(case), "production (Postgres + QuestDB)", measurement_prefix=production_tables.prefix
+    )
