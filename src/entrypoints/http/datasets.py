@@ -11,7 +11,9 @@ from litestar.response import Stream
 from application import datasets as use
 from application.context import Ports
 from application.ports import DatasetFilter, FrameUpload, RunFilter
+from application.runs import runs_of_dataset
 from domain.datasets import DatasetChanges
+from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
 from domain.paging import PageRequest
 from entrypoints.http import presenters as present
@@ -56,9 +58,11 @@ def changes_of(body: s.DatasetIn) -> DatasetChanges:
 
 
 async def _frames_from_request(
-    request: Request[Any, Any, Any], spool: UploadSpool
+    request: Request[Any, Any, Any], spool: UploadSpool, existing: bool = False
 ) -> tuple[s.DatasetIn | None, dict[FrameKind, FrameUpload], str]:
-    """The dataset fields and frames of a JSON or multipart request, and the request's hash."""
+    """The dataset fields and frames of a JSON or multipart request, and the request's hash.
+
+    For a dataset that exists (`existing`) the JSON form carries only its frames."""
     require_json_or_multipart(request)
     frames: dict[FrameKind, FrameUpload] = {}
     if is_multipart(request):
@@ -72,6 +76,15 @@ async def _frames_from_request(
                 frames[kind] = part.upload()
         return body, frames, spool.request_hash
     raw = await request.body()
+    if existing:
+        only_frames = decode(raw, s.DatasetFramesIn)
+        for kind, text, field in (
+            (FrameKind.OHLCV, only_frames.ohlcv_csv, "ohlcv_csv"),
+            (FrameKind.INDICATORS, only_frames.indicator_csv, "indicator_csv"),
+        ):
+            if text:
+                frames[kind] = spool.text_file(text, field).upload()
+        return None, frames, sha256(raw)
     body = decode(raw, s.DatasetIn)
     if body.record_questdb:
         if body.ohlcv_csv:
@@ -91,8 +104,6 @@ async def upsert_dataset(
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         body, frames, digest = await _frames_from_request(request, spool)
         if body is None:
-            from domain.errors import InvalidInput
-
             raise InvalidInput(
                 "a multipart dataset upload needs a `metadata` JSON part", {"missing_parts": ["metadata"]}
             )
@@ -158,7 +169,7 @@ async def export_frames(
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
-        _, frames, digest = await _frames_from_request(request, spool)
+        _, frames, digest = await _frames_from_request(request, spool, existing=True)
         key = idempotency_key(request, "datasets.export", digest)
         if run_async:
             async with ports.uow() as uow:
@@ -221,8 +232,6 @@ async def dataset_runs(
     offset: Offset = None,
     after: After = None,
 ) -> s.RunPage:
-    from application.runs import runs_of_dataset
-
     page = await runs_of_dataset(ports, ref, RunFilter(status=status), PageRequest.of(limit, offset, after))
     return run_page(page)
 

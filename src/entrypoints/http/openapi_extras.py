@@ -52,6 +52,7 @@ FRAME_FILES: Final = ", ".join((CSV, GZIP, PARQUET, ARROW_FILE, ARROW_STREAM))
 WIRE_STRUCTS: Final[tuple[type[msgspec.Struct], ...]] = (
     s.ErrorBody,
     s.DatasetIn,
+    s.DatasetFramesIn,
     s.BackfillIn,
     s.RunIn,
     s.SimulationIn,
@@ -454,28 +455,8 @@ def complete(document: OpenAPI) -> None:
         raise LookupError(f"openapi_extras.ROUTES describes routes the app does not have: {stale}")
 
 
-def _nullable_text(description: str) -> dict[str, Any]:
-    return {"anyOf": [{"type": "string"}, {"type": "null"}], "description": description}
-
-
-# The export route decodes the body as a DatasetIn but reads only its frames; the path names the dataset.
-DATASET_FRAMES_IN: Final[dict[str, Any]] = {
-    "type": "object",
-    "title": "DatasetFramesIn",
-    "description": "Frames for an existing dataset. Other DatasetIn fields are accepted and ignored.",
-    "properties": {
-        "dataset_slug": {"type": "string", "maxLength": 200, "description": "Required, not used: the path decides."},
-        "record_questdb": {"type": "boolean", "default": False, "description": "The CSV fields are read when true."},
-        "ohlcv_csv": _nullable_text("OHLCV bars as CSV."),
-        "indicator_csv": _nullable_text("Indicator rows as CSV."),
-    },
-    "required": ["dataset_slug"],
-}
-
-
 def _add_components(document: OpenAPI) -> None:
     _, components = msgspec.json.schema_components(WIRE_STRUCTS, ref_template="#/components/schemas/{name}")
-    components["DatasetFramesIn"] = DATASET_FRAMES_IN
     # Every error carries both keys, `details` as null when there is nothing to add.
     components["ErrorBody"]["required"] = ["error", "details"]
     for struct in PATTERNED_STRUCTS:

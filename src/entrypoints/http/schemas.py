@@ -52,6 +52,13 @@ class DatasetIn(Struct, forbid_unknown_fields=False):
     indicator_csv: str | None = None
 
 
+class DatasetFramesIn(Struct, forbid_unknown_fields=False):
+    """Frames for a dataset that exists (`POST /api/datasets/{id}/export`); the path names the dataset."""
+
+    ohlcv_csv: str | None = None
+    indicator_csv: str | None = None
+
+
 class DatasetOut(Struct):
     dataset_id: str
     dataset_slug: str

@@ -101,3 +101,12 @@ async def test_paging_by_offset_and_by_cursor_walks_every_dataset_once(client: A
             break
     assert by_offset == by_cursor and sorted(by_cursor) == [f"d{i}" for i in range(7)]
     assert by_cursor == [f"d{i}" for i in reversed(range(7))]  # newest first
+
+
+async def test_frames_for_an_existing_dataset_need_no_slug_in_the_body(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    dataset = (await client.post("/api/datasets", json={"dataset_slug": "dot"})).json()
+    response = await client.post(f"/api/datasets/{dataset['dataset_id']}/export", json={"ohlcv_csv": BARS})
+    assert response.status_code == 200, response.text
+    assert response.json()["ohlcv_rows"] == 24 and response.json()["indicator_rows"] == 0
+    nothing = await client.post(f"/api/datasets/{dataset['dataset_id']}/export", json={})
+    assert nothing.status_code == 400
