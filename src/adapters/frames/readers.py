@@ -79,7 +79,7 @@ class FrameReader:
                 batch = next(self._raw)
             except StopIteration:
                 return
-            except (pa.ArrowException, OSError, EOFError) as exc:
+            except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as exc:
                 raise self._translate(exc) from exc
             for offset in range(0, batch.num_rows, self._batch_rows):
                 piece = batch.slice(offset, self._batch_rows)
@@ -281,9 +281,12 @@ def _open_csv(source: Source, kind: FrameKind, fmt: UploadFormat, batch_rows: in
         inferred = probe.schema
     finally:
         _close_all(probe_closers)
-    check_columns(kind, [name.strip() for name in inferred.names])
+    try:
+        names = [name.strip() for name in inferred.names]
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("the CSV header is not UTF-8 text", {"line": 1, "reason": str(exc)[:200]}) from exc
+    check_columns(kind, names)
     column_types, time_typed = _pinned_csv_types(kind, inferred)
-    names = [name.strip() for name in inferred.names]
     try:
         reader, closers = _csv_reader(source, fmt, block_size, column_types, names)
     except InvalidInput as error:

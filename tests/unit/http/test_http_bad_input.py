@@ -123,3 +123,11 @@ async def test_a_failed_prediction_write_leaves_no_run_behind(client: AsyncTestC
     assert "fold_number" in body["details"]["missing_columns"]
     assert (await client.get("/api/runs")).json()["total"] == 0
     assert await world.store.list_measurements() == []
+
+
+async def test_a_csv_whose_header_is_not_utf8_is_a_400(client: AsyncTestClient, world) -> None:  # type: ignore[no-untyped-def, type-arg]
+    body = b"\xb1\xff,open\n1704067200,1\n"
+    response = await client.post("/api/questdb/import", params={"measurement": "m"}, content=body,
+                                 headers={"content-type": "text/csv"})
+    assert_envelope(response, 400)
+    assert world.leftover_uploads() == []
