@@ -9,6 +9,15 @@ from domain.jobs import Job
 
 JOB_UPDATED = "job.updated"
 
+# Payload keys that name the server's spooled files or carry the request body: a job's readers (the API,
+# the event feed) never see them.
+SERVER_SIDE_KEYS = ("uploads", "body", "file", "predictions", "trades", "frames")
+
+
+def public_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in payload.items() if key not in SERVER_SIDE_KEYS}
+
+
 # Fixed width, always UTC with microseconds, so Python and the Postgres queue (which builds the same
 # object in SQL) render a timestamp identically.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -27,7 +36,7 @@ def job_event_data(job: Job) -> dict[str, Any]:
         "job_id": str(job.job_id),
         "type": job.type,
         "status": job.status.value,
-        "payload": job.payload,
+        "payload": public_payload(job.payload),
         "progress": job.progress,
         "total": job.total,
         "message": job.message,

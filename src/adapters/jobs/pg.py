@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from application.job_events import SERVER_SIDE_KEYS
 from domain.errors import StoreUnavailable
 
 # What "the database is unreachable right now" looks like through asyncpg: answered as StoreUnavailable.
@@ -26,18 +27,31 @@ JOBS_CHANNEL = "stage1_jobs"
 _TS = "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
+_HIDDEN = "ARRAY[" + ", ".join(f"'{key}'" for key in SERVER_SIDE_KEYS) + "]::text[]"
+
+
 def job_json(alias: str) -> str:
     def ts(column: str) -> str:
         return _TS.format(col=f"{alias}.{column}")
 
     fields = [
-        ("job_id", f"{alias}.job_id::text"), ("type", f"{alias}.type"), ("status", f"{alias}.status"),
-        ("payload", f"{alias}.payload"), ("progress", f"{alias}.progress"), ("total", f"{alias}.total"),
-        ("message", f"{alias}.message"), ("result", f"{alias}.result"), ("error", f"{alias}.error"),
-        ("attempts", f"{alias}.attempts"), ("max_attempts", f"{alias}.max_attempts"),
-        ("priority", f"{alias}.priority"), ("worker_id", f"{alias}.worker_id"),
-        ("created_at", ts("created_at")), ("updated_at", ts("updated_at")),
-        ("started_at", ts("started_at")), ("completed_at", ts("completed_at")),
+        ("job_id", f"{alias}.job_id::text"),
+        ("type", f"{alias}.type"),
+        ("status", f"{alias}.status"),
+        ("payload", f"({alias}.payload - {_HIDDEN})"),
+        ("progress", f"{alias}.progress"),
+        ("total", f"{alias}.total"),
+        ("message", f"{alias}.message"),
+        ("result", f"{alias}.result"),
+        ("error", f"{alias}.error"),
+        ("attempts", f"{alias}.attempts"),
+        ("max_attempts", f"{alias}.max_attempts"),
+        ("priority", f"{alias}.priority"),
+        ("worker_id", f"{alias}.worker_id"),
+        ("created_at", ts("created_at")),
+        ("updated_at", ts("updated_at")),
+        ("started_at", ts("started_at")),
+        ("completed_at", ts("completed_at")),
     ]
     return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in fields) + ")"
 
@@ -88,8 +102,12 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 async def create_pool(url: str, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(
-            asyncpg_dsn(url), min_size=min_size, max_size=max_size, init=init_connection,
-            server_settings=QUEUE_SESSION, **options,
+            asyncpg_dsn(url),
+            min_size=min_size,
+            max_size=max_size,
+            init=init_connection,
+            server_settings=QUEUE_SESSION,
+            **options,
         )
     except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
         raise StoreUnavailable(f"cannot reach Postgres for the job queue: {exc}") from exc

@@ -178,7 +178,12 @@ async def export_frames(
                 ports,
                 spool,
                 "dataset_export",
-                {"dataset_ref": ref, "mode": mode.value, "frames": {k.value: u.path for k, u in frames.items()}},
+                {
+                    "dataset_ref": ref,
+                    "mode": mode.value,
+                    "kinds": sorted(k.value for k in frames),
+                    "frames": {k.value: u.path for k, u in frames.items()},
+                },
                 list(frames.values()),
                 key,
             )

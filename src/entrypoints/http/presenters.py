@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from application.datasets import DatasetDetail, HierarchyNode
+from application.job_events import public_payload
 from application.ports import DatasetListing, MeasurementInfo
 from domain.datasets import Dataset
 from domain.jobs import Job
@@ -226,17 +227,6 @@ def job_out(job: Job) -> s.JobOut:
         started_at=job.started_at,
         completed_at=job.completed_at,
     )
-
-
-SERVER_SIDE_KEYS = frozenset({"uploads", "body", "file", "predictions", "trades", "frames"})
-
-
-def public_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """A job's payload without the server's file paths or the request body it carries."""
-    public = {k: v for k, v in payload.items() if k not in SERVER_SIDE_KEYS}
-    if isinstance(payload.get("frames"), dict):
-        public["frames"] = sorted(payload["frames"])
-    return public
 
 
 def measurement_fields(info: MeasurementInfo) -> dict[str, Any]:

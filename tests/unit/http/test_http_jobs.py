@@ -126,3 +126,11 @@ async def test_sse_subscribers_see_every_update_of_a_job_in_order_and_can_resume
         with anyio.fail_after(15):
             await listen(client, {"Last-Event-ID": str(first_run[0][0])}, len(first_run) - 1)
         assert [event_id for event_id, _ in seen] == [event_id for event_id, _ in first_run[1:]]
+
+
+async def test_job_events_and_job_bodies_never_show_server_file_paths(client: AsyncTestClient, world) -> None:  # type: ignore[no-untyped-def, type-arg]
+    accepted = await client.post("/api/questdb/import/async", json={"measurement": "quiet", "data": CSV})
+    await finished(client, accepted.json()["poll_url"])
+    events = [event.data for event in world.events.events]
+    assert events and all(set(data["payload"]) == {"measurement", "kind", "mode"} for data in events)
+    assert str(world.uploads) not in str(events)
