@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,8 @@ def worker(concurrency: int) -> None:
             await anyio.to_thread.run_sync(m.upgrade, settings.metadata_url)
         await _maybe_await(container.init_resources())
         try:
-            job_worker: Any = build_worker(await resolve(container.ports()), concurrency)
+            lease = timedelta(seconds=settings.job_lease_seconds)
+            job_worker: Any = build_worker(await resolve(container.ports()), concurrency, lease=lease)
             async with anyio.create_task_group() as group:
 
                 async def on_signals() -> None:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         None, description="Run a job worker inside `serve`; default: on for SQLite, off for Postgres."
     )
     worker_concurrency: int = Field(2, description="Jobs one worker runs at once.")
+    job_lease_seconds: float = Field(
+        30.0, description="How long a worker holds a job without renewing it; a dead worker's jobs move on after."
+    )
     log_level: str = Field("INFO", description="Python log level.")
     tls_cert: Path | None = Field(None, description="TLS certificate (PEM) for serving HTTPS directly.")
     tls_key: Path | None = Field(None, description="TLS private key (PEM).")

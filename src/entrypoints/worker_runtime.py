@@ -23,14 +23,16 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def build_worker(ports: Ports, concurrency: int, metrics: WorkerMetrics | None = None) -> Worker:
+def build_worker(
+    ports: Ports, concurrency: int, metrics: WorkerMetrics | None = None, lease: timedelta = LEASE
+) -> Worker:
     return Worker(
         ports.queue,
         handlers(ports),
         worker_id(),
         clock=ports.clock,
         concurrency=concurrency,
-        lease=LEASE,
+        lease=lease,
         metrics=metrics,
     )
 
@@ -42,7 +44,7 @@ async def in_process_worker(
     if not settings.runs_worker_in_process:
         yield
         return
-    worker = build_worker(ports, settings.worker_concurrency, metrics)
+    worker = build_worker(ports, settings.worker_concurrency, metrics, timedelta(seconds=settings.job_lease_seconds))
     async with anyio.create_task_group() as group:
         group.start_soon(worker.run)
         try:
