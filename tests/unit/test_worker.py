@@ -373,7 +373,7 @@ async def test_metrics_render_as_prometheus_text(queue: CountingQueue, clock: Fa
     assert "# TYPE stage1_jobs_completed_total counter" in text
     assert 'stage1_jobs_completed_total{type="noop"} 1' in text
     assert 'stage1_jobs_claimed_total{type="noop"} 1' in text
-    assert 'stage1_jobs_duration_seconds_bucket{type="noop",le="+Inf"} 1' in text
+    assert 'stage1_jobs_duration_seconds_bucket{le="+Inf",type="noop"} 1' in text
     assert 'stage1_jobs_duration_seconds_count{type="noop"} 1' in text
 
 
