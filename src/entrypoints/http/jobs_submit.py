@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Response
 
 from application.context import Ports
@@ -35,6 +36,22 @@ async def submit_with_uploads(
         for upload in uploads:
             spool.keep(upload)
     return job
+
+
+async def queue_record(
+    ports: Ports,
+    spool: UploadSpool,
+    job_type: str,
+    body: msgspec.Struct,
+    frame_field: str,
+    frame: FrameUpload | None,
+    key: IdempotencyKey | None,
+    **extra: Any,
+) -> Job:
+    """A run or simulation saved by a job: the record travels as its JSON, its frame as the spooled file."""
+    record = msgspec.structs.replace(body, **{frame_field: None, f"{frame_field}_csv": None})
+    payload = {"body": msgspec.to_builtins(record), frame_field: frame and frame.path, **extra}
+    return await submit_with_uploads(ports, spool, job_type, payload, [frame] if frame else [], key)
 
 
 def accepted(job: Job) -> Response[s.JobAcceptedOut]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
@@ -22,7 +21,7 @@ from domain.values import MeasurementName, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key, time_param
-from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.jobs_submit import accepted, queue_record
 from entrypoints.http.streaming import choose_format, stream_query
 from entrypoints.http.uploads import UploadSpool, record_with_frame
 from entrypoints.settings import Settings
@@ -98,18 +97,8 @@ async def save_run(
         key = idempotency_key(request, "runs.save", digest)
         command = run_command(body, predictions, key)  # validates before anything is queued
         if run_async:
-            stripped = msgspec.structs.replace(body, predictions=None, predictions_csv=None)
-            job = await submit_with_uploads(
-                ports,
-                spool,
-                "run_persist",
-                {
-                    "body": msgspec.to_builtins(stripped),
-                    "predictions": predictions and predictions.path,
-                    "dataset_ref": command.dataset_ref,
-                },
-                [predictions] if predictions else [],
-                key,
+            job = await queue_record(
+                ports, spool, "run_persist", body, "predictions", predictions, key, dataset_ref=command.dataset_ref
             )
             return accepted(job)
         saved = await use.save_run(ports, command)

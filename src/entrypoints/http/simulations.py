@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 
@@ -19,7 +18,7 @@ from domain.values import MeasurementName, format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key
-from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.jobs_submit import accepted, queue_record
 from entrypoints.http.runs import parse_uuid
 from entrypoints.http.streaming import choose_format, stream_batches, stream_query
 from entrypoints.http.uploads import UploadSpool, record_with_frame
@@ -83,14 +82,8 @@ async def save_simulation(
         key = idempotency_key(request, "simulations.save", digest)
         command = simulation_command(body, trades, key)
         if run_async:
-            stripped = msgspec.structs.replace(body, trades=None, trades_csv=None)
-            job = await submit_with_uploads(
-                ports,
-                spool,
-                "simulation_persist",
-                {"body": msgspec.to_builtins(stripped), "trades": trades and trades.path, "run_id": body.run_id},
-                [trades] if trades else [],
-                key,
+            job = await queue_record(
+                ports, spool, "simulation_persist", body, "trades", trades, key, run_id=body.run_id
             )
             return accepted(job)
         saved = await use.save_simulation(ports, command)
