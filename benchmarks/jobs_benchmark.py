@@ -54,7 +54,7 @@ import asyncpg
 from adapters.jobs.pg import QUEUE_SESSION, asyncpg_dsn
 from adapters.jobs.postgres_queue import PostgresJobQueue
 from adapters.sql import migrate
-from application.job_handlers import JobHandlers, ProgressReporter
+from application.job_registry import JobHandlers, ProgressReporter
 from application.worker import Worker
 from domain.jobs import Job
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from application.ports import (
     Clock,
     EventFeed,
-    FrameReader,
     IdGenerator,
     JobQueue,
     TimeSeriesStore,
     UnitOfWorkFactory,
+    UploadReader,
 )
 
 
@@ -19,7 +19,7 @@ from application.ports import (
 class Ports:
     uow: UnitOfWorkFactory
     store: TimeSeriesStore
-    frames: FrameReader
+    frames: UploadReader
     clock: Clock
     ids: IdGenerator
     events: EventFeed

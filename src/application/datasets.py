@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
 from application.context import Ports
-from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.idempotency import earlier_answer, remember_answer
 from application.ports import (
     DatasetFilter,
     DatasetListing,
@@ -31,15 +32,6 @@ from domain.simulations import Simulation
 from domain.values import MeasurementName, Slug, validate_granularity
 
 DATASET_FRAME_KINDS = (FrameKind.OHLCV, FrameKind.INDICATORS)
-
-
-@dataclass(slots=True)
-class UpsertDataset:
-    dataset_slug: str
-    changes: DatasetChanges
-    frames: dict[FrameKind, FrameUpload] = field(default_factory=dict)
-    mode: WriteMode = WriteMode.APPEND
-    idempotency: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +95,9 @@ async def upsert_dataset(ports: Ports, command: UpsertDataset) -> DatasetSaved:
     return DatasetSaved(dataset, created, written)
 
 
-async def export_dataset_frames(
-    ports: Ports,
-    ref: str,
-    frames: dict[FrameKind, FrameUpload],
-    mode: WriteMode,
-    idempotency: IdempotencyKey | None = None,
-) -> DatasetSaved:
+async def upload_dataset_frames(ports: Ports, command: UploadDatasetFrames) -> DatasetSaved:
     """Upload OHLCV and/or indicator frames for a dataset that exists."""
+    ref, frames, mode, idempotency = command.dataset_ref, command.frames, command.mode, command.idempotency
     if not frames:
         raise InvalidInput("send an ohlcv and/or an indicators frame", {"missing_parts": ["ohlcv", "indicators"]})
     async with ports.uow() as uow:
@@ -129,15 +116,6 @@ async def export_dataset_frames(
         raise
     await ports.events.publish("dataset.updated", _event(dataset))
     return DatasetSaved(dataset, False, written)
-
-
-@dataclass(slots=True)
-class BackfillDataset:
-    dataset_slug: str
-    symbol: str | None
-    granularity: str | None
-    ohlcv_measurement: str
-    indicator_measurement: str
 
 
 async def backfill_dataset(ports: Ports, command: BackfillDataset) -> DatasetSaved:

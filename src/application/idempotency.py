@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from application.ports import StoredResponse, UnitOfWork
-from domain.errors import Conflict, InvalidInput
-
-MAX_KEY_LENGTH = 200
+from domain.errors import Conflict
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyKey:
+class IdempotencyKey(msgspec.Struct, frozen=True):
+    """The client's key for one write, the write's scope, and a hash of the request it came with."""
+
     key: str
     scope: str
     request_hash: str
-
-    def __post_init__(self) -> None:
-        if not self.key or len(self.key) > MAX_KEY_LENGTH or not self.key.isprintable():
-            raise InvalidInput(
-                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
-                {"header": "Idempotency-Key"},
-            )
 
 
 async def earlier_answer(uow: UnitOfWork, key: IdempotencyKey | None) -> StoredResponse | None:

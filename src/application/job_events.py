@@ -9,9 +9,9 @@ from domain.jobs import Job
 
 JOB_UPDATED = "job.updated"
 
-# Payload keys that name the server's spooled files or carry the request body: a job's readers (the API,
-# the event feed) never see them.
-SERVER_SIDE_KEYS = ("uploads", "body", "file", "predictions", "trades", "frames")
+# Payload keys that name the server's spooled files or carry the command: a job's readers (the API, the
+# event feed) never see them. The older keys hide what jobs queued before commands were payloads carry.
+SERVER_SIDE_KEYS = ("uploads", "command", "body", "file", "predictions", "trades", "frames")
 
 
 def public_payload(payload: dict[str, Any]) -> dict[str, Any]:

@@ -219,8 +219,8 @@ class QueryResult:
     rows: list[list[Any]]
 
 
-class TimeSeriesStore(Protocol):
-    """Where bars, indicators, predictions and trades live (QuestDB, DuckDB or memory).
+class SeriesWriter(Protocol):
+    """Writes frames into measurements (and drops a measurement a failed save created).
 
     Frames carry a `timestamp` column of Arrow type timestamp; other columns keep their own types.
     A write is visible to every read that starts after it returns (read-your-writes).
@@ -236,6 +236,22 @@ class TimeSeriesStore(Protocol):
         granularity: str | None = None,
     ) -> WriteReport: ...
 
+    async def drop(self, measurement: MeasurementName) -> None: ...
+
+
+class SeriesCatalog(Protocol):
+    """What measurements exist, their columns, counts and bounds, and a few of their rows."""
+
+    async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None: ...
+
+    async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table: ...
+
+    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]: ...
+
+
+class SeriesReader(Protocol):
+    """A time range of one measurement, as Arrow batches or as CSV."""
+
     def read(self, query: RangeQuery) -> AsyncIterator[pa.RecordBatch]: ...
 
     def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
@@ -244,19 +260,23 @@ class TimeSeriesStore(Protocol):
         A store may answer this natively (QuestDB's /exp) so the hot export path skips Arrow."""
         ...
 
-    async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None: ...
 
-    async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table: ...
-
-    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]: ...
-
-    async def drop(self, measurement: MeasurementName) -> None: ...
+class ReadOnlySql(Protocol):
+    """A client's read-only statement, run by the store's read-only user."""
 
     async def query(self, sql: str, limit: int, timeout: float) -> QueryResult: ...
 
     def stream_sql(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]: ...
 
+
+class StoreProbe(Protocol):
     async def ping(self) -> dict[str, Any]: ...
+
+
+class TimeSeriesStore(SeriesWriter, SeriesCatalog, SeriesReader, ReadOnlySql, StoreProbe, Protocol):
+    """Where bars, indicators, predictions and trades live (QuestDB, DuckDB or memory): every role above.
+
+    Only the composition root holds a whole store; a use case takes the roles it uses."""
 
     async def close(self) -> None: ...
 
@@ -331,7 +351,7 @@ class FrameUpload:
     fmt: str | None = None
 
 
-class FrameReader(Protocol):
+class UploadReader(Protocol):
     """Reads an upload as normalized Arrow batches; checks the kind's columns before the first batch."""
 
     def read(self, upload: FrameUpload, kind: FrameKind) -> AsyncIterator[pa.RecordBatch]: ...

@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
+from application.commands import SaveRun
 from application.context import Ports
 from application.datasets import find_dataset
-from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.idempotency import earlier_answer, remember_answer
 from application.landing import choose_measurement, landed_rows
-from application.ports import FrameUpload, RangeQuery, RunFilter, UnitOfWork
+from application.ports import RangeQuery, RunFilter, UnitOfWork
 from application.streams import open_stream
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.frames import FrameKind, prediction_column_order
 from domain.paging import Page, PageRequest
-from domain.runs import Fold, RunStatus, WalkforwardRun, default_prediction_measurement
+from domain.runs import WalkforwardRun, default_prediction_measurement
 from domain.values import Slug
-
-
-@dataclass(slots=True)
-class SaveRun:
-    dataset_ref: str
-    status: RunStatus = RunStatus.COMPLETED
-    prediction_measurement: str | None = None
-    target_column: str | None = None
-    feature_columns: list[str] = field(default_factory=list)
-    walk_config: dict[str, Any] = field(default_factory=dict)
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
-    summary_metrics: dict[str, Any] = field(default_factory=dict)
-    folds: list[Fold] = field(default_factory=list)
-    fold_count: int | None = None
-    clipboard_text: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    run_id: UUID | None = None
-    predictions: FrameUpload | None = None
-    idempotency: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True, slots=True)

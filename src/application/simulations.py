@@ -5,18 +5,18 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from application.commands import SaveSimulation
 from application.context import Ports
-from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
+from application.idempotency import earlier_answer, remember_answer
 from application.landing import choose_measurement, landed_rows
-from application.ports import FrameUpload, RangeQuery, SimulationFilter, UnitOfWork
+from application.ports import RangeQuery, SimulationFilter, UnitOfWork
 from application.runs import find_run
 from application.streams import collect, from_batches
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -26,29 +26,11 @@ from domain.simulations import (
     EquityPoint,
     Side,
     Simulation,
-    SimulationStatus,
     Trade,
-    TradeBucket,
     aggregate_buckets,
     default_trades_measurement,
     equity_curve,
 )
-
-
-@dataclass(slots=True)
-class SaveSimulation:
-    run_ref: str
-    status: SimulationStatus = SimulationStatus.COMPLETED
-    trades_measurement: str | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-    summary_metrics: dict[str, Any] = field(default_factory=dict)
-    trade_buckets: list[TradeBucket] | None = None
-    trade_count: int | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    simulation_id: UUID | None = None
-    trades: FrameUpload | None = None
-    idempotency: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,25 +9,16 @@ from typing import Any
 
 import pyarrow as pa
 
+from application.commands import ImportFrame
 from application.context import Ports
-from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
-from application.ports import FrameUpload, MeasurementInfo, QueryResult
+from application.idempotency import earlier_answer, remember_answer
+from application.ports import MeasurementInfo, QueryResult
 from application.streams import open_stream
 from domain.errors import InvalidInput, NotFound
-from domain.frames import FrameKind, WriteMode
 from domain.read_only_sql import ensure_read_only
 from domain.values import MeasurementName
 
 ProgressCallback = Callable[[int], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class ImportFrame:
-    measurement: str
-    upload: FrameUpload
-    kind: FrameKind = FrameKind.GENERIC
-    mode: WriteMode = WriteMode.APPEND
-    idempotency: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True, slots=True)

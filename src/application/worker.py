@@ -15,7 +15,7 @@ from uuid import UUID
 
 import anyio
 
-from application.job_handlers import JobCancelled, JobHandler, ProgressReporter
+from application.job_registry import JobCancelled, JobHandler, ProgressReporter
 from application.ports import Clock, JobQueue
 from application.worker_metrics import WorkerMetrics
 from domain.errors import InvalidInput

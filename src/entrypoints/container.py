@@ -14,7 +14,7 @@ from typing import Any
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.frames.upload_reader import ArrowFrameReader
+from adapters.frames.upload_reader import ArrowUploadReader
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import unit_of_work_factory
 from adapters.system import RandomIds, SystemClock
@@ -125,7 +125,7 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Resource(_engine, settings)
     uow = providers.Singleton(unit_of_work_factory, engine)
     store = providers.Resource(_time_series_store, settings)
-    frames = providers.Singleton(ArrowFrameReader)
+    frames = providers.Singleton(ArrowUploadReader)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
     jobs = providers.Resource(_job_backend, settings)

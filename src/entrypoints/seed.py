@@ -11,7 +11,7 @@ from uuid import UUID
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from application import datasets, runs, simulations
+from application import commands, datasets, runs, simulations
 from application.context import Ports
 from application.ports import FrameUpload
 from domain.datasets import DatasetChanges
@@ -179,7 +179,7 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
             ohlcv = _ohlcv(fixture)
             saved = await datasets.upsert_dataset(
                 ports,
-                datasets.UpsertDataset(
+                commands.UpsertDataset(
                     fixture["slug"],
                     DatasetChanges(
                         symbol=fixture["symbol"],
@@ -203,7 +203,7 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
             if not run_exists:
                 await runs.save_run(
                     ports,
-                    runs.SaveRun(
+                    commands.SaveRun(
                         dataset_ref=fixture["slug"],
                         target_column="direction_next_bar",
                         feature_columns=["sma_20", "momentum_10"],
@@ -224,7 +224,7 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
             if not sim_exists:
                 await simulations.save_simulation(
                     ports,
-                    simulations.SaveSimulation(
+                    commands.SaveSimulation(
                         run_ref=str(fixture["run_id"]),
                         config={"initial_capital": 10_000.0, "fee_per_trade": 0.5},
                         summary_metrics={"sharpe": 1.1},

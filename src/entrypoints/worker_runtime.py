@@ -13,8 +13,8 @@ import anyio
 from application.context import Ports
 from application.worker import Worker
 from application.worker_metrics import WorkerMetrics
-from entrypoints.job_handlers import handlers
 from entrypoints.settings import Settings
+from entrypoints.worker_jobs import handlers
 
 LEASE = timedelta(seconds=30)
 

@@ -13,7 +13,7 @@ import pytest
 from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
 from tests.jobs_support import SystemClock, fresh_postgres_database
 
-from application.job_handlers import JobHandlers, ProgressReporter
+from application.job_registry import JobHandlers, ProgressReporter
 from application.worker import Worker
 from domain.errors import InvalidTransition, NotFound
 from domain.jobs import Job, JobStatus

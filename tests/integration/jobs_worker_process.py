@@ -22,7 +22,7 @@ import asyncpg
 
 from adapters.jobs.pg import asyncpg_dsn
 from adapters.jobs.postgres_queue import PostgresJobQueue
-from application.job_handlers import JobHandlers, ProgressReporter
+from application.job_registry import JobHandlers, ProgressReporter
 from application.worker import Worker
 from domain.jobs import Job
 

@@ -13,7 +13,7 @@ import pytest
 from tests.jobs_support import FakeClock
 
 from adapters.jobs.memory_queue import MemoryJobQueue
-from application.job_handlers import JobCancelled, JobHandlers, ProgressReporter
+from application.job_registry import JobCancelled, JobHandlers, ProgressReporter
 from application.worker import Worker
 from domain.errors import InvalidInput, StoreUnavailable
 from domain.jobs import Job, JobStatus

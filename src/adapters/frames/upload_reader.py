@@ -1,4 +1,4 @@
-"""The `FrameReader` port over the pyarrow readers: an upload on disk in, normalized batches out."""
+"""The `UploadReader` port over the pyarrow readers: an upload on disk in, normalized batches out."""
 
 from __future__ import annotations
 
@@ -12,6 +12,6 @@ from application.ports import FrameUpload
 from domain.frames import FrameKind
 
 
-class ArrowFrameReader:
+class ArrowUploadReader:
     def read(self, upload: FrameUpload, kind: FrameKind) -> AsyncIterator[pa.RecordBatch]:
         return read_frames(upload.path, kind, fmt=UploadFormat(upload.fmt) if upload.fmt else None)

@@ -9,12 +9,14 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from application import datasets as use
+from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
 from application.context import Ports
 from application.ports import DatasetFilter, FrameUpload, RunFilter
 from application.runs import runs_of_dataset
 from domain.datasets import DatasetChanges
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
+from domain.jobs import JobType
 from domain.paging import PageRequest
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -27,7 +29,7 @@ from entrypoints.http.inputs import (
     sha256,
     time_param,
 )
-from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import run_page
 from entrypoints.http.streaming import choose_format, stream_query
 from entrypoints.http.uploads import UploadSpool
@@ -109,7 +111,7 @@ async def upsert_dataset(
             )
         saved = await use.upsert_dataset(
             ports,
-            use.UpsertDataset(
+            UpsertDataset(
                 body.dataset_slug,
                 changes_of(body),
                 frames,
@@ -147,7 +149,7 @@ async def backfill(request: Request[Any, Any, Any], ports: Ports) -> Response[s.
     body = decode(await request.body(), s.BackfillIn)
     saved = await use.backfill_dataset(
         ports,
-        use.BackfillDataset(
+        BackfillDataset(
             body.dataset_slug, body.symbol, body.granularity, body.ohlcv_measurement, body.indicator_measurement
         ),
     )
@@ -171,24 +173,23 @@ async def export_frames(
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         _, frames, digest = await _frames_from_request(request, spool, existing=True)
         key = idempotency_key(request, "datasets.export", digest)
+        command = UploadDatasetFrames(dataset_ref=ref, frames=frames, mode=mode, idempotency=key)
         if run_async:
             async with ports.uow() as uow:
                 await use.find_dataset(uow, ref)
-            job = await submit_with_uploads(
+            job = await queue_command(
                 ports,
                 spool,
-                "dataset_export",
-                {
-                    "dataset_ref": ref,
-                    "mode": mode.value,
-                    "kinds": sorted(k.value for k in frames),
-                    "frames": {k.value: u.path for k, u in frames.items()},
-                },
+                JobType.DATASET_EXPORT,
+                command,
                 list(frames.values()),
                 key,
+                dataset_ref=ref,
+                mode=mode.value,
+                kinds=sorted(k.value for k in frames),
             )
             return accepted(job)
-        saved = await use.export_dataset_frames(ports, ref, frames, mode, key)
+        saved = await use.upload_dataset_frames(ports, command)
     return Response(present.dataset_out(saved.dataset), status_code=200)
 
 

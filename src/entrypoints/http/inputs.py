@@ -16,6 +16,7 @@ from domain.values import coerce_timestamp
 T = TypeVar("T")
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
 MAX_JSON_BYTES = 512 * 1024 * 1024
+MAX_KEY_LENGTH = 200
 
 
 def decode(data: bytes | str, kind: type[T], what: str = "body") -> T:
@@ -53,7 +54,12 @@ def idempotency_key(request: Request[Any, Any, Any], scope: str, body_hash: str)
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
-    return IdempotencyKey(key.strip(), scope, body_hash)
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters", {"header": "Idempotency-Key"}
+        )
+    return IdempotencyKey(key, scope, body_hash)
 
 
 def sha256(data: bytes) -> str:

@@ -1,4 +1,4 @@
-"""The `?async=true` path shared by imports, dataset exports, run and simulation saves."""
+"""The `?async=true` path shared by imports, dataset frame uploads, run and simulation saves."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 import msgspec
 from litestar import Response
 
+from application.commands import JobCommand
 from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.jobs import submit_job
 from application.ports import FrameUpload
-from domain.jobs import Job
+from domain.jobs import Job, JobType
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import sha256
 from entrypoints.http.uploads import UploadSpool
@@ -38,20 +39,20 @@ async def submit_with_uploads(
     return job
 
 
-async def queue_record(
+async def queue_command(
     ports: Ports,
     spool: UploadSpool,
-    job_type: str,
-    body: msgspec.Struct,
-    frame_field: str,
-    frame: FrameUpload | None,
+    job_type: JobType,
+    command: JobCommand,
+    uploads: list[FrameUpload],
     key: IdempotencyKey | None,
-    **extra: Any,
+    **visible: Any,
 ) -> Job:
-    """A run or simulation saved by a job: the record travels as its JSON, its frame as the spooled file."""
-    record = msgspec.structs.replace(body, **{frame_field: None, f"{frame_field}_csv": None})
-    payload = {"body": msgspec.to_builtins(record), frame_field: frame and frame.path, **extra}
-    return await submit_with_uploads(ports, spool, job_type, payload, [frame] if frame else [], key)
+    """A command run by a worker: it travels as the job's payload, its frames as the spooled files.
+
+    `visible` is what readers of the job see of its payload; the command itself stays on the server."""
+    payload = {**visible, "command": msgspec.to_builtins(msgspec.structs.replace(command, idempotency=None))}
+    return await submit_with_uploads(ports, spool, job_type, payload, uploads, key)
 
 
 def accepted(job: Job) -> Response[s.JobAcceptedOut]:

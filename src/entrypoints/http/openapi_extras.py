@@ -31,11 +31,11 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
-from application.idempotency import MAX_KEY_LENGTH
 from domain.values import GRANULARITY_PATTERN, MEASUREMENT_PATTERN, SLUG_PATTERN
 from entrypoints.http import auth
 from entrypoints.http import schemas as s
 from entrypoints.http.events import EVENT_TYPES
+from entrypoints.http.inputs import MAX_KEY_LENGTH
 
 JSON: Final = "application/json"
 CSV: Final = "text/csv"

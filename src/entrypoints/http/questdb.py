@@ -11,16 +11,18 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from application import timeseries as use
+from application.commands import ImportFrame
 from application.context import Ports
 from application.jobs import get_job
 from application.ports import FrameUpload
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
-from domain.values import validate_output_unit
+from domain.jobs import JobType
+from domain.values import MeasurementName, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import decode, idempotency_key, is_json, is_multipart, media_type, sha256
-from entrypoints.http.jobs_submit import accepted, submit_with_uploads
+from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.metrics import ROWS_IMPORTED
 from entrypoints.http.streaming import choose_format, stream_batches
 from entrypoints.http.uploads import UploadSpool
@@ -37,7 +39,7 @@ async def _import_request(
     measurement: str | None,
     kind: FrameKind | None,
     mode: WriteMode | None,
-) -> tuple[use.ImportFrame, FrameUpload]:
+) -> tuple[ImportFrame, FrameUpload]:
     """The three forms of an import: a multipart `file` part, a raw body, or JSON with `data`."""
     if is_multipart(request):
         parts = await spool.multipart(request, {"file"})
@@ -66,7 +68,7 @@ async def _import_request(
     if not measurement:
         raise InvalidInput("measurement is required", {"field": "measurement"})
     key = idempotency_key(request, "questdb.import", digest)
-    command = use.ImportFrame(measurement, upload, kind or FrameKind.GENERIC, mode or WriteMode.APPEND, key)
+    command = ImportFrame(measurement, upload, kind or FrameKind.GENERIC, mode or WriteMode.APPEND, key)
     return command, upload
 
 
@@ -104,21 +106,17 @@ async def import_async(
 ) -> Response[s.JobAcceptedOut]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         command, upload = await _import_request(request, spool, measurement, kind, mode)
-        from domain.values import MeasurementName
-
         MeasurementName(command.measurement)
-        job = await submit_with_uploads(
+        job = await queue_command(
             ports,
             spool,
-            "questdb_import",
-            {
-                "measurement": command.measurement,
-                "kind": command.kind.value,
-                "mode": command.mode.value,
-                "file": upload.path,
-            },
+            JobType.QUESTDB_IMPORT,
+            command,
             [upload],
             command.idempotency,
+            measurement=command.measurement,
+            kind=command.kind.value,
+            mode=command.mode.value,
         )
     return accepted(job)
 

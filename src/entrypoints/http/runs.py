@@ -5,23 +5,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
 from application import runs as use
+from application.commands import SaveRun
 from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, RunFilter
 from domain.errors import InvalidInput
 from domain.frames import FrameKind
+from domain.jobs import JobType
 from domain.paging import Page, PageRequest
 from domain.runs import Fold, RunStatus, WalkforwardRun
 from domain.values import MeasurementName, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key, time_param
-from entrypoints.http.jobs_submit import accepted, queue_record
+from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.streaming import choose_format, stream_query
 from entrypoints.http.uploads import UploadSpool, record_with_frame
 from entrypoints.settings import Settings
@@ -41,14 +44,14 @@ def parse_uuid(value: str | None, field: str) -> UUID | None:
         raise InvalidInput(f"{field} must be a UUID", {"field": field}) from exc
 
 
-def run_command(body: s.RunIn, predictions: FrameUpload | None, key: IdempotencyKey | None) -> use.SaveRun:
+def run_command(body: s.RunIn, predictions: FrameUpload | None, key: IdempotencyKey | None) -> SaveRun:
     ref = body.dataset_id or body.dataset_slug
     if not ref:
         raise InvalidInput("dataset_id or dataset_slug is required", {"field": "dataset_id"})
     if body.prediction_measurement is not None:
         # Checked here too, so `?async=true` refuses it before queuing rather than in a failed job.
         MeasurementName(body.prediction_measurement, "prediction_measurement")
-    return use.SaveRun(
+    return SaveRun(
         dataset_ref=ref,
         status=RunStatus(body.status),
         prediction_measurement=body.prediction_measurement,
@@ -57,22 +60,7 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
         walk_config=body.walk_config,
         hyperparameters=body.hyperparameters,
         summary_metrics=body.summary_metrics,
-        folds=[
-            Fold(
-                f.fold_number,
-                f.train_start,
-                f.train_end,
-                f.test_start,
-                f.test_end,
-                f.train_start_ts,
-                f.train_end_ts,
-                f.test_start_ts,
-                f.test_end_ts,
-                dict(f.thresholds),
-                dict(f.metrics),
-            )
-            for f in body.folds
-        ],
+        folds=msgspec.convert(body.folds, list[Fold], from_attributes=True),
         fold_count=body.fold_count,
         clipboard_text=body.clipboard_text,
         started_at=body.started_at,
@@ -97,8 +85,14 @@ async def save_run(
         key = idempotency_key(request, "runs.save", digest)
         command = run_command(body, predictions, key)  # validates before anything is queued
         if run_async:
-            job = await queue_record(
-                ports, spool, "run_persist", body, "predictions", predictions, key, dataset_ref=command.dataset_ref
+            job = await queue_command(
+                ports,
+                spool,
+                JobType.RUN_PERSIST,
+                command,
+                [predictions] if predictions else [],
+                key,
+                dataset_ref=command.dataset_ref,
             )
             return accepted(job)
         saved = await use.save_run(ports, command)

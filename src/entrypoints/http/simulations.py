@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 
 from application import simulations as use
+from application.commands import SaveSimulation
 from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, SimulationFilter
 from domain.frames import FrameKind
+from domain.jobs import JobType
 from domain.paging import PageRequest
 from domain.simulations import SimulationStatus, TradeBucket
 from domain.values import MeasurementName, format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key
-from entrypoints.http.jobs_submit import accepted, queue_record
+from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import parse_uuid
 from entrypoints.http.streaming import choose_format, stream_batches, stream_query
 from entrypoints.http.uploads import UploadSpool, record_with_frame
@@ -33,11 +36,11 @@ TsUnit = Annotated[str, Parameter(max_length=8, required=False)]
 
 def simulation_command(
     body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None
-) -> use.SaveSimulation:
+) -> SaveSimulation:
     if body.trades_measurement is not None:
         # Checked here too, so `?async=true` refuses it before queuing rather than in a failed job.
         MeasurementName(body.trades_measurement, "trades_measurement")
-    return use.SaveSimulation(
+    return SaveSimulation(
         run_ref=body.run_id,
         status=SimulationStatus(body.status),
         trades_measurement=body.trades_measurement,
@@ -45,20 +48,7 @@ def simulation_command(
         summary_metrics=body.summary_metrics,
         trade_buckets=None
         if body.trade_buckets is None
-        else [
-            TradeBucket(
-                b.bucket,
-                b.trade_count,
-                b.win_count,
-                b.loss_count,
-                b.total_pnl,
-                b.avg_pnl,
-                b.avg_return_pct,
-                b.max_win,
-                b.max_loss,
-            )
-            for b in body.trade_buckets
-        ],
+        else msgspec.convert(body.trade_buckets, list[TradeBucket], from_attributes=True),
         trade_count=body.trade_count,
         started_at=body.started_at,
         completed_at=body.completed_at,
@@ -82,8 +72,8 @@ async def save_simulation(
         key = idempotency_key(request, "simulations.save", digest)
         command = simulation_command(body, trades, key)
         if run_async:
-            job = await queue_record(
-                ports, spool, "simulation_persist", body, "trades", trades, key, run_id=body.run_id
+            job = await queue_command(
+                ports, spool, JobType.SIMULATION_PERSIST, command, [trades] if trades else [], key, run_id=body.run_id
             )
             return accepted(job)
         saved = await use.save_simulation(ports, command)

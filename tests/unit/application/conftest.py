@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 
-from adapters.frames.upload_reader import ArrowFrameReader
+from adapters.frames.upload_reader import ArrowUploadReader
 from adapters.jobs.events import MemoryEventFeed
 from adapters.jobs.memory_queue import MemoryJobQueue
 from adapters.memory.metadata import InMemoryMetadata, InMemoryUnitOfWorkFactory
@@ -47,7 +47,7 @@ class Harness:
         self.ports = Ports(
             uow=InMemoryUnitOfWorkFactory(self.metadata),
             store=self.store,
-            frames=ArrowFrameReader(),
+            frames=ArrowUploadReader(),
             clock=clock,
             ids=CountingIds(),
             events=self.events,

@@ -1,4 +1,4 @@
-"""Every job type is safe to run twice: the second run answers the first result and writes nothing."""
+"""A job's payload is an application command; every job type is safe to run twice (same answer, one write)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from msgspec import to_builtins
 
-from application.datasets import UpsertDataset, upsert_dataset
+from application.commands import ImportFrame, SaveRun, SaveSimulation, UpsertDataset
+from application.datasets import upsert_dataset
 from domain.datasets import DatasetChanges
-from domain.jobs import Job
-from entrypoints.job_handlers import handlers
+from domain.jobs import Job, JobType
+from domain.runs import Fold
+from entrypoints.worker_jobs import handlers
 
 pytestmark = pytest.mark.anyio
 START = 1_704_067_200
@@ -34,10 +37,9 @@ async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harn
         timestamp=[START, START + 60], bar_index=[0, 1], fold_number=[1, 1], prediction=[0.4, 0.6], target=[0.0, 1.0]
     )
     job = a_job(
-        "run_persist",
-        {"body": {"dataset_slug": "btc", "folds": [{"fold_number": 1}]}, "predictions": upload.path, "uploads": []},
+        JobType.RUN_PERSIST, {"command": to_builtins(SaveRun("btc", folds=[Fold(1)], predictions=upload)), "uploads": []}
     )
-    handler = handlers(harness.ports)["run_persist"]
+    handler = handlers(harness.ports)[JobType.RUN_PERSIST]
     first = await handler(job, SilentProgress())
     again = await handler(job, SilentProgress())
     assert again == first and first["questdb_rows_written"] == 2
@@ -47,12 +49,13 @@ async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harn
 
 async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness) -> None:  # type: ignore[no-untyped-def]
     await upsert_dataset(harness.ports, UpsertDataset("btc", DatasetChanges()))
-    run = await handlers(harness.ports)["run_persist"](
-        a_job("run_persist", {"body": {"dataset_slug": "btc"}, "uploads": []}), SilentProgress()
+    run = await handlers(harness.ports)[JobType.RUN_PERSIST](
+        a_job(JobType.RUN_PERSIST, {"command": to_builtins(SaveRun("btc")), "uploads": []}), SilentProgress()
     )
     trades = harness.frame(bar_timestamp=[START], side=["long"], entry_price=[1.0], exit_price=[2.0], pnl=[1.0])
-    job = a_job("simulation_persist", {"body": {"run_id": run["run_id"]}, "trades": trades.path, "uploads": []})
-    handler = handlers(harness.ports)["simulation_persist"]
+    command = SaveSimulation(run["run_id"], trades=trades)
+    job = a_job(JobType.SIMULATION_PERSIST, {"command": to_builtins(command), "uploads": []})
+    handler = handlers(harness.ports)[JobType.SIMULATION_PERSIST]
     assert await handler(job, SilentProgress()) == await handler(job, SilentProgress())
     assert len(harness.metadata.simulations) == 1
 
@@ -60,10 +63,10 @@ async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness) 
 async def test_an_import_job_reports_rows_as_progress_and_deletes_its_upload(harness) -> None:  # type: ignore[no-untyped-def]
     upload = harness.frame(timestamp=[START + i for i in range(5)], x=[1.0] * 5)
     job = a_job(
-        "questdb_import",
-        {"measurement": "m", "kind": "generic", "mode": "append", "file": upload.path, "uploads": [upload.path]},
+        JobType.QUESTDB_IMPORT,
+        {"measurement": "m", "command": to_builtins(ImportFrame("m", upload)), "uploads": [upload.path]},
     )
     progress = SilentProgress()
-    result = await handlers(harness.ports)["questdb_import"](job, progress)
+    result = await handlers(harness.ports)[JobType.QUESTDB_IMPORT](job, progress)
     assert result["rows_written"] == 5 and progress.reports[-1] == 5
     assert not (harness.tmp / upload.path).exists()

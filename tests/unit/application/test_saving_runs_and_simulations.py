@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from application.datasets import UpsertDataset, upsert_dataset
-from application.runs import SaveRun, save_run
-from application.simulations import SaveSimulation, save_simulation
+from application.commands import SaveRun, SaveSimulation, UpsertDataset
+from application.datasets import upsert_dataset
+from application.runs import save_run
+from application.simulations import save_simulation
 from domain.datasets import DatasetChanges
 from domain.errors import Conflict, InvalidInput, StoreUnavailable
 

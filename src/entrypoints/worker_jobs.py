@@ -1,5 +1,6 @@
-"""What each job type does: decode its payload the way the HTTP edge decodes a request, then run the
-same use case. Every handler is safe to run twice (store dedup keys, idempotent metadata writes)."""
+"""What each job type runs: the job's payload holds an application command, decoded here and handed to
+the same use case the HTTP edge calls. Every handler is safe to run twice (store dedup keys, idempotent
+metadata writes)."""
 
 from __future__ import annotations
 
@@ -9,29 +10,19 @@ from typing import Any
 import msgspec
 
 from application import datasets, runs, simulations, timeseries
+from application.commands import ImportFrame, SaveRun, SaveSimulation, UploadDatasetFrames
 from application.context import Ports
 from application.idempotency import IdempotencyKey
-from application.job_handlers import JobCancelled, JobHandler, JobHandlers, ProgressReporter
-from application.ports import FrameUpload
+from application.job_registry import JobCancelled, JobHandler, JobHandlers, ProgressReporter
 from domain.errors import InvalidInput, UnsupportedFormat
-from domain.frames import FrameKind, WriteMode
-from domain.jobs import Job
-from entrypoints.http import schemas as s
-from entrypoints.http.runs import run_command
-from entrypoints.http.simulations import simulation_command
+from domain.jobs import Job, JobType
 
 Progress = ProgressReporter
 
 
 def handlers(ports: Ports) -> JobHandlers:
     async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
-        payload = job.payload
-        command = timeseries.ImportFrame(
-            payload["measurement"],
-            FrameUpload(payload["file"]),
-            FrameKind(payload["kind"]),
-            WriteMode(payload["mode"]),
-        )
+        command = msgspec.convert(job.payload["command"], ImportFrame)
 
         async def on_rows(rows: int) -> None:
             await progress.report(rows, None, f"{rows} rows written")
@@ -40,35 +31,32 @@ def handlers(ports: Ports) -> JobHandlers:
         return report.as_dict()
 
     async def dataset_export(job: Job, progress: Progress) -> dict[str, Any]:
-        payload = job.payload
-        frames = {FrameKind(kind): FrameUpload(path) for kind, path in payload["frames"].items()}
-        saved = await datasets.export_dataset_frames(ports, payload["dataset_ref"], frames, WriteMode(payload["mode"]))
+        command = msgspec.convert(job.payload["command"], UploadDatasetFrames)
+        saved = await datasets.upload_dataset_frames(ports, command)
         return {
             "dataset_id": str(saved.dataset.dataset_id),
             "rows_written": {kind.value: rows for kind, rows in saved.written.items()},
         }
 
     async def run_persist(job: Job, progress: Progress) -> dict[str, Any]:
-        body = msgspec.convert(job.payload["body"], s.RunIn)
-        path = job.payload.get("predictions")
-        command = run_command(body, FrameUpload(path) if path else None, once_per_job(job, "runs.save"))
+        command = msgspec.convert(job.payload["command"], SaveRun)
+        command = msgspec.structs.replace(command, idempotency=once_per_job(job, "runs.save"))
         return (await runs.save_run(ports, command)).as_dict()
 
     async def simulation_persist(job: Job, progress: Progress) -> dict[str, Any]:
-        body = msgspec.convert(job.payload["body"], s.SimulationIn)
-        path = job.payload.get("trades")
-        command = simulation_command(body, FrameUpload(path) if path else None, once_per_job(job, "simulations.save"))
+        command = msgspec.convert(job.payload["command"], SaveSimulation)
+        command = msgspec.structs.replace(command, idempotency=once_per_job(job, "simulations.save"))
         return (await simulations.save_simulation(ports, command)).as_dict()
 
     async def noop(job: Job, progress: Progress) -> dict[str, Any]:
         return {}
 
     table: dict[str, JobHandler] = {
-        "questdb_import": questdb_import,
-        "dataset_export": dataset_export,
-        "run_persist": run_persist,
-        "simulation_persist": simulation_persist,
-        "noop": noop,
+        JobType.QUESTDB_IMPORT: questdb_import,
+        JobType.DATASET_EXPORT: dataset_export,
+        JobType.RUN_PERSIST: run_persist,
+        JobType.SIMULATION_PERSIST: simulation_persist,
+        JobType.NOOP: noop,
     }
     return JobHandlers({name: owning_uploads(handler) for name, handler in table.items()})
 
