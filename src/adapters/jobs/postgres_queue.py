@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from adapters.jobs import pg
-from adapters.jobs.rows import JOB_COLUMNS, job_from_row, job_values
+from adapters.jobs.rows import JOB_ARRAY_TYPES, JOB_COLUMNS, job_from_row, job_values
 from application.ports import Clock
 from domain.errors import NotFound, StoreUnavailable
 from domain.jobs import Job
@@ -32,12 +32,6 @@ _MIN_TIMER = 0.01
 
 _COLUMNS = ", ".join(JOB_COLUMNS)
 _PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(JOB_COLUMNS) + 1))
-_ARRAY_TYPES = (
-    "uuid[]", "text[]", "text[]", "jsonb[]", "int8[]", "int8[]", "text[]", "jsonb[]", "text[]", "int4[]",
-    "int4[]", "int4[]", "text[]", "timestamptz[]", "timestamptz[]", "timestamptz[]", "timestamptz[]",
-    "timestamptz[]", "timestamptz[]", "bool[]",
-)
-assert len(_ARRAY_TYPES) == len(JOB_COLUMNS)
 
 _EVENTS = pg.job_events_sql("changed")
 _NOTIFIED = "(SELECT count(*) FROM notified) AS _notified"
@@ -56,7 +50,7 @@ SELECT changed.*, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM chang
 _ENQUEUE_MANY = f"""
 WITH changed AS (
     INSERT INTO stage1_jobs ({_COLUMNS})
-    SELECT * FROM unnest({", ".join(f"${i}::{t}" for i, t in enumerate(_ARRAY_TYPES, 1))})
+    SELECT * FROM unnest({", ".join(f"${i}::{t}" for i, t in enumerate(JOB_ARRAY_TYPES, 1))})
     RETURNING *
 ), {_EVENTS},
 woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', '') FROM (SELECT 1 FROM changed LIMIT 1) AS one)

@@ -7,15 +7,12 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sql.datasets import SqlDatasetRepository
 from adapters.sql.errors import translated
-from adapters.sql.repositories import (
-    SqlDatasetRepository,
-    SqlIdempotencyRecords,
-    SqlJobRepository,
-    SqlRunRepository,
-    SqlSimulationRepository,
-    SqlTokenRepository,
-)
+from adapters.sql.jobs import SqlJobRepository
+from adapters.sql.runs import SqlRunRepository
+from adapters.sql.simulations import SqlSimulationRepository
+from adapters.sql.tokens import SqlIdempotencyRecords, SqlTokenRepository
 from application.ports import (
     DatasetRepository,
     IdempotencyRecords,

@@ -1,0 +1,120 @@
+"""Rows to domain objects and back by name: a table's columns are listed once (`tables.py`), an
+entity's fields once (its dataclass). Nothing here names a field.
+
+Reading is lenient on purpose, like the hand-written copies it replaces: stored names were validated on
+the way in (or written by a desktop) and are trusted; JSON columns are copied, never re-validated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Table
+
+from domain.values import MeasurementName, Slug
+
+E = TypeVar("E")
+Convert = Callable[[Any], Any]
+
+
+def row_values(table: Table, entity: object, **extra: Any) -> dict[str, Any]:
+    """`table`'s column values taken from `entity`'s same-named attributes (properties too), in column
+    order; `extra` gives the columns the entity does not carry (a parent's key)."""
+    values: dict[str, Any] = {}
+    for column in table.c:
+        if column.name in extra:
+            values[column.name] = extra[column.name]
+        elif hasattr(entity, column.name):
+            values[column.name] = _plain(getattr(entity, column.name))
+    return values
+
+
+def entity(cls: type[E], row: Mapping[Any, Any], **extra: Any) -> E:
+    """A `cls` from the same-named keys of `row` (a `Row._mapping` or an asyncpg Record); a field the
+    row lacks keeps its default unless `extra` gives it."""
+    kwargs = dict(extra)
+    for name, convert in _plan(cls):
+        if name not in kwargs and name in row:
+            value = row[name]
+            kwargs[name] = value if convert is None else convert(value)
+    return cls(**kwargs)
+
+
+def columns_of(table: Table, cls: type[Any]) -> tuple[str, ...]:
+    """The columns of `table` that `cls` has a field for, in column order."""
+    names = {field.name for field in dataclasses.fields(cls)}
+    return tuple(column.name for column in table.c if column.name in names)
+
+
+def _plain(value: Any) -> Any:
+    # Drivers are given plain values: an enum's value, a validated name as the str it is.
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, str) and type(value) is not str:
+        return str(value)
+    return value
+
+
+_PLANS: dict[type[Any], tuple[tuple[str, Convert | None], ...]] = {}
+
+
+def _plan(cls: type[Any]) -> tuple[tuple[str, Convert | None], ...]:
+    """Each init field of `cls` with the conversion its type needs (None: the value is taken as is)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls) if f.init)
+        _PLANS[cls] = plan
+    return plan
+
+
+def _converter(hint: Any) -> Convert | None:
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        inner = _converter(args[0]) if len(args) == 1 else None
+        return None if inner is None else _or_none(inner)
+    origin = typing.get_origin(hint) or hint
+    if origin in (Slug, MeasurementName):
+        return functools.partial(str.__new__, origin)  # trusted: see the module docstring
+    if isinstance(origin, type) and issubclass(origin, enum.Enum):
+        return origin
+    if origin is dict:
+        return _dict
+    if origin is list:
+        return _list
+    if origin is datetime:
+        return _utc
+    if origin is UUID:
+        return _uuid
+    if origin is bool:
+        return bool
+    return None
+
+
+def _or_none(convert: Convert) -> Convert:
+    return lambda value: None if value is None else convert(value)
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    return dict(value or {})
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value or [])
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _uuid(value: Any) -> UUID:
+    # asyncpg hands back its own UUID type; the domain compares with the standard one.
+    return value if isinstance(value, UUID) else UUID(str(value))
