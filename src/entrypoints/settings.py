@@ -40,7 +40,18 @@ class Settings(BaseSettings):
     auth_secret: SecretStr | None = Field(None, description="Shared secret that POST /api/auth/token checks.")
     token_ttl_days: int = Field(90, description="Default token lifetime.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
-    rate_limit_per_minute: int = Field(600, description="Requests per minute per token or client address.")
+    rate_limit_per_minute: int = Field(
+        600, description="Requests per minute per validated token, or per client address without one."
+    )
+    auth_rate_limit_per_minute: int = Field(
+        10, description="Requests per minute per client address on POST /api/auth/token and /api/auth/session."
+    )
+    auth_lockout_after: int = Field(
+        5, description="Failed secrets or tokens one client address may send before it is locked out (429)."
+    )
+    auth_lockout_seconds: float = Field(
+        60.0, description="The first lockout; each further failure doubles it, up to an hour."
+    )
     max_upload_mb: int = Field(2048, description="Largest request body, in MiB (413 beyond).")
     upload_dir: Path | None = Field(None, description="Where uploads are spooled; default data_dir/uploads.")
     in_process_worker: bool | None = Field(

@@ -24,6 +24,7 @@ from entrypoints.http import auth, datasets, events, jobs, metrics, operations, 
 from entrypoints.http.allow_header import allow_every_method
 from entrypoints.http.body_timeout import body_timeout
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.lockout import FailureLockout
 from entrypoints.http.openapi_extras import with_full_openapi
 from entrypoints.http.operations import VERSION
 from entrypoints.http.security_headers import security_headers
@@ -84,8 +85,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             security_headers,
             body_timeout,
             metrics.PROMETHEUS.middleware,
-            auth.rate_limit(settings).middleware,
+            auth.credential_rate_limit(settings).middleware,
+            # Authentication first, so the general limit keys on a token only once the store recognised it.
             *([auth.auth_middleware()] if settings.auth_required else []),
+            auth.rate_limit(settings).middleware,
         ],
         dependencies={
             "ports": Provide(provide_ports, sync_to_thread=False),
@@ -105,9 +108,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="debug",
         ),
-        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
+        # The upload limit holds for every body, JSON included; open routes set a far smaller one.
+        request_max_body_size=settings.max_upload_bytes,
         debug=False,
     )
+    app.state.auth_lockout = FailureLockout(settings.auth_lockout_after, settings.auth_lockout_seconds)
     return with_full_openapi(allow_every_method(app))
 
 

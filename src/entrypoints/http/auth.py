@@ -15,13 +15,19 @@ from msgspec import Meta
 from application import auth as use
 from application.context import Ports
 from application.ports import ApiToken
+from domain.errors import Unauthorized
 from domain.paging import PageRequest
 from entrypoints.http.inputs import decode
+from entrypoints.http.lockout import FailureLockout, client_address
 from entrypoints.http.schemas import Struct
 from entrypoints.settings import Settings
 
 # Health, token issuance and the docs stay open; everything else under /api needs a token.
 OPEN_PATHS = [r"^/api/health$", r"^/healthz$", r"^/api/auth/token$", r"^/schema", r"^/swagger", r"^/metrics$"]
+# Where a client presents the shared secret: its own strict per-address limit on top of the lockout.
+CREDENTIAL_PATHS = frozenset({"/api/auth/token", "/api/auth/session"})
+# An open route reads a small JSON object; anything bigger is refused before it is buffered.
+OPEN_BODY_BYTES = 16 * 1024
 
 
 class TokenIn(Struct, forbid_unknown_fields=False):
@@ -73,10 +79,22 @@ def presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | Non
     return None
 
 
+def lockout_of(connection: ASGIConnection[Any, Any, Any, Any]) -> FailureLockout:
+    return connection.app.state.auth_lockout  # type: ignore[no-any-return]
+
+
 class TokenAuthentication(AbstractAuthenticationMiddleware):
+    """A token is checked only while its address is not locked out; each bad one counts against the address."""
+
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         ports: Ports = connection.app.state.ports
-        token = await use.authenticate(ports, presented_token(connection))
+        lockout, address = lockout_of(connection), client_address(connection)
+        lockout.check(address)
+        try:
+            token = await use.authenticate(ports, presented_token(connection))
+        except Unauthorized:
+            lockout.failed(address)
+            raise
         return AuthenticationResult(user=token, auth=token)
 
 
@@ -85,12 +103,14 @@ def auth_middleware() -> DefineMiddleware:
 
 
 def rate_limit(settings: Settings) -> RateLimitConfig:
+    """Per validated token, else per client address. It runs after authentication: a token the client made
+    up must never buy a fresh bucket, so only a token the store recognised keys its own."""
+
     def identify(request: Request[Any, Any, Any]) -> str:
-        token = presented_token(request)
-        if token:
-            return "token:" + token[-16:]
-        client = request.client
-        return "addr:" + (client.host if client else "unknown")
+        user = request.scope.get("user")
+        if isinstance(user, ApiToken):
+            return f"token:{user.token_id}"
+        return "addr:" + client_address(request)
 
     return RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -99,11 +119,41 @@ def rate_limit(settings: Settings) -> RateLimitConfig:
     )
 
 
-@post("/token", status_code=201, summary="Issue a token against the shared secret (shown once)")
-async def issue(request: Request[Any, Any, Any], ports: Ports, settings: Settings) -> IssuedTokenOut:
+def credential_rate_limit(settings: Settings) -> RateLimitConfig:
+    """The routes that check the shared secret get a strict limit of their own, per client address."""
+
+    def is_credential_route(request: Request[Any, Any, Any]) -> bool:
+        return request.url.path in CREDENTIAL_PATHS
+
+    return RateLimitConfig(
+        rate_limit=("minute", settings.auth_rate_limit_per_minute),
+        identifier_for_request=lambda request: "addr:" + client_address(request),
+        check_throttle_handler=is_credential_route,
+        store="credential_rate_limit",
+    )
+
+
+async def issue_checked(request: Request[Any, Any, Any], ports: Ports, settings: Settings) -> use.IssuedToken:
+    """A token for a caller who knows the shared secret; a wrong secret counts against the address."""
+    lockout, address = lockout_of(request), client_address(request)
+    lockout.check(address)
     body = decode(await request.body(), TokenIn)
     secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
-    issued = await use.issue_token(ports, secret, body.secret, body.name, body.ttl_days or settings.token_ttl_days)
+    try:
+        return await use.issue_token(ports, secret, body.secret, body.name, body.ttl_days or settings.token_ttl_days)
+    except Unauthorized:
+        lockout.failed(address)
+        raise
+
+
+@post(
+    "/token",
+    status_code=201,
+    summary="Issue a token against the shared secret (shown once)",
+    request_max_body_size=OPEN_BODY_BYTES,
+)
+async def issue(request: Request[Any, Any, Any], ports: Ports, settings: Settings) -> IssuedTokenOut:
+    issued = await issue_checked(request, ports, settings)
     out = token_out(issued.token)
     return IssuedTokenOut(**{f: getattr(out, f) for f in out.__struct_fields__}, token=issued.secret_token)
 

@@ -68,6 +68,11 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[An
     return envelope(status, message, details, headers or None)
 
 
+def too_deep_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Client data nested deeper than Python can walk (JSON, filters) is the client's mistake, not ours."""
+    return envelope(400, "the input is nested too deeply", None)
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return envelope(HTTP_500_INTERNAL_SERVER_ERROR, "internal error", None)
@@ -86,5 +91,6 @@ def _validation_message(exc: ValidationException) -> str:
 EXCEPTION_HANDLERS: Final = {
     errors.Stage1Error: stage1_error_handler,
     HTTPException: http_error_handler,
+    RecursionError: too_deep_handler,
     Exception: unexpected_error_handler,
 }

@@ -17,6 +17,9 @@ T = TypeVar("T")
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
 MAX_JSON_BYTES = 512 * 1024 * 1024
 MAX_KEY_LENGTH = 200
+# Times travel as int64 epoch nanoseconds through every store (about 1677 to 2262); beyond that a bound
+# cannot be a real bar time, and passing it on makes the store fail instead of the client hear why.
+NANOS_RANGE = range(-(2**63) + 1, 2**63)
 
 
 def decode(data: bytes | str, kind: type[T], what: str = "body") -> T:
@@ -27,6 +30,8 @@ def decode(data: bytes | str, kind: type[T], what: str = "body") -> T:
         raise InvalidInput(f"invalid {what}: {exc}", {"part": what, "reason": str(exc)}) from exc
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"{what} is not valid JSON: {exc}", {"part": what}) from exc
+    except RecursionError as exc:  # msgspec refuses nesting deeper than the interpreter's stack allows
+        raise InvalidInput(f"{what} is nested too deeply", {"part": what}) from exc
 
 
 def media_type(request: Request[Any, Any, Any]) -> str:
@@ -71,11 +76,14 @@ def time_param(value: str | None, name: str) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return coerce_timestamp(value)
+        nanos = coerce_timestamp(value)
     except InvalidInput as exc:
         raise InvalidInput(f"{name} must be epoch seconds or ISO-8601", {"field": name}) from exc
     except (OverflowError, ValueError) as exc:
         raise InvalidInput(f"{name} is out of range", {"field": name}) from exc
+    if nanos not in NANOS_RANGE:
+        raise InvalidInput(f"{name} is out of range (years 1677 to 2262)", {"field": name})
+    return nanos
 
 
 def columns_param(value: str | None) -> list[str] | None:

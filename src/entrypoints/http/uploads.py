@@ -43,10 +43,14 @@ class SpooledPart:
         return FrameUpload(str(self.path))
 
     def text(self) -> str:
-        if self.data is not None:
-            return self.data.decode("utf-8", errors="replace")
-        assert self.path is not None
-        return self.path.read_text("utf-8", errors="replace")
+        """The part as UTF-8 text; other bytes are the client's mistake, never silently replaced."""
+        raw = self.data if self.data is not None else self.path.read_bytes() if self.path is not None else b""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"part {self.name!r} is not UTF-8 text (byte {exc.start})", {"part": self.name, "byte": exc.start}
+            ) from exc
 
 
 @dataclass(slots=True)

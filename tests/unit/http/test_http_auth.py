@@ -26,6 +26,9 @@ OPEN = {"/api/health", "/healthz", "/api/auth/token", "/metrics"}
 def secured_app(world) -> Litestar:  # type: ignore[no-untyped-def]
     world.settings.auth_enabled = True
     world.settings.auth_secret = SecretStr(SECRET)
+    # These tests send many bad tokens on purpose; the lockout that stops a guesser has tests of its own.
+    world.settings.auth_lockout_after = 10**6
+    world.settings.auth_rate_limit_per_minute = 10**6
     return create_app(world.settings, world.container())
 
 
