@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from application.context import Ports
+from application.ports import StoreProbe, UnitOfWorkFactory
 from domain.jobs import JobStatus
 
 
@@ -18,20 +18,20 @@ class HealthReport:
     jobs: dict[str, int]
 
 
-async def check_health(ports: Ports) -> HealthReport:
+async def check_health(*, uow: UnitOfWorkFactory, probe: StoreProbe) -> HealthReport:
     """`ok` with both stores up, `degraded` without the time-series store, `down` without metadata."""
     started = time.perf_counter()
     jobs = {"pending": 0, "running": 0}
     try:
-        async with ports.uow() as uow:
-            counts = await uow.jobs.count_by_status()
+        async with uow() as tx:
+            counts = await tx.jobs.count_by_status()
         jobs = {"pending": counts.get(JobStatus.PENDING, 0), "running": counts.get(JobStatus.RUNNING, 0)}
         metadata: dict[str, Any] = {"status": "ok", "latency_ms": _since(started)}
     except Exception as exc:
         metadata = {"status": "down", "error": str(exc)[:300]}
     started = time.perf_counter()
     try:
-        timeseries = {"status": "ok", **(await ports.store.ping()), "latency_ms": _since(started)}
+        timeseries = {"status": "ok", **(await probe.ping()), "latency_ms": _since(started)}
     except Exception as exc:
         timeseries = {"status": "down", "error": str(exc)[:300]}
     if metadata["status"] != "ok":

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from application.ports import StoredResponse, UnitOfWork
 from domain.errors import Conflict
+
+
+class KeyReused(Conflict):
+    """The same idempotency key came back with a different request."""
 
 
 class IdempotencyKey(msgspec.Struct, frozen=True):
@@ -24,17 +29,14 @@ async def earlier_answer(uow: UnitOfWork, key: IdempotencyKey | None) -> StoredR
         return None
     stored = await uow.idempotency.get(key.key, key.scope)
     if stored is not None and stored.request_hash != key.request_hash:
-        raise Conflict(
-            "Idempotency-Key was already used for a different request",
-            {"header": "Idempotency-Key"},
-        )
+        raise KeyReused("the idempotency key was already used for a different request")
     return stored
 
 
 async def remember_answer(
-    uow: UnitOfWork, key: IdempotencyKey | None, status_code: int, body: dict[str, Any], ports_now: Any
+    uow: UnitOfWork, key: IdempotencyKey | None, created: bool, body: dict[str, Any], now: datetime
 ) -> None:
-    """Store the answer in the same transaction as the write it describes."""
+    """Store the outcome (did the write create the record, and what it answered) in the write's transaction."""
     if key is None:
         return
-    await uow.idempotency.add(StoredResponse(key.key, key.scope, key.request_hash, status_code, body, ports_now))
+    await uow.idempotency.add(StoredResponse(key.key, key.scope, key.request_hash, 201 if created else 200, body, now))

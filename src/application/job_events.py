@@ -7,8 +7,6 @@ from typing import Any
 
 from domain.jobs import Job
 
-JOB_UPDATED = "job.updated"
-
 # Payload keys that name the server's spooled files or carry the command: a job's readers (the API, the
 # event feed) never see them. The older keys hide what jobs queued before commands were payloads carry.
 SERVER_SIDE_KEYS = ("uploads", "command", "body", "file", "predictions", "trades", "frames")

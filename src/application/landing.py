@@ -13,8 +13,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from application.context import Ports
-from application.ports import UnitOfWork
+from application.ports import SeriesCatalog, SeriesWriter, UnitOfWork
 from domain.errors import Conflict
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
@@ -51,7 +50,11 @@ async def _taken(uow: UnitOfWork, measurement: str) -> bool:
 
 @asynccontextmanager
 async def landed_rows(
-    ports: Ports, measurement: MeasurementName, rows: AsyncIterator[pa.RecordBatch] | None, kind: FrameKind
+    writer: SeriesWriter,
+    catalog: SeriesCatalog,
+    measurement: MeasurementName,
+    rows: AsyncIterator[pa.RecordBatch] | None,
+    kind: FrameKind,
 ) -> AsyncIterator[int]:
     """Write `rows` (if any) and yield how many were written; the block records what they belong to.
 
@@ -66,18 +69,18 @@ async def landed_rows(
         )
     _LANDING.add(measurement)
     try:
-        fresh = await ports.store.describe(measurement) is None
+        fresh = await catalog.describe(measurement) is None
         try:
-            report = await ports.store.write(measurement, rows, kind=kind, mode=WriteMode.APPEND)
+            report = await writer.write(measurement, rows, kind=kind, mode=WriteMode.APPEND)
             yield report.rows_written
         except BaseException:
             if fresh:
-                await drop_quietly(ports, measurement)
+                await drop_quietly(writer, measurement)
             raise
     finally:
         _LANDING.discard(measurement)
 
 
-async def drop_quietly(ports: Ports, measurement: MeasurementName) -> None:
+async def drop_quietly(writer: SeriesWriter, measurement: MeasurementName) -> None:
     with contextlib.suppress(Exception):  # the failure that brought us here is the one worth reporting
-        await ports.store.drop(measurement)
+        await writer.drop(measurement)

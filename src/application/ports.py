@@ -21,6 +21,7 @@ from domain.jobs import Job, JobStatus
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation, Trade
+from domain.tokens import ApiToken
 from domain.values import MeasurementName
 
 # ---------------------------------------------------------------- metadata
@@ -112,17 +113,6 @@ class StoredResponse:
 class IdempotencyRecords(Protocol):
     async def get(self, key: str, scope: str) -> StoredResponse | None: ...
     async def add(self, record: StoredResponse) -> None: ...
-
-
-@dataclass(slots=True)
-class ApiToken:
-    token_id: UUID
-    name: str
-    token_hash: str
-    created_at: datetime
-    expires_at: datetime | None = None
-    last_used_at: datetime | None = None
-    revoked_at: datetime | None = None
 
 
 class TokenRepository(Protocol):
@@ -366,6 +356,13 @@ class Clock(Protocol):
 
 class IdGenerator(Protocol):
     def new_id(self) -> UUID: ...
+
+
+class WorkerMetrics(Protocol):
+    """What the worker counts per job type: claimed, completed, failed, retried, cancelled, released, lost."""
+
+    def count(self, counter: str, job_type: str, n: int = 1) -> None: ...
+    def observe_duration(self, job_type: str, seconds: float) -> None: ...
 
 
 class EventPublisher(Protocol):

@@ -8,13 +8,26 @@ from typing import Any
 from uuid import UUID
 
 from application.commands import SaveRun
-from application.context import Ports
 from application.datasets import find_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import choose_measurement, landed_rows
-from application.ports import RangeQuery, RunFilter, UnitOfWork
+from application.ports import (
+    Clock,
+    EventPublisher,
+    IdGenerator,
+    RangeQuery,
+    RunFilter,
+    SeriesCatalog,
+    SeriesReader,
+    SeriesWriter,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UploadReader,
+)
 from application.streams import open_stream
+from application.timeseries import RangeRows
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.events import EventType
 from domain.frames import FrameKind, prediction_column_order
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun, default_prediction_measurement
@@ -31,25 +44,35 @@ class RunSaved:
         return asdict(self)
 
 
-async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
+async def save_run(
+    command: SaveRun,
+    *,
+    uow: UnitOfWorkFactory,
+    uploads: UploadReader,
+    writer: SeriesWriter,
+    catalog: SeriesCatalog,
+    clock: Clock,
+    ids: IdGenerator,
+    events: EventPublisher,
+) -> RunSaved:
     """Predictions land in the store and the run in the metadata store together, or neither does."""
-    async with ports.uow() as uow:
-        replay = await earlier_answer(uow, command.idempotency)
+    async with uow() as tx:
+        replay = await earlier_answer(tx, command.idempotency)
         if replay is not None:
             return RunSaved(**replay.body)
-        dataset = await _dataset_for_run(uow, command.dataset_ref)
-        if command.run_id is not None and await uow.runs.get(command.run_id) is not None:
+        dataset = await _dataset_for_run(tx, command.dataset_ref)
+        if command.run_id is not None and await tx.runs.get(command.run_id) is not None:
             raise Conflict(f"run {command.run_id} already exists", {"run_id": str(command.run_id)})
-        now = ports.clock.now()
+        now = clock.now()
         measurement = await choose_measurement(
-            uow,
+            tx,
             command.prediction_measurement,
             lambda n: default_prediction_measurement(dataset.dataset_slug, n),
             now,
             "prediction_measurement",
         )
     run = WalkforwardRun(
-        run_id=command.run_id or ports.ids.new_id(),
+        run_id=command.run_id or ids.new_id(),
         dataset_id=dataset.dataset_id,
         dataset_slug=Slug(dataset.dataset_slug),
         prediction_measurement=measurement,
@@ -68,18 +91,18 @@ async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
     )
     predictions = None
     if command.predictions is not None:
-        opened = await open_stream(ports.frames.read(command.predictions, FrameKind.PREDICTIONS))
+        opened = await open_stream(uploads.read(command.predictions, FrameKind.PREDICTIONS))
         if opened.schema is None:
             raise InvalidInput("the predictions frame has no rows", {"field": "predictions"})
         predictions = aiter(opened)
-    async with landed_rows(ports, measurement, predictions, FrameKind.PREDICTIONS) as rows:
+    async with landed_rows(writer, catalog, measurement, predictions, FrameKind.PREDICTIONS) as rows:
         saved = RunSaved(str(run.run_id), str(measurement), rows)
-        async with ports.uow() as uow:
-            await uow.runs.add(run)
-            await remember_answer(uow, command.idempotency, 201, saved.as_dict(), now)
-            await uow.commit()
-    await ports.events.publish(
-        "run.created",
+        async with uow() as tx:
+            await tx.runs.add(run)
+            await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
+            await tx.commit()
+    await events.publish(
+        EventType.RUN_CREATED,
         {
             "run_id": saved.run_id,
             "dataset_id": str(run.dataset_id),
@@ -89,24 +112,26 @@ async def save_run(ports: Ports, command: SaveRun) -> RunSaved:
     return saved
 
 
-async def list_runs(ports: Ports, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
-    async with ports.uow() as uow:
+async def list_runs(filters: RunFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[WalkforwardRun]:
+    async with uow() as tx:
         if filters.dataset_id is None and filters.dataset_slug is not None and len(filters.dataset_slug) > 64:
             return Page([], 0, page.limit, page.offset, None)
-        return await uow.runs.list(filters, page)
+        return await tx.runs.list(filters, page)
 
 
-async def runs_of_dataset(ports: Ports, ref: str, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
-    async with ports.uow() as uow:
-        dataset = await find_dataset(uow, ref)
-        return await uow.runs.list(
+async def runs_of_dataset(
+    ref: str, filters: RunFilter, page: PageRequest, *, uow: UnitOfWorkFactory
+) -> Page[WalkforwardRun]:
+    async with uow() as tx:
+        dataset = await find_dataset(tx, ref)
+        return await tx.runs.list(
             RunFilter(dataset.dataset_id, None, filters.status, filters.measurement, filters.search), page
         )
 
 
-async def get_run(ports: Ports, run_ref: str) -> WalkforwardRun:
-    async with ports.uow() as uow:
-        return await find_run(uow, run_ref)
+async def get_run(run_ref: str, *, uow: UnitOfWorkFactory) -> WalkforwardRun:
+    async with uow() as tx:
+        return await find_run(tx, run_ref)
 
 
 async def find_run(uow: UnitOfWork, run_ref: str) -> WalkforwardRun:
@@ -127,19 +152,21 @@ class PredictionsRead:
     timeout: float = 60.0
 
 
-async def predictions_query(ports: Ports, run_ref: str, read: PredictionsRead) -> RangeQuery:
+async def read_predictions(
+    run_ref: str, read: PredictionsRead, *, uow: UnitOfWorkFactory, catalog: SeriesCatalog, reader: SeriesReader
+) -> RangeRows:
     """Prediction rows in the desktop's column order: timestamp, bar_index, fold_number, prediction,
     target, then the threshold columns as uploaded."""
-    async with ports.uow() as uow:
-        run = await find_run(uow, run_ref)
-    info = await ports.store.describe(run.prediction_measurement)
+    async with uow() as tx:
+        run = await find_run(tx, run_ref)
+    info = await catalog.describe(run.prediction_measurement)
     if info is None:
         raise NotFound(
             f"run {run.run_id} has no predictions stored",
             {"prediction_measurement": str(run.prediction_measurement)},
         )
     equals: dict[str, int | str] = {} if read.fold_number is None else {"fold_number": read.fold_number}
-    return RangeQuery(
+    query = RangeQuery(
         measurement=run.prediction_measurement,
         from_ns=read.from_ns,
         to_ns=read.to_ns,
@@ -148,6 +175,7 @@ async def predictions_query(ports: Ports, run_ref: str, read: PredictionsRead) -
         equals=equals,
         timeout=read.timeout,
     )
+    return RangeRows(query, reader)
 
 
 # ---------------------------------------------------------------- shared with simulations

@@ -13,13 +13,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from application.commands import SaveSimulation
-from application.context import Ports
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import choose_measurement, landed_rows
-from application.ports import RangeQuery, SimulationFilter, UnitOfWork
+from application.ports import (
+    Clock,
+    EventPublisher,
+    IdGenerator,
+    RangeQuery,
+    SeriesCatalog,
+    SeriesReader,
+    SeriesWriter,
+    SimulationFilter,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UploadReader,
+)
 from application.runs import find_run
 from application.streams import collect, from_batches
+from application.timeseries import RangeRows
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.events import EventType
 from domain.frames import TIMESTAMP, TRADE_COLUMNS, FrameKind
 from domain.paging import Page, PageRequest
 from domain.simulations import (
@@ -43,31 +56,41 @@ class SimulationSaved:
         return asdict(self)
 
 
-async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSaved:
+async def save_simulation(
+    command: SaveSimulation,
+    *,
+    uow: UnitOfWorkFactory,
+    uploads: UploadReader,
+    writer: SeriesWriter,
+    catalog: SeriesCatalog,
+    clock: Clock,
+    ids: IdGenerator,
+    events: EventPublisher,
+) -> SimulationSaved:
     """Trades land in the store and the simulation (with trades and buckets) in metadata, or neither."""
-    async with ports.uow() as uow:
-        replay = await earlier_answer(uow, command.idempotency)
+    async with uow() as tx:
+        replay = await earlier_answer(tx, command.idempotency)
         if replay is not None:
             return SimulationSaved(**replay.body)
         try:
-            run = await find_run(uow, command.run_ref)
+            run = await find_run(tx, command.run_ref)
         except NotFound as exc:
             raise Conflict(f"run {command.run_ref[:80]!r} does not exist", {"run_id": command.run_ref[:80]}) from exc
-        if command.simulation_id is not None and await uow.simulations.get(command.simulation_id) is not None:
+        if command.simulation_id is not None and await tx.simulations.get(command.simulation_id) is not None:
             raise Conflict(f"simulation {command.simulation_id} already exists")
-        now = ports.clock.now()
+        now = clock.now()
         measurement = await choose_measurement(
-            uow,
+            tx,
             command.trades_measurement,
             lambda n: default_trades_measurement(run.dataset_slug, n),
             now,
             "trades_measurement",
         )
-    table = None if command.trades is None else await collect(ports.frames.read(command.trades, FrameKind.TRADES))
+    table = None if command.trades is None else await collect(uploads.read(command.trades, FrameKind.TRADES))
     table = None if table is None else number_trades(table)
     trades = [] if table is None else trades_from_table(table)
     simulation = Simulation(
-        simulation_id=command.simulation_id or ports.ids.new_id(),
+        simulation_id=command.simulation_id or ids.new_id(),
         run_id=run.run_id,
         dataset_id=run.dataset_id,
         trades_measurement=measurement,
@@ -81,14 +104,14 @@ async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSa
         completed_at=command.completed_at,
     )
     rows = from_batches(table.to_batches()) if table is not None and table.num_rows else None
-    async with landed_rows(ports, measurement, rows, FrameKind.TRADES) as written:
+    async with landed_rows(writer, catalog, measurement, rows, FrameKind.TRADES) as written:
         saved = SimulationSaved(str(simulation.simulation_id), str(measurement), written)
-        async with ports.uow() as uow:
-            await uow.simulations.add(simulation, trades)
-            await remember_answer(uow, command.idempotency, 201, saved.as_dict(), now)
-            await uow.commit()
-    await ports.events.publish(
-        "simulation.created",
+        async with uow() as tx:
+            await tx.simulations.add(simulation, trades)
+            await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
+            await tx.commit()
+    await events.publish(
+        EventType.SIMULATION_CREATED,
         {
             "simulation_id": saved.simulation_id,
             "run_id": str(run.run_id),
@@ -98,14 +121,16 @@ async def save_simulation(ports: Ports, command: SaveSimulation) -> SimulationSa
     return saved
 
 
-async def list_simulations(ports: Ports, filters: SimulationFilter, page: PageRequest) -> Page[Simulation]:
-    async with ports.uow() as uow:
-        return await uow.simulations.list(filters, page)
+async def list_simulations(
+    filters: SimulationFilter, page: PageRequest, *, uow: UnitOfWorkFactory
+) -> Page[Simulation]:
+    async with uow() as tx:
+        return await tx.simulations.list(filters, page)
 
 
-async def get_simulation(ports: Ports, ref: str) -> Simulation:
-    async with ports.uow() as uow:
-        return await find_simulation(uow, ref)
+async def get_simulation(ref: str, *, uow: UnitOfWorkFactory) -> Simulation:
+    async with uow() as tx:
+        return await find_simulation(tx, ref)
 
 
 async def find_simulation(uow: UnitOfWork, ref: str) -> Simulation:
@@ -117,29 +142,31 @@ async def find_simulation(uow: UnitOfWork, ref: str) -> Simulation:
     return simulation
 
 
-async def trades_page(ports: Ports, ref: str, page: PageRequest) -> Page[Trade]:
-    async with ports.uow() as uow:
-        simulation = await find_simulation(uow, ref)
-        return await uow.simulations.trades(simulation.simulation_id, page)
+async def trades_page(ref: str, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[Trade]:
+    async with uow() as tx:
+        simulation = await find_simulation(tx, ref)
+        return await tx.simulations.trades(simulation.simulation_id, page)
 
 
-async def trades_query(ports: Ports, ref: str, timeout: float) -> RangeQuery | None:
-    """The store query streaming a simulation's trades; None when it stored none there."""
-    async with ports.uow() as uow:
-        simulation = await find_simulation(uow, ref)
-    info = await ports.store.describe(simulation.trades_measurement)
+async def read_trades(
+    ref: str, timeout: float, *, uow: UnitOfWorkFactory, catalog: SeriesCatalog, reader: SeriesReader
+) -> RangeRows | None:
+    """A simulation's trades in the store; None when it stored none there."""
+    async with uow() as tx:
+        simulation = await find_simulation(tx, ref)
+    info = await catalog.describe(simulation.trades_measurement)
     if info is None:
         return None
     present = {column.name for column in info.columns}
     columns = [TIMESTAMP] + [c for c in TRADE_COLUMNS if c in present and c != "bar_timestamp"]
-    return RangeQuery(measurement=simulation.trades_measurement, columns=columns, timeout=timeout)
+    return RangeRows(RangeQuery(measurement=simulation.trades_measurement, columns=columns, timeout=timeout), reader)
 
 
-async def trades_as_batches(ports: Ports, ref: str) -> AsyncIterator[pa.RecordBatch]:
+async def trades_as_batches(ref: str, *, uow: UnitOfWorkFactory) -> AsyncIterator[pa.RecordBatch]:
     """A simulation's trades from the metadata store, for one saved without a trades measurement."""
-    async with ports.uow() as uow:
-        simulation = await find_simulation(uow, ref)
-        trades = await uow.simulations.all_trades(simulation.simulation_id)
+    async with uow() as tx:
+        simulation = await find_simulation(tx, ref)
+        trades = await tx.simulations.all_trades(simulation.simulation_id)
     yield trades_to_batch(trades)
 
 
@@ -150,10 +177,10 @@ class EquityCurve:
     points: list[EquityPoint]
 
 
-async def simulation_equity(ports: Ports, ref: str) -> EquityCurve:
-    async with ports.uow() as uow:
-        simulation = await find_simulation(uow, ref)
-        trades = await uow.simulations.all_trades(simulation.simulation_id)
+async def simulation_equity(ref: str, *, uow: UnitOfWorkFactory) -> EquityCurve:
+    async with uow() as tx:
+        simulation = await find_simulation(tx, ref)
+        trades = await tx.simulations.all_trades(simulation.simulation_id)
     capital = simulation.initial_capital
     return EquityCurve(simulation.simulation_id, capital, equity_curve(trades, capital))
 

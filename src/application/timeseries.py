@@ -10,9 +10,19 @@ from typing import Any
 import pyarrow as pa
 
 from application.commands import ImportFrame
-from application.context import Ports
 from application.idempotency import earlier_answer, remember_answer
-from application.ports import MeasurementInfo, QueryResult
+from application.ports import (
+    Clock,
+    MeasurementInfo,
+    QueryResult,
+    RangeQuery,
+    ReadOnlySql,
+    SeriesCatalog,
+    SeriesReader,
+    SeriesWriter,
+    UnitOfWorkFactory,
+    UploadReader,
+)
 from application.streams import open_stream
 from domain.errors import InvalidInput, NotFound
 from domain.read_only_sql import ensure_read_only
@@ -33,22 +43,44 @@ class ImportReport:
         return asdict(self)
 
 
-async def import_frame(ports: Ports, command: ImportFrame, progress: ProgressCallback | None = None) -> ImportReport:
+@dataclass(frozen=True, slots=True)
+class RangeRows:
+    """A range of one measurement, ready to read as Arrow batches or, natively in the store, as CSV."""
+
+    query: RangeQuery
+    reader: SeriesReader
+
+    def batches(self) -> AsyncIterator[pa.RecordBatch]:
+        return self.reader.read(self.query)
+
+    def csv(self, ts_unit: str) -> AsyncIterator[bytes]:
+        return self.reader.export_csv(self.query, ts_unit)
+
+
+async def import_frame(
+    command: ImportFrame,
+    progress: ProgressCallback | None = None,
+    *,
+    uow: UnitOfWorkFactory,
+    uploads: UploadReader,
+    writer: SeriesWriter,
+    clock: Clock,
+) -> ImportReport:
     """Validate the frame's columns for its kind, then stream it into the measurement."""
     measurement = MeasurementName(command.measurement)
     if command.idempotency is not None:
-        async with ports.uow() as uow:
-            replay = await earlier_answer(uow, command.idempotency)
+        async with uow() as tx:
+            replay = await earlier_answer(tx, command.idempotency)
         if replay is not None:
             return ImportReport(**replay.body)
     started = time.perf_counter()
-    stream = await open_stream(ports.frames.read(command.upload, command.kind))
+    stream = await open_stream(uploads.read(command.upload, command.kind))
     if stream.schema is None:
         raise InvalidInput("the frame has no rows", {"field": "file"})
     batches: AsyncIterator[pa.RecordBatch] = aiter(stream)
     if progress is not None:
         batches = _counting(batches, progress)
-    report = await ports.store.write(measurement, batches, kind=command.kind, mode=command.mode)
+    report = await writer.write(measurement, batches, kind=command.kind, mode=command.mode)
     result = ImportReport(
         measurement=str(measurement),
         rows_written=report.rows_written,
@@ -57,9 +89,9 @@ async def import_frame(ports: Ports, command: ImportFrame, progress: ProgressCal
         duration_ms=round((time.perf_counter() - started) * 1000),
     )
     if command.idempotency is not None:
-        async with ports.uow() as uow:
-            await remember_answer(uow, command.idempotency, 200, result.as_dict(), ports.clock.now())
-            await uow.commit()
+        async with uow() as tx:
+            await remember_answer(tx, command.idempotency, False, result.as_dict(), clock.now())
+            await tx.commit()
     return result
 
 
@@ -73,28 +105,28 @@ async def _counting(
         await progress(rows)
 
 
-async def list_measurements(ports: Ports, prefix: str | None) -> list[MeasurementInfo]:
+async def list_measurements(prefix: str | None, *, catalog: SeriesCatalog) -> list[MeasurementInfo]:
     if prefix is not None and (len(prefix) > 127 or not all(c.isalnum() or c == "_" for c in prefix)):
         raise InvalidInput("prefix may hold only letters, digits and _", {"field": "prefix"})
-    return await ports.store.list_measurements(prefix)
+    return await catalog.list_measurements(prefix)
 
 
-async def describe_measurement(ports: Ports, name: str, sample: int) -> tuple[MeasurementInfo, pa.Table]:
+async def describe_measurement(name: str, sample: int, *, catalog: SeriesCatalog) -> tuple[MeasurementInfo, pa.Table]:
     measurement = MeasurementName(name)
     if not 0 <= sample <= 1000:
         raise InvalidInput("sample must be between 0 and 1000", {"field": "sample"})
-    info = await ports.store.describe(measurement)
+    info = await catalog.describe(measurement)
     if info is None:
         raise NotFound(f"measurement {measurement} not found", {"measurement": str(measurement)})
-    return info, await ports.store.sample_rows(measurement, sample)
+    return info, await catalog.sample_rows(measurement, sample)
 
 
-async def run_query(ports: Ports, sql: str, limit: int, timeout: float) -> QueryResult:
+async def run_query(statement: str, limit: int, timeout: float, *, read_only: ReadOnlySql) -> QueryResult:
     """A read-only statement answered as JSON rows; the store's read-only user enforces it too."""
     if not 1 <= limit <= 100_000:
         raise InvalidInput("limit must be between 1 and 100000", {"field": "limit"})
-    return await ports.store.query(ensure_read_only(sql), limit, timeout)
+    return await read_only.query(ensure_read_only(statement), limit, timeout)
 
 
-def export_query(ports: Ports, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
-    return ports.store.stream_sql(ensure_read_only(sql), timeout)
+def export_query(statement: str, timeout: float, *, read_only: ReadOnlySql) -> AsyncIterator[pa.RecordBatch]:
+    return read_only.stream_sql(ensure_read_only(statement), timeout)

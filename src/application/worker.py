@@ -16,8 +16,7 @@ from uuid import UUID
 import anyio
 
 from application.job_registry import JobCancelled, JobHandler, ProgressReporter
-from application.ports import Clock, JobQueue
-from application.worker_metrics import WorkerMetrics
+from application.ports import Clock, JobQueue, WorkerMetrics
 from domain.errors import InvalidInput
 from domain.jobs import Job, JobStatus
 
@@ -60,7 +59,7 @@ class Worker:
         self.concurrency = concurrency
         self.lease = lease
         self.log = logger or logging.getLogger("stage1.worker")
-        self.metrics = metrics or WorkerMetrics()
+        self.metrics: WorkerMetrics = metrics or _Uncounted()
         # None claims every type, so a job nobody can run fails visibly instead of waiting forever.
         self.types = list(types) if types is not None else None
         self.grace = grace
@@ -361,3 +360,13 @@ class _Reporter:
         if stop:
             job.cancel_requested = True
             raise JobCancelled(f"job {job.job_id} was cancelled")
+
+
+class _Uncounted:
+    """A worker nobody reads metrics from (one-shot runs, tests) counts nothing."""
+
+    def count(self, counter: str, job_type: str, n: int = 1) -> None:
+        return None
+
+    def observe_duration(self, job_type: str, seconds: float) -> None:
+        return None

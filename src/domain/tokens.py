@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
+from uuid import UUID
 
 from domain.errors import InvalidInput
 
@@ -14,6 +16,17 @@ TOKEN_PREFIX: Final = "s1_"
 MAX_TTL_DAYS: Final = 3650
 # Writing `last_used_at` on every request would make each read a write; once a minute is enough to tell.
 LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
+
+
+@dataclass(slots=True)
+class ApiToken:
+    token_id: UUID
+    name: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 def new_token() -> str:

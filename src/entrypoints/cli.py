@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,37 +108,11 @@ def seed() -> None:
 @click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64))
 def worker(concurrency: int) -> None:
     """Run a job worker against the configured queue until SIGTERM or Ctrl-C."""
+    from entrypoints.worker_runtime import run_worker
+
     settings = Settings()
     _configure_logging(settings)
-
-    async def run() -> None:
-        from entrypoints.container import Container, resolve
-        from entrypoints.worker_runtime import build_worker
-
-        container = Container(settings=settings)
-        if settings.is_embedded_metadata:
-            from adapters.sql import migrate as m
-
-            await anyio.to_thread.run_sync(m.upgrade, settings.metadata_url)
-        await _maybe_await(container.init_resources())
-        try:
-            lease = timedelta(seconds=settings.job_lease_seconds)
-            job_worker: Any = build_worker(await resolve(container.ports()), concurrency, lease=lease)
-            async with anyio.create_task_group() as group:
-
-                async def on_signals() -> None:
-                    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                        async for _ in signals:
-                            await job_worker.stop()
-                            return
-
-                group.start_soon(on_signals)
-                await job_worker.run()
-                group.cancel_scope.cancel()
-        finally:
-            await _maybe_await(container.shutdown_resources())
-
-    anyio.run(run)
+    anyio.run(run_worker, settings, concurrency)
 
 
 @main.command("import")
@@ -197,7 +169,3 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
     )
 
-
-async def _maybe_await(value: Any) -> None:
-    if value is not None and hasattr(value, "__await__"):
-        await value

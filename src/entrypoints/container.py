@@ -1,26 +1,33 @@
 """The composition root: which adapter serves which port, chosen from the settings.
 
-Nothing is built at import time; `Container(settings=...)` then `await init_resources()`."""
+Nothing is built at import time: `async with open_ports(settings) as ports:` opens the configured adapters
+(the HTTP app, the worker, `seed` and `token create` all start this way) and `ports.bind(use_case)` fills in
+the ports a use case names as keyword-only parameters."""
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.frames.upload_reader import ArrowUploadReader
+from adapters.sql import migrate
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import unit_of_work_factory
 from adapters.system import RandomIds, SystemClock
-from application.context import Ports
-from application.ports import EventFeed, JobQueue, TimeSeriesStore
+from application.ports import Clock, EventFeed, IdGenerator, JobQueue, TimeSeriesStore, UnitOfWorkFactory, UploadReader
 from entrypoints.settings import Settings
+
+R = TypeVar("R")
 
 
 async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
@@ -125,12 +132,80 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Resource(_engine, settings)
     uow = providers.Singleton(unit_of_work_factory, engine)
     store = providers.Resource(_time_series_store, settings)
-    frames = providers.Singleton(ArrowUploadReader)
+    uploads = providers.Singleton(ArrowUploadReader)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
     jobs = providers.Resource(_job_backend, settings)
     events = providers.Callable(attrgetter("events"), jobs)
     queue = providers.Callable(attrgetter("queue"), jobs)
-    ports = providers.Singleton(
-        Ports, uow=uow, store=store, frames=frames, clock=clock, ids=ids, events=events, queue=queue
-    )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPorts:
+    """The opened adapters. A use case names the roles it needs as keyword-only parameters; `bind` fills them
+    in by name, the way cosmicpython's bootstrap injects a handler's dependencies."""
+
+    uow: UnitOfWorkFactory
+    store: TimeSeriesStore
+    uploads: UploadReader
+    clock: Clock
+    ids: IdGenerator
+    feed: EventFeed
+    queue: JobQueue
+
+    def roles(self) -> dict[str, Any]:
+        store = self.store
+        return {
+            "uow": self.uow,
+            "writer": store,
+            "catalog": store,
+            "reader": store,
+            "read_only": store,
+            "probe": store,
+            "uploads": self.uploads,
+            "clock": self.clock,
+            "ids": self.ids,
+            "events": self.feed,
+            "feed": self.feed,
+            "queue": self.queue,
+        }
+
+    def bind(self, use_case: Callable[..., R]) -> Callable[..., R]:
+        """`use_case` with every keyword-only port it names filled in; a port nobody provides fails here, at start."""
+        roles = self.roles()
+        wanted = {
+            name: parameter
+            for name, parameter in inspect.signature(use_case).parameters.items()
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+        missing = [n for n, p in wanted.items() if n not in roles and p.default is inspect.Parameter.empty]
+        if missing:
+            raise TypeError(f"{use_case.__qualname__} needs ports nobody provides: {', '.join(missing)}")
+        return functools.partial(use_case, **{name: roles[name] for name in wanted if name in roles})
+
+
+@asynccontextmanager
+async def open_ports(settings: Settings, container: Container | None = None) -> AsyncIterator[OpenPorts]:
+    """Migrate an embedded metadata store, open the configured adapters, and close them all on the way out."""
+    container = container or Container(settings=settings)
+    if settings.is_embedded_metadata:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await anyio.to_thread.run_sync(migrate.upgrade, settings.metadata_url)
+    await _maybe_await(container.init_resources())
+    try:
+        yield OpenPorts(
+            uow=await resolve(container.uow()),
+            store=await resolve(container.store()),
+            uploads=await resolve(container.uploads()),
+            clock=await resolve(container.clock()),
+            ids=await resolve(container.ids()),
+            feed=await resolve(container.events()),
+            queue=await resolve(container.queue()),
+        )
+    finally:
+        await _maybe_await(container.shutdown_resources())
+
+
+async def _maybe_await(value: Any) -> None:
+    if value is not None and hasattr(value, "__await__"):
+        await value

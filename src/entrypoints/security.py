@@ -18,26 +18,15 @@ def check_bind_policy(settings: Settings) -> None:
 
 async def issue_token_offline(settings: Settings, name: str, ttl_days: int | None) -> str:
     """`stage1 token create`: an operator on the server issues a token without the shared secret."""
-    from adapters.sql import migrate
-    from application.auth import create_token
-    from entrypoints.container import Container, resolve
-
-    if settings.is_embedded_metadata:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate.upgrade(settings.metadata_url)
-    container = Container(settings=settings)
     from dependency_injector import providers
 
+    from application.auth import create_token
+    from entrypoints.container import Container, open_ports
+
+    container = Container(settings=settings)
     container.store.override(providers.Object(_NoStore()))
-    init = container.init_resources()
-    if init is not None:
-        await init
-    try:
-        issued = await create_token(await resolve(container.ports()), name, ttl_days or settings.token_ttl_days)
-    finally:
-        shutdown = container.shutdown_resources()
-        if shutdown is not None:
-            await shutdown
+    async with open_ports(settings, container) as ports:
+        issued = await ports.bind(create_token)(name, ttl_days or settings.token_ttl_days)
     return issued.secret_token
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -12,11 +13,12 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from application import commands, datasets, runs, simulations
-from application.context import Ports
 from application.ports import FrameUpload
 from domain.datasets import DatasetChanges
+from domain.errors import NotFound
 from domain.frames import FrameKind, WriteMode
 from domain.runs import Fold
+from entrypoints.container import OpenPorts, open_ports
 from entrypoints.settings import Settings
 
 HOUR = 3600
@@ -170,15 +172,19 @@ def _write(folder: Path, name: str, table: pa.Table) -> FrameUpload:
     return FrameUpload(str(path))
 
 
-async def load_fixtures(ports: Ports) -> dict[str, Any]:
+async def load_fixtures(ports: OpenPorts) -> dict[str, Any]:
     """Idempotent: datasets upsert by slug; runs and simulations have fixed ids and are skipped when present."""
     summary: dict[str, Any] = {"datasets": [], "runs": [], "simulations": []}
+    upsert_dataset = ports.bind(datasets.upsert_dataset)
+    save_run = ports.bind(runs.save_run)
+    save_simulation = ports.bind(simulations.save_simulation)
+    get_run = ports.bind(runs.get_run)
+    get_simulation = ports.bind(simulations.get_simulation)
     with tempfile.TemporaryDirectory(prefix="stage1-seed-") as tmp:
         folder = Path(tmp)
         for fixture in FIXTURES:
             ohlcv = _ohlcv(fixture)
-            saved = await datasets.upsert_dataset(
-                ports,
+            saved = await upsert_dataset(
                 commands.UpsertDataset(
                     fixture["slug"],
                     DatasetChanges(
@@ -197,12 +203,10 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
             summary["datasets"].append(str(saved.dataset.dataset_slug))
             folds = _folds(fixture)
             predictions = _predictions(fixture, folds, ohlcv)
-            async with ports.uow() as uow:
-                run_exists = await uow.runs.get(fixture["run_id"]) is not None
-                sim_exists = await uow.simulations.get(fixture["simulation_id"]) is not None
+            run_exists = await _exists(get_run, fixture["run_id"])
+            sim_exists = await _exists(get_simulation, fixture["simulation_id"])
             if not run_exists:
-                await runs.save_run(
-                    ports,
+                await save_run(
                     commands.SaveRun(
                         dataset_ref=fixture["slug"],
                         target_column="direction_next_bar",
@@ -222,8 +226,7 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
                 )
             summary["runs"].append(str(fixture["run_id"]))
             if not sim_exists:
-                await simulations.save_simulation(
-                    ports,
+                await save_simulation(
                     commands.SaveSimulation(
                         run_ref=str(fixture["run_id"]),
                         config={"initial_capital": 10_000.0, "fee_per_trade": 0.5},
@@ -237,19 +240,13 @@ async def load_fixtures(ports: Ports) -> dict[str, Any]:
 
 
 async def seed_fixtures(settings: Settings) -> dict[str, Any]:
-    from adapters.sql import migrate
-    from entrypoints.container import Container, resolve
+    async with open_ports(settings) as ports:
+        return await load_fixtures(ports)
 
-    if settings.is_embedded_metadata:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate.upgrade(settings.metadata_url)
-    container = Container(settings=settings)
-    init = container.init_resources()
-    if init is not None:
-        await init
+
+async def _exists(get: Callable[[str], Awaitable[object]], ref: UUID) -> bool:
     try:
-        return await load_fixtures(await resolve(container.ports()))
-    finally:
-        shutdown = container.shutdown_resources()
-        if shutdown is not None:
-            await shutdown
+        await get(str(ref))
+    except NotFound:
+        return False
+    return True

@@ -11,28 +11,33 @@ import msgspec
 
 from application import datasets, runs, simulations, timeseries
 from application.commands import ImportFrame, SaveRun, SaveSimulation, UploadDatasetFrames
-from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.job_registry import JobCancelled, JobHandler, JobHandlers, ProgressReporter
 from domain.errors import InvalidInput, UnsupportedFormat
 from domain.jobs import Job, JobType
+from entrypoints.container import OpenPorts
 
 Progress = ProgressReporter
 
 
-def handlers(ports: Ports) -> JobHandlers:
+def handlers(ports: OpenPorts) -> JobHandlers:
+    import_frame = ports.bind(timeseries.import_frame)
+    upload_dataset_frames = ports.bind(datasets.upload_dataset_frames)
+    save_run = ports.bind(runs.save_run)
+    save_simulation = ports.bind(simulations.save_simulation)
+
     async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
         command = msgspec.convert(job.payload["command"], ImportFrame)
 
         async def on_rows(rows: int) -> None:
             await progress.report(rows, None, f"{rows} rows written")
 
-        report = await timeseries.import_frame(ports, command, on_rows)
+        report = await import_frame(command, on_rows)
         return report.as_dict()
 
     async def dataset_export(job: Job, progress: Progress) -> dict[str, Any]:
         command = msgspec.convert(job.payload["command"], UploadDatasetFrames)
-        saved = await datasets.upload_dataset_frames(ports, command)
+        saved = await upload_dataset_frames(command)
         return {
             "dataset_id": str(saved.dataset.dataset_id),
             "rows_written": {kind.value: rows for kind, rows in saved.written.items()},
@@ -41,12 +46,12 @@ def handlers(ports: Ports) -> JobHandlers:
     async def run_persist(job: Job, progress: Progress) -> dict[str, Any]:
         command = msgspec.convert(job.payload["command"], SaveRun)
         command = msgspec.structs.replace(command, idempotency=once_per_job(job, "runs.save"))
-        return (await runs.save_run(ports, command)).as_dict()
+        return (await save_run(command)).as_dict()
 
     async def simulation_persist(job: Job, progress: Progress) -> dict[str, Any]:
         command = msgspec.convert(job.payload["command"], SaveSimulation)
         command = msgspec.structs.replace(command, idempotency=once_per_job(job, "simulations.save"))
-        return (await simulations.save_simulation(ports, command)).as_dict()
+        return (await save_simulation(command)).as_dict()
 
     async def noop(job: Job, progress: Progress) -> dict[str, Any]:
         return {}

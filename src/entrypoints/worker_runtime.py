@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,9 +11,9 @@ from datetime import timedelta
 
 import anyio
 
-from application.context import Ports
+from application.ports import WorkerMetrics
 from application.worker import Worker
-from application.worker_metrics import WorkerMetrics
+from entrypoints.container import OpenPorts, open_ports
 from entrypoints.settings import Settings
 from entrypoints.worker_jobs import handlers
 
@@ -24,7 +25,7 @@ def worker_id() -> str:
 
 
 def build_worker(
-    ports: Ports, concurrency: int, metrics: WorkerMetrics | None = None, lease: timedelta = LEASE
+    ports: OpenPorts, concurrency: int, metrics: WorkerMetrics | None = None, lease: timedelta = LEASE
 ) -> Worker:
     return Worker(
         ports.queue,
@@ -39,7 +40,7 @@ def build_worker(
 
 @asynccontextmanager
 async def in_process_worker(
-    ports: Ports, settings: Settings, metrics: WorkerMetrics | None = None
+    ports: OpenPorts, settings: Settings, metrics: WorkerMetrics | None = None
 ) -> AsyncIterator[None]:
     if not settings.runs_worker_in_process:
         yield
@@ -51,3 +52,20 @@ async def in_process_worker(
             yield
         finally:
             worker.stop()
+
+
+async def run_worker(settings: Settings, concurrency: int) -> None:
+    """`stage1 worker`: claim and run jobs until SIGTERM or Ctrl-C, then finish or release the ones in hand."""
+    async with open_ports(settings) as ports:
+        worker = build_worker(ports, concurrency, lease=timedelta(seconds=settings.job_lease_seconds))
+        async with anyio.create_task_group() as group:
+
+            async def on_signals() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        worker.stop()
+                        return
+
+            group.start_soon(on_signals)
+            await worker.run()
+            group.cancel_scope.cancel()

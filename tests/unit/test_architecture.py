@@ -1,5 +1,6 @@
 """The layers point inward: the import-linter contracts in pyproject.toml hold."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ def test_the_domain_and_application_layers_import_nothing_they_must_not() -> Non
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 kept, 0 broken" in result.stdout
+    assert "5 kept, 0 broken" in result.stdout
 
 
 WORKER_WITHOUT_HTTP = """
@@ -35,21 +36,15 @@ from entrypoints.cli import main
 
 main(["worker", "--help"], standalone_mode=False)
 
-from adapters.sql import migrate
-from entrypoints.container import Container, resolve
+from entrypoints.container import open_ports
 from entrypoints.settings import Settings
 from entrypoints.worker_runtime import build_worker
 
 
 async def drain() -> int:
     settings = Settings(data_dir=Path(sys.argv[1]), timeseries="memory", _env_file=None)
-    await anyio.to_thread.run_sync(migrate.upgrade, settings.metadata_url)
-    container = Container(settings=settings)
-    await container.init_resources()
-    try:
-        return await build_worker(await resolve(container.ports()), 1).drain()
-    finally:
-        await container.shutdown_resources()
+    async with open_ports(settings) as ports:
+        return await build_worker(ports, 1).drain()
 
 
 anyio.run(drain)
@@ -70,3 +65,31 @@ def test_a_worker_process_runs_its_jobs_without_importing_litestar_or_the_http_l
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("no http")
+
+
+ROUTES = ROOT / "src" / "entrypoints" / "http"
+# What a route may not touch: it calls use cases (bound by the composition root) and never a store,
+# a unit of work or the port bundle of old.
+FORBIDDEN_IN_ROUTES = re.compile(
+    r"\buow\(\)|\bports\.(uow|store|queue|feed|events)\b|\.store\.\w+\(|\b(UnitOfWork|TimeSeriesStore|OpenPorts)\b"
+)
+
+
+def test_no_route_reaches_a_store_or_opens_a_unit_of_work_itself() -> None:
+    offenders = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(ROUTES.glob("*.py"))
+        if path.name not in ("app.py", "use_cases.py")  # the wiring: binds use cases to the opened ports
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if FORBIDDEN_IN_ROUTES.search(line)
+    ]
+    assert offenders == []
+
+
+def test_every_use_case_a_route_calls_names_only_ports_the_composition_root_provides(tmp_path: Path) -> None:
+    from entrypoints.container import OpenPorts
+    from entrypoints.http.use_cases import ROUTED
+
+    ports = OpenPorts(*(object() for _ in range(7)))  # type: ignore[arg-type]
+    for use_case in ROUTED:
+        ports.bind(use_case)  # raises TypeError naming a port nobody provides

@@ -13,6 +13,7 @@ import pytest
 from tests.jobs_support import FakeClock
 
 from adapters.jobs.memory_queue import MemoryJobQueue
+from adapters.worker_metrics import PrometheusWorkerMetrics
 from application.job_registry import JobCancelled, JobHandlers, ProgressReporter
 from application.worker import Worker
 from domain.errors import InvalidInput, StoreUnavailable
@@ -47,6 +48,7 @@ def queue(clock: FakeClock) -> CountingQueue:
 
 
 def make_worker(queue: MemoryJobQueue, handlers: JobHandlers, clock: FakeClock, **options: Any) -> Worker:
+    options.setdefault("metrics", PrometheusWorkerMetrics())
     return Worker(queue, handlers, "worker-1", clock=clock, **options)
 
 

@@ -9,9 +9,10 @@ from uuid import UUID
 
 from adapters.jobs.events import MemoryEventFeed
 from adapters.jobs.wakeup import WakeSignal
-from application.job_events import JOB_UPDATED, job_event_data
+from application.job_events import job_event_data
 from application.ports import Clock
 from domain.errors import NotFound
+from domain.events import EventType
 from domain.jobs import Job, JobStatus
 
 LEASE_EXPIRED = "lease expired: the worker stopped renewing it"
@@ -142,6 +143,6 @@ class MemoryJobQueue:
         return job
 
     def _changed(self, job: Job) -> None:
-        self.events.emit(JOB_UPDATED, copy.deepcopy(job_event_data(job)))
+        self.events.emit(EventType.JOB_UPDATED, copy.deepcopy(job_event_data(job)))
         if job.status is JobStatus.PENDING:
             self._wake.notify()

@@ -9,6 +9,7 @@ import asyncpg
 
 from application.job_events import SERVER_SIDE_KEYS
 from domain.errors import StoreUnavailable
+from domain.events import EventType
 
 # What "the database is unreachable right now" looks like through asyncpg: answered as StoreUnavailable.
 UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -63,7 +64,7 @@ def job_events_sql(source: str) -> str:
     return f"""
     events AS (
         INSERT INTO stage1_events (type, data, created_at)
-        SELECT 'job.updated', {job_json(source)}, now() FROM {source}
+        SELECT '{EventType.JOB_UPDATED}', {job_json(source)}, now() FROM {source}
         RETURNING event_id
     ),
     notified AS (

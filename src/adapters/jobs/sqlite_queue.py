@@ -23,9 +23,10 @@ from adapters.jobs.sqlite_events import SqliteEventFeed
 from adapters.jobs.wakeup import WakeSignal
 from adapters.sql.engine import create_engine
 from adapters.sql.tables import jobs as jobs_table
-from application.job_events import JOB_UPDATED, job_event_data
+from application.job_events import job_event_data
 from application.ports import Clock
 from domain.errors import NotFound, StoreUnavailable
+from domain.events import EventType
 from domain.jobs import Job, JobStatus
 
 LEASE_EXPIRED = "lease expired: the worker stopped renewing it"
@@ -232,7 +233,7 @@ class SqliteJobQueue:
                 async with self.engine.begin() as conn:
                     result = await work(conn, changed)
                     events: list[Event] = [
-                        await self.events.record(conn, JOB_UPDATED, job_event_data(job)) for job in changed
+                        await self.events.record(conn, EventType.JOB_UPDATED, job_event_data(job)) for job in changed
                     ]
                 self.events.deliver(events)
         except OperationalError as exc:

@@ -18,7 +18,6 @@ from uuid import UUID
 
 from adapters.trade_paging import trade_cursor, trade_position
 from application.ports import (
-    ApiToken,
     DatasetFilter,
     DatasetListing,
     DatasetRepository,
@@ -39,6 +38,7 @@ from domain.jobs import Job, JobStatus
 from domain.paging import Cursor, Page, PageRequest
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation, Trade
+from domain.tokens import ApiToken
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

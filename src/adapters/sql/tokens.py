@@ -9,8 +9,9 @@ from sqlalchemy import select
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity
 from adapters.sql.repositories import SqlRepository
-from application.ports import ApiToken, StoredResponse
+from application.ports import StoredResponse
 from domain.paging import Page, PageRequest
+from domain.tokens import ApiToken
 
 
 class SqlIdempotencyRecords(SqlRepository):

@@ -5,22 +5,28 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import anyio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
-from adapters.sql import migrate
-from application.context import Ports
-from application.worker_metrics import WorkerMetrics
-from entrypoints.container import Container, resolve
-from entrypoints.http import auth, datasets, events, jobs, metrics, operations, questdb, runs, simulations
+from adapters.worker_metrics import PrometheusWorkerMetrics
+from entrypoints.container import Container, open_ports
+from entrypoints.http import (
+    auth,
+    datasets,
+    events,
+    jobs,
+    measurements,
+    metrics,
+    operations,
+    runs,
+    simulations,
+    use_cases,
+)
 from entrypoints.http.allow_header import allow_every_method
 from entrypoints.http.body_timeout import body_timeout
 from entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -40,21 +46,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if settings.is_embedded_metadata:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            await anyio.to_thread.run_sync(migrate.upgrade, settings.metadata_url)
-        await _maybe_await(container.init_resources())
-        ports: Ports = await resolve(container.ports())
-        app.state.ports = ports
-        app.state.worker_metrics = WorkerMetrics()
-        try:
+        async with open_ports(settings, container) as ports:
+            app.state.use_cases = use_cases.bind_routed(ports)
+            app.state.worker_metrics = PrometheusWorkerMetrics()
             async with in_process_worker(ports, settings, app.state.worker_metrics):
                 yield
-        finally:
-            await _maybe_await(container.shutdown_resources())
-
-    def provide_ports(state: State) -> Ports:
-        return state.ports  # type: ignore[no-any-return]
 
     def provide_settings() -> Settings:
         return settings
@@ -74,7 +70,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             datasets.router,
             runs.router,
             simulations.router,
-            questdb.router,
+            measurements.router,
             jobs.router,
             operations.router,
             auth.router,
@@ -91,7 +87,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             auth.rate_limit(settings).middleware,
         ],
         dependencies={
-            "ports": Provide(provide_ports, sync_to_thread=False),
+            **use_cases.dependencies(),
             "settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
         },
         lifespan=[lifespan],
@@ -115,7 +111,3 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.auth_lockout = FailureLockout(settings.auth_lockout_after, settings.auth_lockout_seconds)
     return with_full_openapi(allow_every_method(app))
 
-
-async def _maybe_await(value: Any) -> None:
-    if value is not None and hasattr(value, "__await__"):
-        await value

@@ -12,14 +12,14 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter
 from msgspec import Meta
 
-from application import auth as use
-from application.context import Ports
-from application.ports import ApiToken
-from domain.errors import Unauthorized
-from domain.paging import PageRequest
+from application.auth import IssuedToken
+from domain.errors import Forbidden, Unauthorized
+from domain.paging import Page, PageRequest
+from domain.tokens import ApiToken
 from entrypoints.http.inputs import decode
 from entrypoints.http.lockout import FailureLockout, client_address
 from entrypoints.http.schemas import Struct
+from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
 # Health, token issuance and the docs stay open; everything else under /api needs a token.
@@ -87,11 +87,14 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
     """A token is checked only while its address is not locked out; each bad one counts against the address."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        ports: Ports = connection.app.state.ports
         lockout, address = lockout_of(connection), client_address(connection)
         lockout.check(address)
+        authenticate: UseCase[ApiToken] = connection.app.state.use_cases["authenticate"]
         try:
-            token = await use.authenticate(ports, presented_token(connection))
+            presented = presented_token(connection)
+            if not presented:
+                raise Unauthorized("a token is required: X-Stage1-Token or Authorization: Bearer")
+            token = await authenticate(presented)
         except Unauthorized:
             lockout.failed(address)
             raise
@@ -133,14 +136,18 @@ def credential_rate_limit(settings: Settings) -> RateLimitConfig:
     )
 
 
-async def issue_checked(request: Request[Any, Any, Any], ports: Ports, settings: Settings) -> use.IssuedToken:
+async def issue_checked(
+    request: Request[Any, Any, Any], issue_token: UseCase[IssuedToken], settings: Settings
+) -> IssuedToken:
     """A token for a caller who knows the shared secret; a wrong secret counts against the address."""
     lockout, address = lockout_of(request), client_address(request)
     lockout.check(address)
     body = decode(await request.body(), TokenIn)
-    secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
+    if settings.auth_secret is None:
+        raise Forbidden("token issuance is disabled: no shared secret is configured (STAGE1_AUTH_SECRET)")
+    secret = settings.auth_secret.get_secret_value()
     try:
-        return await use.issue_token(ports, secret, body.secret, body.name, body.ttl_days or settings.token_ttl_days)
+        return await issue_token(secret, body.secret, body.name, body.ttl_days or settings.token_ttl_days)
     except Unauthorized:
         lockout.failed(address)
         raise
@@ -152,20 +159,22 @@ async def issue_checked(request: Request[Any, Any, Any], ports: Ports, settings:
     summary="Issue a token against the shared secret (shown once)",
     request_max_body_size=OPEN_BODY_BYTES,
 )
-async def issue(request: Request[Any, Any, Any], ports: Ports, settings: Settings) -> IssuedTokenOut:
-    issued = await issue_checked(request, ports, settings)
+async def issue(
+    request: Request[Any, Any, Any], issue_token: UseCase[IssuedToken], settings: Settings
+) -> IssuedTokenOut:
+    issued = await issue_checked(request, issue_token, settings)
     out = token_out(issued.token)
     return IssuedTokenOut(**{f: getattr(out, f) for f in out.__struct_fields__}, token=issued.secret_token)
 
 
 @get("/tokens", summary="Tokens (never the token itself)")
 async def tokens(
-    ports: Ports,
+    list_tokens: UseCase[Page[ApiToken]],
     limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
     offset: Annotated[int | None, Parameter(ge=0, le=2**62, required=False)] = None,
     after: Annotated[str | None, Parameter(max_length=512, required=False)] = None,
 ) -> TokenPage:
-    page = await use.list_tokens(ports, PageRequest.of(limit, offset, after))
+    page = await list_tokens(PageRequest.of(limit, offset, after))
     return TokenPage(
         tokens=[token_out(t) for t in page.items],
         total=page.total,
@@ -176,8 +185,8 @@ async def tokens(
 
 
 @delete("/tokens/{token_id:str}", status_code=204, summary="Revoke a token")
-async def revoke(ports: Ports, token_id: str) -> None:
-    await use.revoke_token(ports, token_id)
+async def revoke(revoke_token: UseCase[ApiToken], token_id: str) -> None:
+    await revoke_token(token_id)
 
 
 router = Router(path="/api/auth", route_handlers=[issue, tokens, revoke], tags=["auth"])

@@ -8,16 +8,16 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application import datasets as use
 from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
-from application.context import Ports
-from application.ports import DatasetFilter, FrameUpload, RunFilter
-from application.runs import runs_of_dataset
-from domain.datasets import DatasetChanges
+from application.datasets import DatasetDetail, DatasetSaved, FrameRead, HierarchyNode
+from application.ports import DatasetFilter, DatasetListing, FrameUpload, RunFilter
+from application.timeseries import RangeRows
+from domain.datasets import Dataset, DatasetChanges
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
-from domain.jobs import JobType
-from domain.paging import PageRequest
+from domain.jobs import Job, JobType
+from domain.paging import Page, PageRequest
+from domain.runs import WalkforwardRun
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import (
@@ -31,8 +31,9 @@ from entrypoints.http.inputs import (
 )
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import run_page
-from entrypoints.http.streaming import choose_format, stream_query
+from entrypoints.http.streaming import choose_format, stream_rows
 from entrypoints.http.uploads import UploadSpool
+from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
 Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
@@ -99,7 +100,7 @@ async def _frames_from_request(
 @post("/", status_code=201, summary="Create or update a dataset by slug, optionally with its frames")
 async def upsert_dataset(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    upsert_dataset: UseCase[DatasetSaved],
     settings: Settings,
     mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
 ) -> Response[s.DatasetOut]:
@@ -109,8 +110,7 @@ async def upsert_dataset(
             raise InvalidInput(
                 "a multipart dataset upload needs a `metadata` JSON part", {"missing_parts": ["metadata"]}
             )
-        saved = await use.upsert_dataset(
-            ports,
+        saved = await upsert_dataset(
             UpsertDataset(
                 body.dataset_slug,
                 changes_of(body),
@@ -124,7 +124,7 @@ async def upsert_dataset(
 
 @get("/", summary="List datasets")
 async def list_datasets(
-    ports: Ports,
+    list_datasets: UseCase[Page[DatasetListing]],
     symbol: Text = None,
     granularity: Text = None,
     search: Text = None,
@@ -132,9 +132,7 @@ async def list_datasets(
     offset: Offset = None,
     after: After = None,
 ) -> s.DatasetPage:
-    page = await use.list_datasets(
-        ports, DatasetFilter(symbol, granularity, search), PageRequest.of(limit, offset, after)
-    )
+    page = await list_datasets(DatasetFilter(symbol, granularity, search), PageRequest.of(limit, offset, after))
     return s.DatasetPage(
         datasets=[present.dataset_item(item) for item in page.items],
         total=page.total,
@@ -145,10 +143,11 @@ async def list_datasets(
 
 
 @post("/backfill", status_code=201, summary="Register a dataset over measurements already in the store")
-async def backfill(request: Request[Any, Any, Any], ports: Ports) -> Response[s.DatasetOut]:
+async def backfill(
+    request: Request[Any, Any, Any], backfill_dataset: UseCase[DatasetSaved]
+) -> Response[s.DatasetOut]:
     body = decode(await request.body(), s.BackfillIn)
-    saved = await use.backfill_dataset(
-        ports,
+    saved = await backfill_dataset(
         BackfillDataset(
             body.dataset_slug, body.symbol, body.granularity, body.ohlcv_measurement, body.indicator_measurement
         ),
@@ -157,14 +156,16 @@ async def backfill(request: Request[Any, Any, Any], ports: Ports) -> Response[s.
 
 
 @get("/{ref:str}", summary="A dataset with its related counts, store state and links")
-async def dataset_detail(ports: Ports, ref: str) -> s.DatasetDetailOut:
-    return present.dataset_detail(await use.dataset_detail(ports, ref), "")
+async def dataset_detail(dataset_detail: UseCase[DatasetDetail], ref: str) -> s.DatasetDetailOut:
+    return present.dataset_detail(await dataset_detail(ref), "")
 
 
 @post("/{ref:str}/export", status_code=200, summary="Upload OHLCV and/or indicator frames for a dataset")
 async def export_frames(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    upload_dataset_frames: UseCase[DatasetSaved],
+    get_dataset: UseCase[Dataset],
+    submit_job: UseCase[Job],
     settings: Settings,
     ref: str,
     mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
@@ -175,10 +176,9 @@ async def export_frames(
         key = idempotency_key(request, "datasets.export", digest)
         command = UploadDatasetFrames(dataset_ref=ref, frames=frames, mode=mode, idempotency=key)
         if run_async:
-            async with ports.uow() as uow:
-                await use.find_dataset(uow, ref)
+            await get_dataset(ref)
             job = await queue_command(
-                ports,
+                submit_job,
                 spool,
                 JobType.DATASET_EXPORT,
                 command,
@@ -189,14 +189,14 @@ async def export_frames(
                 kinds=sorted(k.value for k in frames),
             )
             return accepted(job)
-        saved = await use.upload_dataset_frames(ports, command)
+        saved = await upload_dataset_frames(command)
     return Response(present.dataset_out(saved.dataset), status_code=200)
 
 
 def _frame_route(kind: FrameKind) -> Any:
     async def read_frame(
         request: Request[Any, Any, Any],
-        ports: Ports,
+        read_dataset_frame: UseCase[RangeRows],
         ref: str,
         from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
         to: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
@@ -208,15 +208,14 @@ def _frame_route(kind: FrameKind) -> Any:
         timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
     ) -> Stream:
         fmt = choose_format(format, request.headers.get("accept"))
-        query = await use.dataset_frame_query(
-            ports,
+        rows = await read_dataset_frame(
             ref,
             kind,
-            use.FrameRead(
+            FrameRead(
                 time_param(from_, "from"), time_param(to, "to"), columns_param(columns), limit, sample_by, timeout
             ),
         )
-        return await stream_query(ports.store, query, fmt, ts_unit)
+        return await stream_rows(rows, fmt, ts_unit)
 
     return read_frame
 
@@ -231,20 +230,22 @@ read_indicators = get("/{ref:str}/indicators", summary="Stream a dataset's indic
 
 @get("/{ref:str}/runs", summary="The runs of a dataset")
 async def dataset_runs(
-    ports: Ports,
+    runs_of_dataset: UseCase[Page[WalkforwardRun]],
     ref: str,
     status: Text = None,
     limit: Limit = None,
     offset: Offset = None,
     after: After = None,
 ) -> s.RunPage:
-    page = await runs_of_dataset(ports, ref, RunFilter(status=status), PageRequest.of(limit, offset, after))
+    page = await runs_of_dataset(ref, RunFilter(status=status), PageRequest.of(limit, offset, after))
     return run_page(page)
 
 
 @get("/{ref:str}/hierarchy", summary="Dataset -> runs -> simulations")
-async def dataset_hierarchy(ports: Ports, ref: str) -> s.HierarchyOut:
-    dataset, nodes = await use.dataset_hierarchy(ports, ref)
+async def dataset_hierarchy(
+    dataset_hierarchy: UseCase[tuple[Dataset, list[HierarchyNode]]], ref: str
+) -> s.HierarchyOut:
+    dataset, nodes = await dataset_hierarchy(ref)
     return present.hierarchy(dataset, nodes)
 
 

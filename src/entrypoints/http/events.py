@@ -10,10 +10,12 @@ from litestar import Request, Router, get
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from application.context import Ports
+from application.ports import Event
 from domain.errors import InvalidInput
+from domain.events import EventType
+from entrypoints.http.use_cases import StreamingUseCase
 
-EVENT_TYPES = frozenset({"job.updated", "dataset.updated", "run.created", "simulation.created"})
+EVENT_TYPES = frozenset(t.value for t in EventType)
 KEEPALIVE_SECONDS = 15
 
 
@@ -44,7 +46,7 @@ def _last_event_id(header: str | None, query: int | None) -> int | None:
 @get("/api/events", summary="Server-Sent Events; reconnect with Last-Event-ID to resume", tags=["events"])
 async def events(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    follow_events: StreamingUseCase[Event],
     types: Annotated[str | None, Parameter(max_length=200, required=False)] = None,
     last_event_id: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, required=False)] = None,
 ) -> ServerSentEvent:
@@ -52,7 +54,7 @@ async def events(
     resume = _last_event_id(request.headers.get("last-event-id"), last_event_id)
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in ports.events.subscribe(wanted, resume):
+        async for event in follow_events(wanted, resume):
             yield ServerSentEventMessage(
                 data=msgspec.json.encode(event.data).decode(), event=event.type, id=str(event.id)
             )

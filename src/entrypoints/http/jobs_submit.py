@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from litestar import Response
 
 from application.commands import JobCommand
-from application.context import Ports
 from application.idempotency import IdempotencyKey
-from application.jobs import submit_job
 from application.ports import FrameUpload
 from domain.jobs import Job, JobType
 from entrypoints.http import schemas as s
@@ -19,9 +18,9 @@ from entrypoints.http.uploads import UploadSpool
 
 
 async def submit_with_uploads(
-    ports: Ports,
+    submit_job: Callable[..., Awaitable[Job]],
     spool: UploadSpool,
-    job_type: str,
+    job_type: JobType,
     payload: dict[str, Any],
     uploads: list[FrameUpload],
     key: IdempotencyKey | None,
@@ -32,7 +31,7 @@ async def submit_with_uploads(
     payload = {**payload, "uploads": [upload.path for upload in uploads]}
     # The client's key (up to 200 characters) goes in as a digest: the queue's key column holds 200.
     queue_key = None if key is None else f"{key.scope}:{sha256(key.key.encode())[:32]}:{key.request_hash[:16]}"
-    job = await submit_job(ports, job_type, payload, message=f"{job_type} queued", idempotency_key=queue_key)
+    job = await submit_job(job_type, payload, message=f"{job_type} queued", idempotency_key=queue_key)
     if job.payload.get("uploads") == payload["uploads"]:
         for upload in uploads:
             spool.keep(upload)
@@ -40,7 +39,7 @@ async def submit_with_uploads(
 
 
 async def queue_command(
-    ports: Ports,
+    submit_job: Callable[..., Awaitable[Job]],
     spool: UploadSpool,
     job_type: JobType,
     command: JobCommand,
@@ -52,7 +51,7 @@ async def queue_command(
 
     `visible` is what readers of the job see of its payload; the command itself stays on the server."""
     payload = {**visible, "command": msgspec.to_builtins(msgspec.structs.replace(command, idempotency=None))}
-    return await submit_with_uploads(ports, spool, job_type, payload, uploads, key)
+    return await submit_with_uploads(submit_job, spool, job_type, payload, uploads, key)
 
 
 def accepted(job: Job) -> Response[s.JobAcceptedOut]:

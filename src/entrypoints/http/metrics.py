@@ -9,8 +9,8 @@ from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
 
-from application.context import Ports
-from application.health import check_health
+from application.health import HealthReport
+from entrypoints.http.use_cases import UseCase
 
 ROWS_IMPORTED = Counter(
     "stage1_rows_imported", "Rows written into the time-series store by imports and saves.", ["route"]
@@ -27,8 +27,8 @@ PROMETHEUS = PrometheusConfig(
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=True, media_type="text/plain")
-async def metrics(request: Request[Any, Any, Any], ports: Ports) -> Response[bytes]:
-    report = await check_health(ports)
+async def metrics(request: Request[Any, Any, Any], check_health: UseCase[HealthReport]) -> Response[bytes]:
+    report = await check_health()
     for status, count in report.jobs.items():
         JOBS_WAITING.labels(status=status).set(count)
     body = generate_latest(REGISTRY)

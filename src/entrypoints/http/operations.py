@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, get
+from litestar import Response, Router, get
 from litestar.params import Parameter
 
-from application.context import Ports
-from application.health import check_health
+from application.datasets import DatasetDetail
+from application.health import HealthReport
+from application.ports import DatasetListing
+from application.timeseries import RangeRows
+from domain.paging import Page
+from domain.runs import WalkforwardRun
+from domain.simulations import Simulation
 from entrypoints.http import datasets, runs, simulations
 from entrypoints.http import schemas as s
+from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
 VERSION = "0.1.0"
 
 
 @get(["/api/health", "/healthz"], summary="Service and store health; 503 when down", tags=["operations"])
-async def health(ports: Ports, settings: Settings) -> Response[dict[str, Any]]:
-    report = await check_health(ports)
+async def health(check_health: UseCase[HealthReport], settings: Settings) -> Response[dict[str, Any]]:
+    report = await check_health()
     body: dict[str, Any] = {
         "status": report.status,
         "metadata": report.metadata,
@@ -39,38 +45,46 @@ Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
 
 
 @get("/api/indicators/datasets", summary="Legacy alias of GET /api/datasets", tags=["legacy"])
-async def legacy_datasets(ports: Ports, limit: Limit = None, offset: Offset = None) -> s.DatasetPage:
-    result: s.DatasetPage = await datasets.list_datasets.fn(ports, limit=limit, offset=offset)
+async def legacy_datasets(
+    list_datasets: UseCase[Page[DatasetListing]], limit: Limit = None, offset: Offset = None
+) -> s.DatasetPage:
+    result: s.DatasetPage = await datasets.list_datasets.fn(list_datasets, limit=limit, offset=offset)
     return result
 
 
 @get("/api/indicators/datasets/{ref:str}", summary="Legacy alias of GET /api/datasets/{id}", tags=["legacy"])
-async def legacy_dataset(ports: Ports, ref: str) -> s.DatasetDetailOut:
-    result: s.DatasetDetailOut = await datasets.dataset_detail.fn(ports, ref)
+async def legacy_dataset(dataset_detail: UseCase[DatasetDetail], ref: str) -> s.DatasetDetailOut:
+    result: s.DatasetDetailOut = await datasets.dataset_detail.fn(dataset_detail, ref)
     return result
 
 
 @get("/api/walkforward/runs", summary="Legacy alias of GET /api/runs", tags=["legacy"])
-async def legacy_runs(ports: Ports, limit: Limit = None, offset: Offset = None) -> s.RunPage:
-    result: s.RunPage = await runs.list_runs.fn(ports, limit=limit, offset=offset)
+async def legacy_runs(
+    list_runs: UseCase[Page[WalkforwardRun]], limit: Limit = None, offset: Offset = None
+) -> s.RunPage:
+    result: s.RunPage = await runs.list_runs.fn(list_runs, limit=limit, offset=offset)
     return result
 
 
 @get("/api/walkforward/runs/{run_id:str}", summary="Legacy alias of GET /api/runs/{id}", tags=["legacy"])
-async def legacy_run(request: Request[Any, Any, Any], ports: Ports, run_id: str) -> Any:
-    result: Any = await runs.get_run.fn(request, ports, run_id)
+async def legacy_run(
+    get_run: UseCase[WalkforwardRun], read_predictions: UseCase[RangeRows], run_id: str
+) -> Any:
+    result: Any = await runs.get_run.fn(get_run, read_predictions, run_id)
     return result
 
 
 @get("/api/tradesim/runs", summary="Legacy alias of GET /api/simulations", tags=["legacy"])
-async def legacy_simulations(ports: Ports, limit: Limit = None, offset: Offset = None) -> s.SimulationPage:
-    result: s.SimulationPage = await simulations.list_simulations.fn(ports, limit=limit, offset=offset)
+async def legacy_simulations(
+    list_simulations: UseCase[Page[Simulation]], limit: Limit = None, offset: Offset = None
+) -> s.SimulationPage:
+    result: s.SimulationPage = await simulations.list_simulations.fn(list_simulations, limit=limit, offset=offset)
     return result
 
 
 @get("/api/tradesim/runs/{simulation_id:str}", summary="Legacy alias of GET /api/simulations/{id}", tags=["legacy"])
-async def legacy_simulation(ports: Ports, simulation_id: str) -> s.SimulationOut:
-    result: s.SimulationOut = await simulations.get_simulation.fn(ports, simulation_id)
+async def legacy_simulation(get_simulation: UseCase[Simulation], simulation_id: str) -> s.SimulationOut:
+    result: s.SimulationOut = await simulations.get_simulation.fn(get_simulation, simulation_id)
     return result
 
 

@@ -10,14 +10,14 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application import runs as use
 from application.commands import SaveRun
-from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, RunFilter
+from application.runs import PredictionsRead, RunSaved
+from application.timeseries import RangeRows
 from domain.errors import InvalidInput
 from domain.frames import FrameKind
-from domain.jobs import JobType
+from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
 from domain.runs import Fold, RunStatus, WalkforwardRun
 from domain.values import MeasurementName, validate_output_unit
@@ -25,8 +25,9 @@ from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key, time_param
 from entrypoints.http.jobs_submit import accepted, queue_command
-from entrypoints.http.streaming import choose_format, stream_query
+from entrypoints.http.streaming import choose_format, stream_rows
 from entrypoints.http.uploads import UploadSpool, record_with_frame
+from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
 Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
@@ -74,7 +75,8 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
 @post("/", status_code=201, summary="Save a run with its folds and, optionally, its predictions")
 async def save_run(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    save_run: UseCase[RunSaved],
+    submit_job: UseCase[Job],
     settings: Settings,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
@@ -86,7 +88,7 @@ async def save_run(
         command = run_command(body, predictions, key)  # validates before anything is queued
         if run_async:
             job = await queue_command(
-                ports,
+                submit_job,
                 spool,
                 JobType.RUN_PERSIST,
                 command,
@@ -95,7 +97,7 @@ async def save_run(
                 dataset_ref=command.dataset_ref,
             )
             return accepted(job)
-        saved = await use.save_run(ports, command)
+        saved = await save_run(command)
     return Response(s.RunSavedOut(**saved.as_dict()), status_code=201)
 
 
@@ -111,7 +113,7 @@ def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
 
 @get("/", summary="List runs")
 async def list_runs(
-    ports: Ports,
+    list_runs: UseCase[Page[WalkforwardRun]],
     dataset_id: Text = None,
     dataset_slug: Text = None,
     status: Text = None,
@@ -122,13 +124,13 @@ async def list_runs(
     after: After = None,
 ) -> s.RunPage:
     filters = RunFilter(parse_uuid(dataset_id, "dataset_id"), dataset_slug, status, measurement, search)
-    return run_page(await use.list_runs(ports, filters, PageRequest.of(limit, offset, after)))
+    return run_page(await list_runs(filters, PageRequest.of(limit, offset, after)))
 
 
 @get("/{run_id:str}", summary="A run with its folds; or its predictions with download_predictions=true")
 async def get_run(
-    request: Request[Any, Any, Any],
-    ports: Ports,
+    get_run: UseCase[WalkforwardRun],
+    read_predictions: UseCase[RangeRows],
     run_id: str,
     download_predictions: Annotated[bool, Parameter(required=False)] = False,
     format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
@@ -139,15 +141,15 @@ async def get_run(
     fmt = choose_format(format, None, "csv")
     validate_output_unit(ts_unit)
     if download_predictions:
-        query = await use.predictions_query(ports, run_id, use.PredictionsRead(timeout=timeout))
-        return await stream_query(ports.store, query, fmt, ts_unit, filename=f"predictions_{run_id}")
-    return present.run_out(await use.get_run(ports, run_id), "")
+        rows = await read_predictions(run_id, PredictionsRead(timeout=timeout))
+        return await stream_rows(rows, fmt, ts_unit, filename=f"predictions_{run_id}")
+    return present.run_out(await get_run(run_id), "")
 
 
 @get("/{run_id:str}/predictions", summary="Stream a run's prediction rows")
 async def predictions(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    read_predictions: UseCase[RangeRows],
     run_id: str,
     fold_number: Annotated[int | None, Parameter(ge=0, le=1_000_000, required=False)] = None,
     from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
@@ -158,12 +160,10 @@ async def predictions(
     timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
 ) -> Stream:
     fmt = choose_format(format, request.headers.get("accept"))
-    query = await use.predictions_query(
-        ports,
-        run_id,
-        use.PredictionsRead(fold_number, time_param(from_, "from"), time_param(to, "to"), limit, timeout),
+    rows = await read_predictions(
+        run_id, PredictionsRead(fold_number, time_param(from_, "from"), time_param(to, "to"), limit, timeout)
     )
-    return await stream_query(ports.store, query, fmt, ts_unit)
+    return await stream_rows(rows, fmt, ts_unit)
 
 
 router = Router(path="/api/runs", route_handlers=[save_run, list_runs, get_run, predictions], tags=["runs"])

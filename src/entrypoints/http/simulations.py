@@ -5,26 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
+import pyarrow as pa
 from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 
-from application import simulations as use
 from application.commands import SaveSimulation
-from application.context import Ports
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, SimulationFilter
+from application.simulations import EquityCurve, SimulationSaved
+from application.timeseries import RangeRows
 from domain.frames import FrameKind
-from domain.jobs import JobType
-from domain.paging import PageRequest
-from domain.simulations import SimulationStatus, TradeBucket
+from domain.jobs import Job, JobType
+from domain.paging import Page, PageRequest
+from domain.simulations import Simulation, SimulationStatus, Trade, TradeBucket
 from domain.values import MeasurementName, format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import parse_uuid
-from entrypoints.http.streaming import choose_format, stream_batches, stream_query
+from entrypoints.http.streaming import choose_format, stream_batches, stream_rows
 from entrypoints.http.uploads import UploadSpool, record_with_frame
+from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
 
 Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
@@ -61,7 +63,8 @@ def simulation_command(
 @post("/", status_code=201, summary="Save a simulation with its trades and buckets")
 async def save_simulation(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    save_simulation: UseCase[SimulationSaved],
+    submit_job: UseCase[Job],
     settings: Settings,
     run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
 ) -> Response[Any]:
@@ -73,16 +76,22 @@ async def save_simulation(
         command = simulation_command(body, trades, key)
         if run_async:
             job = await queue_command(
-                ports, spool, JobType.SIMULATION_PERSIST, command, [trades] if trades else [], key, run_id=body.run_id
+                submit_job,
+                spool,
+                JobType.SIMULATION_PERSIST,
+                command,
+                [trades] if trades else [],
+                key,
+                run_id=body.run_id,
             )
             return accepted(job)
-        saved = await use.save_simulation(ports, command)
+        saved = await save_simulation(command)
     return Response(s.SimulationSavedOut(**saved.as_dict()), status_code=201)
 
 
 @get("/", summary="List simulations")
 async def list_simulations(
-    ports: Ports,
+    list_simulations: UseCase[Page[Simulation]],
     run_id: Text = None,
     dataset_id: Text = None,
     status: Text = None,
@@ -91,7 +100,7 @@ async def list_simulations(
     after: After = None,
 ) -> s.SimulationPage:
     filters = SimulationFilter(parse_uuid(run_id, "run_id"), parse_uuid(dataset_id, "dataset_id"), status)
-    page = await use.list_simulations(ports, filters, PageRequest.of(limit, offset, after))
+    page = await list_simulations(filters, PageRequest.of(limit, offset, after))
     return s.SimulationPage(
         simulations=[present.simulation_summary(x) for x in page.items],
         total=page.total,
@@ -102,14 +111,16 @@ async def list_simulations(
 
 
 @get("/{simulation_id:str}", summary="A simulation with its buckets")
-async def get_simulation(ports: Ports, simulation_id: str) -> s.SimulationOut:
-    return present.simulation_out(await use.get_simulation(ports, simulation_id), "")
+async def get_simulation(get_simulation: UseCase[Simulation], simulation_id: str) -> s.SimulationOut:
+    return present.simulation_out(await get_simulation(simulation_id), "")
 
 
 @get("/{simulation_id:str}/trades", summary="A simulation's trades by bar time: JSON pages or a stream")
 async def trades(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    trades_page: UseCase[Page[Trade]],
+    read_trades: UseCase[RangeRows | None],
+    trades_as_batches: StreamingUseCase[pa.RecordBatch],
     simulation_id: str,
     format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
     limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
@@ -121,7 +132,7 @@ async def trades(
     validate_output_unit(ts_unit)
     fmt = choose_format(format, request.headers.get("accept"), "json")
     if fmt == "json":
-        page = await use.trades_page(ports, simulation_id, PageRequest.of(limit, offset, after, default_limit=1000))
+        page = await trades_page(simulation_id, PageRequest.of(limit, offset, after, default_limit=1000))
         return s.TradePage(
             trades=[present.trade_out(t, ts_unit) for t in page.items],
             total=page.total,
@@ -129,16 +140,16 @@ async def trades(
             offset=page.offset,
             next_cursor=page.next_cursor,
         )
-    query = await use.trades_query(ports, simulation_id, timeout)
-    if query is None:
-        return await stream_batches(use.trades_as_batches(ports, simulation_id), fmt, ts_unit)
-    return await stream_query(ports.store, query, fmt, ts_unit, rename={"timestamp": "bar_timestamp"})
+    rows = await read_trades(simulation_id, timeout)
+    if rows is None:
+        return await stream_batches(trades_as_batches(simulation_id), fmt, ts_unit)
+    return await stream_rows(rows, fmt, ts_unit, rename={"timestamp": "bar_timestamp"})
 
 
 @get("/{simulation_id:str}/equity", summary="The equity curve computed from the trades")
-async def equity(ports: Ports, simulation_id: str, ts_unit: TsUnit = "ms") -> s.EquityOut:
+async def equity(simulation_equity: UseCase[EquityCurve], simulation_id: str, ts_unit: TsUnit = "ms") -> s.EquityOut:
     validate_output_unit(ts_unit)
-    curve = await use.simulation_equity(ports, simulation_id)
+    curve = await simulation_equity(simulation_id)
     return s.EquityOut(
         simulation_id=str(curve.simulation_id),
         initial_capital=curve.initial_capital,

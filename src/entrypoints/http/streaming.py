@@ -9,7 +9,7 @@ import pyarrow as pa
 from litestar.response import Stream
 
 from adapters.frames.encoders import MEDIA_TYPES, OutputFormat, encode, negotiate
-from application.ports import RangeQuery, TimeSeriesStore
+from application.timeseries import RangeRows
 from domain.values import validate_output_unit
 from entrypoints.http.metrics import BYTES_EXPORTED
 
@@ -60,9 +60,8 @@ async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None
     return FrameStream(body(), media_type=MEDIA_TYPES[OutputFormat(fmt)], headers=headers)
 
 
-async def stream_query(
-    store: TimeSeriesStore,
-    query: RangeQuery,
+async def stream_rows(
+    rows: RangeRows,
     fmt: str,
     ts_unit: str,
     filename: str | None = None,
@@ -71,8 +70,8 @@ async def stream_query(
     """A range of a measurement as the client's format. CSV goes through the store's own export."""
     validate_output_unit(ts_unit)
     if fmt == "csv" and not rename:
-        return await stream_of(store.export_csv(query, ts_unit), fmt, filename)
-    batches = store.read(query)
+        return await stream_of(rows.csv(ts_unit), fmt, filename)
+    batches = rows.batches()
     if rename:
         batches = renamed(batches, rename)
     return await stream_of(encode(batches, fmt, ts_unit), fmt, filename)

@@ -16,8 +16,8 @@ from adapters.jobs.events import MemoryEventFeed
 from adapters.jobs.memory_queue import MemoryJobQueue
 from adapters.memory.metadata import InMemoryMetadata, InMemoryUnitOfWorkFactory
 from adapters.memory.timeseries import InMemoryTimeSeriesStore
-from application.context import Ports
 from application.ports import FrameUpload
+from entrypoints.container import OpenPorts
 
 
 class SteppingClock:
@@ -44,13 +44,13 @@ class Harness:
         self.store = InMemoryTimeSeriesStore()
         self.events = MemoryEventFeed()
         clock = SteppingClock()
-        self.ports = Ports(
+        self.ports = OpenPorts(
             uow=InMemoryUnitOfWorkFactory(self.metadata),
             store=self.store,
-            frames=ArrowUploadReader(),
+            uploads=ArrowUploadReader(),
             clock=clock,
             ids=CountingIds(),
-            events=self.events,
+            feed=self.events,
             queue=MemoryJobQueue(clock, self.events),
         )
         self._files = itertools.count()

@@ -32,7 +32,7 @@ def a_job(job_type: str, payload: dict) -> Job:  # type: ignore[type-arg]
 
 
 async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harness) -> None:  # type: ignore[no-untyped-def]
-    await upsert_dataset(harness.ports, UpsertDataset("btc", DatasetChanges()))
+    await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges()))
     upload = harness.frame(
         timestamp=[START, START + 60], bar_index=[0, 1], fold_number=[1, 1], prediction=[0.4, 0.6], target=[0.0, 1.0]
     )
@@ -48,7 +48,7 @@ async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harn
 
 
 async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness) -> None:  # type: ignore[no-untyped-def]
-    await upsert_dataset(harness.ports, UpsertDataset("btc", DatasetChanges()))
+    await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges()))
     run = await handlers(harness.ports)[JobType.RUN_PERSIST](
         a_job(JobType.RUN_PERSIST, {"command": to_builtins(SaveRun("btc")), "uploads": []}), SilentProgress()
     )

@@ -30,12 +30,12 @@ def predictions(harness, n: int = 10, fold: int = 1):  # type: ignore[no-untyped
 
 
 async def a_dataset(harness) -> None:  # type: ignore[no-untyped-def]
-    await upsert_dataset(harness.ports, UpsertDataset("btc", DatasetChanges(symbol="BTC", granularity="1h")))
+    await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges(symbol="BTC", granularity="1h")))
 
 
 async def test_a_run_is_saved_with_its_predictions_under_a_fresh_measurement(harness) -> None:  # type: ignore[no-untyped-def]
     await a_dataset(harness)
-    saved = await save_run(harness.ports, SaveRun("btc", predictions=predictions(harness)))
+    saved = await harness.ports.bind(save_run)(SaveRun("btc", predictions=predictions(harness)))
     assert re.fullmatch(r"btc_wf_20251110\d{6}", saved.prediction_measurement)
     assert saved.questdb_rows_written == 10
     assert (await harness.store.describe(saved.prediction_measurement)).row_count == 10
@@ -45,15 +45,15 @@ async def test_a_run_is_saved_with_its_predictions_under_a_fresh_measurement(har
 async def test_two_runs_in_the_same_second_get_distinct_measurements(harness) -> None:  # type: ignore[no-untyped-def]
     await a_dataset(harness)
     harness.ports.clock.now = lambda: harness.ports.clock.moment  # type: ignore[method-assign]
-    first = await save_run(harness.ports, SaveRun("btc"))
-    second = await save_run(harness.ports, SaveRun("btc"))
+    first = await harness.ports.bind(save_run)(SaveRun("btc"))
+    second = await harness.ports.bind(save_run)(SaveRun("btc"))
     assert first.prediction_measurement != second.prediction_measurement
     assert second.prediction_measurement == first.prediction_measurement + "_2"
 
 
 async def test_a_run_for_an_unknown_dataset_is_a_conflict_and_writes_nothing(harness) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Conflict):
-        await save_run(harness.ports, SaveRun("nope", predictions=predictions(harness)))
+        await harness.ports.bind(save_run)(SaveRun("nope", predictions=predictions(harness)))
     assert harness.metadata.runs == {} and await harness.store.list_measurements() == []
 
 
@@ -61,7 +61,7 @@ async def test_bad_predictions_leave_no_run_and_no_measurement(harness) -> None:
     await a_dataset(harness)
     bad = harness.frame(timestamp=[START], bar_index=[0], prediction=[0.5])
     with pytest.raises(InvalidInput):
-        await save_run(harness.ports, SaveRun("btc", predictions=bad))
+        await harness.ports.bind(save_run)(SaveRun("btc", predictions=bad))
     assert harness.metadata.runs == {} and await harness.store.list_measurements() == []
 
 
@@ -88,7 +88,7 @@ async def test_a_failed_metadata_commit_drops_the_new_measurement(harness) -> No
 
     harness.store.write = recording_write  # type: ignore[method-assign]
     with pytest.raises(StoreUnavailable):
-        await save_run(ports, SaveRun("btc", predictions=predictions(harness)))
+        await ports.bind(save_run)(SaveRun("btc", predictions=predictions(harness)))
     assert len(written) == 1 and written[0].startswith("btc_wf_")  # it was written, then dropped again
     assert harness.metadata.runs == {}
     assert await harness.store.list_measurements() == []
@@ -102,13 +102,13 @@ async def test_a_failed_store_write_leaves_no_run(harness) -> None:  # type: ign
 
     harness.store.write = broken_write  # type: ignore[method-assign]
     with pytest.raises(StoreUnavailable):
-        await save_run(harness.ports, SaveRun("btc", predictions=predictions(harness)))
+        await harness.ports.bind(save_run)(SaveRun("btc", predictions=predictions(harness)))
     assert harness.metadata.runs == {}
 
 
 async def test_a_simulation_without_buckets_gets_all_long_and_short_from_its_trades(harness) -> None:  # type: ignore[no-untyped-def]
     await a_dataset(harness)
-    run = await save_run(harness.ports, SaveRun("btc"))
+    run = await harness.ports.bind(save_run)(SaveRun("btc"))
     trades = harness.frame(
         bar_timestamp=[START, START + 3600, START + 7200],
         side=["long", "short", "long"],
@@ -116,7 +116,7 @@ async def test_a_simulation_without_buckets_gets_all_long_and_short_from_its_tra
         exit_price=[2.0, 1.0, 2.0],
         pnl=[1.0, 1.0, -1.0],
     )
-    saved = await save_simulation(harness.ports, SaveSimulation(run.run_id, trades=trades))
+    saved = await harness.ports.bind(save_simulation)(SaveSimulation(run.run_id, trades=trades))
     simulation = next(iter(harness.metadata.simulations.values()))
     buckets = {b.bucket: b for b in simulation.trade_buckets}
     assert (buckets["all"].trade_count, buckets["long"].trade_count, buckets["short"].trade_count) == (3, 2, 1)
@@ -127,4 +127,4 @@ async def test_a_simulation_without_buckets_gets_all_long_and_short_from_its_tra
 
 async def test_a_simulation_for_an_unknown_run_is_a_conflict(harness) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Conflict):
-        await save_simulation(harness.ports, SaveSimulation("00000000-0000-0000-0000-00000000abcd"))
+        await harness.ports.bind(save_simulation)(SaveSimulation("00000000-0000-0000-0000-00000000abcd"))

@@ -12,8 +12,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
 
-from application.ports import ApiToken
-from domain.tokens import token_hash
+from domain.tokens import ApiToken, token_hash
 from entrypoints.http.app import create_app
 
 pytestmark = pytest.mark.anyio

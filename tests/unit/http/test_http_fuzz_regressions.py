@@ -153,13 +153,12 @@ class NothingRecorded:
 
 async def test_two_saves_landing_at_the_same_moment_never_share_a_measurement() -> None:
     store = SlowStore()
-    ports = SimpleNamespace(store=store)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     default = lambda _: MeasurementName("btc_1h_wf_20260101000000")  # noqa: E731 -- the same second for both
     first = await choose_measurement(NothingRecorded(), None, default, now, "prediction_measurement")  # type: ignore[arg-type]
 
     async def land(measurement: MeasurementName) -> int:
-        async with landed_rows(ports, measurement, no_batches(), FrameKind.PREDICTIONS) as rows:  # type: ignore[arg-type]
+        async with landed_rows(store, store, measurement, no_batches(), FrameKind.PREDICTIONS) as rows:  # type: ignore[arg-type]
             return rows
 
     landing = asyncio.ensure_future(land(first))

@@ -20,7 +20,7 @@ _COUNTERS: dict[str, str] = {
 }
 
 
-class WorkerMetrics:
+class PrometheusWorkerMetrics:
     """Per job type; prometheus_client's metrics are thread-safe, so an HTTP thread may render any time."""
 
     def __init__(self, prefix: str = "stage1_jobs", buckets: Sequence[float] = DURATION_BUCKETS) -> None:

@@ -1,4 +1,5 @@
-"""`/api/questdb`: imports into measurements, inspection, and read-only SQL."""
+"""`/api/questdb`: imports into measurements, inspection, and read-only SQL — on whichever time-series
+store is configured (the path keeps the name the desktop knows)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,17 @@ import math
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import pyarrow as pa
 from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application import timeseries as use
 from application.commands import ImportFrame
-from application.context import Ports
-from application.jobs import get_job
-from application.ports import FrameUpload
+from application.ports import FrameUpload, MeasurementInfo, QueryResult
+from application.timeseries import ImportReport
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
-from domain.jobs import JobType
+from domain.jobs import Job, JobType
 from domain.values import MeasurementName, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -26,6 +26,7 @@ from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.metrics import ROWS_IMPORTED
 from entrypoints.http.streaming import choose_format, stream_batches
 from entrypoints.http.uploads import UploadSpool
+from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
 
 Measurement = Annotated[str | None, Parameter(max_length=200, required=False)]
@@ -82,7 +83,7 @@ def _enum(kind: Any, value: str, field: str) -> Any:
 @post("/import", status_code=200, summary="Import a frame into a measurement and wait for it")
 async def import_frame(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    import_frame: UseCase[ImportReport],
     settings: Settings,
     measurement: Measurement = None,
     kind: Kind = None,
@@ -90,7 +91,7 @@ async def import_frame(
 ) -> s.ImportOut:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         command, _ = await _import_request(request, spool, measurement, kind, mode)
-        report = await use.import_frame(ports, command)
+        report = await import_frame(command)
     ROWS_IMPORTED.labels(route="questdb.import").inc(report.rows_written)
     return s.ImportOut(**report.as_dict())
 
@@ -98,7 +99,7 @@ async def import_frame(
 @post("/import/async", status_code=202, summary="Queue an import as a job")
 async def import_async(
     request: Request[Any, Any, Any],
-    ports: Ports,
+    submit_job: UseCase[Job],
     settings: Settings,
     measurement: Measurement = None,
     kind: Kind = None,
@@ -108,7 +109,7 @@ async def import_async(
         command, upload = await _import_request(request, spool, measurement, kind, mode)
         MeasurementName(command.measurement)
         job = await queue_command(
-            ports,
+            submit_job,
             spool,
             JobType.QUESTDB_IMPORT,
             command,
@@ -122,15 +123,16 @@ async def import_async(
 
 
 @get("/jobs/{job_id:str}", summary="An import job (same body as /api/jobs/{id})")
-async def questdb_job(ports: Ports, job_id: str) -> s.JobOut:
-    return present.job_out(await get_job(ports, job_id))
+async def questdb_job(get_job: UseCase[Job], job_id: str) -> s.JobOut:
+    return present.job_out(await get_job(job_id))
 
 
 @get("/measurements", summary="Measurements in the time-series store")
 async def measurements(
-    ports: Ports, prefix: Annotated[str | None, Parameter(max_length=127, required=False)] = None
+    list_measurements: UseCase[list[MeasurementInfo]],
+    prefix: Annotated[str | None, Parameter(max_length=127, required=False)] = None,
 ) -> s.MeasurementPage:
-    infos = await use.list_measurements(ports, prefix)
+    infos = await list_measurements(prefix)
     return s.MeasurementPage(
         measurements=[s.MeasurementOut(**present.measurement_fields(info)) for info in infos],
         total=len(infos),
@@ -142,9 +144,11 @@ async def measurements(
 
 @get("/measurement/{name:str}", summary="One measurement: columns, dedup keys, partitions and a sample")
 async def measurement(
-    ports: Ports, name: str, sample: Annotated[int, Parameter(ge=0, le=1000, required=False)] = 5
+    describe_measurement: UseCase[tuple[MeasurementInfo, pa.Table]],
+    name: str,
+    sample: Annotated[int, Parameter(ge=0, le=1000, required=False)] = 5,
 ) -> s.MeasurementDetailOut:
-    info, rows = await use.describe_measurement(ports, name, sample)
+    info, rows = await describe_measurement(name, sample)
     return s.MeasurementDetailOut(
         **present.measurement_fields(info),
         columns=[
@@ -157,19 +161,19 @@ async def measurement(
 
 
 @post("/query", status_code=200, summary="A read-only statement answered as JSON rows")
-async def query(request: Request[Any, Any, Any], ports: Ports) -> s.QueryOut:
+async def query(request: Request[Any, Any, Any], run_query: UseCase[QueryResult]) -> s.QueryOut:
     body = decode(await request.body(), s.QueryIn)
-    result = await use.run_query(ports, body.sql, body.limit, body.timeout)
+    result = await run_query(body.sql, body.limit, body.timeout)
     rows = [[_json_value(v) for v in row] for row in result.rows]
     return s.QueryOut(columns=[s.QueryColumn(name=n, type=t) for n, t in result.columns], rows=rows, count=len(rows))
 
 
 @post("/export", status_code=200, summary="Stream the result of a read-only statement")
-async def export(request: Request[Any, Any, Any], ports: Ports) -> Stream:
+async def export(request: Request[Any, Any, Any], export_query: StreamingUseCase[pa.RecordBatch]) -> Stream:
     body = decode(await request.body(), s.ExportIn)
     validate_output_unit(body.ts_unit)
     fmt = choose_format(body.format, None, "csv")
-    return await stream_batches(use.export_query(ports, body.sql, body.timeout), fmt, body.ts_unit)
+    return await stream_batches(export_query(body.sql, body.timeout), fmt, body.ts_unit)
 
 
 def _json_value(value: Any) -> Any:

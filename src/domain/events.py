@@ -1,0 +1,12 @@
+"""The changes subscribers can follow (the SSE `event` field): one list for publishers and the feed."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    JOB_UPDATED = "job.updated"
+    DATASET_UPDATED = "dataset.updated"
+    RUN_CREATED = "run.created"
+    SIMULATION_CREATED = "simulation.created"

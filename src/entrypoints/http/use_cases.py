@@ -1,0 +1,73 @@
+"""The use cases the routes call, bound to the opened ports at start-up and handed to handlers by Litestar's
+DI under their own names: a handler asks for `save_run: UseCase[RunSaved]` and never sees a store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from application import auth, datasets, events, health, jobs, runs, simulations, timeseries
+from entrypoints.container import OpenPorts
+
+T = TypeVar("T")
+
+UseCase = Callable[..., Awaitable[T]]
+StreamingUseCase = Callable[..., AsyncIterator[T]]
+
+ROUTED: tuple[Callable[..., Any], ...] = (
+    datasets.upsert_dataset,
+    datasets.upload_dataset_frames,
+    datasets.backfill_dataset,
+    datasets.get_dataset,
+    datasets.list_datasets,
+    datasets.dataset_detail,
+    datasets.dataset_hierarchy,
+    datasets.read_dataset_frame,
+    runs.save_run,
+    runs.list_runs,
+    runs.runs_of_dataset,
+    runs.get_run,
+    runs.read_predictions,
+    simulations.save_simulation,
+    simulations.list_simulations,
+    simulations.get_simulation,
+    simulations.trades_page,
+    simulations.read_trades,
+    simulations.trades_as_batches,
+    simulations.simulation_equity,
+    timeseries.import_frame,
+    timeseries.list_measurements,
+    timeseries.describe_measurement,
+    timeseries.run_query,
+    timeseries.export_query,
+    jobs.submit_job,
+    jobs.get_job,
+    jobs.list_jobs,
+    jobs.cancel_job,
+    jobs.retry_job,
+    auth.issue_token,
+    auth.authenticate,
+    auth.list_tokens,
+    auth.revoke_token,
+    health.check_health,
+    events.follow_events,
+)
+
+
+def bind_routed(ports: OpenPorts) -> dict[str, Callable[..., Any]]:
+    return {use_case.__name__: ports.bind(use_case) for use_case in ROUTED}
+
+
+def dependencies() -> dict[str, Provide]:
+    """One Litestar dependency per use case, read from `app.state.use_cases` (filled in by the lifespan)."""
+
+    def provider(name: str) -> Provide:
+        def provide(state: State) -> Any:
+            return state.use_cases[name]
+
+        return Provide(provide, sync_to_thread=False)
+
+    return {use_case.__name__: provider(use_case.__name__) for use_case in ROUTED}
