@@ -134,7 +134,7 @@ async def measurements(
 ) -> s.MeasurementPage:
     infos = await list_measurements(prefix)
     return s.MeasurementPage(
-        measurements=[s.MeasurementOut(**present.measurement_fields(info)) for info in infos],
+        measurements=[present.measurement_out(info) for info in infos],
         total=len(infos),
         limit=len(infos),
         offset=0,
@@ -149,15 +149,7 @@ async def measurement(
     sample: Annotated[int, Parameter(ge=0, le=1000, required=False)] = 5,
 ) -> s.MeasurementDetailOut:
     info, rows = await describe_measurement(name, sample)
-    return s.MeasurementDetailOut(
-        **present.measurement_fields(info),
-        columns=[
-            s.ColumnOut(name=c.name, type=c.type, indexed=c.indexed, designated=c.designated) for c in info.columns
-        ],
-        dedup_keys=list(info.dedup_keys),
-        partition_count=info.partition_count,
-        sample=[{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()],
-    )
+    return present.measurement_detail(info, [{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()])
 
 
 @post("/query", status_code=200, summary="A read-only statement answered as JSON rows")
