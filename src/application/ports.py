@@ -20,6 +20,8 @@ from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job, JobStatus
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun
+from domain.search.query import Found, SearchQuery
+from domain.search.records import RunRecord, SimulationRecord
 from domain.simulations import Simulation, Trade
 from domain.tokens import ApiToken
 from domain.values import MeasurementName
@@ -81,6 +83,16 @@ class RunRepository(Protocol):
     async def measurement_taken(self, measurement: str) -> bool: ...
 
 
+class RunSearch(Protocol):
+    """Runs matching a search, sorted and paged (see `domain.search`)."""
+
+    async def search(self, query: SearchQuery) -> Found[RunRecord]: ...
+
+
+class SimulationSearch(Protocol):
+    async def search(self, query: SearchQuery) -> Found[SimulationRecord]: ...
+
+
 class SimulationRepository(Protocol):
     async def add(self, simulation: Simulation, trades: Sequence[Trade]) -> None: ...
     async def get(self, simulation_id: UUID) -> Simulation | None: ...
@@ -132,6 +144,8 @@ class UnitOfWork(Protocol):
     jobs: JobRepository
     idempotency: IdempotencyRecords
     tokens: TokenRepository
+    run_search: RunSearch
+    simulation_search: SimulationSearch
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 from uuid import UUID
 
+from adapters.memory.search import InMemoryRunSearch, InMemorySimulationSearch
 from adapters.trade_paging import trade_cursor, trade_position
 from application.ports import (
     DatasetFilter,
@@ -26,8 +27,10 @@ from application.ports import (
     JobRepository,
     RunFilter,
     RunRepository,
+    RunSearch,
     SimulationFilter,
     SimulationRepository,
+    SimulationSearch,
     StoredResponse,
     TokenRepository,
     UnitOfWork,
@@ -454,6 +457,8 @@ class InMemoryUnitOfWork:
         self.jobs: JobRepository = InMemoryJobRepository(self._tables)
         self.idempotency: IdempotencyRecords = InMemoryIdempotencyRecords(self._tables)
         self.tokens: TokenRepository = InMemoryTokenRepository(self._tables)
+        self.run_search: RunSearch = InMemoryRunSearch(self._tables)
+        self.simulation_search: SimulationSearch = InMemorySimulationSearch(self._tables)
         self.committed = False
 
     async def __aenter__(self) -> Self:

@@ -11,6 +11,7 @@ from adapters.sql.datasets import SqlDatasetRepository
 from adapters.sql.errors import translated
 from adapters.sql.jobs import SqlJobRepository
 from adapters.sql.runs import SqlRunRepository
+from adapters.sql.search import SqlRunSearch, SqlSimulationSearch
 from adapters.sql.simulations import SqlSimulationRepository
 from adapters.sql.tokens import SqlIdempotencyRecords, SqlTokenRepository
 from application.ports import (
@@ -18,7 +19,9 @@ from application.ports import (
     IdempotencyRecords,
     JobRepository,
     RunRepository,
+    RunSearch,
     SimulationRepository,
+    SimulationSearch,
     TokenRepository,
     UnitOfWork,
 )
@@ -49,6 +52,8 @@ class SqlUnitOfWork:
         self.jobs: JobRepository = SqlJobRepository(self)
         self.idempotency: IdempotencyRecords = SqlIdempotencyRecords(self)
         self.tokens: TokenRepository = SqlTokenRepository(self)
+        self.run_search: RunSearch = SqlRunSearch(self)
+        self.simulation_search: SimulationSearch = SqlSimulationSearch(self)
 
     @property
     def connection(self) -> AsyncConnection:

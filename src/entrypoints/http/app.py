@@ -24,6 +24,7 @@ from entrypoints.http import (
     metrics,
     operations,
     runs,
+    search,
     simulations,
     use_cases,
 )
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Litestar(
         route_handlers=[
             datasets.router,
+            search.router,
             runs.router,
             simulations.router,
             measurements.router,

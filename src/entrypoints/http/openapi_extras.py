@@ -367,6 +367,10 @@ ROUTES: Final[dict[str, RouteDoc]] = {
     "GET /api/datasets/{ref}/runs": RouteDoc(),
     "GET /api/datasets/{ref}/hierarchy": RouteDoc(),
     "GET /api/runs": RouteDoc(),
+    "POST /api/runs/search": RouteDoc(),
+    "GET /api/runs/compare": RouteDoc(errors=frozenset({404})),
+    "POST /api/simulations/search": RouteDoc(),
+    "GET /api/simulations/compare": RouteDoc(errors=frozenset({404})),
     "POST /api/runs": RouteDoc(
         body=RUN_BODY, ok={"201": json_of(ref("RunSavedOut"))}, errors=WRITE, accepted=True, idempotent=True
     ),

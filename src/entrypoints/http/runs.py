@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,9 +21,12 @@ from domain.frames import FrameKind
 from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
 from domain.runs import Fold, RunStatus, WalkforwardRun
+from domain.search.query import Found
+from domain.search.records import RunRecord
 from domain.values import MeasurementName, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
+from entrypoints.http import search as finding
 from entrypoints.http.inputs import idempotency_key, time_param
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.streaming import choose_format, stream_rows
@@ -114,6 +118,7 @@ def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
 @get("/", summary="List runs")
 async def list_runs(
     list_runs: UseCase[Page[WalkforwardRun]],
+    search_runs: UseCase[Found[RunRecord]],
     dataset_id: Text = None,
     dataset_slug: Text = None,
     status: Text = None,
@@ -122,7 +127,22 @@ async def list_runs(
     limit: Limit = None,
     offset: Offset = None,
     after: After = None,
-) -> s.RunPage:
+    filter: finding.Expression = None,
+    order_by: finding.Expression = None,
+    fields: finding.Expression = None,
+    count: finding.Count = False,
+) -> s.RunPage | finding.RunSearchPage:
+    request = finding.SearchRequest(filter, order_by, fields, count, limit, offset, after)
+    if request.asks_search:
+        if search is not None:
+            raise InvalidInput("search does not combine with filter: use LIKE in the filter", {"field": "search"})
+        conditions = finding.legacy_conditions(
+            dataset_id=parse_uuid(dataset_id, "dataset_id"),
+            dataset_slug=dataset_slug,
+            status=status,
+            measurement=measurement,
+        )
+        return await finding.find_runs(search_runs, replace(request, conditions=conditions))
     filters = RunFilter(parse_uuid(dataset_id, "dataset_id"), dataset_slug, status, measurement, search)
     return run_page(await list_runs(filters, PageRequest.of(limit, offset, after)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import msgspec
@@ -17,10 +18,13 @@ from application.timeseries import RangeRows
 from domain.frames import FrameKind
 from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
+from domain.search.query import Found
+from domain.search.records import SimulationRecord
 from domain.simulations import Simulation, SimulationStatus, Trade, TradeBucket
 from domain.values import MeasurementName, format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
+from entrypoints.http import search as finding
 from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import parse_uuid
@@ -92,13 +96,24 @@ async def save_simulation(
 @get("/", summary="List simulations")
 async def list_simulations(
     list_simulations: UseCase[Page[Simulation]],
+    search_simulations: UseCase[Found[SimulationRecord]],
     run_id: Text = None,
     dataset_id: Text = None,
     status: Text = None,
     limit: Limit = None,
     offset: Offset = None,
     after: After = None,
-) -> s.SimulationPage:
+    filter: finding.Expression = None,
+    order_by: finding.Expression = None,
+    fields: finding.Expression = None,
+    count: finding.Count = False,
+) -> s.SimulationPage | finding.SimulationSearchPage:
+    request = finding.SearchRequest(filter, order_by, fields, count, limit, offset, after)
+    if request.asks_search:
+        conditions = finding.legacy_conditions(
+            run_id=parse_uuid(run_id, "run_id"), dataset_id=parse_uuid(dataset_id, "dataset_id"), status=status
+        )
+        return await finding.find_simulations(search_simulations, replace(request, conditions=conditions))
     filters = SimulationFilter(parse_uuid(run_id, "run_id"), parse_uuid(dataset_id, "dataset_id"), status)
     page = await list_simulations(filters, PageRequest.of(limit, offset, after))
     return s.SimulationPage(

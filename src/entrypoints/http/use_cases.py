@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from application import auth, datasets, events, health, jobs, runs, simulations, timeseries
+from application import auth, datasets, events, health, jobs, runs, search, simulations, timeseries
 from entrypoints.container import OpenPorts
 
 T = TypeVar("T")
@@ -31,6 +31,10 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     runs.runs_of_dataset,
     runs.get_run,
     runs.read_predictions,
+    search.search_runs,
+    search.search_simulations,
+    search.compare_runs,
+    search.compare_simulations,
     simulations.save_simulation,
     simulations.list_simulations,
     simulations.get_simulation,

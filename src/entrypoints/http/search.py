@@ -1,0 +1,201 @@
+"""Find and compare over HTTP: `?filter=&order_by=&fields=&count=` on the lists, `POST .../search` with
+the same in a JSON body, and `GET .../compare?ids=`.
+
+Items keep the list shape; with `fields=` each item holds its id and the projected values under their
+wire names (`metrics.sharpe` -> `"summary_metrics": {"sharpe": ...}`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Router, get, post
+from litestar.params import Parameter
+
+from application import search as use
+from application.search import SearchRequest
+from domain.search.fields import DATASET_ID, RUN_ID, RUNS, SIMULATIONS, FieldRef
+from domain.search.query import Found
+from domain.search.records import RunRecord, SimulationRecord
+from entrypoints.http import presenters as present
+from entrypoints.http.use_cases import UseCase
+
+Expression = Annotated[str | None, Parameter(max_length=8192, required=False)]
+Count = Annotated[bool, Parameter(required=False)]
+
+__all__ = ["Count", "Expression", "SearchRequest", "find_runs", "find_simulations", "legacy_conditions", "router"]
+
+
+class SearchIn(msgspec.Struct, kw_only=True):
+    """`POST /api/runs/search` and `/api/simulations/search`: the list's query parameters as JSON."""
+
+    filter: str | None = None
+    order_by: str | None = None
+    fields: str | list[str] | None = None
+    limit: int | None = None
+    offset: int | None = None
+    after: str | None = None
+    count: bool = False
+
+    def request(self) -> SearchRequest:
+        fields = ",".join(self.fields) if isinstance(self.fields, list) else self.fields
+        return SearchRequest(self.filter, self.order_by, fields, self.count, self.limit, self.offset, self.after)
+
+
+class RunSearchPage(msgspec.Struct):
+    runs: list[dict[str, Any]]
+    total: int | None
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+class SimulationSearchPage(msgspec.Struct):
+    simulations: list[dict[str, Any]]
+    total: int | None
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+class RunComparisonOut(msgspec.Struct):
+    runs: list[dict[str, Any]]
+    params: dict[str, list[Any]]
+    params_differ: list[str]
+    metrics: dict[str, list[Any]]
+    fold_metrics: dict[str, dict[str, list[Any]]]
+    datasets: list[dict[str, Any]]
+
+
+class SimulationComparisonOut(msgspec.Struct):
+    simulations: list[dict[str, Any]]
+    config: dict[str, list[Any]]
+    config_differ: list[str]
+    metrics: dict[str, list[Any]]
+    buckets: dict[str, dict[str, list[Any]]]
+
+
+# ---------------------------------------------------------------- projection
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, UUID) else value
+
+
+def _wire_path(ref: FieldRef, entity: str) -> tuple[str, ...]:
+    head, *rest = ref.path
+    if head == "dataset":
+        if entity == "runs" and rest[0] == "slug":
+            return ("dataset_slug",)
+        return ("dataset", {"slug": "dataset_slug"}.get(rest[0], rest[0]))
+    return ref.path
+
+
+def project(record: RunRecord | SimulationRecord, fields: tuple[FieldRef, ...], entity: str) -> dict[str, Any]:
+    ident = "run_id" if entity == "runs" else "simulation_id"
+    item: dict[str, Any] = {ident: str(record.ident)}
+    for ref in fields:
+        value = _plain(record.value(ref))
+        if ref.path[0] == "buckets":
+            buckets = item.setdefault("trade_buckets", [])
+            bucket = next((b for b in buckets if b["bucket"] == ref.path[1]), None)
+            if bucket is None:
+                bucket = {"bucket": ref.path[1]}
+                buckets.append(bucket)
+            bucket[ref.path[2]] = value
+            continue
+        *parents, leaf = _wire_path(ref, entity)
+        target = item
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return item
+
+
+def run_items(found: Found[RunRecord], fields: tuple[FieldRef, ...] | None) -> list[dict[str, Any]]:
+    if fields is not None:
+        return [project(record, fields, "runs") for record in found.items]
+    return [msgspec.to_builtins(present.run_summary(record.run)) for record in found.items]
+
+
+def simulation_items(found: Found[SimulationRecord], fields: tuple[FieldRef, ...] | None) -> list[dict[str, Any]]:
+    if fields is not None:
+        return [project(record, fields, "simulations") for record in found.items]
+    return [msgspec.to_builtins(present.simulation_summary(record.simulation)) for record in found.items]
+
+
+# ---------------------------------------------------------------- use from the list routes
+
+
+async def find_runs(search_runs: UseCase[Found[RunRecord]], request: SearchRequest) -> RunSearchPage:
+    query = use.build_query(request, RUNS)
+    found = await search_runs(query)
+    return RunSearchPage(run_items(found, query.fields), found.total, found.limit, found.offset, found.next_cursor)
+
+
+async def find_simulations(
+    search_simulations: UseCase[Found[SimulationRecord]], request: SearchRequest
+) -> SimulationSearchPage:
+    query = use.build_query(request, SIMULATIONS)
+    found = await search_simulations(query)
+    items = simulation_items(found, query.fields)
+    return SimulationSearchPage(items, found.total, found.limit, found.offset, found.next_cursor)
+
+
+def legacy_conditions(**filters: Any) -> tuple[tuple[FieldRef, Any], ...]:
+    """The old list filters, as equality conditions on search fields (`None` means not given)."""
+    refs = {
+        "dataset_id": DATASET_ID,
+        "run_id": RUN_ID,
+        "dataset_slug": RUNS.fixed["dataset.slug"],
+        "status": RUNS.fixed["status"],
+        "measurement": RUNS.fixed["prediction_measurement"],
+    }
+    return tuple((refs[name], value) for name, value in filters.items() if value is not None)
+
+
+# ---------------------------------------------------------------- routes
+
+
+@post("/runs/search", status_code=200, summary="Find runs with a filter expression, sorted and projected")
+async def find_runs_by_body(search_runs: UseCase[Found[RunRecord]], data: SearchIn) -> RunSearchPage:
+    return await find_runs(search_runs, data.request())
+
+
+@post("/simulations/search", status_code=200, summary="Find simulations with a filter expression")
+async def find_simulations_by_body(
+    search_simulations: UseCase[Found[SimulationRecord]], data: SearchIn
+) -> SimulationSearchPage:
+    return await find_simulations(search_simulations, data.request())
+
+
+Ids = Annotated[str | None, Parameter(max_length=2048, required=False)]
+
+
+@get("/runs/compare", summary="Compare 2 to 20 runs side by side")
+async def compare_runs(compare_runs: UseCase[use.RunComparison], ids: Ids = None) -> RunComparisonOut:
+    found = await compare_runs(ids)
+    runs = [msgspec.to_builtins(present.run_out(run, "")) for run in found.runs]
+    for run in runs:
+        run.pop("links", None)
+    return RunComparisonOut(runs, found.params, found.params_differ, found.metrics, found.fold_metrics, found.datasets)
+
+
+@get("/simulations/compare", summary="Compare 2 to 20 simulations side by side")
+async def compare_simulations(
+    compare_simulations: UseCase[use.SimulationComparison], ids: Ids = None
+) -> SimulationComparisonOut:
+    found = await compare_simulations(ids)
+    sims = [msgspec.to_builtins(present.simulation_out(sim, "")) for sim in found.simulations]
+    for sim in sims:
+        sim.pop("links", None)
+    return SimulationComparisonOut(sims, found.config, found.config_differ, found.metrics, found.buckets)
+
+
+router = Router(
+    path="/api",
+    route_handlers=[find_runs_by_body, find_simulations_by_body, compare_runs, compare_simulations],
+    tags=["search"],
+)
