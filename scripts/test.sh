@@ -16,6 +16,7 @@ fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip >/dev/null
 python -m pip install -q -e '.[dev]'
+python -m pip install -q -e 'clients/python[all]'
 
 free_port() { python - <<'PY'
 import socket
@@ -45,9 +46,10 @@ scripts/services.sh up >/dev/null
 . "$STAGE1_SERVICES_DIR/env.sh"
 
 echo "== ruff"
-ruff check src tests
+ruff check src tests clients examples
 echo "== mypy --strict src"
 mypy src
+(cd clients/python && mypy)
 echo "== import layers"
 lint-imports
 echo "== pytest"

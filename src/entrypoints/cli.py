@@ -1,4 +1,4 @@
-"""`stage1`: serve, migrate, seed, worker, import, openapi, token."""
+"""`stage1`: serve, migrate, seed, worker, import, openapi, token, login."""
 
 from __future__ import annotations
 
@@ -145,6 +145,18 @@ def openapi(output: Path | None) -> None:
         click.echo(text)
     else:
         output.write_text(text + "\n")
+
+
+@main.command()
+@click.option("--url", default=lambda: os.environ.get("STAGE1_URL", "http://127.0.0.1:8000"), show_default="STAGE1_URL")
+@click.option("--token", "token_", default=None, help="A token issued before (asked for if neither this nor --secret).")
+@click.option("--secret", default=None, help="The server's shared secret: issue a new token named --name.")
+@click.option("--name", default="python-client", show_default=True, help="Name of a token issued with --secret.")
+def login(url: str, token_: str | None, secret: str | None, name: str) -> None:
+    """Check a token against URL and save it (mode 0600) for the Python client, stage1_client."""
+    from entrypoints.login import login as run_login
+
+    sys.exit(run_login(url, token_, secret, name))
 
 
 @main.group()
