@@ -268,6 +268,7 @@ def test_search_flattens_params_metrics_and_tags_into_columns() -> None:
     assert dict(script.requests[0].url.params) == {
         "filter": "metrics.sharpe > 1",
         "order_by": "metrics.sharpe desc, name",
+        "fields": "name,status,dataset.slug,fold_count,created_at,completed_at,metrics.sharpe",
         "limit": "1",
     }
     long_filter = " OR ".join(f"params.eta = {i}" for i in range(200))

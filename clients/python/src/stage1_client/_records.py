@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -18,6 +19,11 @@ FLATTENED = {
     "walk_config": "walk",
     "tags": "tags",
     "config": "config",
+}
+# The list columns kept when a search projects the metrics or params it names.
+BASE_FIELDS = {
+    "runs": ("name", "status", "dataset.slug", "fold_count", "created_at", "completed_at"),
+    "simulations": ("name", "status", "run_id", "trade_count", "created_at", "completed_at"),
 }
 # Past this length an expression goes in a POST body rather than the URL.
 LONG_QUERY = 1500
@@ -67,6 +73,17 @@ def flatten(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+# Group fields (`metrics.sharpe`, `run.params.eta`, `buckets.all.total_pnl`) named in an expression.
+GROUP_FIELD = re.compile(r"\b(?:run\.)?(?:params|metrics|walk|tags|config|buckets\.(?:all|long|short))\.[A-Za-z_][\w]*")
+
+
+def projection(base: Sequence[str], *expressions: str | None) -> list[str] | None:
+    """Without `fields=` the server answers the list shape, which has no metrics or params. When the filter
+    or the order names some, ask for the base columns plus those, so they come back as columns."""
+    named = [m.group(0) for text in expressions if text for m in GROUP_FIELD.finditer(text)]
+    return [*base, *dict.fromkeys(named)] if named else None
+
+
 def search(
     path: str,
     plural: str,
@@ -80,6 +97,8 @@ def search(
     as_: As | Literal["records"],
 ) -> Op[Any]:
     order = order_by if isinstance(order_by, str) or order_by is None else ", ".join(order_by)
+    if fields is None:
+        fields = projection(BASE_FIELDS[plural], filter, order)
     field_list = None if fields is None else ",".join(fields)
     body = compact(
         filter=filter, order_by=order, fields=field_list, limit=limit, offset=offset, after=after, count=count

@@ -1,0 +1,287 @@
+"""Python client benchmark: what `stage1_client` costs on top of the wire, on the embedded default and on
+Postgres + QuestDB.
+
+    python benchmarks/client_benchmark.py [--rows 1000000] [--rounds 5] [--store embedded|questdb|both]
+
+For each store it starts `stage1 serve` on a free port (embedded: SQLite + DuckDB in a temp folder;
+questdb: a fresh Postgres database migrated to head and the QuestDB of `scripts/services.sh up`, from
+STAGE1_TEST_* or `.testenv/env.sh`), creates a dataset of `--rows` OHLCV bars, then times, rounds
+interleaved:
+
+  1. `datasets.bars(slug, as_="pandas")` — the client's Arrow-stream read into pandas with UTC timestamps —
+     against (a) a plain read of the same Arrow stream bytes served by a minimal local HTTP server
+     (`httpx.get` + `pyarrow.ipc` + `to_pandas`: the floor for this format over loopback) and, on QuestDB,
+     (b) QuestDB's own `/exp` CSV of the same table read with `pyarrow.csv` into pandas;
+  2. `runs.log(slug, predictions=<pandas frame of --rows rows>)` against the raw `POST /api/runs` of a
+     multipart body prepared beforehand (the same Arrow bytes): the client's frame conversion and framing
+     on top of the server's save.
+
+Prints best / median / worst seconds and rows/s per path, with the load average at start and end (the
+machine may be shared: compare paths within one report, not across reports). Drops what it created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from stage1_client import Client
+from stage1_client.frames import ipc_stream
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = ROOT / ".testenv" / "env.sh"
+NEEDED = ("STAGE1_TEST_POSTGRES_URL", "STAGE1_TEST_QUESTDB_HTTP", "STAGE1_TEST_QUESTDB_PG")
+BIN = Path(sys.executable).parent
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} (1 min) / {five:.2f} (5 min)"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def store_env() -> dict[str, str]:
+    found = {name: os.environ[name] for name in NEEDED if os.environ.get(name)}
+    if len(found) < len(NEEDED) and ENV_FILE.exists():
+        for line in ENV_FILE.read_text().splitlines():
+            name, _, value = line.removeprefix("export ").partition("=")
+            if name.strip() in NEEDED:
+                found.setdefault(name.strip(), value.strip().strip('"').strip("'"))
+    missing = [name for name in NEEDED if name not in found]
+    if missing:
+        sys.exit(f"client_benchmark: {', '.join(missing)} not set; run `scripts/services.sh up` first")
+    return found
+
+
+@contextmanager
+def serve(store: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`stage1 serve` on the chosen store; yields its URL and the store settings; cleans up after."""
+    folder = Path(tempfile.mkdtemp(prefix="client-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAGE1_")}
+    env["STAGE1_AUTH_ENABLED"] = "false"
+    database: tuple[str, str] | None = None
+    if store == "questdb":
+        from adapters.sql import migrate
+
+        stores = store_env()
+        name = f"client_bench_{uuid.uuid4().hex[:8]}"
+        url = migrate.create_database(stores["STAGE1_TEST_POSTGRES_URL"], name)
+        migrate.upgrade(url)
+        database = (stores["STAGE1_TEST_POSTGRES_URL"], name)
+        env.update(
+            STAGE1_DATABASE_URL=url,
+            STAGE1_TIMESERIES="questdb",
+            STAGE1_QUESTDB_HTTP_URL=stores["STAGE1_TEST_QUESTDB_HTTP"],
+            STAGE1_QUESTDB_PG_URL=stores["STAGE1_TEST_QUESTDB_PG"],
+        )
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "stage1"), "serve", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit(f"client_benchmark: the {store} server did not start")
+            time.sleep(0.3)
+        yield base, env
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+        if database is not None:
+            from adapters.sql import migrate
+
+            migrate.drop_database(*database)
+
+
+@contextmanager
+def bytes_server(payload: bytes, content_type: str) -> Iterator[str]:
+    """A minimal HTTP server answering every GET with the same bytes: the floor of a loopback read."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def bars(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    close = 100 + np.cumsum(rng.normal(0, 0.1, rows))
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2000-01-01", periods=rows, freq="1min", tz="UTC"),
+            "open": close,
+            "high": close + 0.05,
+            "low": close - 0.05,
+            "close": close,
+            "volume": rng.uniform(1, 100, rows),
+        }
+    )
+
+
+def predictions(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2000-01-01", periods=rows, freq="1min", tz="UTC"),
+            "bar_index": np.arange(rows),
+            "fold_number": np.arange(rows) // max(1, rows // 5),
+            "prediction": rng.normal(size=rows),
+            "target": rng.normal(size=rows),
+        }
+    )
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.paths: dict[str, list[float]] = {}
+
+    def time(self, name: str, action: Callable[[], Any], check: Callable[[Any], None]) -> None:
+        began = time.perf_counter()
+        result = action()
+        elapsed = time.perf_counter() - began
+        check(result)  # outside the clock: proves the path did the work
+        self.paths.setdefault(name, []).append(elapsed)
+
+    def report(self, rows: int) -> list[str]:
+        lines = ["| path | best s | median s | worst s | rows/s (median) |", "|---|---:|---:|---:|---:|"]
+        for name, samples in self.paths.items():
+            median = statistics.median(samples)
+            lines.append(f"| {name} | {min(samples):.3f} | {median:.3f} | {max(samples):.3f} | {rows / median:,.0f} |")
+        return lines
+
+
+def bench_store(store: str, rows: int, rounds: int) -> list[str]:
+    timings, dropped = Timings(), []
+    with serve(store) as (base, env), Client(base, token="") as client, httpx.Client(timeout=600) as raw:
+        slug = f"bench_{uuid.uuid4().hex[:8]}"
+        dataset = client.datasets.create(slug, "BENCH", "1m", ohlcv=bars(rows))
+        dropped.append(dataset.ohlcv_measurement)
+        stream = httpx.get(f"{base}/api/datasets/{slug}/ohlcv", params={"format": "arrow"}, timeout=600).content
+        frame = predictions(rows)
+        run_part = msgspec.json.encode({"dataset_slug": slug}).decode()
+        prepared = ipc_stream(pa.Table.from_pandas(frame, preserve_index=False))
+
+        def has_rows(result: Any) -> None:
+            assert len(result) == rows, f"{len(result)} rows, expected {rows}"
+
+        def saved(result: Any) -> None:
+            body = result if isinstance(result, dict) else msgspec.to_builtins(result)
+            assert body["questdb_rows_written"] == rows, body
+            dropped.append(body["prediction_measurement"])
+
+        def raw_log() -> dict[str, Any]:
+            answer = raw.post(
+                f"{base}/api/runs",
+                files={"predictions": ("p.arrows", prepared, "application/vnd.apache.arrow.stream")},
+                data={"run": run_part},
+                timeout=600,
+            )
+            answer.raise_for_status()
+            return dict(answer.json())
+
+        def local_read(url: str) -> pd.DataFrame:
+            return pa.ipc.open_stream(raw.get(url).content).read_all().to_pandas()
+
+        def questdb_exp() -> pd.DataFrame:
+            answer = raw.get(
+                f"{env['STAGE1_QUESTDB_HTTP_URL']}/exp",
+                params={"query": f"SELECT * FROM {dataset.ohlcv_measurement}"},
+                timeout=600,
+            )
+            return pacsv.read_csv(pa.py_buffer(answer.content)).to_pandas()
+
+        with bytes_server(stream, "application/vnd.apache.arrow.stream") as local:
+            for _ in range(rounds):
+                timings.time("bars → pandas: client datasets.bars", lambda: client.datasets.bars(slug), has_rows)
+                timings.time(
+                    "bars → pandas: same Arrow bytes, minimal local server", lambda: local_read(local), has_rows
+                )
+                if store == "questdb":
+                    timings.time("bars → pandas: QuestDB /exp + pyarrow.csv", questdb_exp, has_rows)
+                timings.time(
+                    "predictions: client runs.log(pandas)", lambda: client.runs.log(slug, predictions=frame), saved
+                )
+                timings.time("predictions: raw POST /api/runs, prepared Arrow body", raw_log, saved)
+    if store == "questdb":
+        with httpx.Client(base_url=env["STAGE1_QUESTDB_HTTP_URL"], timeout=120) as questdb:
+            for table in dropped:
+                questdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS '{table}'"})
+    return [f"### {store}", "", *timings.report(rows), ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--store", choices=["embedded", "questdb", "both"], default="both")
+    args = parser.parse_args()
+    started, load_start = time.monotonic(), load()
+    stores = ["embedded", "questdb"] if args.store == "both" else [args.store]
+    lines = [
+        f"## Python client benchmark: {args.rows:,} rows, {args.rounds} rounds",
+        "",
+        f"cores {os.cpu_count()}, load average at start {load_start}",
+        "",
+    ]
+    for store in stores:
+        lines += bench_store(store, args.rows, args.rounds)
+    lines.append(f"load average at end {load()}; wall {time.monotonic() - started:.0f} s")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
