@@ -69,6 +69,9 @@ class SaveRun(Command):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     run_id: UUID | None = None
+    name: str | None = None
+    tags: dict[str, str] = {}
+    notes: str | None = None
     predictions: FrameUpload | None = None
     idempotency: IdempotencyKey | None = None
 
@@ -84,6 +87,9 @@ class SaveSimulation(Command):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     simulation_id: UUID | None = None
+    name: str | None = None
+    tags: dict[str, str] = {}
+    notes: str | None = None
     trades: FrameUpload | None = None
     idempotency: IdempotencyKey | None = None
 

@@ -88,6 +88,9 @@ async def save_run(
         started_at=command.started_at,
         completed_at=command.completed_at,
         declared_fold_count=command.fold_count,
+        name=command.name,
+        tags=dict(command.tags),
+        notes=command.notes,
     )
     predictions = None
     if command.predictions is not None:

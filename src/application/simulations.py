@@ -102,6 +102,9 @@ async def save_simulation(
         trade_buckets=list(command.trade_buckets) if command.trade_buckets is not None else aggregate_buckets(trades),
         started_at=command.started_at,
         completed_at=command.completed_at,
+        name=command.name,
+        tags=dict(command.tags),
+        notes=command.notes,
     )
     rows = from_batches(table.to_batches()) if table is not None and table.num_rows else None
     async with landed_rows(writer, catalog, measurement, rows, FrameKind.TRADES) as written:

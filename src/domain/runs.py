@@ -52,6 +52,9 @@ class WalkforwardRun:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     declared_fold_count: int | None = None
+    name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    notes: str | None = None
 
     def __post_init__(self) -> None:
         numbers = [fold.fold_number for fold in self.folds]

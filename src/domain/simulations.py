@@ -77,6 +77,9 @@ class Simulation:
     trade_buckets: list[TradeBucket] = field(default_factory=list)
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    notes: str | None = None
 
     @property
     def initial_capital(self) -> float:

@@ -48,11 +48,11 @@ async def test_the_issue_expression_finds_the_right_runs_best_first(client: Asyn
     answer = await client.get("/api/runs", params={"filter": DONE_WHEN, "order_by": "metrics.sharpe desc"})
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    # Tags are not stored yet (the next step): run 5 is found once they are.
-    assert [item["run_id"] for item in body["runs"]] == [ids[3], ids[0]]
+    assert [item["run_id"] for item in body["runs"]] == [ids[3], ids[0], ids[5]]
     assert body["total"] is None
+    assert body["runs"][2]["tags"] == {"owner": "ana"}
     counted = await client.post("/api/runs/search", json={"filter": DONE_WHEN, "count": True, "limit": 1})
-    assert counted.json()["total"] == 2
+    assert counted.json()["total"] == 3
 
 
 async def test_a_cursor_walks_the_sorted_result_and_fields_project_under_wire_names(

@@ -79,6 +79,15 @@ def _timestamps() -> list[Column[Any]]:
     ]
 
 
+def _labels() -> list[Column[Any]]:
+    """What a person gives a run or a simulation to find it again: a name, tags, notes."""
+    return [
+        Column("name", String(200)),
+        Column("tags", json_type(), nullable=False, server_default=text("'{}'")),
+        Column("notes", Text()),
+    ]
+
+
 datasets = Table(
     "stage1_datasets",
     metadata,
@@ -134,6 +143,7 @@ runs = Table(
     Column("started_at", UtcDateTime()),
     Column("completed_at", UtcDateTime()),
     Column("created_at", UtcDateTime(), nullable=False),
+    *_labels(),
     Index(None, "dataset_id"),
     Index(None, "created_at", "run_id"),
     Index(None, "prediction_measurement"),
@@ -171,6 +181,7 @@ simulations = Table(
     Column("started_at", UtcDateTime()),
     Column("completed_at", UtcDateTime()),
     Column("created_at", UtcDateTime(), nullable=False),
+    *_labels(),
     Index(None, "run_id"),
     Index(None, "dataset_id"),
     Index(None, "created_at", "simulation_id"),

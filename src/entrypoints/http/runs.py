@@ -71,6 +71,9 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
         started_at=body.started_at,
         completed_at=body.completed_at,
         run_id=parse_uuid(body.run_id, "run_id"),
+        name=body.name,
+        tags=body.tags,
+        notes=body.notes,
         predictions=predictions,
         idempotency=key,
     )

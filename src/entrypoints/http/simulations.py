@@ -59,6 +59,9 @@ def simulation_command(
         started_at=body.started_at,
         completed_at=body.completed_at,
         simulation_id=parse_uuid(body.simulation_id, "simulation_id"),
+        name=body.name,
+        tags=body.tags,
+        notes=body.notes,
         trades=trades,
         idempotency=key,
     )

@@ -7,7 +7,18 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from entrypoints.http.schemas.common import Int64, Json, LongText, Name, RunStatusName, ShortText, Struct
+from entrypoints.http.schemas.common import (
+    Int64,
+    Json,
+    Label,
+    LongText,
+    Name,
+    Notes,
+    RunStatusName,
+    ShortText,
+    Struct,
+    Tags,
+)
 
 
 class FoldIn(Struct, forbid_unknown_fields=False):
@@ -42,6 +53,9 @@ class RunIn(Struct, forbid_unknown_fields=False):
     completed_at: datetime | None = None
     predictions: list[Json] | None = None
     predictions_csv: str | None = None
+    name: Label | None = None
+    tags: Tags = {}
+    notes: Notes | None = None
 
 
 class FoldOut(Struct):
@@ -69,6 +83,8 @@ class RunSummaryOut(Struct):
     started_at: datetime | None
     completed_at: datetime | None
     created_at: datetime
+    name: str | None
+    tags: dict[str, str]
 
 
 class RunLinks(Struct):
@@ -81,6 +97,7 @@ class RunOut(RunSummaryOut):
     hyperparameters: Json
     summary_metrics: Json
     clipboard_text: str | None
+    notes: str | None
     folds: list[FoldOut]
     links: RunLinks
 

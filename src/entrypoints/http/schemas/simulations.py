@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from entrypoints.http.schemas.common import Count, Json, Name, RunStatusName, ShortText, Struct
+from entrypoints.http.schemas.common import Count, Json, Label, Name, Notes, RunStatusName, ShortText, Struct, Tags
 
 
 class TradeBucketIO(Struct, forbid_unknown_fields=False):
@@ -36,6 +36,9 @@ class SimulationIn(Struct, forbid_unknown_fields=False):
     trades: list[Json] | None = None
     trades_csv: str | None = None
     trade_buckets: Annotated[list[TradeBucketIO], Meta(max_length=10_000)] | None = None
+    name: Label | None = None
+    tags: Tags = {}
+    notes: Notes | None = None
 
 
 class SimulationSummaryOut(Struct):
@@ -50,6 +53,8 @@ class SimulationSummaryOut(Struct):
     started_at: datetime | None
     completed_at: datetime | None
     created_at: datetime
+    name: str | None
+    tags: dict[str, str]
 
 
 class SimulationLinks(Struct):
@@ -58,6 +63,7 @@ class SimulationLinks(Struct):
 
 
 class SimulationOut(SimulationSummaryOut):
+    notes: str | None
     trade_buckets: list[TradeBucketIO]
     links: SimulationLinks
 
