@@ -13,6 +13,8 @@ from application.ports import DatasetListing
 from application.timeseries import RangeRows
 from domain.paging import Page
 from domain.runs import WalkforwardRun
+from domain.search.query import Found
+from domain.search.records import RunRecord, SimulationRecord
 from domain.simulations import Simulation
 from entrypoints.http import datasets, runs, simulations
 from entrypoints.http import schemas as s
@@ -60,9 +62,12 @@ async def legacy_dataset(dataset_detail: UseCase[DatasetDetail], ref: str) -> s.
 
 @get("/api/walkforward/runs", summary="Legacy alias of GET /api/runs", tags=["legacy"])
 async def legacy_runs(
-    list_runs: UseCase[Page[WalkforwardRun]], limit: Limit = None, offset: Offset = None
+    list_runs: UseCase[Page[WalkforwardRun]],
+    search_runs: UseCase[Found[RunRecord]],
+    limit: Limit = None,
+    offset: Offset = None,
 ) -> s.RunPage:
-    result: s.RunPage = await runs.list_runs.fn(list_runs, limit=limit, offset=offset)
+    result: s.RunPage = await runs.list_runs.fn(list_runs, search_runs, limit=limit, offset=offset)
     return result
 
 
@@ -76,9 +81,14 @@ async def legacy_run(
 
 @get("/api/tradesim/runs", summary="Legacy alias of GET /api/simulations", tags=["legacy"])
 async def legacy_simulations(
-    list_simulations: UseCase[Page[Simulation]], limit: Limit = None, offset: Offset = None
+    list_simulations: UseCase[Page[Simulation]],
+    search_simulations: UseCase[Found[SimulationRecord]],
+    limit: Limit = None,
+    offset: Offset = None,
 ) -> s.SimulationPage:
-    result: s.SimulationPage = await simulations.list_simulations.fn(list_simulations, limit=limit, offset=offset)
+    result: s.SimulationPage = await simulations.list_simulations.fn(
+        list_simulations, search_simulations, limit=limit, offset=offset
+    )
     return result
 
 
