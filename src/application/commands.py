@@ -1,5 +1,5 @@
-"""What the entrypoints ask the use cases to do. The HTTP edge builds these from its wire bodies; a job
-stores one as its payload and the worker decodes it back, so the worker never needs the HTTP schemas."""
+"""What the entrypoints ask the use cases to do. The API builds these from its request bodies; a job
+stores one as its payload and the worker decodes it back, so the worker never needs the API's schemas."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key: the same key returns the first result and writes nothing twice."""
+"""Idempotent writes: the same key returns the first result and writes nothing twice."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from application.ports import StoredResponse, UnitOfWork
+from application.ports import IdempotencyRecord, UnitOfWork
 from domain.errors import Conflict
 
 
@@ -23,7 +23,7 @@ class IdempotencyKey(msgspec.Struct, frozen=True):
     request_hash: str
 
 
-async def earlier_answer(uow: UnitOfWork, key: IdempotencyKey | None) -> StoredResponse | None:
+async def earlier_answer(uow: UnitOfWork, key: IdempotencyKey | None) -> IdempotencyRecord | None:
     """The stored first answer for this key, if the request was seen before."""
     if key is None:
         return None
@@ -39,4 +39,4 @@ async def remember_answer(
     """Store the outcome (did the write create the record, and what it answered) in the write's transaction."""
     if key is None:
         return
-    await uow.idempotency.add(StoredResponse(key.key, key.scope, key.request_hash, 201 if created else 200, body, now))
+    await uow.idempotency.add(IdempotencyRecord(key.key, key.scope, key.request_hash, created, body, now))

@@ -111,20 +111,20 @@ class JobRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class StoredResponse:
-    """The first answer to a write sent with an `Idempotency-Key`, replayed for every repeat."""
+class IdempotencyRecord:
+    """The outcome of a write sent with an idempotency key, replayed for every repeat."""
 
     key: str
     scope: str
     request_hash: str
-    status_code: int
+    created: bool  # whether the first write created its record (a replay answers as the first one did)
     body: dict[str, Any]
     created_at: datetime
 
 
 class IdempotencyRecords(Protocol):
-    async def get(self, key: str, scope: str) -> StoredResponse | None: ...
-    async def add(self, record: StoredResponse) -> None: ...
+    async def get(self, key: str, scope: str) -> IdempotencyRecord | None: ...
+    async def add(self, record: IdempotencyRecord) -> None: ...
 
 
 class TokenRepository(Protocol):
@@ -347,7 +347,7 @@ class JobQueue(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FrameUpload:
-    """An uploaded frame on local disk (every HTTP form of a frame is spooled to a file first).
+    """An uploaded frame on local disk (every form a frame arrives in is spooled to a file first).
 
     Async jobs carry only this path, so the worker reads the same bytes the request brought."""
 

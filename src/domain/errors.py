@@ -1,4 +1,4 @@
-"""The project's own errors. Every layer raises these; the HTTP edge maps each class to one status."""
+"""The project's own errors. Every layer raises these; each entrypoint decides what they mean on its wire."""
 
 from __future__ import annotations
 
@@ -15,48 +15,40 @@ class Stage1Error(Exception):
 
 
 class InvalidInput(Stage1Error):
-    """The client sent something malformed (400); `details` names the field, line or columns."""
+    """The caller sent something malformed; `details` names the field, line or columns."""
 
 
 class Unauthorized(Stage1Error):
-    """No token, or one that is unknown, expired or revoked (401)."""
+    """No token, or one that is unknown, expired or revoked."""
 
 
 class Forbidden(Stage1Error):
-    """The request is understood but not allowed, e.g. a write on the read-only SQL route (403)."""
+    """The request is understood but not allowed, e.g. a write through the read-only SQL."""
 
 
 class NotFound(Stage1Error):
-    """An id or name that does not exist (404)."""
+    """An id or name that does not exist."""
 
 
 class Conflict(Stage1Error):
-    """The request clashes with the stored state: unknown parent, slug or id clash (409)."""
-
-
-class PayloadTooLarge(Stage1Error):
-    """The body is larger than the configured limit (413)."""
+    """The request clashes with the stored state: unknown parent, slug or id clash."""
 
 
 class UnsupportedFormat(Stage1Error):
-    """An upload in a format the service does not read (415)."""
-
-
-class RateLimited(Stage1Error):
-    """Too many requests (429)."""
+    """A frame in a format the service does not read (raised by the frame readers)."""
 
 
 class UpstreamError(Stage1Error):
-    """The time-series store answered with an error; its message goes out verbatim (502)."""
+    """The time-series store answered with an error; its message goes out verbatim."""
 
 
 class StoreUnavailable(Stage1Error):
-    """A backing store cannot be reached (503)."""
+    """A backing store cannot be reached."""
 
 
 class StoreTimeout(Stage1Error):
-    """A time-series query ran past its timeout (504)."""
+    """A time-series query ran past its timeout."""
 
 
 class InvalidTransition(Conflict):
-    """A state machine was asked for a move it does not allow (409)."""
+    """A state machine was asked for a move it does not allow."""

@@ -71,7 +71,7 @@ def timestamp_column(found: Sequence[str]) -> str | None:
 
 
 def check_columns(kind: FrameKind, found: Sequence[str]) -> None:
-    """Raise a 400 that lists what is missing and what was found."""
+    """Refuse the frame, listing what is missing and what was found."""
     missing = [name for name in REQUIRED_COLUMNS[kind] if name not in found]
     if timestamp_column(found) is None:
         missing.insert(0, TIMESTAMP)

@@ -1,4 +1,4 @@
-"""Which SQL the read-only routes accept. The database enforces it too; this answers early with a 403."""
+"""Which SQL the read-only routes accept. The database enforces it too; this refuses early (Forbidden)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ _STRINGS: Final = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 
 
 def ensure_read_only(sql: str) -> str:
-    """One SELECT / WITH / SHOW / EXPLAIN statement, or a 403 naming why not."""
+    """One SELECT / WITH / SHOW / EXPLAIN statement, or Forbidden naming why not."""
     if not sql.strip():
         raise InvalidInput("sql must not be empty", {"field": "sql"})
     if len(sql) > MAX_SQL_LENGTH:

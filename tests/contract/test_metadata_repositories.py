@@ -18,10 +18,10 @@ from adapters.sql import SqlUnitOfWork, create_engine, tables
 from application.ports import (
     ApiToken,
     DatasetFilter,
+    IdempotencyRecord,
     JobFilter,
     RunFilter,
     SimulationFilter,
-    StoredResponse,
 )
 from domain.datasets import Dataset, DatasetChanges
 from domain.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
@@ -663,7 +663,7 @@ async def test_jobs_list_by_status_and_type_and_are_counted_by_status(uow_factor
 
 
 async def test_an_idempotency_record_is_found_by_key_and_scope_only(uow_factory: Store) -> None:
-    record = StoredResponse("key-1", "runs", "sha256:abc", 201, {"run_id": str(uuid4()), "rows": [1, None]}, T0)
+    record = IdempotencyRecord("key-1", "runs", "sha256:abc", True, {"run_id": str(uuid4()), "rows": [1, None]}, T0)
     async with uow_factory() as uow:
         await uow.idempotency.add(record)
         await uow.commit()
@@ -675,15 +675,15 @@ async def test_an_idempotency_record_is_found_by_key_and_scope_only(uow_factory:
 
 
 async def test_a_repeated_idempotency_key_in_the_same_scope_is_a_conflict(uow_factory: Store) -> None:
-    first = StoredResponse("key-1", "runs", "h1", 201, {"a": 1}, T0)
+    first = IdempotencyRecord("key-1", "runs", "h1", True, {"a": 1}, T0)
     async with uow_factory() as uow:
         await uow.idempotency.add(first)
-        await uow.idempotency.add(StoredResponse("key-1", "simulations", "h1", 201, {"b": 2}, T0))
+        await uow.idempotency.add(IdempotencyRecord("key-1", "simulations", "h1", True, {"b": 2}, T0))
         await uow.commit()
 
     with pytest.raises(Conflict):
         async with uow_factory() as uow:
-            await uow.idempotency.add(StoredResponse("key-1", "runs", "h2", 200, {}, at(1)))
+            await uow.idempotency.add(IdempotencyRecord("key-1", "runs", "h2", False, {}, at(1)))
             await uow.commit()
     async with uow_factory() as uow:
         assert await uow.idempotency.get("key-1", "runs") == first

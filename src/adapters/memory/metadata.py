@@ -22,6 +22,7 @@ from application.ports import (
     DatasetFilter,
     DatasetListing,
     DatasetRepository,
+    IdempotencyRecord,
     IdempotencyRecords,
     JobFilter,
     JobRepository,
@@ -31,7 +32,6 @@ from application.ports import (
     SimulationFilter,
     SimulationRepository,
     SimulationSearch,
-    StoredResponse,
     TokenRepository,
     UnitOfWork,
 )
@@ -143,7 +143,7 @@ class InMemoryMetadata:
     simulations: dict[UUID, Simulation] = field(default_factory=dict)
     trades: dict[UUID, tuple[Trade, ...]] = field(default_factory=dict)
     jobs: dict[UUID, Job] = field(default_factory=dict)
-    idempotency: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     tokens: dict[UUID, ApiToken] = field(default_factory=dict)
     unavailable: Exception | None = None
 
@@ -412,11 +412,11 @@ class InMemoryIdempotencyRecords:
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
 
-    async def get(self, key: str, scope: str) -> StoredResponse | None:
+    async def get(self, key: str, scope: str) -> IdempotencyRecord | None:
         record = self._t.idempotency.get((key, scope))
         return None if record is None else replace(record, body=copy.deepcopy(record.body))
 
-    async def add(self, record: StoredResponse) -> None:
+    async def add(self, record: IdempotencyRecord) -> None:
         self._t.idempotency.insert((record.key, record.scope), replace(record, body=copy.deepcopy(record.body)))
 
 

@@ -287,7 +287,7 @@ idempotency = Table(
     Column("key", String(200), nullable=False),
     Column("scope", String(64), nullable=False),
     Column("request_hash", String(128), nullable=False),
-    Column("status_code", Integer(), nullable=False),
+    Column("created", Boolean(), nullable=False),
     Column("body", json_type(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("key", "scope"),

@@ -9,17 +9,17 @@ from sqlalchemy import select
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity
 from adapters.sql.repositories import SqlRepository
-from application.ports import StoredResponse
+from application.ports import IdempotencyRecord
 from domain.paging import Page, PageRequest
 from domain.tokens import ApiToken
 
 
 class SqlIdempotencyRecords(SqlRepository):
-    async def get(self, key: str, scope: str) -> StoredResponse | None:
+    async def get(self, key: str, scope: str) -> IdempotencyRecord | None:
         c = t.idempotency.c
-        return await self._first(StoredResponse, select(t.idempotency).where(c.key == key, c.scope == scope))
+        return await self._first(IdempotencyRecord, select(t.idempotency).where(c.key == key, c.scope == scope))
 
-    async def add(self, record: StoredResponse) -> None:
+    async def add(self, record: IdempotencyRecord) -> None:
         await self._insert(t.idempotency, record)
 
 

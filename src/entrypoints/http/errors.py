@@ -9,10 +9,21 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from application.idempotency import KeyReused
 from domain import errors
 from entrypoints.http.security_headers import HEADERS as SECURITY_HEADERS
 
 log = logging.getLogger("stage1.http")
+
+
+
+class PayloadTooLarge(errors.Stage1Error):
+    """The request body is larger than the configured limit."""
+
+
+class UnsupportedMediaType(errors.Stage1Error):
+    """A body in a media type the route does not take."""
+
 
 STATUS_BY_ERROR: Final[dict[type[errors.Stage1Error], int]] = {
     errors.InvalidInput: 400,
@@ -20,12 +31,18 @@ STATUS_BY_ERROR: Final[dict[type[errors.Stage1Error], int]] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
-    errors.PayloadTooLarge: 413,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     errors.UnsupportedFormat: 415,
-    errors.RateLimited: 429,
     errors.UpstreamError: 502,
     errors.StoreUnavailable: 503,
     errors.StoreTimeout: 504,
+}
+
+
+# The application words an error its own way; on the wire it names the header the client sent.
+WIRE_WORDING: Final[dict[type[errors.Stage1Error], tuple[str, Any]]] = {
+    KeyReused: ("Idempotency-Key was already used for a different request", {"header": "Idempotency-Key"}),
 }
 
 
@@ -49,7 +66,8 @@ def envelope(status: int, message: str, details: Any = None, headers: dict[str, 
 def stage1_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, errors.Stage1Error)
     headers = {"WWW-Authenticate": 'Bearer realm="stage1"'} if isinstance(exc, errors.Unauthorized) else None
-    return envelope(status_for(exc), exc.message, exc.details, headers)
+    message, details = WIRE_WORDING.get(type(exc), (exc.message, exc.details))
+    return envelope(status_for(exc), message, details, headers)
 
 
 def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

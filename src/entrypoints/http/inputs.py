@@ -10,8 +10,9 @@ import msgspec
 from litestar import Request
 
 from application.idempotency import IdempotencyKey
-from domain.errors import InvalidInput, UnsupportedFormat
+from domain.errors import InvalidInput
 from domain.values import coerce_timestamp
+from entrypoints.http.errors import UnsupportedMediaType
 
 T = TypeVar("T")
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
@@ -49,7 +50,7 @@ def is_multipart(request: Request[Any, Any, Any]) -> bool:
 
 def require_json_or_multipart(request: Request[Any, Any, Any]) -> None:
     if not (is_json(request) or is_multipart(request)):
-        raise UnsupportedFormat(
+        raise UnsupportedMediaType(
             f"send application/json or multipart/form-data, not {media_type(request)}",
             {"content_type": media_type(request)},
         )

@@ -19,8 +19,9 @@ from litestar import Request
 
 from adapters.frames.readers import read_json_rows
 from application.ports import FrameUpload
-from domain.errors import InvalidInput, PayloadTooLarge
+from domain.errors import InvalidInput
 from domain.frames import FrameKind
+from entrypoints.http.errors import PayloadTooLarge
 
 T = TypeVar("T")
 

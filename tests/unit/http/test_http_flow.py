@@ -248,3 +248,20 @@ async def test_a_simulation_gets_server_side_buckets_trades_and_an_equity_curve(
 
     hierarchy = (await client.get(f"/api/datasets/{dataset['dataset_id']}/hierarchy")).json()
     assert hierarchy["runs"][0]["simulations"][0]["simulation_id"] == saved["simulation_id"]
+
+
+async def test_a_repeated_idempotency_key_replays_the_first_save_and_a_reused_one_is_a_409_naming_the_header(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    await create_dataset(client, "idem")
+    headers = {"Idempotency-Key": "save-1"}
+    first = await client.post("/api/runs", json={"dataset_slug": "idem"}, headers=headers)
+    again = await client.post("/api/runs", json={"dataset_slug": "idem"}, headers=headers)
+    other = await client.post("/api/runs", json={"dataset_slug": "idem", "target_column": "y"}, headers=headers)
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert (await client.get("/api/runs")).json()["total"] == 1
+    assert other.status_code == 409
+    assert other.json() == {
+        "error": "Idempotency-Key was already used for a different request",
+        "details": {"header": "Idempotency-Key"},
+    }
