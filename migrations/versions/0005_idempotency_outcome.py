@@ -1,7 +1,7 @@
 """An idempotency record stores the outcome (did the first write create its record), not an HTTP status.
 
-Revision ID: 0004_idempotency_outcome
-Revises: 0003_pg_objects
+Revision ID: 0005_idempotency_outcome
+Revises: 0004_run_labels
 Create Date: 2026-11-30
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0004_idempotency_outcome"
-down_revision: str | Sequence[str] | None = "0003_pg_objects"
+revision: str = "0005_idempotency_outcome"
+down_revision: str | Sequence[str] | None = "0004_run_labels"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
