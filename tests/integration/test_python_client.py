@@ -275,6 +275,49 @@ def test_a_run_and_its_simulation_log_and_read_back(stage1: tuple[Client, Server
     assert "target" in str(bad.value)
 
 
+def test_runs_and_simulations_are_found_by_their_metrics_and_compared(stage1: tuple[Client, Server]) -> None:
+    client, server = stage1
+    slug, frame = unique("cl_find"), bars(200)
+    dataset = client.datasets.create(slug, "BTCUSDT", "1h", ohlcv=frame)
+    runs = [
+        client.runs.log(
+            slug,
+            predictions=predictions(frame, 150),
+            hyperparameters={"eta": eta, "depth": 4},
+            metrics={"sharpe": sharpe},
+        )
+        for eta, sharpe in ((0.1, 0.5), (0.2, 1.5), (0.3, 1.0))
+    ]
+    sims = [
+        client.simulations.log(run, trades=trades(frame, 150, count), config={"initial_capital": 100.0, "fee": fee})
+        for run, count, fee in ((runs[0], 4, 0.0), (runs[1], 8, 0.001), (runs[2], 6, 0.0))
+    ]
+    created(
+        server,
+        dataset.ohlcv_measurement or "",
+        *(r.prediction_measurement for r in runs),
+        *(s.trades_measurement for s in sims),
+    )
+
+    found = client.runs.search(f"dataset.slug = '{slug}' AND metrics.sharpe >= 1", order_by="metrics.sharpe desc")
+    assert list(found["run_id"]) == [runs[1].run_id, runs[2].run_id]
+    assert list(found["metrics.sharpe"]) == [1.5, 1.0]
+    long = f"dataset.slug = '{slug}' AND (" + " OR ".join(f"params.eta = {i / 1000}" for i in range(400)) + ")"
+    assert {r["run_id"] for r in client.runs.search(long, as_="records")} == {r.run_id for r in runs}
+    with pytest.raises(InvalidInput) as bad:
+        client.runs.search("metrics.sharpe >> 1")
+    assert bad.value.details["field"] == "filter" and bad.value.details["position"] >= 0
+    compared = client.runs.compare(runs[:2])
+    assert compared["params_differ"] == ["eta"] and compared["metrics"]["sharpe"] == [0.5, 1.5]
+
+    by_pnl = client.simulations.search(
+        f"dataset.slug = '{slug}' AND run.params.eta >= 0.2", order_by="buckets.all.total_pnl desc", as_="polars"
+    )
+    assert by_pnl["simulation_id"].to_list() == [sims[1].simulation_id, sims[2].simulation_id]
+    assert by_pnl["buckets.all.total_pnl"].to_list() == pytest.approx([4.0, 3.0])
+    assert client.simulations.compare(sims[:2])["config_differ"] == ["fee"]
+
+
 def test_sql_reads_the_store_as_a_frame_and_refuses_writes(stage1: tuple[Client, Server]) -> None:
     client, server = stage1
     slug = unique("cl_sql")

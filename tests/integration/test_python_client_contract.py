@@ -260,6 +260,20 @@ def test_search_flattens_params_metrics_and_tags_into_columns() -> None:
         "tags.owner": "ana",
         "walk.embargo_bars": 2,
     }
+    simulation = {
+        "simulation_id": "s1",
+        "trade_buckets": [{"bucket": "all", "total_pnl": 4.5}],
+        "dataset": {"dataset_slug": "btc"},
+        "run": {"hyperparameters": {"lags": 5}},
+        "config": {"fee": {"bp": 2}},
+    }
+    assert flatten(simulation) == {
+        "simulation_id": "s1",
+        "buckets.all.total_pnl": 4.5,
+        "dataset.slug": "btc",
+        "run.params.lags": 5,
+        "config.fee.bp": 2,
+    }
     script = Script(
         httpx.Response(200, json={"runs": [item], "total": None, "limit": 1, "offset": 0, "next_cursor": None})
     )

@@ -57,19 +57,25 @@ def dataset_field(value: Any) -> dict[str, str]:
     return {"dataset_id": text}
 
 
-def flatten(item: dict[str, Any]) -> dict[str, Any]:
-    """`{"summary_metrics": {"sharpe": 1.2}}` → `{"metrics.sharpe": 1.2}`: one column per key."""
+def flatten(item: dict[str, Any], prefix: str = "", record: bool = True) -> dict[str, Any]:
+    """A record as one row whose nested values take their search-field names: `{"summary_metrics":
+    {"sharpe": 1.2}}` → `metrics.sharpe`, `{"run": {"hyperparameters": {"eta": 0.1}}}` → `run.params.eta`,
+    `{"trade_buckets": [{"bucket": "all", "total_pnl": 3}]}` → `buckets.all.total_pnl`."""
     row: dict[str, Any] = {}
-    nested: dict[str, Any] = {}
     for key, value in item.items():
-        prefix = FLATTENED.get(key)
-        if prefix is not None and isinstance(value, dict):
-            nested.update({f"{prefix}.{k}": v for k, v in value.items()})
+        name = FLATTENED.get(key, key) if record else key
+        if record and key == "trade_buckets" and isinstance(value, list):
+            for bucket in value:
+                if isinstance(bucket, dict) and "bucket" in bucket:
+                    stem = f"{prefix}buckets.{bucket['bucket']}."
+                    row.update({stem + k: v for k, v in bucket.items() if k != "bucket"})
+        elif record and key == "dataset" and isinstance(value, dict):
+            row.update({f"{prefix}dataset.{k.removeprefix('dataset_')}": v for k, v in value.items()})
         elif isinstance(value, dict):
-            nested.update({f"{key}.{k}": v for k, v in value.items() if not isinstance(v, dict | list)})
+            # `run` is a record of its own; the keys inside params, metrics, tags are the user's.
+            row.update(flatten(value, f"{prefix}{name}.", record=record and key == "run"))
         elif not isinstance(value, list):
-            row[key] = value
-    row.update(nested)
+            row[prefix + name] = value
     return row
 
 
