@@ -10,3 +10,5 @@ class EventType(StrEnum):
     DATASET_UPDATED = "dataset.updated"
     RUN_CREATED = "run.created"
     SIMULATION_CREATED = "simulation.created"
+    RUN_UPDATED = "run.updated"
+    SIMULATION_UPDATED = "simulation.updated"

@@ -289,6 +289,9 @@ class InMemoryRunRepository:
             raise Conflict(f"dataset {run.dataset_id} does not exist", {"reason": "unknown dataset"})
         self._t.runs.insert(run.run_id, _as_stored(run))
 
+    async def save(self, run: WalkforwardRun) -> None:
+        self._t.runs.update(run.run_id, _as_stored(run))
+
     async def get(self, run_id: UUID) -> WalkforwardRun | None:
         return self._t.runs.get(run_id)
 
@@ -339,6 +342,9 @@ class InMemorySimulationRepository:
         self._t.trades.insert(
             simulation.simulation_id, tuple(sorted(trades, key=lambda t: (t.bar_timestamp, t.trade_id)))
         )
+
+    async def save(self, simulation: Simulation) -> None:
+        self._t.simulations.update(simulation.simulation_id, simulation)
 
     async def get(self, simulation_id: UUID) -> Simulation | None:
         return self._t.simulations.get(simulation_id)

@@ -27,6 +27,9 @@ class SqlRunRepository(SqlRepository):
         if run.folds:
             await self._bulk_insert(t.folds, (row_values(t.folds, fold, run_id=run.run_id) for fold in run.folds))
 
+    async def save(self, run: WalkforwardRun) -> None:
+        await self._update(t.runs, "run_id", run, "run")
+
     async def get(self, run_id: UUID) -> WalkforwardRun | None:
         rows = await self._rows(select(t.runs).where(t.runs.c.run_id == run_id))
         if not rows:

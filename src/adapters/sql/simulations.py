@@ -31,6 +31,9 @@ class SqlSimulationRepository(SqlRepository):
             )
         await self._bulk_insert(t.trades, (row_values(t.trades, trade, **mine) for trade in trades))
 
+    async def save(self, simulation: Simulation) -> None:
+        await self._update(t.simulations, "simulation_id", simulation, "simulation")
+
     async def get(self, simulation_id: UUID) -> Simulation | None:
         rows = await self._rows(select(t.simulations).where(t.simulations.c.simulation_id == simulation_id))
         if not rows:

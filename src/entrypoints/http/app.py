@@ -112,4 +112,3 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.auth_lockout = FailureLockout(settings.auth_lockout_after, settings.auth_lockout_seconds)
     return with_full_openapi(allow_every_method(app))
-

@@ -143,9 +143,7 @@ async def list_datasets(
 
 
 @post("/backfill", status_code=201, summary="Register a dataset over measurements already in the store")
-async def backfill(
-    request: Request[Any, Any, Any], backfill_dataset: UseCase[DatasetSaved]
-) -> Response[s.DatasetOut]:
+async def backfill(request: Request[Any, Any, Any], backfill_dataset: UseCase[DatasetSaved]) -> Response[s.DatasetOut]:
     body = decode(await request.body(), s.BackfillIn)
     saved = await backfill_dataset(
         BackfillDataset(

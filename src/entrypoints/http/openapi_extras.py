@@ -369,6 +369,8 @@ ROUTES: Final[dict[str, RouteDoc]] = {
     "GET /api/runs": RouteDoc(),
     "POST /api/runs/search": RouteDoc(),
     "GET /api/runs/compare": RouteDoc(errors=frozenset({404})),
+    "PATCH /api/runs/{run_id}": RouteDoc(errors=frozenset({404, 409}), idempotent=True),
+    "PATCH /api/simulations/{simulation_id}": RouteDoc(errors=frozenset({404, 409}), idempotent=True),
     "POST /api/simulations/search": RouteDoc(),
     "GET /api/simulations/compare": RouteDoc(errors=frozenset({404})),
     "POST /api/runs": RouteDoc(

@@ -72,9 +72,7 @@ async def legacy_runs(
 
 
 @get("/api/walkforward/runs/{run_id:str}", summary="Legacy alias of GET /api/runs/{id}", tags=["legacy"])
-async def legacy_run(
-    get_run: UseCase[WalkforwardRun], read_predictions: UseCase[RangeRows], run_id: str
-) -> Any:
+async def legacy_run(get_run: UseCase[WalkforwardRun], read_predictions: UseCase[RangeRows], run_id: str) -> Any:
     result: Any = await runs.get_run.fn(get_run, read_predictions, run_id)
     return result
 

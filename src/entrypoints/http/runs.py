@@ -27,6 +27,7 @@ from domain.values import MeasurementName, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
+from entrypoints.http import updates
 from entrypoints.http.inputs import idempotency_key, time_param
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.streaming import choose_format, stream_rows
@@ -189,4 +190,6 @@ async def predictions(
     return await stream_rows(rows, fmt, ts_unit)
 
 
-router = Router(path="/api/runs", route_handlers=[save_run, list_runs, get_run, predictions], tags=["runs"])
+router = Router(
+    path="/api/runs", route_handlers=[save_run, list_runs, get_run, predictions, updates.patch_run], tags=["runs"]
+)

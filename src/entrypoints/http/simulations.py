@@ -25,6 +25,7 @@ from domain.values import MeasurementName, format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
+from entrypoints.http import updates
 from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import parse_uuid
@@ -40,9 +41,7 @@ Text = Annotated[str | None, Parameter(max_length=256, required=False)]
 TsUnit = Annotated[str, Parameter(max_length=8, required=False)]
 
 
-def simulation_command(
-    body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None
-) -> SaveSimulation:
+def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None) -> SaveSimulation:
     if body.trades_measurement is not None:
         # Checked here too, so `?async=true` refuses it before queuing rather than in a failed job.
         MeasurementName(body.trades_measurement, "trades_measurement")
@@ -180,6 +179,6 @@ async def equity(simulation_equity: UseCase[EquityCurve], simulation_id: str, ts
 
 router = Router(
     path="/api/simulations",
-    route_handlers=[save_simulation, list_simulations, get_simulation, trades, equity],
+    route_handlers=[save_simulation, list_simulations, get_simulation, trades, equity, updates.patch_simulation],
     tags=["simulations"],
 )

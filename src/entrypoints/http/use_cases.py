@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from application import auth, datasets, events, health, jobs, runs, search, simulations, timeseries
+from application import auth, datasets, events, health, jobs, runs, search, simulations, timeseries, updates
 from entrypoints.container import OpenPorts
 
 T = TypeVar("T")
@@ -32,6 +32,8 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     runs.get_run,
     runs.read_predictions,
     search.search_runs,
+    updates.update_run,
+    updates.update_simulation,
     search.search_simulations,
     search.compare_runs,
     search.compare_simulations,

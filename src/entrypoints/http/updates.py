@@ -1,0 +1,65 @@
+"""`PATCH /api/runs/{id}` and `PATCH /api/simulations/{id}`: status moves, name, tags, notes, metrics.
+
+Absent fields stay as they are; `tags` and `summary_metrics` merge (a key set to null is removed). The
+answer is the same detail as `GET`, and a retried `Idempotency-Key` gets the first answer back.
+The handlers sit on the runs and simulations routers (one router per path, so OPTIONS is answered once).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, patch
+from msgspec import UNSET, Meta, UnsetType
+
+from domain import lifecycle
+from entrypoints.http import presenters as present
+from entrypoints.http.inputs import decode, idempotency_key, sha256
+from entrypoints.http.schemas.common import Json, Label, Notes, RunStatusName, ShortText
+from entrypoints.http.use_cases import UseCase
+
+TagChanges = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=256)], ShortText | None], Meta(max_length=50)]
+
+
+class UpdateIn(msgspec.Struct, forbid_unknown_fields=False):
+    status: RunStatusName | UnsetType = UNSET
+    name: Label | UnsetType | None = UNSET
+    tags: TagChanges | UnsetType = UNSET
+    notes: Notes | UnsetType | None = UNSET
+    summary_metrics: Json | UnsetType = UNSET
+    started_at: datetime | UnsetType | None = UNSET
+    completed_at: datetime | UnsetType | None = UNSET
+
+    def update(self) -> lifecycle.Update:
+        given = {name: getattr(self, name) for name in self.__struct_fields__}
+        return lifecycle.Update(**{name: value for name, value in given.items() if value is not UNSET})
+
+
+def _run_detail(run: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = msgspec.to_builtins(present.run_out(run, ""))
+    return detail
+
+
+def _simulation_detail(simulation: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = msgspec.to_builtins(present.simulation_out(simulation, ""))
+    return detail
+
+
+@patch("/{run_id:str}", summary="Update a run: status, name, tags, notes, summary metrics")
+async def patch_run(request: Request[Any, Any, Any], update_run: UseCase[dict[str, Any]], run_id: str) -> Any:
+    raw = await request.body()
+    body = decode(raw, UpdateIn)
+    key = idempotency_key(request, "runs.update", sha256(run_id.encode() + b"\n" + raw))
+    return await update_run(run_id, body.update(), key, _run_detail)
+
+
+@patch("/{simulation_id:str}", summary="Update a simulation: status, name, tags, notes, metrics")
+async def patch_simulation(
+    request: Request[Any, Any, Any], update_simulation: UseCase[dict[str, Any]], simulation_id: str
+) -> Any:
+    raw = await request.body()
+    body = decode(raw, UpdateIn)
+    key = idempotency_key(request, "simulations.update", sha256(simulation_id.encode() + b"\n" + raw))
+    return await update_simulation(simulation_id, body.update(), key, _simulation_detail)
