@@ -2,7 +2,7 @@
 # The whole test suite against a real Postgres and a real QuestDB, from a fresh clone:
 #   installs the Python package with its dev tools into .venv, starts throwaway Postgres (Debian's
 #   postgresql package) and QuestDB (org.questdb:questdb via mvn dependency:copy) on free loopback ports,
-#   runs ruff, mypy --strict, the import-layer contracts and pytest, and stops both services at the end.
+#   runs ruff, mypy --strict, the import-layer contracts, vulture (dead code) and pytest, and stops both services at the end.
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/unit -x).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -52,5 +52,7 @@ mypy src
 (cd clients/python && mypy)
 echo "== import layers"
 lint-imports
+echo "== dead code"
+vulture
 echo "== pytest"
 python -m pytest -q "$@"

@@ -131,13 +131,6 @@ def iso_from_nanos(nanos: int) -> str:
     return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
 
 
-def iso_utc(moment: datetime) -> str:
-    """An `_at` field: ISO-8601 UTC with a `Z`."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 OUTPUT_UNITS: Final = ("s", "ms", "us", "ns", "iso")
 
 

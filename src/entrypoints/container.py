@@ -111,14 +111,6 @@ async def _job_backend(settings: Settings) -> AsyncIterator[JobBackend]:
         await pool.close()
 
 
-async def _memory_job_backend() -> AsyncIterator[JobBackend]:
-    from adapters.jobs.events import MemoryEventFeed
-    from adapters.jobs.memory_queue import MemoryJobQueue
-
-    feed = MemoryEventFeed()
-    yield JobBackend(MemoryJobQueue(SystemClock(), feed), feed)
-
-
 async def resolve(value: Any) -> Any:
     """A provider whose dependencies include an async resource answers a future; others answer the value."""
     if inspect.isawaitable(value):

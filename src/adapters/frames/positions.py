@@ -63,10 +63,6 @@ def first_cast_failure(values: pa.Array, target: pa.DataType) -> int:
     return lo
 
 
-def value_at(values: pa.Array, index: int) -> Any:
-    return values[index].as_py()
-
-
 def _short(value: Any) -> Any:
     if isinstance(value, str):
         return value[:80]

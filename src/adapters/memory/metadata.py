@@ -147,9 +147,6 @@ class InMemoryMetadata:
     tokens: dict[UUID, ApiToken] = field(default_factory=dict)
     unavailable: Exception | None = None
 
-    def unit_of_work(self) -> UnitOfWork:
-        return InMemoryUnitOfWork(self)
-
     def clear(self) -> None:
         for store in (
             self.datasets,

@@ -16,7 +16,6 @@ from domain.events import EventType
 from entrypoints.http.use_cases import StreamingUseCase
 
 EVENT_TYPES = frozenset(t.value for t in EventType)
-KEEPALIVE_SECONDS = 15
 
 
 def _types(value: str | None) -> set[str] | None:

@@ -16,7 +16,6 @@ from entrypoints.http.errors import UnsupportedMediaType
 
 T = TypeVar("T")
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
-MAX_JSON_BYTES = 512 * 1024 * 1024
 MAX_KEY_LENGTH = 200
 # Times travel as int64 epoch nanoseconds through every store (about 1677 to 2262); beyond that a bound
 # cannot be a real bar time, and passing it on makes the store fail instead of the client hear why.

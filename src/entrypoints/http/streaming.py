@@ -13,8 +13,6 @@ from application.timeseries import RangeRows
 from domain.values import validate_output_unit
 from entrypoints.http.metrics import BYTES_EXPORTED
 
-FORMATS = ("csv", "json", "ndjson", "arrow")
-
 
 class FrameStream(Stream):
     """A Stream that keeps its own Content-Type.
@@ -91,7 +89,3 @@ async def renamed(batches: AsyncIterator[pa.RecordBatch], names: dict[str, str])
 
 def _extension(fmt: str) -> str:
     return {"csv": "csv", "json": "json", "ndjson": "ndjson", "arrow": "arrows"}.get(fmt, "bin")
-
-
-def headers_for(fmt: str) -> dict[str, Any]:
-    return {"media_type": MEDIA_TYPES[OutputFormat(fmt)]}
