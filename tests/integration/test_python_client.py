@@ -247,11 +247,15 @@ def test_a_run_and_its_simulation_log_and_read_back(stage1: tuple[Client, Server
         hyperparameters={"eta": 0.1, "max_depth": 4},
         metrics={"sharpe": 1.25},
         target_column="ret_1h",
+        name="xgb baseline",
+        tags={"owner": "ana"},
+        notes="first try",
     )
     assert saved.questdb_rows_written == 100
     run = client.runs.get(saved)
     assert run.dataset_id == dataset.dataset_id and run.hyperparameters == {"eta": 0.1, "max_depth": 4}
     assert run.folds is not None and run.folds[0].test_start == 300
+    assert (run.name, run.tags, run.notes) == ("xgb baseline", {"owner": "ana"}, "first try")
     read = client.runs.predictions(saved, as_="arrow")
     assert read.column_names[:5] == ["timestamp", "bar_index", "fold_number", "prediction", "target"]
     assert "threshold_long" in read.column_names and read.num_rows == 100
