@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import httpx
@@ -197,6 +197,28 @@ class Client(_Stage1):
 
 class AsyncClient(_Stage1):
     """The same methods as `Client`, each to be awaited; `events.stream()` is an async iterator."""
+
+    if TYPE_CHECKING:
+        # For type checkers only: the shared methods are annotated with the sync answers; here each one
+        # answers an awaitable, which one signature per method cannot say, so the groups are left open.
+        datasets: Any
+        runs: Any
+        simulations: Any
+        imports: Any
+        jobs: Any
+        events: Any
+        measurements: Any
+        auth: Any
+        maintenance: Any
+
+        async def sql(
+            self, query: str, *, as_: As = "pandas", timeout: float | None = None, time_columns: Sequence[str] = ()
+        ) -> Any: ...
+        async def query(  # type: ignore[override]
+            self, sql: str, *, limit: int | None = None, timeout: float | None = None
+        ) -> dict[str, Any]: ...
+        async def health(self) -> dict[str, Any]: ...  # type: ignore[override]
+        async def metrics(self) -> str: ...  # type: ignore[override]
 
     def __init__(
         self,
