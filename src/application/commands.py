@@ -3,7 +3,7 @@ stores one as its payload and the worker decodes it back, so the worker never ne
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
 from typing import Any
 from uuid import UUID
 
@@ -13,8 +13,8 @@ from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload
 from domain.datasets import DatasetChanges
 from domain.frames import FrameKind, WriteMode
-from domain.runs import Fold, RunStatus
-from domain.simulations import SimulationStatus, TradeBucket
+from domain.runs import RunDetails
+from domain.simulations import SimulationDetails, TradeBucket
 
 
 class Command(msgspec.Struct):
@@ -56,42 +56,29 @@ class BackfillDataset(Command):
 
 class SaveRun(Command):
     dataset_ref: str
-    status: RunStatus = RunStatus.COMPLETED
+    details: RunDetails = msgspec.field(default_factory=RunDetails)
     prediction_measurement: str | None = None
-    target_column: str | None = None
-    feature_columns: list[str] = []
-    walk_config: dict[str, Any] = {}
-    hyperparameters: dict[str, Any] = {}
-    summary_metrics: dict[str, Any] = {}
-    folds: list[Fold] = []
-    fold_count: int | None = None
-    clipboard_text: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
     run_id: UUID | None = None
-    name: str | None = None
-    tags: dict[str, str] = {}
-    notes: str | None = None
     predictions: FrameUpload | None = None
     idempotency: IdempotencyKey | None = None
 
 
 class SaveSimulation(Command):
     run_ref: str
-    status: SimulationStatus = SimulationStatus.COMPLETED
+    details: SimulationDetails = msgspec.field(default_factory=SimulationDetails)
     trades_measurement: str | None = None
-    config: dict[str, Any] = {}
-    summary_metrics: dict[str, Any] = {}
+    # Without trades the client's own count and buckets stand; with trades they are computed.
     trade_buckets: list[TradeBucket] | None = None
     trade_count: int | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
     simulation_id: UUID | None = None
-    name: str | None = None
-    tags: dict[str, str] = {}
-    notes: str | None = None
     trades: FrameUpload | None = None
     idempotency: IdempotencyKey | None = None
+
+
+def described(details: Any) -> dict[str, Any]:
+    """The fields of a details dataclass by name, shallow: what the client told, for the use case to
+    complete with what the service decides (ids, measurement, times)."""
+    return {f.name: getattr(details, f.name) for f in dataclasses.fields(details)}
 
 
 # What a worker can be asked to run: each carries the client's key only until the job is queued.

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
-from application.commands import SaveRun
+from application.commands import SaveRun, described
 from application.datasets import find_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import choose_measurement, landed_rows
@@ -72,25 +72,12 @@ async def save_run(
             "prediction_measurement",
         )
     run = WalkforwardRun(
+        **described(command.details),
         run_id=command.run_id or ids.new_id(),
         dataset_id=dataset.dataset_id,
         dataset_slug=Slug(dataset.dataset_slug),
         prediction_measurement=measurement,
-        status=command.status,
         created_at=now,
-        target_column=command.target_column,
-        feature_columns=list(command.feature_columns),
-        walk_config=dict(command.walk_config),
-        hyperparameters=dict(command.hyperparameters),
-        summary_metrics=dict(command.summary_metrics),
-        folds=list(command.folds),
-        clipboard_text=command.clipboard_text,
-        started_at=command.started_at,
-        completed_at=command.completed_at,
-        declared_fold_count=command.fold_count,
-        name=command.name,
-        tags=dict(command.tags),
-        notes=command.notes,
     )
     predictions = None
     if command.predictions is not None:

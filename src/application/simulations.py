@@ -12,7 +12,7 @@ from uuid import UUID
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from application.commands import SaveSimulation
+from application.commands import SaveSimulation, described
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import choose_measurement, landed_rows
 from application.ports import (
@@ -90,21 +90,14 @@ async def save_simulation(
     table = None if table is None else number_trades(table)
     trades = [] if table is None else trades_from_table(table)
     simulation = Simulation(
+        **described(command.details),
         simulation_id=command.simulation_id or ids.new_id(),
         run_id=run.run_id,
         dataset_id=run.dataset_id,
         trades_measurement=measurement,
-        status=command.status,
         created_at=now,
-        config=dict(command.config),
-        summary_metrics=dict(command.summary_metrics),
         trade_count=len(trades) if trades else (command.trade_count or 0),
         trade_buckets=list(command.trade_buckets) if command.trade_buckets is not None else aggregate_buckets(trades),
-        started_at=command.started_at,
-        completed_at=command.completed_at,
-        name=command.name,
-        tags=dict(command.tags),
-        notes=command.notes,
     )
     rows = from_batches(table.to_batches()) if table is not None and table.num_rows else None
     async with landed_rows(writer, catalog, measurement, rows, FrameKind.TRADES) as written:

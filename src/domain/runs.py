@@ -34,14 +34,15 @@ class Fold:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class WalkforwardRun:
-    run_id: UUID
-    dataset_id: UUID
-    dataset_slug: Slug
-    prediction_measurement: MeasurementName
-    status: RunStatus
-    created_at: datetime
+@dataclass(slots=True, kw_only=True)
+class RunDetails:
+    """What a client tells about a run; the service adds its identity, dataset and measurement.
+
+    A new field of a run goes here (or on WalkforwardRun when the service sets it): the wire, the
+    command and the tables all map it by name.
+    """
+
+    status: RunStatus = RunStatus.COMPLETED
     target_column: str | None = None
     feature_columns: list[str] = field(default_factory=list)
     walk_config: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +66,15 @@ class WalkforwardRun:
     def fold_count(self) -> int:
         """The folds stored, or the count the client declared when it sent no fold detail."""
         return len(self.folds) if self.folds else (self.declared_fold_count or 0)
+
+
+@dataclass(slots=True, kw_only=True)
+class WalkforwardRun(RunDetails):
+    run_id: UUID
+    dataset_id: UUID
+    dataset_slug: Slug
+    prediction_measurement: MeasurementName
+    created_at: datetime
 
 
 def default_prediction_measurement(slug: Slug, now: datetime) -> MeasurementName:

@@ -63,18 +63,14 @@ class SimulationStatus(StrEnum):
     FAILED = "FAILED"
 
 
-@dataclass(slots=True)
-class Simulation:
-    simulation_id: UUID
-    run_id: UUID
-    dataset_id: UUID
-    trades_measurement: MeasurementName
-    status: SimulationStatus
-    created_at: datetime
+@dataclass(slots=True, kw_only=True)
+class SimulationDetails:
+    """What a client tells about a simulation; the service adds its identity, run and measurement, and
+    counts its trades. A new field of a simulation goes here (or on Simulation when the service sets it)."""
+
+    status: SimulationStatus = SimulationStatus.COMPLETED
     config: dict[str, Any] = field(default_factory=dict)
     summary_metrics: dict[str, Any] = field(default_factory=dict)
-    trade_count: int = 0
-    trade_buckets: list[TradeBucket] = field(default_factory=list)
     started_at: datetime | None = None
     completed_at: datetime | None = None
     name: str | None = None
@@ -87,6 +83,17 @@ class Simulation:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return float(value)
         return 1.0
+
+
+@dataclass(slots=True, kw_only=True)
+class Simulation(SimulationDetails):
+    simulation_id: UUID
+    run_id: UUID
+    dataset_id: UUID
+    trades_measurement: MeasurementName
+    created_at: datetime
+    trade_count: int = 0
+    trade_buckets: list[TradeBucket] = field(default_factory=list)
 
 
 def default_trades_measurement(slug: Slug, now: datetime) -> MeasurementName:

@@ -17,7 +17,8 @@ from application.ports import FrameUpload
 from domain.datasets import DatasetChanges
 from domain.errors import NotFound
 from domain.frames import FrameKind, WriteMode
-from domain.runs import Fold
+from domain.runs import Fold, RunDetails
+from domain.simulations import SimulationDetails
 from entrypoints.container import OpenPorts, open_ports
 from entrypoints.settings import Settings
 
@@ -209,17 +210,22 @@ async def load_fixtures(ports: OpenPorts) -> dict[str, Any]:
                 await save_run(
                     commands.SaveRun(
                         dataset_ref=fixture["slug"],
-                        target_column="direction_next_bar",
-                        feature_columns=["sma_20", "momentum_10"],
-                        walk_config={"train_bars": "expanding", "test_bars": fixture["bars"] // (fixture["folds"] + 2)},
-                        hyperparameters={
-                            "max_depth": 4,
-                            "eta": 0.1,
-                            "n_estimators": 200,
-                            "objective": "binary:logistic",
-                        },
-                        summary_metrics={"accuracy": 0.53, "auc": 0.56},
-                        folds=folds,
+                        details=RunDetails(
+                            target_column="direction_next_bar",
+                            feature_columns=["sma_20", "momentum_10"],
+                            walk_config={
+                                "train_bars": "expanding",
+                                "test_bars": fixture["bars"] // (fixture["folds"] + 2),
+                            },
+                            hyperparameters={
+                                "max_depth": 4,
+                                "eta": 0.1,
+                                "n_estimators": 200,
+                                "objective": "binary:logistic",
+                            },
+                            summary_metrics={"accuracy": 0.53, "auc": 0.56},
+                            folds=folds,
+                        ),
                         run_id=fixture["run_id"],
                         predictions=_write(folder, f"{fixture['slug']}_pred", predictions),
                     ),
@@ -229,8 +235,10 @@ async def load_fixtures(ports: OpenPorts) -> dict[str, Any]:
                 await save_simulation(
                     commands.SaveSimulation(
                         run_ref=str(fixture["run_id"]),
-                        config={"initial_capital": 10_000.0, "fee_per_trade": 0.5},
-                        summary_metrics={"sharpe": 1.1},
+                        details=SimulationDetails(
+                            config={"initial_capital": 10_000.0, "fee_per_trade": 0.5},
+                            summary_metrics={"sharpe": 1.1},
+                        ),
                         simulation_id=fixture["simulation_id"],
                         trades=_write(folder, f"{fixture['slug']}_trades", _trades(fixture, predictions, ohlcv)),
                     ),

@@ -20,7 +20,7 @@ from domain.errors import InvalidInput
 from domain.frames import FrameKind
 from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
-from domain.runs import Fold, RunStatus, WalkforwardRun
+from domain.runs import RunDetails, WalkforwardRun
 from domain.search.query import Found
 from domain.search.records import RunRecord
 from domain.values import MeasurementName, validate_output_unit
@@ -57,24 +57,13 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
     if body.prediction_measurement is not None:
         # Checked here too, so `?async=true` refuses it before queuing rather than in a failed job.
         MeasurementName(body.prediction_measurement, "prediction_measurement")
+    details = msgspec.convert(body, RunDetails, from_attributes=True)
+    details.declared_fold_count = body.fold_count  # the wire's `fold_count` is the count the client declares
     return SaveRun(
         dataset_ref=ref,
-        status=RunStatus(body.status),
+        details=details,
         prediction_measurement=body.prediction_measurement,
-        target_column=body.target_column,
-        feature_columns=list(body.feature_columns),
-        walk_config=body.walk_config,
-        hyperparameters=body.hyperparameters,
-        summary_metrics=body.summary_metrics,
-        folds=msgspec.convert(body.folds, list[Fold], from_attributes=True),
-        fold_count=body.fold_count,
-        clipboard_text=body.clipboard_text,
-        started_at=body.started_at,
-        completed_at=body.completed_at,
         run_id=parse_uuid(body.run_id, "run_id"),
-        name=body.name,
-        tags=body.tags,
-        notes=body.notes,
         predictions=predictions,
         idempotency=key,
     )

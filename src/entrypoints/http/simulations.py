@@ -20,7 +20,7 @@ from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
 from domain.search.query import Found
 from domain.search.records import SimulationRecord
-from domain.simulations import Simulation, SimulationStatus, Trade, TradeBucket
+from domain.simulations import Simulation, SimulationDetails, Trade, TradeBucket
 from domain.values import MeasurementName, format_nanos, validate_output_unit
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -47,20 +47,13 @@ def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: Id
         MeasurementName(body.trades_measurement, "trades_measurement")
     return SaveSimulation(
         run_ref=body.run_id,
-        status=SimulationStatus(body.status),
+        details=msgspec.convert(body, SimulationDetails, from_attributes=True),
         trades_measurement=body.trades_measurement,
-        config=body.config,
-        summary_metrics=body.summary_metrics,
         trade_buckets=None
         if body.trade_buckets is None
         else msgspec.convert(body.trade_buckets, list[TradeBucket], from_attributes=True),
         trade_count=body.trade_count,
-        started_at=body.started_at,
-        completed_at=body.completed_at,
         simulation_id=parse_uuid(body.simulation_id, "simulation_id"),
-        name=body.name,
-        tags=body.tags,
-        notes=body.notes,
         trades=trades,
         idempotency=key,
     )

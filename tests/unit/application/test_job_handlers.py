@@ -12,7 +12,7 @@ from application.commands import ImportFrame, SaveRun, SaveSimulation, UpsertDat
 from application.datasets import upsert_dataset
 from domain.datasets import DatasetChanges
 from domain.jobs import Job, JobType
-from domain.runs import Fold
+from domain.runs import Fold, RunDetails
 from entrypoints.worker_jobs import handlers
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +37,7 @@ async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harn
         timestamp=[START, START + 60], bar_index=[0, 1], fold_number=[1, 1], prediction=[0.4, 0.6], target=[0.0, 1.0]
     )
     job = a_job(
-        JobType.RUN_PERSIST, {"command": to_builtins(SaveRun("btc", folds=[Fold(1)], predictions=upload)), "uploads": []}
+        JobType.RUN_PERSIST, {"command": to_builtins(SaveRun("btc", RunDetails(folds=[Fold(1)]), predictions=upload)), "uploads": []}
     )
     handler = handlers(harness.ports)[JobType.RUN_PERSIST]
     first = await handler(job, SilentProgress())

@@ -13,6 +13,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from application.job_events import SERVER_SIDE_KEYS
 from domain.datasets import Dataset
 from domain.jobs import Job, JobStatus
 from domain.runs import Fold, RunStatus, WalkforwardRun
@@ -32,6 +33,7 @@ floats = st.floats(-1e9, 1e9, allow_nan=False)
 texts = st.text(max_size=12)
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 json_objects = st.dictionaries(st.text(max_size=5), st.none() | st.booleans() | ints | floats | texts, max_size=3)
+labels = st.dictionaries(st.text(min_size=1, max_size=5), texts, max_size=3)
 slugs = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True).map(Slug)
 measurements = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True).map(MeasurementName)
 
@@ -67,6 +69,9 @@ runs = st.builds(
     started_at=st.none() | moments,
     completed_at=st.none() | moments,
     declared_fold_count=st.none() | st.integers(1, 1000),
+    name=st.none() | texts,
+    tags=labels,
+    notes=st.none() | texts,
 )
 buckets = st.builds(
     TradeBucket,
@@ -94,6 +99,9 @@ simulations = st.builds(
     trade_buckets=st.lists(buckets, max_size=3),
     started_at=st.none() | moments,
     completed_at=st.none() | moments,
+    name=st.none() | texts,
+    tags=labels,
+    notes=st.none() | texts,
 )
 datasets = st.builds(
     Dataset,
@@ -121,7 +129,8 @@ jobs = st.builds(
     status=st.sampled_from(JobStatus),
     created_at=moments,
     updated_at=moments,
-    payload=json_objects,
+    # Server-side keys (file paths) never reach the wire; the rest of the payload does.
+    payload=json_objects.map(lambda d: {k: v for k, v in d.items() if k not in SERVER_SIDE_KEYS}),
     progress=counts,
     total=st.none() | counts,
     message=st.none() | texts,
