@@ -1,4 +1,4 @@
-"""PATCH a run or a simulation: status moves, name, tags, notes and metrics, once per Idempotency-Key.
+"""Update a run or a simulation: status moves, name, tags, notes and metrics, once per idempotency key.
 
 The answer is the full detail; `present` renders it, so the first answer can be stored with the write and
 replayed verbatim for a retried key.

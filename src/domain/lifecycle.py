@@ -34,7 +34,7 @@ UNSET: Final = _Unset.UNSET
 
 
 def check_move(kind: str, current: str, target: str) -> bool:
-    """True when the status changes; a move the machine does not allow is a 409 naming both states."""
+    """True when the status changes; a move the machine does not allow raises, naming both states."""
     if target not in _NEXT:
         raise InvalidInput(f"status must be one of {', '.join(_NEXT)}", {"field": "status", "value": target[:20]})
     if target == current:

@@ -8,7 +8,7 @@ from domain.errors import InvalidInput
 
 
 class SearchSyntaxError(InvalidInput):
-    """A malformed expression, an unknown field or a literal of the wrong form (400).
+    """A malformed expression, an unknown field or a literal of the wrong form.
 
     `details` is `{"field": <parameter>, "position": <0-based offset>, "expected": [...]}` so a client can
     point at the character.
