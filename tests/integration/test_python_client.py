@@ -322,6 +322,29 @@ def test_runs_and_simulations_are_found_by_their_metrics_and_compared(stage1: tu
     assert client.simulations.compare(sims[:2])["config_differ"] == ["fee"]
 
 
+def test_a_run_logged_as_it_goes_is_closed_by_an_update(stage1: tuple[Client, Server]) -> None:
+    client, server = stage1
+    slug, frame = unique("cl_upd"), bars(100)
+    dataset = client.datasets.create(slug, "BTCUSDT", "1h", ohlcv=frame)
+    saved = client.runs.log(
+        slug,
+        status="RUNNING",
+        predictions=predictions(frame, 80),
+        tags={"stage": "wip", "owner": "ana"},
+        metrics={"sharpe": 0.1},
+    )
+    sim = client.simulations.log(saved, trades=trades(frame, 80, 4), status="RUNNING")
+    created(server, dataset.ohlcv_measurement or "", saved.prediction_measurement, sim.trades_measurement)
+    closed = client.runs.update(saved, status="COMPLETED", tags={"stage": None, "final": "yes"}, metrics={"hit": 0.6})
+    assert closed.status == "COMPLETED" and closed.completed_at is not None
+    assert closed.tags == {"owner": "ana", "final": "yes"} and closed.summary_metrics == {"sharpe": 0.1, "hit": 0.6}
+    with pytest.raises(Conflict) as moved:
+        client.runs.update(saved, status="RUNNING")
+    assert "COMPLETED" in str(moved.value) and "RUNNING" in str(moved.value)
+    failed = client.simulations.update(sim, status="FAILED", notes="fill model was wrong", name="sim 1")
+    assert (failed.status, failed.notes, failed.name) == ("FAILED", "fill model was wrong", "sim 1")
+
+
 def test_sql_reads_the_store_as_a_frame_and_refuses_writes(stage1: tuple[Client, Server]) -> None:
     client, server = stage1
     slug = unique("cl_sql")
