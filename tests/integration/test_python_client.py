@@ -26,8 +26,10 @@ from stage1_client import (
     AsyncClient,
     Client,
     Conflict,
+    Dataset,
     Forbidden,
     InvalidInput,
+    Job,
     NotFound,
     Unauthorized,
     fold,
@@ -343,6 +345,31 @@ def test_a_run_logged_as_it_goes_is_closed_by_an_update(stage1: tuple[Client, Se
     assert "COMPLETED" in str(moved.value) and "RUNNING" in str(moved.value)
     failed = client.simulations.update(sim, status="FAILED", notes="fill model was wrong", name="sim 1")
     assert (failed.status, failed.notes, failed.name) == ("FAILED", "fill model was wrong", "sim 1")
+
+
+def test_a_dataset_grows_by_upload_and_another_registers_by_backfill(stage1: tuple[Client, Server]) -> None:
+    client, server = stage1
+    slug, frame = unique("cl_grow"), bars(150)
+    dataset = client.datasets.create(slug, "BTCUSDT", "1h", ohlcv=frame.iloc[:100])
+    created(server, dataset.ohlcv_measurement or "")
+    grown = client.datasets.upload(slug, ohlcv=frame.iloc[100:120])
+    assert isinstance(grown, Dataset) and grown.ohlcv_rows == 120
+    queued = client.datasets.upload(dataset, ohlcv=frame.iloc[120:], background=True)
+    assert isinstance(queued, Job) and client.jobs.wait(queued, timeout=60).status == "COMPLETED"
+    assert client.datasets.get(slug).ohlcv_rows == 150
+    run = client.runs.log(slug, predictions=predictions(frame, 140))
+    created(server, run.prediction_measurement)
+    assert [r.run_id for r in client.datasets.runs(slug)] == [run.run_id]
+    assert run.run_id in str(client.datasets.hierarchy(slug))
+
+    ohlcv, indicators = unique("cl_bf_ohlcv"), unique("cl_bf_ind")
+    created(server, ohlcv, indicators)
+    client.imports.upload(frame, ohlcv, kind="ohlcv", job=False, progress=False)
+    rsi = pd.DataFrame({"timestamp": frame["timestamp"], "rsi": np.linspace(0, 100, 150)})
+    client.imports.upload(rsi, indicators, kind="indicators", job=False, progress=False)
+    registered = client.datasets.backfill(unique("cl_bf"), "ETHUSDT", "1h", ohlcv, indicators)
+    assert (registered.ohlcv_rows, registered.indicator_rows) == (150, 150)
+    assert registered.ohlcv_measurement == ohlcv
 
 
 def test_sql_reads_the_store_as_a_frame_and_refuses_writes(stage1: tuple[Client, Server]) -> None:

@@ -60,15 +60,23 @@ class Datasets(Namespace):
 
     @operation
     def upload(
-        self, dataset: Any, *, ohlcv: Any = None, indicators: Any = None, mode: str | None = None
+        self,
+        dataset: Any,
+        *,
+        ohlcv: Any = None,
+        indicators: Any = None,
+        mode: str | None = None,
+        background: bool = False,
     ) -> Op[Dataset | Job]:
-        """Add (or with mode="replace", replace) the OHLCV and/or indicator rows of an existing dataset."""
+        """Add (or with mode="replace", replace) the OHLCV and/or indicator rows of an existing dataset;
+        `background=True` queues a job and answers it (follow it with `jobs.wait`)."""
         if ohlcv is None and indicators is None:
             raise ValueError("upload needs ohlcv and/or indicators")
         key = ref(dataset, "dataset_slug", "dataset_id")
         body = frames_body({}, ohlcv, indicators)
         body.pop("data", None)
-        reply = yield Call("POST", f"/api/datasets/{key}/export", params=compact(mode=mode), **body)
+        params = compact(mode=mode, **{"async": True if background else None})
+        reply = yield Call("POST", f"/api/datasets/{key}/export", params=params, **body)
         answer = reply.json() or {}
         return msgspec.convert(answer, Job) if "job_id" in answer else msgspec.convert(answer, Dataset)
 
@@ -179,7 +187,7 @@ class Datasets(Namespace):
         symbol: str,
         granularity: str,
         ohlcv_measurement: str,
-        indicator_measurement: str | None = None,
+        indicator_measurement: str,
     ) -> Op[Dataset]:
         """Register a dataset from measurements already in the time-series store."""
         body = compact(
