@@ -60,16 +60,16 @@ def _wrap(owner: Any, name: str, label: str) -> None:
 
 
 def install() -> Callable[[str], None]:
-    from adapters.frames import readers
+    from adapters.frames import csv_input, frame_reader, readers
     from adapters.questdb import ingest, store
     from application import timeseries
     from entrypoints.http import uploads
 
     _wrap(uploads.UploadSpool, "body", "spool_body")
     _wrap(timeseries, "import_frame", "import_frame")
-    _wrap(readers.FrameReader, "_batches", "read_all")
+    _wrap(frame_reader.FrameReader, "_batches", "read_all")
     _wrap(readers, "open_frames", "open_frames")
-    _wrap(readers, "_csv_reader", "csv_reader")
+    _wrap(csv_input, "_csv_reader", "csv_reader")
     _wrap(readers, "detect_format", "detect")
     _wrap(ingest, "_serialize", "serialize")
     _wrap(ingest, "_flush_now", "flush")

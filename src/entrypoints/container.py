@@ -124,7 +124,11 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Resource(_engine, settings)
     uow = providers.Singleton(unit_of_work_factory, engine)
     store = providers.Resource(_time_series_store, settings)
-    uploads = providers.Singleton(ArrowUploadReader)
+    uploads = providers.Singleton(
+        ArrowUploadReader,
+        block_size=settings.provided.csv_block_bytes,
+        max_columns=settings.provided.max_csv_columns,
+    )
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
     jobs = providers.Resource(_job_backend, settings)

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     )
     max_upload_mb: int = Field(2048, description="Largest request body, in MiB (413 beyond).")
     upload_dir: Path | None = Field(None, description="Where uploads are spooled; default data_dir/uploads.")
+    csv_block_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=4096,
+        description="CSV uploads are parsed in blocks of this many bytes; the first block decides column types.",
+    )
+    max_csv_columns: int = Field(
+        2000, ge=1, description="Widest CSV header an upload may have; more columns is a 400 before parsing."
+    )
     in_process_worker: bool | None = Field(
         None, description="Run a job worker inside `serve`; default: on for SQLite, off for Postgres."
     )

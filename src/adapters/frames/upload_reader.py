@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pyarrow as pa
 
+from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
 from adapters.frames.readers import read_frames
 from application.ports import FrameUpload
@@ -13,5 +14,17 @@ from domain.frames import FrameKind
 
 
 class ArrowUploadReader:
+    """`block_size` is the CSV parsing block; `max_columns` the widest CSV header accepted (a 400 beyond)."""
+
+    def __init__(self, block_size: int = DEFAULT_BLOCK_SIZE, max_columns: int = DEFAULT_MAX_COLUMNS) -> None:
+        self.block_size = block_size
+        self.max_columns = max_columns
+
     def read(self, upload: FrameUpload, kind: FrameKind) -> AsyncIterator[pa.RecordBatch]:
-        return read_frames(upload.path, kind, fmt=UploadFormat(upload.fmt) if upload.fmt else None)
+        return read_frames(
+            upload.path,
+            kind,
+            fmt=UploadFormat(upload.fmt) if upload.fmt else None,
+            block_size=self.block_size,
+            max_columns=self.max_columns,
+        )
