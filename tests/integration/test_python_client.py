@@ -30,6 +30,7 @@ from stage1_client import (
     Forbidden,
     InvalidInput,
     Job,
+    JobFailed,
     NotFound,
     Unauthorized,
     fold,
@@ -469,6 +470,31 @@ def test_a_wrong_token_is_unauthorized_and_login_saves_one_the_client_uses(
         check=False,
     )
     assert bad.returncode == 1 and "401" in bad.stderr and not (tmp_path / "other.json").exists()
+
+
+def test_tokens_measurements_metrics_and_a_failed_job_put_back(
+    embedded: Server, embedded_token: str, tmp_path: Path
+) -> None:
+    with Client(embedded.url, token=embedded_token) as client:
+        extra = client.auth.create_token(SECRET, "to-revoke")
+        assert extra.token_id in [t.token_id for t in client.auth.tokens(limit=1000)]
+        client.auth.revoke(extra.token_id)
+        with pytest.raises(Unauthorized), Client(embedded.url, token=extra.token) as revoked:
+            revoked.datasets.list()
+        measurement = unique("cl_meas")
+        client.imports.upload(bars(30), measurement, kind="ohlcv", job=False, progress=False)
+        assert [m.row_count for m in client.measurements.list(prefix=measurement)] == [30]
+        assert "# TYPE" in client.metrics() and client.health()["status"] == "ok"
+
+        broken = tmp_path / "broken.csv"
+        broken.write_text("timestamp,open,high,low,close,volume\n1704067200,1,2,0,x,5\n")
+        with pytest.raises(JobFailed) as failed:
+            client.imports.upload(broken, unique("cl_fail"), kind="ohlcv", progress=False)
+        job_id = failed.value.details["job_id"]
+        assert client.jobs.retry(job_id).status in ("PENDING", "RUNNING", "FAILED")
+        with pytest.raises(JobFailed):
+            client.jobs.wait(job_id, timeout=60)
+        assert client.jobs.get(job_id).attempts >= 2
 
 
 # ---------------------------------------------------------------- a flaky network
