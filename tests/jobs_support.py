@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +13,8 @@ import pytest
 
 from adapters.jobs.pg import asyncpg_dsn
 from adapters.sql import migrate
+from application.ports import JobQueue
+from domain.jobs import Job
 
 
 def postgres_server_url() -> str:
@@ -57,3 +59,9 @@ class FakeClock:
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+async def claim_one(queue: JobQueue, worker_id: str, types: Sequence[str] | None, lease: timedelta) -> Job | None:
+    """The most urgent claimable job, claimed as the worker claims them: a batch of one."""
+    jobs = await queue.claim_batch(worker_id, types, lease, 1)
+    return jobs[0] if jobs else None

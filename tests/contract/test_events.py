@@ -10,7 +10,7 @@ from uuid import uuid4
 import anyio
 import pytest
 from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
-from tests.jobs_support import fresh_postgres_database
+from tests.jobs_support import claim_one, fresh_postgres_database
 
 from application.job_events import JOB_UPDATED, job_event_data
 from application.ports import Event
@@ -55,7 +55,7 @@ def new_job(**payload: object) -> Job:
 async def test_subscribers_receive_every_update_of_a_job_in_order(jobs: Backend) -> None:
     feed = jobs.feed.subscribe({JOB_UPDATED}, last_event_id=0)
     job = await jobs.queue.enqueue(new_job(n=1))
-    running = await jobs.queue.claim("w", None, LEASE)
+    running = await claim_one(jobs.queue, "w", None, LEASE)
     assert running is not None
     await jobs.queue.progress(job.job_id, 5, 10, "halfway", "w")
     running.report_progress(5, 10, "halfway", datetime.now(UTC))
@@ -74,7 +74,7 @@ async def test_subscribers_receive_every_update_of_a_job_in_order(jobs: Backend)
 async def test_a_job_event_carries_the_job_as_the_api_shows_it(jobs: Backend) -> None:
     feed = jobs.feed.subscribe({JOB_UPDATED}, last_event_id=0)
     job = await jobs.queue.enqueue(new_job(path="/uploads/a.csv"))
-    await jobs.queue.claim("w", None, LEASE)
+    await claim_one(jobs.queue, "w", None, LEASE)
     events = await take(feed, 2)
     await feed.aclose()  # type: ignore[attr-defined]
     stored = await jobs.queue.get(job.job_id)

@@ -11,7 +11,7 @@ from uuid import uuid4
 import anyio
 import pytest
 from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
-from tests.jobs_support import SystemClock, fresh_postgres_database
+from tests.jobs_support import SystemClock, claim_one, fresh_postgres_database
 
 from application.job_registry import JobHandlers, ProgressReporter
 from application.worker import Worker
@@ -52,7 +52,7 @@ async def test_an_enqueued_job_is_claimed_and_completed(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job(n=1))
     assert job.status is JobStatus.PENDING
 
-    claimed = await jobs.queue.claim("w1", ["noop"], LEASE)
+    claimed = await claim_one(jobs.queue, "w1", ["noop"], LEASE)
     assert claimed is not None and claimed.job_id == job.job_id
     assert (claimed.status, claimed.worker_id, claimed.attempts) == (JobStatus.RUNNING, "w1", 1)
     assert claimed.payload == {"n": 1}
@@ -65,7 +65,7 @@ async def test_an_enqueued_job_is_claimed_and_completed(jobs: Backend) -> None:
     assert stored is not None
     assert (stored.status, stored.result, stored.worker_id) == (JobStatus.COMPLETED, {"rows": 3}, None)
     assert stored.completed_at is not None
-    assert await jobs.queue.claim("w1", ["noop"], LEASE) is None
+    assert await claim_one(jobs.queue, "w1", ["noop"], LEASE) is None
 
 
 async def test_higher_priority_is_claimed_first_then_the_oldest(jobs: Backend) -> None:
@@ -79,7 +79,7 @@ async def test_higher_priority_is_claimed_first_then_the_oldest(jobs: Backend) -
     urgent = new_job(priority=9, name="urgent")
     await jobs.queue.enqueue(urgent)
 
-    order = [(await jobs.queue.claim("w", None, LEASE)) for _ in range(4)]
+    order = [(await claim_one(jobs.queue, "w", None, LEASE)) for _ in range(4)]
     assert [j.payload["name"] for j in order if j is not None] == ["urgent", "first", "second", "low"]
 
 
@@ -94,26 +94,26 @@ async def test_a_job_is_not_claimed_before_its_run_after(jobs: Backend) -> None:
     later = new_job(name="later")
     later.run_after = now() + timedelta(hours=1)
     await jobs.queue.enqueue(later)
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
 
     due = new_job(name="due")
     due.run_after = now() - timedelta(seconds=1)
     await jobs.queue.enqueue(due)
-    claimed = await jobs.queue.claim("w", None, LEASE)
+    claimed = await claim_one(jobs.queue, "w", None, LEASE)
     assert claimed is not None and claimed.payload == {"name": "due"}
 
 
 async def test_claims_only_take_the_requested_types(jobs: Backend) -> None:
     await jobs.queue.enqueue(new_job("questdb_import"))
-    assert await jobs.queue.claim("w", ["run_persist"], LEASE) is None
-    claimed = await jobs.queue.claim("w", ["run_persist", "questdb_import"], LEASE)
+    assert await claim_one(jobs.queue, "w", ["run_persist"], LEASE) is None
+    claimed = await claim_one(jobs.queue, "w", ["run_persist", "questdb_import"], LEASE)
     assert claimed is not None and claimed.type == "questdb_import"
 
 
 async def test_a_claimed_job_is_not_claimed_again(jobs: Backend) -> None:
     await jobs.queue.enqueue(new_job())
-    assert await jobs.queue.claim("w1", None, LEASE) is not None
-    assert await jobs.queue.claim("w2", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w1", None, LEASE) is not None
+    assert await claim_one(jobs.queue, "w2", None, LEASE) is None
 
 
 async def test_concurrent_claimers_never_get_the_same_job(jobs: Backend) -> None:
@@ -134,7 +134,7 @@ async def test_concurrent_claimers_never_get_the_same_job(jobs: Backend) -> None
 
 async def test_an_expired_lease_puts_the_job_back_for_another_worker(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    await jobs.queue.claim("dead-worker", None, timedelta(milliseconds=50))
+    await claim_one(jobs.queue, "dead-worker", None, timedelta(milliseconds=50))
     await anyio.sleep(0.2)
 
     assert await jobs.queue.requeue_expired() == 1
@@ -150,7 +150,7 @@ async def test_an_expired_lease_puts_the_job_back_for_another_worker(jobs: Backe
 
 async def test_an_expired_lease_on_the_last_attempt_fails_the_job(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job(max_attempts=1))
-    await jobs.queue.claim("dead-worker", None, timedelta(milliseconds=50))
+    await claim_one(jobs.queue, "dead-worker", None, timedelta(milliseconds=50))
     await anyio.sleep(0.2)
     assert await jobs.queue.requeue_expired() == 1
     stored = await jobs.queue.get(job.job_id)
@@ -159,7 +159,7 @@ async def test_an_expired_lease_on_the_last_attempt_fails_the_job(jobs: Backend)
 
 async def test_a_renewed_lease_does_not_expire(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    await jobs.queue.claim("w", None, timedelta(milliseconds=300))
+    await claim_one(jobs.queue, "w", None, timedelta(milliseconds=300))
     for _ in range(3):
         await anyio.sleep(0.15)
         assert await jobs.queue.heartbeat(job.job_id, "w", timedelta(milliseconds=300)) is True
@@ -171,7 +171,7 @@ async def test_cancelling_a_pending_job_cancels_it_at_once(jobs: Backend) -> Non
     job = await jobs.queue.enqueue(new_job())
     cancelled = await jobs.queue.cancel(job.job_id)
     assert cancelled.status is JobStatus.CANCELLED and cancelled.completed_at is not None
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
     with pytest.raises(InvalidTransition):
         await jobs.queue.cancel(job.job_id)
     with pytest.raises(NotFound):
@@ -180,7 +180,7 @@ async def test_cancelling_a_pending_job_cancels_it_at_once(jobs: Backend) -> Non
 
 async def test_cancelling_a_running_job_is_seen_at_its_next_progress_step(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    running = await jobs.queue.claim("w", None, LEASE)
+    running = await claim_one(jobs.queue, "w", None, LEASE)
     assert running is not None
     assert await jobs.queue.progress(job.job_id, 1, 10, "step 1", "w") is False
 
@@ -197,7 +197,7 @@ async def test_cancelling_a_running_job_is_seen_at_its_next_progress_step(jobs: 
 
 async def test_a_cancel_asked_during_a_failing_attempt_is_not_lost_by_finish(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    running = await jobs.queue.claim("w", None, LEASE)
+    running = await claim_one(jobs.queue, "w", None, LEASE)
     assert running is not None
     await jobs.queue.cancel(job.job_id)
     running.complete({}, now())
@@ -208,7 +208,7 @@ async def test_a_cancel_asked_during_a_failing_attempt_is_not_lost_by_finish(job
 
 async def test_progress_is_stored_and_answers_the_cancel_flag(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    await jobs.queue.claim("w", None, LEASE)
+    await claim_one(jobs.queue, "w", None, LEASE)
     assert await jobs.queue.progress(job.job_id, 40, 100, "reading", "w") is False
     assert await jobs.queue.progress(job.job_id, 60, 100, None, "w") is False
     stored = await jobs.queue.get(job.job_id)
@@ -219,7 +219,7 @@ async def test_progress_is_stored_and_answers_the_cancel_flag(jobs: Backend) -> 
 
 async def test_a_failed_attempt_goes_back_to_pending_after_a_backoff(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    running = await jobs.queue.claim("w", None, LEASE)
+    running = await claim_one(jobs.queue, "w", None, LEASE)
     assert running is not None
     failed_at = now()
     running.fail("boom", failed_at)
@@ -229,12 +229,12 @@ async def test_a_failed_attempt_goes_back_to_pending_after_a_backoff(jobs: Backe
     assert stored is not None
     assert (stored.status, stored.error, stored.attempts, stored.worker_id) == (JobStatus.PENDING, "boom", 1, None)
     assert stored.run_after == failed_at + timedelta(seconds=2)
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
 
 
 async def test_the_last_failed_attempt_fails_the_job_and_retry_requeues_it(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job(max_attempts=1))
-    running = await jobs.queue.claim("w", None, LEASE)
+    running = await claim_one(jobs.queue, "w", None, LEASE)
     assert running is not None
     running.fail("boom", now())
     await jobs.queue.finish(running, "w")
@@ -243,7 +243,7 @@ async def test_the_last_failed_attempt_fails_the_job_and_retry_requeues_it(jobs:
 
     retried = await jobs.queue.retry(job.job_id)
     assert (retried.status, retried.attempts, retried.error) == (JobStatus.PENDING, 0, None)
-    again = await jobs.queue.claim("w", None, LEASE)
+    again = await claim_one(jobs.queue, "w", None, LEASE)
     assert again is not None and again.job_id == job.job_id and again.attempts == 1
     with pytest.raises(InvalidTransition):
         await jobs.queue.retry(job.job_id)
@@ -251,7 +251,7 @@ async def test_the_last_failed_attempt_fails_the_job_and_retry_requeues_it(jobs:
 
 async def test_finish_by_a_worker_that_lost_the_job_writes_nothing(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    stale = await jobs.queue.claim("slow", None, timedelta(milliseconds=50))
+    stale = await claim_one(jobs.queue, "slow", None, timedelta(milliseconds=50))
     assert stale is not None
     await anyio.sleep(0.2)
     await jobs.queue.requeue_expired()
@@ -266,11 +266,11 @@ async def test_finish_by_a_worker_that_lost_the_job_writes_nothing(jobs: Backend
 
 async def test_a_release_gives_the_job_back_at_once(jobs: Backend) -> None:
     job = await jobs.queue.enqueue(new_job())
-    running = await jobs.queue.claim("stopping", None, LEASE)
+    running = await claim_one(jobs.queue, "stopping", None, LEASE)
     assert running is not None
     running.release(now())
     assert await jobs.queue.finish(running, "stopping") is True
-    again = await jobs.queue.claim("other", None, LEASE)
+    again = await claim_one(jobs.queue, "other", None, LEASE)
     assert again is not None and again.job_id == job.job_id and again.attempts == 2
 
 
@@ -278,15 +278,15 @@ async def test_the_same_idempotency_key_returns_the_first_job(jobs: Backend) -> 
     first = await jobs.queue.enqueue(new_job(n=1), idempotency_key="import-42")
     second = await jobs.queue.enqueue(new_job(n=2), idempotency_key="import-42")
     assert second.job_id == first.job_id and second.payload == {"n": 1}
-    assert await jobs.queue.claim("w", None, LEASE) is not None
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is not None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
 
 
 async def test_a_waiting_worker_is_woken_by_enqueue_in_well_under_a_second(jobs: Backend) -> None:
     producer = await jobs.another_queue()
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
     await jobs.queue.wait_for_work(0.05)  # the first wait may return at once (it starts listening)
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
 
     woke_at: list[float] = []
 
@@ -301,21 +301,21 @@ async def test_a_waiting_worker_is_woken_by_enqueue_in_well_under_a_second(jobs:
         enqueued_at = time.perf_counter()
         await producer.enqueue(new_job())
     assert woke_at[0] - enqueued_at < 0.5
-    assert await jobs.queue.claim("w", None, LEASE) is not None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is not None
 
 
 async def test_a_waiting_worker_wakes_when_a_backed_off_job_becomes_due(jobs: Backend) -> None:
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
     await jobs.queue.wait_for_work(0.05)
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
     soon = new_job()
     soon.run_after = now() + timedelta(milliseconds=400)
     await jobs.queue.enqueue(soon)
-    assert await jobs.queue.claim("w", None, LEASE) is None
+    assert await claim_one(jobs.queue, "w", None, LEASE) is None
 
     started = time.perf_counter()
     waited = 0.0
-    while (claimed := await jobs.queue.claim("w", None, LEASE)) is None and waited < 5:
+    while (claimed := await claim_one(jobs.queue, "w", None, LEASE)) is None and waited < 5:
         await jobs.queue.wait_for_work(5.0)
         waited = time.perf_counter() - started
     assert claimed is not None and claimed.job_id == soon.job_id

@@ -47,10 +47,6 @@ class MemoryJobQueue:
         job = self._jobs.get(job_id)
         return copy.deepcopy(job) if job is not None else None
 
-    async def claim(self, worker_id: str, types: Sequence[str] | None, lease: timedelta) -> Job | None:
-        jobs = await self.claim_batch(worker_id, types, lease, 1)
-        return jobs[0] if jobs else None
-
     async def claim_batch(
         self, worker_id: str, types: Sequence[str] | None, lease: timedelta, limit: int
     ) -> list[Job]:

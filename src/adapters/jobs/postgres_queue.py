@@ -233,10 +233,6 @@ class PostgresJobQueue:
 
     # ------------------------------------------------------------ worker side
 
-    async def claim(self, worker_id: str, types: Sequence[str] | None, lease: timedelta) -> Job | None:
-        jobs = await self.claim_batch(worker_id, types, lease, 1)
-        return jobs[0] if jobs else None
-
     async def claim_batch(
         self, worker_id: str, types: Sequence[str] | None, lease: timedelta, limit: int
     ) -> list[Job]:
