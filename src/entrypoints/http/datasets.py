@@ -133,13 +133,7 @@ async def list_datasets(
     after: After = None,
 ) -> s.DatasetPage:
     page = await list_datasets(DatasetFilter(symbol, granularity, search), PageRequest.of(limit, offset, after))
-    return s.DatasetPage(
-        datasets=[present.dataset_item(item) for item in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=page.next_cursor,
-    )
+    return present.page_out(s.DatasetPage, page, present.dataset_item)
 
 
 @post("/backfill", status_code=201, summary="Register a dataset over measurements already in the store")

@@ -27,13 +27,7 @@ async def list_jobs(
     after: Annotated[str | None, Parameter(max_length=512, required=False)] = None,
 ) -> s.JobPage:
     page = await list_jobs(JobFilter(status, type), PageRequest.of(limit, offset, after))
-    return s.JobPage(
-        jobs=[present.job_out(job) for job in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=page.next_cursor,
-    )
+    return present.page_out(s.JobPage, page, present.job_out)
 
 
 @get("/{job_id:str}", summary="A job")

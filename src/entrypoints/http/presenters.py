@@ -6,6 +6,7 @@ only what the domain does not hold as a field (links, counts, properties, format
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -16,12 +17,16 @@ from application.job_events import public_payload
 from application.ports import DatasetListing, MeasurementInfo
 from domain.datasets import Dataset
 from domain.jobs import Job
+from domain.paging import Page
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation, Trade
 from domain.values import format_nanos
 from entrypoints.http import schemas as s
 
 W = TypeVar("W", bound=msgspec.Struct)
+T = TypeVar("T")
+
+_PAGING = ("total", "limit", "offset", "next_cursor")
 
 
 def wire(out: type[W], item: object, **extra: Any) -> W:
@@ -32,6 +37,13 @@ def wire(out: type[W], item: object, **extra: Any) -> W:
     """
     fields = msgspec.to_builtins(item, builtin_types=(datetime,), enc_hook=str)
     return msgspec.convert({**fields, **extra}, out)
+
+
+def page_out(out: type[W], page: Page[T], item: Callable[[T], Any]) -> W:
+    """A page as its wire struct: each item presented under the struct's one list field, then the paging."""
+    (items,) = (name for name in out.__struct_fields__ if name not in _PAGING)
+    paging = {name: getattr(page, name) for name in _PAGING}
+    return out(**{items: [item(x) for x in page.items]}, **paging)
 
 
 def dataset_out(d: Dataset) -> s.DatasetOut:

@@ -99,13 +99,7 @@ async def save_run(
 
 
 def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
-    return s.RunPage(
-        runs=[present.run_summary(r) for r in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=page.next_cursor,
-    )
+    return present.page_out(s.RunPage, page, present.run_summary)
 
 
 @get("/", summary="List runs")

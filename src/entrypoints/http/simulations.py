@@ -111,13 +111,7 @@ async def list_simulations(
         return await finding.find_simulations(search_simulations, replace(request, conditions=conditions))
     filters = SimulationFilter(parse_uuid(run_id, "run_id"), parse_uuid(dataset_id, "dataset_id"), status)
     page = await list_simulations(filters, PageRequest.of(limit, offset, after))
-    return s.SimulationPage(
-        simulations=[present.simulation_summary(x) for x in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=page.next_cursor,
-    )
+    return present.page_out(s.SimulationPage, page, present.simulation_summary)
 
 
 @get("/{simulation_id:str}", summary="A simulation with its buckets")
@@ -143,13 +137,7 @@ async def trades(
     fmt = choose_format(format, request.headers.get("accept"), "json")
     if fmt == "json":
         page = await trades_page(simulation_id, PageRequest.of(limit, offset, after, default_limit=1000))
-        return s.TradePage(
-            trades=[present.trade_out(t, ts_unit) for t in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next_cursor=page.next_cursor,
-        )
+        return present.page_out(s.TradePage, page, lambda t: present.trade_out(t, ts_unit))
     rows = await read_trades(simulation_id, timeout)
     if rows is None:
         return await stream_batches(trades_as_batches(simulation_id), fmt, ts_unit)
