@@ -99,6 +99,8 @@ def world(seed: int) -> tuple[list[Dataset], list[WalkforwardRun], list[Simulati
                 walk_config=json_object(rng),
                 completed_at=rng.choice([None, T0 + timedelta(hours=rng.randint(-2, 2))]),
                 declared_fold_count=rng.randint(0, 3),
+                name=rng.choice([None, "a", "B", "a%b"]),
+                tags={key: rng.choice(["a", "A", "it's", ""]) for key in ("a", "b") if rng.random() < 0.5},
             )
         )
     simulations = []

@@ -173,6 +173,11 @@ class Translator:
             rank = _JSON_RANKS.get(literal.type)
             if rank is None:
                 return false()
+            if self._postgres and op is Op.EQ and target.document is not None:
+                # Containment means the same (same type, numbers by value) and can use the GIN index.
+                probe = bindparam(None, {target.key: literal.value}, type_=JSONB)
+                contained: Condition = type_coerce(target.document, JSONB).contains(probe)
+                return contained
             value = self._json_value(target, rank)
             return and_(self.json_rank(target) == rank, _COMPARE[op](value, self._json_bind(literal.value)))
         if _COLUMN_LITERALS[field.type] is not literal.type:

@@ -306,3 +306,18 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime()),
     Index(None, "created_at", "token_id"),
 )
+
+
+# Search (issue #12). Equality on a JSON key is translated to containment (`tags @> '{"owner": "ana"}'`), which
+# a jsonb_path_ops GIN index answers; parameters and tags are what people match exactly (metrics they compare
+# by range, which no generic index serves). On SQLite the same definitions are plain indexes.
+for _table, _column in ((runs, "hyperparameters"), (runs, "tags"), (simulations, "tags"), (simulations, "config")):
+    Index(
+        f"ix_{_table.name}_{_column}_gin",
+        _table.c[_column],
+        postgresql_using="gin",
+        postgresql_ops={_column: "jsonb_path_ops"},
+    )
+# "Failed runs of last week, newest first": status equality, then the list order.
+Index("ix_walkforward_runs_status_created_at", runs.c.status, runs.c.created_at)
+Index("ix_simulation_runs_status_created_at", simulations.c.status, simulations.c.created_at)
