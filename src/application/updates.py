@@ -14,8 +14,8 @@ from application.ports import Clock, EventPublisher, UnitOfWorkFactory
 from application.runs import find_run
 from application.simulations import find_simulation
 from domain.events import EventType
-from domain.lifecycle import Update, apply_update
-from domain.runs import WalkforwardRun
+from domain.lifecycle import Update, apply_update, merge_folds
+from domain.runs import Fold, WalkforwardRun
 from domain.simulations import Simulation
 
 Present = Callable[[Any], dict[str, Any]]
@@ -46,6 +46,19 @@ async def update_run(
     if changed:
         await events.publish(EventType.RUN_UPDATED, {"run_id": str(run.run_id), "status": run.status.value})
     return body
+
+
+async def add_folds(ref: str, folds: list[Fold], *, uow: UnitOfWorkFactory, events: EventPublisher) -> WalkforwardRun:
+    """Folds added to (or replacing, by number) those of a run still PENDING or RUNNING."""
+    async with uow() as tx:
+        run = await find_run(tx, ref)
+        merge_folds(run, folds)
+        run.declared_fold_count = None  # the folds are at hand now: their number is the count
+        await tx.runs.save(run)
+        await tx.runs.replace_folds(run)
+        await tx.commit()
+    await events.publish(EventType.RUN_UPDATED, {"run_id": str(run.run_id), "status": run.status.value})
+    return run
 
 
 async def update_simulation(

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
-from domain.errors import InvalidInput, InvalidTransition
+from domain.errors import Conflict, InvalidInput, InvalidTransition
 
 MAX_NAME, MAX_NOTES, MAX_TAGS, MAX_TAG_TEXT = 200, 20_000, 50, 256
 
@@ -91,6 +91,19 @@ class Update:
     summary_metrics: Mapping[str, Any] | _Unset = UNSET
     started_at: datetime | _Unset | None = UNSET
     completed_at: datetime | _Unset | None = UNSET
+
+
+def merge_folds(run: Any, folds: list[Any]) -> None:
+    """Adds folds to an open run, a fold with a number already there replacing it (409 once it is final)."""
+    if run.status.value in FINAL:
+        raise Conflict(
+            f"run is {run.status.value}: its folds no longer change", {"status": run.status.value, "field": "folds"}
+        )
+    numbers = [fold.fold_number for fold in folds]
+    if len(numbers) != len(set(numbers)):
+        raise InvalidInput("fold_number must be unique within a request", {"field": "folds"})
+    kept = [fold for fold in run.folds if fold.fold_number not in set(numbers)]
+    run.folds = sorted([*kept, *folds], key=lambda fold: fold.fold_number)
 
 
 def apply_update(kind: str, record: Any, update: Update, now: datetime) -> bool:

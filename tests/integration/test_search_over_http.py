@@ -89,3 +89,27 @@ async def test_comparing_runs_lines_up_params_and_metrics_in_the_order_asked(cli
     missing = await client.get("/api/runs/compare", params={"ids": f"{ids[0]},00000000-0000-0000-0000-000000000001"})
     assert missing.status_code == 404
     assert (await client.get("/api/runs/compare", params={"ids": ids[0]})).status_code == 400
+
+
+async def test_an_open_run_takes_folds_and_a_patch_closes_it(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    (run_id,) = await make_runs(client, [{"status": "RUNNING", "folds": [{"fold_number": 1, "metrics": {"auc": 0.5}}]}])
+    added = await client.post(
+        f"/api/runs/{run_id}/folds", json={"folds": [{"fold_number": 1, "metrics": {"auc": 0.7}}, {"fold_number": 2}]}
+    )
+    assert added.status_code == 200, added.text
+    closed = await client.patch(
+        f"/api/runs/{run_id}", json={"status": "COMPLETED", "tags": {"owner": "ana"}, "name": "final"}
+    )
+    assert closed.status_code == 200, closed.text
+    detail = (await client.get(f"/api/runs/{run_id}")).json()
+    assert [(f["fold_number"], f["metrics"].get("auc")) for f in detail["folds"]] == [(1, 0.7), (2, None)]
+    assert (detail["status"], detail["name"], detail["tags"], detail["fold_count"]) == (
+        "COMPLETED",
+        "final",
+        {"owner": "ana"},
+        2,
+    )
+    assert detail["completed_at"] is not None
+    assert (await client.patch(f"/api/runs/{run_id}", json={"status": "RUNNING"})).status_code == 409
+    found = await client.get("/api/runs", params={"filter": "tags.owner = 'ana' AND name = 'final' AND fold_count = 2"})
+    assert [r["run_id"] for r in found.json()["runs"]] == [run_id]

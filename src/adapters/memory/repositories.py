@@ -13,7 +13,7 @@ from adapters.memory.tables import Table, Tables, contains, newest_first
 from adapters.trade_paging import trade_cursor, trade_position
 from application.ports import DatasetFilter, DatasetListing, IdempotencyRecord, JobFilter, RunFilter, SimulationFilter
 from domain.datasets import Dataset
-from domain.errors import Conflict
+from domain.errors import Conflict, NotFound
 from domain.jobs import Job, JobStatus
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun
@@ -96,7 +96,16 @@ class InMemoryRunRepository(_Entities[UUID, WalkforwardRun]):
         self._t.runs.insert(run.run_id, _as_stored(run))
 
     async def save(self, run: WalkforwardRun) -> None:
-        self._t.runs.update(run.run_id, _as_stored(run))
+        stored = self._t.runs.get(run.run_id)
+        # As in SQL: the run's own fields; its folds change only through replace_folds.
+        folds = stored.folds if stored is not None else run.folds
+        self._t.runs.update(run.run_id, _as_stored(replace(run, folds=folds)))
+
+    async def replace_folds(self, run: WalkforwardRun) -> None:
+        stored = self._t.runs.get(run.run_id)
+        if stored is None:
+            raise NotFound(f"run {run.run_id} does not exist")
+        self._t.runs.update(run.run_id, _as_stored(replace(stored, folds=list(run.folds))))
 
     async def list(self, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
         def matches(run: WalkforwardRun) -> bool:

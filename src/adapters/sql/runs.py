@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, or_, select
+from sqlalchemy import ColumnElement, Row, delete, or_, select
 
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity, row_values
@@ -29,6 +29,10 @@ class SqlRunRepository(SqlRepository):
 
     async def save(self, run: WalkforwardRun) -> None:
         await self._update(t.runs, "run_id", run, "run")
+
+    async def replace_folds(self, run: WalkforwardRun) -> None:
+        await self._execute(delete(t.folds).where(t.folds.c.run_id == run.run_id))
+        await self._bulk_insert(t.folds, (row_values(t.folds, fold, run_id=run.run_id) for fold in run.folds))
 
     async def get(self, run_id: UUID) -> WalkforwardRun | None:
         rows = await self._rows(select(t.runs).where(t.runs.c.run_id == run_id))

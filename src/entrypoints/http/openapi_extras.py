@@ -370,6 +370,7 @@ ROUTES: Final[dict[str, RouteDoc]] = {
     "POST /api/runs/search": RouteDoc(),
     "GET /api/runs/compare": RouteDoc(errors=frozenset({404})),
     "PATCH /api/runs/{run_id}": RouteDoc(errors=frozenset({404, 409}), idempotent=True),
+    "POST /api/runs/{run_id}/folds": RouteDoc(errors=frozenset({404, 409})),
     "PATCH /api/simulations/{simulation_id}": RouteDoc(errors=frozenset({404, 409}), idempotent=True),
     "POST /api/simulations/search": RouteDoc(),
     "GET /api/simulations/compare": RouteDoc(errors=frozenset({404})),

@@ -174,5 +174,7 @@ async def predictions(
 
 
 router = Router(
-    path="/api/runs", route_handlers=[save_run, list_runs, get_run, predictions, updates.patch_run], tags=["runs"]
+    path="/api/runs",
+    route_handlers=[save_run, list_runs, get_run, predictions, updates.patch_run, updates.post_folds],
+    tags=["runs"],
 )

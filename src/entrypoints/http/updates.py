@@ -11,13 +11,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, patch
+from litestar import Request, patch, post
 from msgspec import UNSET, Meta, UnsetType
 
 from domain import lifecycle
+from domain.runs import Fold, WalkforwardRun
 from entrypoints.http import presenters as present
 from entrypoints.http.inputs import decode, idempotency_key, sha256
 from entrypoints.http.schemas.common import Json, Label, Notes, RunStatusName, ShortText
+from entrypoints.http.schemas.runs import FoldIn
 from entrypoints.http.use_cases import UseCase
 
 TagChanges = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=256)], ShortText | None], Meta(max_length=50)]
@@ -53,6 +55,17 @@ async def patch_run(request: Request[Any, Any, Any], update_run: UseCase[dict[st
     body = decode(raw, UpdateIn)
     key = idempotency_key(request, "runs.update", sha256(run_id.encode() + b"\n" + raw))
     return await update_run(run_id, body.update(), key, _run_detail)
+
+
+class FoldsIn(msgspec.Struct, forbid_unknown_fields=False):
+    folds: Annotated[list[FoldIn], Meta(min_length=1, max_length=100_000)]
+
+
+@post("/{run_id:str}/folds", status_code=200, summary="Add or replace folds of a run that is not final")
+async def post_folds(request: Request[Any, Any, Any], add_folds: UseCase[WalkforwardRun], run_id: str) -> Any:
+    body = decode(await request.body(), FoldsIn)
+    folds = msgspec.convert(body.folds, list[Fold], from_attributes=True)
+    return _run_detail(await add_folds(run_id, folds))
 
 
 @patch("/{simulation_id:str}", summary="Update a simulation: status, name, tags, notes, metrics")

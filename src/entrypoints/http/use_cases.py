@@ -33,6 +33,7 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     runs.read_predictions,
     search.search_runs,
     updates.update_run,
+    updates.add_folds,
     updates.update_simulation,
     search.search_simulations,
     search.compare_runs,

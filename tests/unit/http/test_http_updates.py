@@ -77,3 +77,21 @@ async def test_a_simulation_is_patched_the_same_way_and_bad_input_is_a_400(clien
     assert (await client.patch(f"/api/simulations/{sim_id}", json={"name": "x" * 201})).status_code == 400
     assert (await client.patch(f"/api/simulations/{sim_id}", json={"tags": {"k": 1}})).status_code == 400
     assert (await client.patch("/api/simulations/00000000-0000-0000-0000-000000000001", json={})).status_code == 404
+
+
+async def test_folds_are_added_or_replaced_while_the_run_is_open_and_refused_once_it_is_final(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    run_id = await pending_run(client, folds=[{"fold_number": 1, "metrics": {"auc": 0.5}}])
+    added = await client.post(
+        f"/api/runs/{run_id}/folds",
+        json={"folds": [{"fold_number": 2, "metrics": {"auc": 0.6}}, {"fold_number": 1, "metrics": {"auc": 0.55}}]},
+    )
+    assert added.status_code == 200, added.text
+    detail = (await client.get(f"/api/runs/{run_id}")).json()
+    assert [(f["fold_number"], f["metrics"]["auc"]) for f in detail["folds"]] == [(1, 0.55), (2, 0.6)]
+    assert detail["fold_count"] == 2
+    await client.patch(f"/api/runs/{run_id}", json={"status": "COMPLETED"})
+    late = await client.post(f"/api/runs/{run_id}/folds", json={"folds": [{"fold_number": 3}]})
+    assert late.status_code == 409 and late.json()["details"]["status"] == "COMPLETED"
+    assert len((await client.get(f"/api/runs/{run_id}")).json()["folds"]) == 2
