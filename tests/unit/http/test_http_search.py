@@ -44,3 +44,33 @@ async def test_a_cursor_from_another_order_is_refused(client: AsyncTestClient) -
     first = (await client.get("/api/runs", params={"order_by": "created_at", "limit": 1})).json()
     other = await client.get("/api/runs", params={"order_by": "status", "after": first["next_cursor"]})
     assert other.status_code == 400 and other.json()["details"] == {"field": "after"}
+
+
+async def test_simulations_are_found_by_their_buckets_and_compared_bucket_by_bucket(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    await client.post("/api/datasets", json={"dataset_slug": "btc_1h"})
+    run = (await client.post("/api/runs", json={"dataset_slug": "btc_1h", "summary_metrics": {"sharpe": 2}})).json()
+
+    def buckets(long_pnl: float, short_pnl: float) -> list[dict[str, object]]:
+        return [{"bucket": "long", "total_pnl": long_pnl}, {"bucket": "short", "total_pnl": short_pnl}]
+
+    ids = []
+    for long_pnl, short_pnl in ((5.0, -2.0), (-1.0, 3.0), (2.0, -0.5)):
+        body = {"run_id": run["run_id"], "trade_buckets": buckets(long_pnl, short_pnl), "config": {"fee": 0.001}}
+        ids.append((await client.post("/api/simulations", json=body)).json()["simulation_id"])
+    found = await client.get(
+        "/api/simulations",
+        params={
+            "filter": "buckets.short.total_pnl < 0 AND buckets.long.total_pnl > 0 AND run.metrics.sharpe >= 2",
+            "order_by": "buckets.long.total_pnl desc",
+            "fields": "buckets.long.total_pnl",
+        },
+    )
+    assert found.status_code == 200, found.text
+    items = found.json()["simulations"]
+    assert [item["simulation_id"] for item in items] == [ids[0], ids[2]]
+    assert items[0]["trade_buckets"] == [{"bucket": "long", "total_pnl": 5.0}]
+    compared = (await client.get("/api/simulations/compare", params={"ids": f"{ids[1]},{ids[0]}"})).json()
+    assert [s["simulation_id"] for s in compared["simulations"]] == [ids[1], ids[0]]
+    assert compared["buckets"]["long"]["total_pnl"] == [-1.0, 5.0]
+    assert compared["buckets"]["all"] == {}
+    assert compared["config"] == {"fee": [0.001, 0.001]} and compared["config_differ"] == []
