@@ -59,16 +59,9 @@ class InMemoryMetadata:
     unavailable: Exception | None = None
 
     def clear(self) -> None:
-        for store in (
-            self.datasets,
-            self.runs,
-            self.simulations,
-            self.trades,
-            self.jobs,
-            self.idempotency,
-            self.tokens,
-        ):
-            store.clear()
+        for store in vars(self).values():
+            if isinstance(store, dict):
+                store.clear()
 
 
 class InMemoryUnitOfWork:

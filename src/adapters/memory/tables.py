@@ -118,15 +118,7 @@ class Tables:
         self.tokens = Table("token", state.tokens, {"token_hash": lambda token: token.token_hash})
 
     def all(self) -> tuple[Table[Any, Any], ...]:
-        return (
-            self.datasets,
-            self.runs,
-            self.simulations,
-            self.trades,
-            self.jobs,
-            self.idempotency,
-            self.tokens,
-        )
+        return tuple(table for table in vars(self).values() if isinstance(table, Table))
 
     def measurement_taken(self, measurement: str) -> bool:
         return (
