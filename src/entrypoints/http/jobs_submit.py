@@ -17,27 +17,6 @@ from entrypoints.http.inputs import sha256
 from entrypoints.http.uploads import UploadSpool
 
 
-async def submit_with_uploads(
-    submit_job: Callable[..., Awaitable[Job]],
-    spool: UploadSpool,
-    job_type: JobType,
-    payload: dict[str, Any],
-    uploads: list[FrameUpload],
-    key: IdempotencyKey | None,
-) -> Job:
-    """Queue a job that owns the request's spooled files from now on (it deletes them when done).
-
-    With an Idempotency-Key the same request answers the job it queued the first time."""
-    payload = {**payload, "uploads": [upload.path for upload in uploads]}
-    # The client's key (up to 200 characters) goes in as a digest: the queue's key column holds 200.
-    queue_key = None if key is None else f"{key.scope}:{sha256(key.key.encode())[:32]}:{key.request_hash[:16]}"
-    job = await submit_job(job_type, payload, message=f"{job_type} queued", idempotency_key=queue_key)
-    if job.payload.get("uploads") == payload["uploads"]:
-        for upload in uploads:
-            spool.keep(upload)
-    return job
-
-
 async def queue_command(
     submit_job: Callable[..., Awaitable[Job]],
     spool: UploadSpool,
@@ -47,11 +26,19 @@ async def queue_command(
     key: IdempotencyKey | None,
     **visible: Any,
 ) -> Job:
-    """A command run by a worker: it travels as the job's payload, its frames as the spooled files.
+    """Queue `command` for a worker; the job owns the request's spooled files from now on (it deletes them).
 
-    `visible` is what readers of the job see of its payload; the command itself stays on the server."""
-    payload = {**visible, "command": msgspec.to_builtins(msgspec.structs.replace(command, idempotency=None))}
-    return await submit_with_uploads(submit_job, spool, job_type, payload, uploads, key)
+    The command travels as the job's payload; `visible` is what readers of the job see of it. With an
+    Idempotency-Key the same request answers the job it queued the first time."""
+    stored = msgspec.to_builtins(msgspec.structs.replace(command, idempotency=None))
+    payload = {**visible, "command": stored, "uploads": [upload.path for upload in uploads]}
+    # The client's key (up to 200 characters) goes in as a digest: the queue's key column holds 200.
+    queue_key = None if key is None else f"{key.scope}:{sha256(key.key.encode())[:32]}:{key.request_hash[:16]}"
+    job = await submit_job(job_type, payload, message=f"{job_type} queued", idempotency_key=queue_key)
+    if job.payload.get("uploads") == payload["uploads"]:
+        for upload in uploads:
+            spool.keep(upload)
+    return job
 
 
 def accepted(job: Job) -> Response[s.JobAcceptedOut]:
