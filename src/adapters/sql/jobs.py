@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from sqlalchemy import ColumnElement, func, select
 
 from adapters.sql import tables as t
-from adapters.sql.mapping import entity
-from adapters.sql.repositories import SqlRepository
+from adapters.sql.repositories import SqlEntities
 from application.ports import JobFilter
 from domain.jobs import Job, JobStatus
 from domain.paging import Page, PageRequest
 
 
-class SqlJobRepository(SqlRepository):
-    async def add(self, job: Job) -> None:
-        await self._insert(t.jobs, job)
-
-    async def save(self, job: Job) -> None:
-        await self._update(t.jobs, "job_id", job, "job")
-
-    async def get(self, job_id: UUID) -> Job | None:
-        return await self._first(Job, select(t.jobs).where(t.jobs.c.job_id == job_id))
+class SqlJobRepository(SqlEntities[Job]):
+    kind, table, key, noun = Job, t.jobs, "job_id", "job"
 
     async def list(self, filters: JobFilter, page: PageRequest) -> Page[Job]:
         conditions: list[ColumnElement[bool]] = []
@@ -30,7 +20,7 @@ class SqlJobRepository(SqlRepository):
             conditions.append(t.jobs.c.status == filters.status)
         if filters.type is not None:
             conditions.append(t.jobs.c.type == filters.type)
-        return await self._newest_first(t.jobs, "job_id", conditions, page, lambda row: entity(Job, row._mapping))
+        return await self._newest_first(t.jobs, "job_id", conditions, page, self._item)
 
     async def count_by_status(self) -> dict[JobStatus, int]:
         counts = dict.fromkeys(JobStatus, 0)

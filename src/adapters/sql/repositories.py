@@ -7,7 +7,7 @@ One module per aggregate holds the repositories themselves (`datasets`, `runs`, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Executable, Row, Table, and_, exists, func, insert, or_, select, update
@@ -126,6 +126,27 @@ class SqlRepository:
             )
         )
         return bool(await self._scalar(statement))
+
+
+class SqlEntities(SqlRepository, Generic[E]):
+    """Adds, saves and gets one table's entities by their key column; a subclass names the four."""
+
+    kind: type[E]
+    table: Table
+    key: str
+    noun: str
+
+    async def add(self, item: E) -> None:
+        await self._insert(self.table, item)
+
+    async def save(self, item: E) -> None:
+        await self._update(self.table, self.key, item, self.noun)
+
+    async def get(self, ident: UUID) -> E | None:
+        return await self._first(self.kind, select(self.table).where(self.table.c[self.key] == ident))
+
+    def _item(self, row: Row[Any]) -> E:
+        return entity(self.kind, row._mapping)
 
 
 def _cursor_uuid(cursor: Cursor) -> UUID:
