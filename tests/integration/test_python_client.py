@@ -338,12 +338,18 @@ def test_a_run_logged_as_it_goes_is_closed_by_an_update(stage1: tuple[Client, Se
     )
     sim = client.simulations.log(saved, trades=trades(frame, 80, 4), status="RUNNING")
     created(server, dataset.ohlcv_measurement or "", saved.prediction_measurement, sim.trades_measurement)
+    opened = client.runs.set_folds(saved, [fold(0, (0, 59), (60, 79)), fold(1, (20, 79), (80, 99))])
+    assert [f.fold_number for f in opened.folds or []] == [0, 1]
+    replaced = client.runs.set_folds(saved, [fold(1, (30, 79), (80, 99), thresholds={"long": 0.6})])
+    assert [(f.fold_number, f.train_start) for f in replaced.folds or []] == [(0, 0), (1, 30)]
     closed = client.runs.update(saved, status="COMPLETED", tags={"stage": None, "final": "yes"}, metrics={"hit": 0.6})
     assert closed.status == "COMPLETED" and closed.completed_at is not None
     assert closed.tags == {"owner": "ana", "final": "yes"} and closed.summary_metrics == {"sharpe": 0.1, "hit": 0.6}
     with pytest.raises(Conflict) as moved:
         client.runs.update(saved, status="RUNNING")
     assert "COMPLETED" in str(moved.value) and "RUNNING" in str(moved.value)
+    with pytest.raises(Conflict):
+        client.runs.set_folds(saved, [fold(2, (0, 10), (11, 20))])
     failed = client.simulations.update(sim, status="FAILED", notes="fill model was wrong", name="sim 1")
     assert (failed.status, failed.notes, failed.name) == ("FAILED", "fill model was wrong", "sim 1")
 

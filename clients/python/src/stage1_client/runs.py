@@ -134,10 +134,10 @@ class Runs(Namespace):
         return dict(reply.json() or {})
 
     @operation
-    def set_folds(self, run: Any, folds: Sequence[Fold | dict[str, Any]]) -> Op[dict[str, Any]]:
-        """Add or replace folds by fold_number while the run is open."""
+    def set_folds(self, run: Any, folds: Sequence[Fold | dict[str, Any]]) -> Op[Run]:
+        """Add or replace folds by fold_number while the run is open; answers the run with all its folds."""
         reply = yield Call("POST", f"{PATH}/{run_id(run)}/folds", json={"folds": folds_wire(folds)})
-        return dict(reply.json() or {})
+        return decode(reply, Run)
 
     @operation
     def delete(self, run: Any, *, cascade: bool | None = None, dry_run: bool | None = None) -> Op[dict[str, Any]]:
