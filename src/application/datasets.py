@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
+from application.dataset_frames import drop_all, open_frames, write_frames
+from application.dataset_names import (
+    CREATE_ATTEMPTS,
+    DATASET_FRAME_KINDS,
+    reserve_for_create,
+    settle_names,
+    slug_exists,
+)
 from application.idempotency import earlier_answer, remember_answer
+from application.landing import Owner, release_quietly, settle, try_reserve
 from application.ports import (
     Clock,
     DatasetFilter,
     DatasetListing,
     EventPublisher,
-    FrameUpload,
     IdGenerator,
     MeasurementInfo,
     RangeQuery,
@@ -27,20 +34,18 @@ from application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
     UploadReader,
-    WriteReport,
 )
-from application.streams import OpenedStream, open_stream
 from application.timeseries import RangeRows
 from domain.datasets import Dataset, DatasetChanges
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import EventType
-from domain.frames import FrameKind, WriteMode
+from domain.frames import FrameKind
 from domain.paging import MAX_LIMIT, Page, PageRequest
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation
 from domain.values import MeasurementName, Slug, validate_granularity
 
-DATASET_FRAME_KINDS = (FrameKind.OHLCV, FrameKind.INDICATORS)
+MEASUREMENT_FIELDS = {FrameKind.OHLCV: "ohlcv_measurement", FrameKind.INDICATORS: "indicator_measurement"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,36 +85,107 @@ async def upsert_dataset(
     ids: IdGenerator,
     events: EventPublisher,
 ) -> DatasetSaved:
-    """Create or update the triplet by slug; with frames, write them and record the store's counts."""
+    """Create or update the triplet by slug; with frames, write them and record the store's counts.
+
+    Parallel creates of one new slug (a client retrying after a timeout) end as one create and updates:
+    the loser of the race finds the winner's record and updates it, and never drops what the winner wrote."""
     slug = Slug(command.dataset_slug)
     if command.changes.granularity is not None:
         validate_granularity(command.changes.granularity)
-    async with uow() as tx:
-        replay = await earlier_answer(tx, command.idempotency)
-        if replay is not None:
-            return DatasetSaved(await find_dataset(tx, str(replay.body["dataset_id"])), False, {})
-        dataset = await tx.datasets.get_by_slug(slug)
-    now = clock.now()
-    created = dataset is None
-    if dataset is None:
-        dataset = Dataset.register(ids.new_id(), slug, command.changes, now)
-    else:
-        dataset.revise(command.changes, now)
-    streams = await _open_frames(uploads, command.frames)
-    written, fresh = await _write_frames(writer, catalog, clock, dataset, streams, command.mode)
-    try:
+    deps = _Saving(uow, uploads, writer, catalog, clock)
+    for _ in range(CREATE_ATTEMPTS):
         async with uow() as tx:
-            if created:
+            replay = await earlier_answer(tx, command.idempotency)
+            if replay is not None:
+                return DatasetSaved(await find_dataset(tx, str(replay.body["dataset_id"])), False, {})
+            dataset = await tx.datasets.get_by_slug(slug)
+        if dataset is None:
+            saved = await _create(deps, Dataset.register(ids.new_id(), slug, command.changes, clock.now()), command)
+        else:
+            saved = await _update(deps, dataset, command)
+        if saved is not None:
+            await events.publish(EventType.DATASET_UPDATED, _event(saved.dataset))
+            return saved
+    raise Conflict(f"dataset {slug} keeps changing under this save; retry", {"dataset_slug": str(slug)})
+
+
+@dataclass(frozen=True, slots=True)
+class _Saving:
+    """The ports a dataset save uses, handed on to its create and update halves."""
+
+    uow: UnitOfWorkFactory
+    uploads: UploadReader
+    writer: SeriesWriter
+    catalog: SeriesCatalog
+    clock: Clock
+
+
+async def _create(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> DatasetSaved | None:
+    """A new dataset with its names reserved first; None when another save created the slug meanwhile
+    (everything this one reserved or created is undone, and the caller updates the other's record)."""
+    now, slug = dataset.created_at, dataset.dataset_slug
+    owner = Owner("dataset", dataset.dataset_id)
+    reserved: list[MeasurementName] = []
+    done = False
+    try:
+        for kind, field_name in MEASUREMENT_FIELDS.items():
+            explicit = getattr(command.changes, field_name) is not None
+            name = await reserve_for_create(deps.uow, slug, dataset.measurement_for(kind), explicit, owner, now)
+            if name is None:
+                return None
+            reserved.append(name)
+            setattr(dataset, field_name, name)
+        streams = await open_frames(deps.uploads, command.frames)
+        written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
+        try:
+            async with deps.uow() as tx:
                 await tx.datasets.add(dataset)
-            else:
+                for name in reserved:
+                    await settle(tx, name, owner, now)
+                await remember_answer(tx, command.idempotency, True, {"dataset_id": str(dataset.dataset_id)}, now)
+                await tx.commit()
+        except BaseException as exc:
+            await drop_all(deps.writer, fresh)
+            if isinstance(exc, Conflict) and await slug_exists(deps.uow, slug):
+                return None
+            raise
+        done = True
+        return DatasetSaved(dataset, True, written)
+    finally:
+        if not done:
+            await release_quietly(deps.uow, reserved, owner)
+
+
+async def _update(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> DatasetSaved:
+    now = deps.clock.now()
+    before = {kind: dataset.measurement_for(kind) for kind in DATASET_FRAME_KINDS}
+    dataset.revise(command.changes, now)
+    owner = Owner("dataset", dataset.dataset_id)
+    names = [dataset.measurement_for(kind) for kind in DATASET_FRAME_KINDS]
+    renamed = [name for kind, name in zip(DATASET_FRAME_KINDS, names, strict=True) if name != before[kind]]
+    reserved: list[MeasurementName] = []
+    done = False
+    try:
+        for name in renamed:
+            if not await try_reserve(deps.uow, name, owner, now):
+                raise Conflict(f"measurement {name} already belongs to another record", {"measurement": str(name)})
+            reserved.append(name)
+        streams = await open_frames(deps.uploads, command.frames)
+        written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
+        try:
+            async with deps.uow() as tx:
                 await tx.datasets.save(dataset)
-            await remember_answer(tx, command.idempotency, created, {"dataset_id": str(dataset.dataset_id)}, now)
-            await tx.commit()
-    except BaseException:
-        await _drop_all(writer, fresh)
-        raise
-    await events.publish(EventType.DATASET_UPDATED, _event(dataset))
-    return DatasetSaved(dataset, created, written)
+                await settle_names(tx, dataset, renamed, owner, now)
+                await remember_answer(tx, command.idempotency, False, {"dataset_id": str(dataset.dataset_id)}, now)
+                await tx.commit()
+        except BaseException:
+            await drop_all(deps.writer, fresh)
+            raise
+        done = True
+        return DatasetSaved(dataset, False, written)
+    finally:
+        if not done:
+            await release_quietly(deps.uow, reserved, owner)
 
 
 async def upload_dataset_frames(
@@ -129,8 +205,8 @@ async def upload_dataset_frames(
         dataset = await find_dataset(tx, command.dataset_ref)
         if await earlier_answer(tx, command.idempotency) is not None:
             return DatasetSaved(dataset, False, {})
-    streams = await _open_frames(uploads, command.frames)
-    written, fresh = await _write_frames(writer, catalog, clock, dataset, streams, command.mode)
+    streams = await open_frames(uploads, command.frames)
+    written, fresh = await write_frames(writer, catalog, clock, dataset, streams, command.mode)
     try:
         async with uow() as tx:
             await tx.datasets.save(dataset)
@@ -138,7 +214,7 @@ async def upload_dataset_frames(
             await remember_answer(tx, command.idempotency, False, answer, clock.now())
             await tx.commit()
     except BaseException:
-        await _drop_all(writer, fresh)
+        await drop_all(writer, fresh)
         raise
     await events.publish(EventType.DATASET_UPDATED, _event(dataset))
     return DatasetSaved(dataset, False, written)
@@ -179,6 +255,7 @@ async def backfill_dataset(
     async with uow() as tx:
         dataset = await tx.datasets.get_by_slug(slug)
         created = dataset is None
+        before = {} if dataset is None else {kind: dataset.measurement_for(kind) for kind in DATASET_FRAME_KINDS}
         if dataset is None:
             dataset = Dataset.register(ids.new_id(), slug, changes, now)
         else:
@@ -189,6 +266,9 @@ async def backfill_dataset(
             await tx.datasets.add(dataset)
         else:
             await tx.datasets.save(dataset)
+        names = [dataset.measurement_for(kind) for kind in DATASET_FRAME_KINDS]
+        new = [name for kind, name in zip(DATASET_FRAME_KINDS, names, strict=True) if before.get(kind) != name]
+        await settle_names(tx, dataset, new, Owner("dataset", dataset.dataset_id), now)
         await tx.commit()
     await events.publish(EventType.DATASET_UPDATED, _event(dataset))
     return DatasetSaved(dataset, created, {})
@@ -271,61 +351,6 @@ async def read_dataset_frame(
 
 
 # ---------------------------------------------------------------- helpers
-
-
-async def _open_frames(
-    uploads: UploadReader, frames: dict[FrameKind, FrameUpload]
-) -> dict[FrameKind, OpenedStream]:
-    """Open every frame before writing any, so a bad second file leaves the first unwritten."""
-    streams: dict[FrameKind, OpenedStream] = {}
-    for kind, upload in frames.items():
-        if kind not in DATASET_FRAME_KINDS:
-            raise InvalidInput(f"a dataset takes ohlcv and indicators frames, not {kind}")
-        try:
-            streams[kind] = await open_stream(uploads.read(upload, kind))
-        except BaseException:
-            for opened in streams.values():
-                await opened.aclose()
-            raise
-    return streams
-
-
-async def _write_frames(
-    writer: SeriesWriter,
-    catalog: SeriesCatalog,
-    clock: Clock,
-    dataset: Dataset,
-    streams: dict[FrameKind, OpenedStream],
-    mode: WriteMode,
-) -> tuple[dict[FrameKind, int], list[MeasurementName]]:
-    """Write the frames, then read counts and bounds back from the store; undo new tables on failure."""
-    written: dict[FrameKind, int] = {}
-    fresh: list[MeasurementName] = []
-    try:
-        for kind, stream in streams.items():
-            measurement = dataset.measurement_for(kind)
-            if await catalog.describe(measurement) is None:
-                fresh.append(measurement)
-            report: WriteReport = await writer.write(
-                measurement, aiter(stream), kind=kind, mode=mode, granularity=dataset.granularity
-            )
-            written[kind] = report.rows_written
-            info = await catalog.describe(measurement)
-            if info is None:
-                raise Conflict(f"measurement {measurement} vanished while it was written")
-            dataset.record_frame(kind, info.stats, clock.now())
-    except BaseException:
-        for stream in streams.values():
-            await stream.aclose()
-        await _drop_all(writer, fresh)
-        raise
-    return written, fresh
-
-
-async def _drop_all(writer: SeriesWriter, measurements: list[MeasurementName]) -> None:
-    for measurement in measurements:
-        with contextlib.suppress(Exception):
-            await writer.drop(measurement)
 
 
 async def _measurement_state(catalog: SeriesCatalog, dataset: Dataset, kind: FrameKind) -> dict[str, Any]:

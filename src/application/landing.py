@@ -1,47 +1,108 @@
 """Records whose rows live in the time-series store — a run's predictions, a simulation's trades.
 
-The rows are written first and the record committed after; if either fails, neither stays: a measurement
-this save created is dropped again. (Rows appended to a measurement that already existed cannot be taken
-back, but its dedup keys make the retry that follows write them exactly once.)"""
+The measurement name is reserved first, in the metadata store and in a transaction of its own, so no other
+save in any process can write into it; then the rows are written; then the record commits and settles the
+reservation. If anything fails, nothing stays: a measurement this save created is dropped and its name
+released. (Rows appended to a measurement that already existed cannot be taken back, but its dedup keys
+make the retry that follows write them exactly once.)"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 import pyarrow as pa
 
-from application.ports import SeriesCatalog, SeriesWriter, UnitOfWork
+from application.ports import SeriesCatalog, SeriesWriter, UnitOfWork, UnitOfWorkFactory
 from domain.errors import Conflict
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
 
-# Measurements this process is writing for a record not committed yet, which the metadata store cannot see:
-# without them two saves in the same second both took `<slug>_wf_<second>`, wrote into one table, and the
-# one that failed dropped the other's rows.
-_LANDING: set[str] = set()
 
-async def choose_measurement(
-    uow: UnitOfWork,
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The record a measurement name is reserved for."""
+
+    kind: str  # "dataset", "run" or "simulation"
+    id: UUID
+
+
+async def try_reserve(uow: UnitOfWorkFactory, name: MeasurementName, owner: Owner, now: datetime) -> bool:
+    """Reserve `name` for this save in a committed transaction of its own; False when a record or another
+    save (even one for the same record id) holds it."""
+    async with uow() as tx:
+        if await tx.measurement_names.holder(name) is None and await _taken(tx, name):
+            return False  # owned by a record written before names were reserved (or by a desktop directly)
+        reserved = await tx.measurement_names.reserve(name, owner.kind, owner.id, now)
+        await tx.commit()
+    return reserved
+
+
+async def reserve_measurement(
+    uow: UnitOfWorkFactory,
     requested: str | None,
     default: Callable[[datetime], MeasurementName],
     now: datetime,
     field_name: str,
+    owner: Owner,
 ) -> MeasurementName:
-    """The client's measurement, or a fresh default; two records never share one."""
+    """The client's measurement, or the default (`_2`, `_3`, ... when taken), reserved for `owner`.
+
+    An explicitly requested name that is taken is a conflict; a default one never is."""
     if requested is not None:
         measurement = MeasurementName(requested, field_name)
-        if await _taken(uow, measurement):
+        if not await try_reserve(uow, measurement, owner, now):
             raise Conflict(f"{field_name} {measurement} already belongs to another record", {"field": field_name})
         return measurement
-    base = default(now)
+    return await reserve_default(uow, default(now), owner, now)
+
+
+async def reserve_default(
+    uow: UnitOfWorkFactory, base: MeasurementName, owner: Owner, now: datetime
+) -> MeasurementName:
     candidate, suffix = base, 1
-    while await _taken(uow, candidate) or candidate in _LANDING:
+    while not await try_reserve(uow, candidate, owner, now):
         suffix += 1
         candidate = MeasurementName(f"{base}_{suffix}")
     return candidate
+
+
+async def release_quietly(uow: UnitOfWorkFactory, names: list[MeasurementName], owner: Owner) -> None:
+    """Free names this save reserved and never settled; the failure that brought us here is the one worth
+    reporting, so a failing release is swallowed (the name then stays reserved, which loses nothing)."""
+    for name in names:
+        with contextlib.suppress(Exception):
+            async with uow() as tx:
+                await tx.measurement_names.release(name, owner.id)
+                await tx.commit()
+
+
+async def settle(uow: UnitOfWork, name: MeasurementName, owner: Owner, now: datetime) -> None:
+    """Inside the record's own transaction: the name becomes the committed record's."""
+    if not await uow.measurement_names.settle(name, owner.kind, owner.id, now):
+        raise Conflict(f"measurement {name} belongs to another record", {"measurement": str(name)})
+
+
+@asynccontextmanager
+async def reserved_measurement(
+    uow: UnitOfWorkFactory,
+    requested: str | None,
+    default: Callable[[datetime], MeasurementName],
+    now: datetime,
+    field_name: str,
+    owner: Owner,
+) -> AsyncIterator[MeasurementName]:
+    """A name reserved for the block; leaving it with an error releases the name again."""
+    measurement = await reserve_measurement(uow, requested, default, now, field_name, owner)
+    try:
+        yield measurement
+    except BaseException:
+        await release_quietly(uow, [measurement], owner)
+        raise
 
 
 async def _taken(uow: UnitOfWork, measurement: str) -> bool:
@@ -56,29 +117,21 @@ async def landed_rows(
     rows: AsyncIterator[pa.RecordBatch] | None,
     kind: FrameKind,
 ) -> AsyncIterator[int]:
-    """Write `rows` (if any) and yield how many were written; the block records what they belong to.
+    """Write `rows` (if any) into a measurement this save has reserved, and yield how many were written;
+    the block records what they belong to.
 
     Leaving the block with an error drops the measurement again when this write created it."""
     if rows is None:
         yield 0
         return
-    if measurement in _LANDING:
-        raise Conflict(
-            f"measurement {measurement} is being written by another save; retry",
-            {"measurement": str(measurement)},
-        )
-    _LANDING.add(measurement)
+    fresh = await catalog.describe(measurement) is None
     try:
-        fresh = await catalog.describe(measurement) is None
-        try:
-            report = await writer.write(measurement, rows, kind=kind, mode=WriteMode.APPEND)
-            yield report.rows_written
-        except BaseException:
-            if fresh:
-                await drop_quietly(writer, measurement)
-            raise
-    finally:
-        _LANDING.discard(measurement)
+        report = await writer.write(measurement, rows, kind=kind, mode=WriteMode.APPEND)
+        yield report.rows_written
+    except BaseException:
+        if fresh:
+            await drop_quietly(writer, measurement)
+        raise
 
 
 async def drop_quietly(writer: SeriesWriter, measurement: MeasurementName) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
@@ -136,6 +137,48 @@ class IdempotencyRecords(Protocol):
     async def add(self, record: IdempotencyRecord) -> None: ...
 
 
+class NameState(StrEnum):
+    """Where a reserved measurement name stands: its rows are being written, or a committed record owns it."""
+
+    LANDING = "landing"
+    OWNED = "owned"
+
+
+@dataclass(frozen=True, slots=True)
+class NameReservation:
+    """Who holds a measurement name. One row per name, in the metadata store, so that every process sees it."""
+
+    name: str
+    owner_kind: str  # "dataset", "run" or "simulation"
+    owner_id: UUID
+    state: NameState
+    created_at: datetime
+
+
+class MeasurementNames(Protocol):
+    """Measurement names taken by records, one holder each (unique in the store, not per process).
+
+    A save reserves its name in a transaction of its own, committed before any row is written, settles it
+    with the record's commit, and releases it when it fails. A name stays reserved until its measurement
+    is dropped."""
+
+    async def reserve(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        """Takes a free name for the owner (LANDING); True only when this very call took it."""
+        ...
+
+    async def settle(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        """The owner's record commits with this: the name becomes OWNED by it (taken now if free).
+
+        False, and nothing changed, when another owner holds the name."""
+        ...
+
+    async def release(self, name: str, owner_id: UUID) -> None:
+        """Frees a name this owner reserved and never settled (its save failed)."""
+        ...
+
+    async def holder(self, name: str) -> NameReservation | None: ...
+
+
 class TokenRepository(Protocol):
     async def add(self, token: ApiToken) -> None: ...
     async def save(self, token: ApiToken) -> None: ...
@@ -155,6 +198,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     run_search: RunSearch
     simulation_search: SimulationSearch
+    measurement_names: MeasurementNames
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from application.commands import SaveRun, described
 from application.datasets import find_dataset
 from application.idempotency import earlier_answer, remember_answer
-from application.landing import choose_measurement, landed_rows
+from application.landing import Owner, landed_rows, reserved_measurement, settle
 from application.ports import (
     Clock,
     EventPublisher,
@@ -63,34 +64,33 @@ async def save_run(
         dataset = await _dataset_for_run(tx, command.dataset_ref)
         if command.run_id is not None and await tx.runs.get(command.run_id) is not None:
             raise Conflict(f"run {command.run_id} already exists", {"run_id": str(command.run_id)})
-        now = clock.now()
-        measurement = await choose_measurement(
-            tx,
-            command.prediction_measurement,
-            lambda n: default_prediction_measurement(dataset.dataset_slug, n),
-            now,
-            "prediction_measurement",
+    now = clock.now()
+    owner = Owner("run", command.run_id or ids.new_id())
+    default = partial(default_prediction_measurement, Slug(dataset.dataset_slug))
+    async with reserved_measurement(
+        uow, command.prediction_measurement, default, now, "prediction_measurement", owner
+    ) as measurement:
+        run = WalkforwardRun(
+            **described(command.details),
+            run_id=owner.id,
+            dataset_id=dataset.dataset_id,
+            dataset_slug=Slug(dataset.dataset_slug),
+            prediction_measurement=measurement,
+            created_at=now,
         )
-    run = WalkforwardRun(
-        **described(command.details),
-        run_id=command.run_id or ids.new_id(),
-        dataset_id=dataset.dataset_id,
-        dataset_slug=Slug(dataset.dataset_slug),
-        prediction_measurement=measurement,
-        created_at=now,
-    )
-    predictions = None
-    if command.predictions is not None:
-        opened = await open_stream(uploads.read(command.predictions, FrameKind.PREDICTIONS))
-        if opened.schema is None:
-            raise InvalidInput("the predictions frame has no rows", {"field": "predictions"})
-        predictions = aiter(opened)
-    async with landed_rows(writer, catalog, measurement, predictions, FrameKind.PREDICTIONS) as rows:
-        saved = RunSaved(str(run.run_id), str(measurement), rows)
-        async with uow() as tx:
-            await tx.runs.add(run)
-            await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
-            await tx.commit()
+        predictions = None
+        if command.predictions is not None:
+            opened = await open_stream(uploads.read(command.predictions, FrameKind.PREDICTIONS))
+            if opened.schema is None:
+                raise InvalidInput("the predictions frame has no rows", {"field": "predictions"})
+            predictions = aiter(opened)
+        async with landed_rows(writer, catalog, measurement, predictions, FrameKind.PREDICTIONS) as rows:
+            saved = RunSaved(str(run.run_id), str(measurement), rows)
+            async with uow() as tx:
+                await tx.runs.add(run)
+                await settle(tx, measurement, owner, now)
+                await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
+                await tx.commit()
     await events.publish(
         EventType.RUN_CREATED,
         {

@@ -6,6 +6,7 @@ import contextlib
 import math
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ import pyarrow.compute as pc
 
 from application.commands import SaveSimulation, described
 from application.idempotency import earlier_answer, remember_answer
-from application.landing import choose_measurement, landed_rows
+from application.landing import Owner, landed_rows, reserved_measurement, settle
 from application.ports import (
     Clock,
     EventPublisher,
@@ -78,34 +79,35 @@ async def save_simulation(
             raise Conflict(f"run {command.run_ref[:80]!r} does not exist", {"run_id": command.run_ref[:80]}) from exc
         if command.simulation_id is not None and await tx.simulations.get(command.simulation_id) is not None:
             raise Conflict(f"simulation {command.simulation_id} already exists")
-        now = clock.now()
-        measurement = await choose_measurement(
-            tx,
-            command.trades_measurement,
-            lambda n: default_trades_measurement(run.dataset_slug, n),
-            now,
-            "trades_measurement",
+    now = clock.now()
+    owner = Owner("simulation", command.simulation_id or ids.new_id())
+    default = partial(default_trades_measurement, run.dataset_slug)
+    async with reserved_measurement(
+        uow, command.trades_measurement, default, now, "trades_measurement", owner
+    ) as measurement:
+        table = None if command.trades is None else await collect(uploads.read(command.trades, FrameKind.TRADES))
+        table = None if table is None else number_trades(table)
+        trades = [] if table is None else trades_from_table(table)
+        simulation = Simulation(
+            **described(command.details),
+            simulation_id=owner.id,
+            run_id=run.run_id,
+            dataset_id=run.dataset_id,
+            trades_measurement=measurement,
+            created_at=now,
+            trade_count=len(trades) if trades else (command.trade_count or 0),
+            trade_buckets=list(command.trade_buckets)
+            if command.trade_buckets is not None
+            else aggregate_buckets(trades),
         )
-    table = None if command.trades is None else await collect(uploads.read(command.trades, FrameKind.TRADES))
-    table = None if table is None else number_trades(table)
-    trades = [] if table is None else trades_from_table(table)
-    simulation = Simulation(
-        **described(command.details),
-        simulation_id=command.simulation_id or ids.new_id(),
-        run_id=run.run_id,
-        dataset_id=run.dataset_id,
-        trades_measurement=measurement,
-        created_at=now,
-        trade_count=len(trades) if trades else (command.trade_count or 0),
-        trade_buckets=list(command.trade_buckets) if command.trade_buckets is not None else aggregate_buckets(trades),
-    )
-    rows = from_batches(table.to_batches()) if table is not None and table.num_rows else None
-    async with landed_rows(writer, catalog, measurement, rows, FrameKind.TRADES) as written:
-        saved = SimulationSaved(str(simulation.simulation_id), str(measurement), written)
-        async with uow() as tx:
-            await tx.simulations.add(simulation, trades)
-            await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
-            await tx.commit()
+        rows = from_batches(table.to_batches()) if table is not None and table.num_rows else None
+        async with landed_rows(writer, catalog, measurement, rows, FrameKind.TRADES) as written:
+            saved = SimulationSaved(str(simulation.simulation_id), str(measurement), written)
+            async with uow() as tx:
+                await tx.simulations.add(simulation, trades)
+                await settle(tx, measurement, owner, now)
+                await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
+                await tx.commit()
     await events.publish(
         EventType.SIMULATION_CREATED,
         {
@@ -117,9 +119,7 @@ async def save_simulation(
     return saved
 
 
-async def list_simulations(
-    filters: SimulationFilter, page: PageRequest, *, uow: UnitOfWorkFactory
-) -> Page[Simulation]:
+async def list_simulations(filters: SimulationFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[Simulation]:
     async with uow() as tx:
         return await tx.simulations.list(filters, page)
 

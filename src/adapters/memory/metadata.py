@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from adapters.memory.measurement_names import InMemoryMeasurementNames
 from adapters.memory.repositories import (
     InMemoryDatasetRepository,
     InMemoryIdempotencyRecords,
@@ -28,6 +29,8 @@ from application.ports import (
     IdempotencyRecord,
     IdempotencyRecords,
     JobRepository,
+    MeasurementNames,
+    NameReservation,
     RunRepository,
     RunSearch,
     SimulationRepository,
@@ -56,6 +59,7 @@ class InMemoryMetadata:
     jobs: dict[UUID, Job] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     tokens: dict[UUID, ApiToken] = field(default_factory=dict)
+    measurement_names: dict[str, NameReservation] = field(default_factory=dict)
     unavailable: Exception | None = None
 
     def clear(self) -> None:
@@ -79,6 +83,7 @@ class InMemoryUnitOfWork:
         self.tokens: TokenRepository = InMemoryTokenRepository(self._tables)
         self.run_search: RunSearch = InMemoryRunSearch(self._tables)
         self.simulation_search: SimulationSearch = InMemorySimulationSearch(self._tables)
+        self.measurement_names: MeasurementNames = InMemoryMeasurementNames(self._tables.measurement_names)
         self.committed = False
 
     async def __aenter__(self) -> Self:

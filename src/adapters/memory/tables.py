@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
 
+from application.ports import NameReservation
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.paging import Cursor, Page, PageRequest
 from domain.simulations import Trade
@@ -48,12 +49,18 @@ class Table(Generic[K, V]):
         self._copy = copier
         self._staged: dict[K, V] = {}
         self._inserted: set[K] = set()
+        self._deleted: set[K] = set()
 
     def rows(self) -> dict[K, V]:
         """The visible rows, uncopied: callers only read them."""
-        return {**self._committed, **self._staged}
+        rows = {**self._committed, **self._staged}
+        for key in self._deleted:
+            rows.pop(key, None)
+        return rows
 
     def get(self, key: K) -> V | None:
+        if key in self._deleted:
+            return None
         value = self._staged[key] if key in self._staged else self._committed.get(key)
         return None if value is None else self._copy(value)
 
@@ -67,33 +74,45 @@ class Table(Generic[K, V]):
         return self._copy(value)
 
     def insert(self, key: K, value: V) -> None:
-        if key in self._staged or key in self._committed:
+        if self._visible(key):
             raise Conflict(f"{self._name} {key} already exists", {"reason": "duplicate key"})
         self._check_unique(key, value, self.rows())
         self._staged[key] = self._copy(value)
         self._inserted.add(key)
+        self._deleted.discard(key)
 
     def update(self, key: K, value: V) -> None:
-        if key not in self._staged and key not in self._committed:
+        if not self._visible(key):
             raise NotFound(f"{self._name} {key} does not exist")
         self._check_unique(key, value, self.rows())
         self._staged[key] = self._copy(value)
 
+    def _visible(self, key: K) -> bool:
+        return key not in self._deleted and (key in self._staged or key in self._committed)
+
+    def delete(self, key: K) -> None:
+        self._staged.pop(key, None)
+        self._inserted.discard(key)
+        self._deleted.add(key)
+
     def check_commit(self) -> None:
         """What the database would refuse at commit: rows another unit committed meanwhile."""
         for key in self._inserted:
-            if key in self._committed:
+            if key in self._committed and key not in self._deleted:
                 raise Conflict(f"{self._name} {key} already exists", {"reason": "duplicate key"})
         for key, value in self._staged.items():
             self._check_unique(key, value, self._committed)
 
     def apply(self) -> None:
+        for key in self._deleted:
+            self._committed.pop(key, None)
         self._committed.update(self._staged)
         self.discard()
 
     def discard(self) -> None:
         self._staged.clear()
         self._inserted.clear()
+        self._deleted.clear()
 
     def _check_unique(self, key: K, value: V, against: dict[K, V]) -> None:
         for column, extract in self._unique.items():
@@ -116,6 +135,9 @@ class Tables:
         self.jobs = Table("job", state.jobs)
         self.idempotency = Table("idempotency record", state.idempotency, copier=_same)
         self.tokens = Table("token", state.tokens, {"token_hash": lambda token: token.token_hash})
+        self.measurement_names: Table[str, NameReservation] = Table(
+            "measurement name", state.measurement_names, copier=_same
+        )
 
     def all(self) -> tuple[Table[Any, Any], ...]:
         return tuple(table for table in vars(self).values() if isinstance(table, Table))

@@ -321,3 +321,15 @@ for _table, _column in ((runs, "hyperparameters"), (runs, "tags"), (simulations,
 # "Failed runs of last week, newest first": status equality, then the list order.
 Index("ix_walkforward_runs_status_created_at", runs.c.status, runs.c.created_at)
 Index("ix_simulation_runs_status_created_at", simulations.c.status, simulations.c.created_at)
+
+# One row per measurement name a record holds, so that every process (not just one) sees who writes it.
+measurement_names = Table(
+    "stage1_measurement_names",
+    metadata,
+    Column("name", String(127), primary_key=True),
+    Column("owner_kind", String(16), nullable=False),
+    Column("owner_id", Uuid(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(None, "owner_id"),
+)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from adapters.sql.datasets import SqlDatasetRepository
 from adapters.sql.errors import translated
 from adapters.sql.jobs import SqlJobRepository
+from adapters.sql.measurement_names import SqlMeasurementNames
 from adapters.sql.runs import SqlRunRepository
 from adapters.sql.search import SqlRunSearch, SqlSimulationSearch
 from adapters.sql.simulations import SqlSimulationRepository
@@ -18,6 +19,7 @@ from application.ports import (
     DatasetRepository,
     IdempotencyRecords,
     JobRepository,
+    MeasurementNames,
     RunRepository,
     RunSearch,
     SimulationRepository,
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.tokens: TokenRepository = SqlTokenRepository(self)
         self.run_search: RunSearch = SqlRunSearch(self)
         self.simulation_search: SimulationSearch = SqlSimulationSearch(self)
+        self.measurement_names: MeasurementNames = SqlMeasurementNames(self)
 
     @property
     def connection(self) -> AsyncConnection:

@@ -71,10 +71,18 @@ async def test_a_failed_metadata_commit_drops_the_new_measurement(harness) -> No
 
     def failing_commits():  # type: ignore[no-untyped-def]
         uow = healthy()
+        real_commit = uow.commit
 
         async def commit() -> None:
-            raise StoreUnavailable("metadata store went away")
+            if uow.runs.added:  # the name's reservation commits; the run's own commit fails
+                raise StoreUnavailable("metadata store went away")
+            await real_commit()
 
+        async def add(run):  # type: ignore[no-untyped-def]
+            uow.runs.added = True
+
+        uow.runs.added = False
+        uow.runs.add = add
         uow.commit = commit
         return uow
 
@@ -92,6 +100,7 @@ async def test_a_failed_metadata_commit_drops_the_new_measurement(harness) -> No
     assert len(written) == 1 and written[0].startswith("btc_wf_")  # it was written, then dropped again
     assert harness.metadata.runs == {}
     assert await harness.store.list_measurements() == []
+    assert set(harness.metadata.measurement_names) == {"btc_ohlcv", "btc_ind"}  # the run's name released
 
 
 async def test_a_failed_store_write_leaves_no_run(harness) -> None:  # type: ignore[no-untyped-def]

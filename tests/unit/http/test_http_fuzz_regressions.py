@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from uuid import uuid4
 
 import anyio
 import duckdb
@@ -20,7 +21,8 @@ import uvicorn
 from litestar.testing import AsyncTestClient
 
 from adapters.duckdb.read_only import guarded
-from application.landing import choose_measurement, landed_rows
+from adapters.memory.metadata import InMemoryUnitOfWorkFactory
+from application.landing import Owner, landed_rows, reserve_measurement
 from domain.errors import Conflict, StoreTimeout, UpstreamError
 from domain.frames import FrameKind
 from domain.values import MeasurementName
@@ -143,19 +145,13 @@ async def no_batches() -> AsyncIterator[object]:
     yield
 
 
-class NothingRecorded:
-    def __init__(self) -> None:
-        self.runs = self.simulations = self
-
-    async def measurement_taken(self, name: str) -> bool:
-        return False
-
-
 async def test_two_saves_landing_at_the_same_moment_never_share_a_measurement() -> None:
     store = SlowStore()
+    names = InMemoryUnitOfWorkFactory()
     now = datetime(2026, 1, 1, tzinfo=UTC)
     default = lambda _: MeasurementName("btc_1h_wf_20260101000000")  # noqa: E731 -- the same second for both
-    first = await choose_measurement(NothingRecorded(), None, default, now, "prediction_measurement")  # type: ignore[arg-type]
+    field = "prediction_measurement"
+    first = await reserve_measurement(names, None, default, now, field, Owner("run", uuid4()))
 
     async def land(measurement: MeasurementName) -> int:
         async with landed_rows(store, store, measurement, no_batches(), FrameKind.PREDICTIONS) as rows:  # type: ignore[arg-type]
@@ -163,10 +159,10 @@ async def test_two_saves_landing_at_the_same_moment_never_share_a_measurement() 
 
     landing = asyncio.ensure_future(land(first))
     await asyncio.sleep(0)
-    second = await choose_measurement(NothingRecorded(), None, default, now, "prediction_measurement")  # type: ignore[arg-type]
-    assert second != first
-    with pytest.raises(Conflict):
-        await land(first)  # the same name chosen before the first write began is refused, not shared
+    second = await reserve_measurement(names, None, default, now, field, Owner("run", uuid4()))
+    assert second == f"{first}_2"
+    with pytest.raises(Conflict):  # the same name asked for explicitly while the first lands is refused, not shared
+        await reserve_measurement(names, str(first), default, now, field, Owner("run", uuid4()))
     store.release.set()
     assert await landing == 3
     assert store.tables == {first: 3}
@@ -232,7 +228,13 @@ def caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
 
 # ---------------------------------------------------------------- path traversal in upload names
 
-TRAVERSALS = ["../../etc/passwd", "../../../../tmp/stage1_owned.csv", "/etc/passwd", "..\\..\\evil.csv", "a/../../x.csv"]
+TRAVERSALS = [
+    "../../etc/passwd",
+    "../../../../tmp/stage1_owned.csv",
+    "/etc/passwd",
+    "..\\..\\evil.csv",
+    "a/../../x.csv",
+]
 
 
 @pytest.mark.parametrize("filename", TRAVERSALS)

@@ -1,0 +1,42 @@
+"""`MeasurementNames` in memory, with the SQL adapter's rules: one holder per name, staged until commit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from application.ports import NameReservation, NameState
+
+if TYPE_CHECKING:
+    from adapters.memory.tables import Table
+
+
+class InMemoryMeasurementNames:
+    def __init__(self, table: Table[str, NameReservation]) -> None:
+        self._names = table
+
+    async def reserve(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        if self._names.get(name) is not None:
+            return False
+        self._names.insert(name, NameReservation(name, owner_kind, owner_id, NameState.LANDING, now))
+        return True
+
+    async def settle(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        held = self._names.get(name)
+        if held is None:
+            self._names.insert(name, NameReservation(name, owner_kind, owner_id, NameState.OWNED, now))
+            return True
+        if held.owner_id != owner_id:
+            return False
+        self._names.update(name, replace(held, state=NameState.OWNED))
+        return True
+
+    async def release(self, name: str, owner_id: UUID) -> None:
+        held = self._names.get(name)
+        if held is not None and held.owner_id == owner_id and held.state is NameState.LANDING:
+            self._names.delete(name)
+
+    async def holder(self, name: str) -> NameReservation | None:
+        return self._names.get(name)

@@ -1,0 +1,71 @@
+"""`MeasurementNames` over `stage1_measurement_names`: the primary key makes a name one holder's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from sqlalchemy import Row, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql import tables as t
+from adapters.sql.errors import translated
+from application.ports import NameReservation, NameState
+
+_names = t.measurement_names
+
+
+class Link(Protocol):
+    """What this adapter needs from its unit of work: the open connection."""
+
+    @property
+    def connection(self) -> AsyncConnection: ...
+
+
+def _reservation(row: Row[Any]) -> NameReservation:
+    return NameReservation(row.name, row.owner_kind, row.owner_id, NameState(row.state), row.created_at)
+
+
+class SqlMeasurementNames:
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    def _insert(self) -> Any:
+        dialect = postgresql if self._link.connection.dialect.name == "postgresql" else sqlite
+        return dialect.insert(_names)
+
+    async def _execute(self, statement: Any) -> Any:
+        async with translated():
+            return await self._link.connection.execute(statement)
+
+    async def reserve(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        values = {"name": name, "owner_kind": owner_kind, "owner_id": owner_id, "state": NameState.LANDING.value}
+        # On Postgres a concurrent uncommitted reservation of the name makes this wait for its outcome.
+        statement = self._insert().values(created_at=now, **values).on_conflict_do_nothing()
+        result = await self._execute(statement.returning(_names.c.name))
+        return result.first() is not None
+
+    async def settle(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        statement = self._insert().values(
+            name=name, owner_kind=owner_kind, owner_id=owner_id, state=NameState.OWNED.value, created_at=now
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[_names.c.name],
+            set_={"state": NameState.OWNED.value},
+            where=_names.c.owner_id == owner_id,
+        )
+        result = await self._execute(statement)
+        return bool(result.rowcount)
+
+    async def release(self, name: str, owner_id: UUID) -> None:
+        await self._execute(
+            delete(_names).where(
+                _names.c.name == name, _names.c.owner_id == owner_id, _names.c.state == NameState.LANDING.value
+            )
+        )
+
+    async def holder(self, name: str) -> NameReservation | None:
+        rows = (await self._execute(select(_names).where(_names.c.name == name))).all()
+        return _reservation(rows[0]) if rows else None
