@@ -17,6 +17,11 @@ fi
 python -m pip install -q --upgrade pip >/dev/null
 python -m pip install -q -e '.[dev]'
 python -m pip install -q -e 'clients/python[all]'
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot run).
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null
+fi
 
 free_port() { python - <<'PY'
 import socket

@@ -11,7 +11,6 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from adapters.worker_metrics import PrometheusWorkerMetrics
 from entrypoints.container import Container, open_ports
@@ -30,6 +29,7 @@ from entrypoints.http import (
 )
 from entrypoints.http.allow_header import allow_every_method
 from entrypoints.http.body_timeout import body_timeout
+from entrypoints.http.dashboard_docs import docs_asset_routers, docs_render_plugins
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.lockout import FailureLockout
 from entrypoints.http.openapi_extras import with_full_openapi
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             auth.router,
             events.router,
             metrics.metrics,
+            *docs_asset_routers(),
         ],
         middleware=[
             security_headers,
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             version=VERSION,
             path="/schema",
             description="Datasets, walk-forward runs, simulations and jobs of the quant-research platform.",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=docs_render_plugins(),
         ),
         cors_config=cors,
         logging_config=LoggingConfig(
