@@ -29,7 +29,8 @@ from entrypoints.http import (
 )
 from entrypoints.http.allow_header import allow_every_method
 from entrypoints.http.body_timeout import body_timeout
-from entrypoints.http.dashboard_docs import docs_asset_routers, docs_render_plugins
+from entrypoints.http.dashboard import browser_routers
+from entrypoints.http.dashboard_docs import docs_render_plugins
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.lockout import FailureLockout
 from entrypoints.http.openapi_extras import with_full_openapi
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             auth.router,
             events.router,
             metrics.metrics,
-            *docs_asset_routers(),
+            *browser_routers(),
         ],
         middleware=[
             security_headers,
