@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import pytest
 from msgspec import to_builtins
+from tests.unit.application.harness import Harness
 
 from application.commands import ImportFrame, SaveRun, SaveSimulation, UpsertDataset
 from application.datasets import upsert_dataset
@@ -31,7 +32,7 @@ def a_job(job_type: str, payload: dict) -> Job:  # type: ignore[type-arg]
     return Job.submit(uuid4(), job_type, payload, datetime(2025, 11, 10, tzinfo=UTC))
 
 
-async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harness: Harness) -> None:
     await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges()))
     upload = harness.frame(
         timestamp=[START, START + 60], bar_index=[0, 1], fold_number=[1, 1], prediction=[0.4, 0.6], target=[0.0, 1.0]
@@ -47,7 +48,7 @@ async def test_a_run_persist_job_run_twice_saves_one_run_with_its_rows_once(harn
     assert (await harness.store.describe(first["prediction_measurement"])).row_count == 2
 
 
-async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness: Harness) -> None:
     await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges()))
     run = await handlers(harness.ports)[JobType.RUN_PERSIST](
         a_job(JobType.RUN_PERSIST, {"command": to_builtins(SaveRun("btc")), "uploads": []}), SilentProgress()
@@ -60,7 +61,7 @@ async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness) 
     assert len(harness.metadata.simulations) == 1
 
 
-async def test_an_import_job_reports_rows_as_progress_and_deletes_its_upload(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_an_import_job_reports_rows_as_progress_and_deletes_its_upload(harness: Harness) -> None:
     upload = harness.frame(timestamp=[START + i for i in range(5)], x=[1.0] * 5)
     job = a_job(
         JobType.QUESTDB_IMPORT,

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from tests.unit.application.harness import Harness
 
 from application.commands import SaveRun, UpsertDataset
 from application.datasets import upsert_dataset
@@ -22,7 +23,7 @@ START = 1_704_067_200
 BARS = 50
 
 
-def bars(harness):  # type: ignore[no-untyped-def]
+def bars(harness: Harness) -> None:
     return harness.frame(
         timestamp=[START + i * 3600 for i in range(BARS)],
         open=[1.0] * BARS,
@@ -33,7 +34,7 @@ def bars(harness):  # type: ignore[no-untyped-def]
     )
 
 
-def slow_writes(harness) -> None:  # type: ignore[no-untyped-def]
+def slow_writes(harness: Harness) -> None:
     """Every write yields to the other saves first, so they overlap as they do under load."""
     real_write = harness.store.write
 
@@ -44,7 +45,7 @@ def slow_writes(harness) -> None:  # type: ignore[no-untyped-def]
     harness.store.write = write
 
 
-async def test_parallel_creates_of_one_slug_give_one_create_and_updates_that_keep_the_rows(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_parallel_creates_of_one_slug_give_one_create_and_updates_that_keep_the_rows(harness: Harness) -> None:
     slow_writes(harness)
     command = lambda: UpsertDataset(  # noqa: E731
         "btc", DatasetChanges(symbol="BTC", granularity="1h"), frames={FrameKind.OHLCV: bars(harness)}
@@ -65,7 +66,7 @@ async def test_parallel_creates_of_one_slug_give_one_create_and_updates_that_kee
     }
 
 
-async def test_a_create_that_fails_releases_its_names_and_drops_only_what_it_wrote(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_create_that_fails_releases_its_names_and_drops_only_what_it_wrote(harness: Harness) -> None:
     broken = harness.frame(timestamp=[START], open=[1.0])  # no high, low, close, volume
 
     with pytest.raises(InvalidInput):
@@ -77,7 +78,7 @@ async def test_a_create_that_fails_releases_its_names_and_drops_only_what_it_wro
     assert await harness.store.list_measurements() == []
 
 
-async def test_a_dataset_default_name_another_record_holds_takes_the_next_free_one(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_dataset_default_name_another_record_holds_takes_the_next_free_one(harness: Harness) -> None:
     await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges()))
     await harness.ports.bind(save_run)(SaveRun("btc", prediction_measurement="sol_ohlcv"))
 
@@ -86,7 +87,7 @@ async def test_a_dataset_default_name_another_record_holds_takes_the_next_free_o
     assert (saved.dataset.ohlcv_measurement, saved.dataset.indicator_measurement) == ("sol_ohlcv_2", "sol_ind")
 
 
-async def test_a_dataset_that_asks_for_a_name_another_record_holds_is_a_conflict(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_dataset_that_asks_for_a_name_another_record_holds_is_a_conflict(harness: Harness) -> None:
     await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges()))
 
     with pytest.raises(Conflict):

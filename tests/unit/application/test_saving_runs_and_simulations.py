@@ -6,9 +6,11 @@ import dataclasses
 import re
 
 import pytest
+from tests.unit.application.harness import Harness
 
 from application.commands import SaveRun, SaveSimulation, UpsertDataset
 from application.datasets import upsert_dataset
+from application.ports import FrameUpload
 from application.runs import save_run
 from application.simulations import save_simulation
 from domain.datasets import DatasetChanges
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.anyio
 START = 1_704_067_200
 
 
-def predictions(harness, n: int = 10, fold: int = 1):  # type: ignore[no-untyped-def]
+def predictions(harness: Harness, n: int = 10, fold: int = 1) -> FrameUpload:
     return harness.frame(
         timestamp=[START + i * 3600 for i in range(n)],
         bar_index=list(range(n)),
@@ -29,11 +31,11 @@ def predictions(harness, n: int = 10, fold: int = 1):  # type: ignore[no-untyped
     )
 
 
-async def a_dataset(harness) -> None:  # type: ignore[no-untyped-def]
+async def a_dataset(harness: Harness) -> None:
     await harness.ports.bind(upsert_dataset)(UpsertDataset("btc", DatasetChanges(symbol="BTC", granularity="1h")))
 
 
-async def test_a_run_is_saved_with_its_predictions_under_a_fresh_measurement(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_run_is_saved_with_its_predictions_under_a_fresh_measurement(harness: Harness) -> None:
     await a_dataset(harness)
     saved = await harness.ports.bind(save_run)(SaveRun("btc", predictions=predictions(harness)))
     assert re.fullmatch(r"btc_wf_20251110\d{6}", saved.prediction_measurement)
@@ -42,22 +44,22 @@ async def test_a_run_is_saved_with_its_predictions_under_a_fresh_measurement(har
     assert [str(r.run_id) for r in harness.metadata.runs.values()] == [saved.run_id]
 
 
-async def test_two_runs_in_the_same_second_get_distinct_measurements(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_two_runs_in_the_same_second_get_distinct_measurements(harness: Harness) -> None:
     await a_dataset(harness)
-    harness.ports.clock.now = lambda: harness.ports.clock.moment  # type: ignore[method-assign]
+    harness.ports.clock.now = lambda: harness.clock.moment  # type: ignore[method-assign]
     first = await harness.ports.bind(save_run)(SaveRun("btc"))
     second = await harness.ports.bind(save_run)(SaveRun("btc"))
     assert first.prediction_measurement != second.prediction_measurement
     assert second.prediction_measurement == first.prediction_measurement + "_2"
 
 
-async def test_a_run_for_an_unknown_dataset_is_a_conflict_and_writes_nothing(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_run_for_an_unknown_dataset_is_a_conflict_and_writes_nothing(harness: Harness) -> None:
     with pytest.raises(Conflict):
         await harness.ports.bind(save_run)(SaveRun("nope", predictions=predictions(harness)))
     assert harness.metadata.runs == {} and await harness.store.list_measurements() == []
 
 
-async def test_bad_predictions_leave_no_run_and_no_measurement(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_predictions_leave_no_run_and_no_measurement(harness: Harness) -> None:
     await a_dataset(harness)
     bad = harness.frame(timestamp=[START], bar_index=[0], prediction=[0.5])
     with pytest.raises(InvalidInput):
@@ -65,7 +67,7 @@ async def test_bad_predictions_leave_no_run_and_no_measurement(harness) -> None:
     assert harness.metadata.runs == {} and await harness.store.list_measurements() == []
 
 
-async def test_a_failed_metadata_commit_drops_the_new_measurement(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_metadata_commit_drops_the_new_measurement(harness: Harness) -> None:
     await a_dataset(harness)
     healthy = harness.ports.uow
 
@@ -103,7 +105,7 @@ async def test_a_failed_metadata_commit_drops_the_new_measurement(harness) -> No
     assert set(harness.metadata.measurement_names) == {"btc_ohlcv", "btc_ind"}  # the run's name released
 
 
-async def test_a_failed_store_write_leaves_no_run(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_store_write_leaves_no_run(harness: Harness) -> None:
     await a_dataset(harness)
 
     async def broken_write(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -115,7 +117,7 @@ async def test_a_failed_store_write_leaves_no_run(harness) -> None:  # type: ign
     assert harness.metadata.runs == {}
 
 
-async def test_a_simulation_without_buckets_gets_all_long_and_short_from_its_trades(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_simulation_without_buckets_gets_all_long_and_short_from_its_trades(harness: Harness) -> None:
     await a_dataset(harness)
     run = await harness.ports.bind(save_run)(SaveRun("btc"))
     trades = harness.frame(
@@ -134,6 +136,6 @@ async def test_a_simulation_without_buckets_gets_all_long_and_short_from_its_tra
     assert saved.trades_measurement.startswith("btc_sim_")
 
 
-async def test_a_simulation_for_an_unknown_run_is_a_conflict(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_simulation_for_an_unknown_run_is_a_conflict(harness: Harness) -> None:
     with pytest.raises(Conflict):
         await harness.ports.bind(save_simulation)(SaveSimulation("00000000-0000-0000-0000-00000000abcd"))
