@@ -12,8 +12,9 @@ import pytest
 from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
 from tests.jobs_support import claim_one, fresh_postgres_database
 
-from application.job_events import JOB_UPDATED, job_event_data
+from application.job_events import job_event_data
 from application.ports import Event
+from domain.events import EventType
 from domain.jobs import Job
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +54,7 @@ def new_job(**payload: object) -> Job:
 
 
 async def test_subscribers_receive_every_update_of_a_job_in_order(jobs: Backend) -> None:
-    feed = jobs.feed.subscribe({JOB_UPDATED}, last_event_id=0)
+    feed = jobs.feed.subscribe({EventType.JOB_UPDATED}, last_event_id=0)
     job = await jobs.queue.enqueue(new_job(n=1))
     running = await claim_one(jobs.queue, "w", None, LEASE)
     assert running is not None
@@ -72,7 +73,7 @@ async def test_subscribers_receive_every_update_of_a_job_in_order(jobs: Backend)
 
 
 async def test_a_job_event_carries_the_job_as_the_api_shows_it(jobs: Backend) -> None:
-    feed = jobs.feed.subscribe({JOB_UPDATED}, last_event_id=0)
+    feed = jobs.feed.subscribe({EventType.JOB_UPDATED}, last_event_id=0)
     job = await jobs.queue.enqueue(new_job(path="/uploads/a.csv"))
     await claim_one(jobs.queue, "w", None, LEASE)
     events = await take(feed, 2)

@@ -13,6 +13,7 @@ import pytest
 from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
 from tests.jobs_support import SystemClock, claim_one, fresh_postgres_database
 
+from adapters.worker_metrics import PrometheusWorkerMetrics
 from application.job_registry import JobHandlers, ProgressReporter
 from application.worker import Worker
 from domain.errors import InvalidTransition, NotFound
@@ -366,8 +367,9 @@ async def test_a_running_job_cancelled_through_the_queue_stops_end_to_end(jobs: 
             await anyio.sleep(0.01)
         return {}
 
+    metrics = PrometheusWorkerMetrics()
     worker = Worker(
-        jobs.queue, JobHandlers({"noop": long_running}), "e2e", clock=SystemClock(), idle_poll=0.5
+        jobs.queue, JobHandlers({"noop": long_running}), "e2e", clock=SystemClock(), idle_poll=0.5, metrics=metrics
     )
     job = await jobs.queue.enqueue(new_job())
 
@@ -381,4 +383,4 @@ async def test_a_running_job_cancelled_through_the_queue_stops_end_to_end(jobs: 
         await jobs.queue.cancel(job.job_id)
         await _until(cancelled, timeout=5)
         worker.stop()
-    assert worker.metrics.value("cancelled", "noop") == 1
+    assert metrics.value("cancelled", "noop") == 1
