@@ -87,13 +87,14 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
     """A token is checked only while its address is not locked out; each bad one counts against the address."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        presented = presented_token(connection)
+        if not presented:
+            # Not a guess: a page or a desktop asking before it signed in must not lock its address out.
+            raise Unauthorized("a token is required: X-Stage1-Token or Authorization: Bearer")
         lockout, address = lockout_of(connection), client_address(connection)
         lockout.check(address)
         authenticate: UseCase[ApiToken] = connection.app.state.use_cases["authenticate"]
         try:
-            presented = presented_token(connection)
-            if not presented:
-                raise Unauthorized("a token is required: X-Stage1-Token or Authorization: Bearer")
             token = await authenticate(presented)
         except Unauthorized:
             lockout.failed(address)

@@ -40,9 +40,17 @@ async def locked(world: Any) -> AsyncIterator[AsyncTestClient]:  # type: ignore[
 GUESSES = {
     "header token": ("GET", "/api/datasets", {"headers": {"X-Stage1-Token": "s1_guess"}}),
     "bearer token": ("GET", "/api/runs", {"headers": {"Authorization": "Bearer s1_guess"}}),
-    "no token": ("GET", "/api/jobs", {}),
     "wrong secret": ("POST", "/api/auth/token", {"json": {"secret": "guess", "name": "x"}}),
 }
+
+
+async def test_requests_without_any_token_are_401s_that_never_lock_the_address_out(
+    locked: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    statuses = {(await locked.get("/api/jobs")).status_code for _ in range(6)}
+    assert statuses == {401}
+    issued = await locked.post("/api/auth/token", json={"secret": SECRET, "name": "after-asking"})
+    assert issued.status_code == 201
 
 
 @pytest.mark.parametrize("way", sorted(GUESSES))
