@@ -21,6 +21,8 @@ async def open_frames(uploads: UploadReader, frames: dict[FrameKind, FrameUpload
             raise InvalidInput(f"a dataset takes ohlcv and indicators frames, not {kind}")
         try:
             streams[kind] = await open_stream(uploads.read(upload, kind))
+            if streams[kind].schema is None:
+                raise InvalidInput(f"the {kind.value} frame has no rows", {"field": kind.value})
         except BaseException:
             for opened in streams.values():
                 await opened.aclose()

@@ -407,10 +407,23 @@ class FrameUpload:
     fmt: str | None = None
 
 
-class UploadReader(Protocol):
-    """Reads an upload as normalized Arrow batches; checks the kind's columns before the first batch."""
+class CheckedBatches(Protocol):
+    """An upload's normalized batches. The whole upload is checked before the first batch comes out, so a bad
+    row anywhere fails before anything is written; from then on `rows` holds its row count."""
 
-    def read(self, upload: FrameUpload, kind: FrameKind) -> AsyncIterator[pa.RecordBatch]: ...
+    rows: int | None
+
+    def __aiter__(self) -> CheckedBatches: ...
+
+    async def __anext__(self) -> pa.RecordBatch: ...
+
+    async def aclose(self) -> None: ...
+
+
+class UploadReader(Protocol):
+    """Reads an upload as normalized Arrow batches, checked whole (columns, every cell) before the first."""
+
+    def read(self, upload: FrameUpload, kind: FrameKind) -> CheckedBatches: ...
 
 
 # ---------------------------------------------------------------- plain services

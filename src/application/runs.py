@@ -27,7 +27,7 @@ from application.ports import (
 )
 from application.streams import open_stream
 from application.timeseries import RangeRows
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, NotFound
 from domain.events import EventType
 from domain.frames import FrameKind, prediction_column_order
 from domain.paging import Page, PageRequest
@@ -81,9 +81,8 @@ async def save_run(
         predictions = None
         if command.predictions is not None:
             opened = await open_stream(uploads.read(command.predictions, FrameKind.PREDICTIONS))
-            if opened.schema is None:
-                raise InvalidInput("the predictions frame has no rows", {"field": "predictions"})
-            predictions = aiter(opened)
+            # Predictions are optional: a header with no rows saves the run with none (contract: 201, 0 rows).
+            predictions = None if opened.schema is None else aiter(opened)
         async with landed_rows(writer, catalog, measurement, predictions, FrameKind.PREDICTIONS) as rows:
             saved = RunSaved(str(run.run_id), str(measurement), rows)
             async with uow() as tx:

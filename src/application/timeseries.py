@@ -28,7 +28,8 @@ from domain.errors import InvalidInput, NotFound
 from domain.read_only_sql import ensure_read_only
 from domain.values import MeasurementName
 
-ProgressCallback = Callable[[int], Awaitable[None]]
+# (rows written so far, rows in the frame)
+ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ async def import_frame(
     writer: SeriesWriter,
     clock: Clock,
 ) -> ImportReport:
-    """Validate the frame's columns for its kind, then stream it into the measurement."""
+    """Check the whole frame (columns for its kind, every cell), then stream it into the measurement."""
     measurement = MeasurementName(command.measurement)
     if command.idempotency is not None:
         async with uow() as tx:
@@ -74,13 +75,19 @@ async def import_frame(
         if replay is not None:
             return ImportReport(**replay.body)
     started = time.perf_counter()
-    stream = await open_stream(uploads.read(command.upload, command.kind))
-    if stream.schema is None:
-        raise InvalidInput("the frame has no rows", {"field": "file"})
-    batches: AsyncIterator[pa.RecordBatch] = aiter(stream)
-    if progress is not None:
-        batches = _counting(batches, progress)
-    report = await writer.write(measurement, batches, kind=command.kind, mode=command.mode)
+    frame = uploads.read(command.upload, command.kind)
+    # The whole frame is checked here, before the store sees a row: a bad cell anywhere leaves it untouched.
+    stream = await open_stream(frame)
+    try:
+        if stream.schema is None:
+            raise InvalidInput("the frame has no rows", {"field": "file"})
+        batches: AsyncIterator[pa.RecordBatch] = aiter(stream)
+        if progress is not None:
+            await progress(0, frame.rows)
+            batches = _counting(batches, progress, frame.rows)
+        report = await writer.write(measurement, batches, kind=command.kind, mode=command.mode)
+    finally:
+        await stream.aclose()
     result = ImportReport(
         measurement=str(measurement),
         rows_written=report.rows_written,
@@ -96,13 +103,13 @@ async def import_frame(
 
 
 async def _counting(
-    batches: AsyncIterator[pa.RecordBatch], progress: ProgressCallback
+    batches: AsyncIterator[pa.RecordBatch], progress: ProgressCallback, total: int | None
 ) -> AsyncIterator[pa.RecordBatch]:
     rows = 0
     async for batch in batches:
         yield batch
         rows += batch.num_rows
-        await progress(rows)
+        await progress(rows, total)
 
 
 async def list_measurements(prefix: str | None, *, catalog: SeriesCatalog) -> list[MeasurementInfo]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.frames.checked import checked_copies
 from application import datasets, runs, simulations, timeseries
 from application.commands import ImportFrame, SaveRun, SaveSimulation, UploadDatasetFrames
 from application.idempotency import IdempotencyKey
@@ -29,8 +30,8 @@ def handlers(ports: OpenPorts) -> JobHandlers:
     async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
         command = msgspec.convert(job.payload["command"], ImportFrame)
 
-        async def on_rows(rows: int) -> None:
-            await progress.report(rows, None, f"{rows} rows written")
+        async def on_rows(rows: int, total: int | None) -> None:
+            await progress.report(rows, total, f"{rows} of {total} rows written" if total else f"{rows} rows written")
 
         report = await import_frame(command, on_rows)
         return report.as_dict()
@@ -93,3 +94,6 @@ def owning_uploads(handler: JobHandler) -> JobHandler:
 def release_uploads(job: Job) -> None:
     for path in job.payload.get("uploads", []):
         Path(path).unlink(missing_ok=True)
+        # A checked copy left by an attempt whose worker was killed before it could clean up.
+        for copy in checked_copies(path):
+            copy.unlink(missing_ok=True)

@@ -288,7 +288,7 @@ def test_an_unparsable_number_is_a_400_naming_its_file_line_and_column(bad_row: 
         source = gzip.compress(source)
     with pytest.raises(InvalidInput) as caught, open_frames(source, FrameKind.OHLCV, block_size=4096) as reader:
         list(reader)
-    assert caught.value.details == {"line": bad_row + 2, "column": "close", "value": "abc"}
+    assert caught.value.details == {"row": bad_row + 1, "line": bad_row + 2, "column": "close", "value": "abc"}
     assert f"line {bad_row + 2}" in caught.value.message
 
 
@@ -309,7 +309,7 @@ def test_a_fraction_in_an_integer_column_is_a_400_with_its_line() -> None:
         f"{T0 + 60},2.5,0,0.5,1",
     )
     error = invalid(source, FrameKind.PREDICTIONS)
-    assert error.details == {"line": 3, "column": "bar_index", "value": "2.5"}
+    assert error.details == {"row": 2, "line": 3, "column": "bar_index", "value": "2.5"}
 
 
 def test_a_row_with_too_few_fields_is_a_400_with_its_line() -> None:
@@ -323,7 +323,7 @@ def test_a_blank_timestamp_is_a_400_with_its_line(blank: str) -> None:
     rows = [f"2024-01-01T00:0{i}:00Z,1,2,0.5,1.5,10" for i in range(5)]
     rows[3] = f"{blank},1,2,0.5,1.5,10"
     error = invalid(lines(OHLCV_HEADER, *rows), FrameKind.OHLCV)
-    assert error.details == {"line": 5, "column": "timestamp"}
+    assert error.details == {"row": 4, "line": 5, "column": "timestamp"}
 
 
 def test_a_timestamp_that_is_no_time_is_a_400_with_its_line_even_in_a_later_batch() -> None:
@@ -334,12 +334,12 @@ def test_a_timestamp_that_is_no_time_is_a_400_with_its_line_even_in_a_later_batc
         open_frames(lines(OHLCV_HEADER, *rows), FrameKind.OHLCV, batch_rows=100) as reader,
     ):
         list(reader)
-    assert caught.value.details == {"line": 252, "column": "timestamp", "value": "next tuesday"}
+    assert caught.value.details == {"row": 251, "line": 252, "column": "timestamp", "value": "next tuesday"}
 
 
 def test_a_blank_epoch_timestamp_is_a_400_with_its_line() -> None:
     error = invalid(lines(OHLCV_HEADER, f"{T0},1,2,0.5,1.5,10", ",1,2,0.5,1.5,10"), FrameKind.OHLCV)
-    assert error.details == {"line": 3, "column": "timestamp"}
+    assert error.details == {"row": 2, "line": 3, "column": "timestamp"}
 
 
 def test_a_side_other_than_long_or_short_is_a_400_with_its_line() -> None:
@@ -349,7 +349,7 @@ def test_a_side_other_than_long_or_short_is_a_400_with_its_line() -> None:
         f"{T0 + 60},sideways,1,2,1",
     )
     error = invalid(source, FrameKind.TRADES)
-    assert error.details == {"line": 3, "column": "side", "value": "sideways"}
+    assert error.details == {"row": 2, "line": 3, "column": "side", "value": "sideways"}
 
 
 def test_a_bad_cell_in_a_parquet_file_names_its_row(tmp_path: Path) -> None:
@@ -358,7 +358,7 @@ def test_a_bad_cell_in_a_parquet_file_names_its_row(tmp_path: Path) -> None:
     pq.write_table(table, path)
     with pytest.raises(InvalidInput) as caught:
         read_table(path, FrameKind.OHLCV)
-    assert caught.value.details == {"row": 2, "column": "close", "value": "x"}
+    assert caught.value.details == {"row": 3, "column": "close", "value": "x"}
 
 
 # ---------------------------------------------------------------- format detection
@@ -454,7 +454,7 @@ def test_a_bad_json_cell_is_a_400_naming_the_row_index_and_column() -> None:
     ]
     with pytest.raises(InvalidInput) as caught:
         read_json_rows(rows, FrameKind.PREDICTIONS)
-    assert caught.value.details == {"row": 1, "column": "prediction", "value": "high"}
+    assert caught.value.details == {"row": 2, "column": "prediction", "value": "high"}
 
 
 def test_json_rows_with_missing_columns_or_a_non_object_are_400s() -> None:
@@ -463,7 +463,7 @@ def test_json_rows_with_missing_columns_or_a_non_object_are_400s() -> None:
     assert caught.value.details["missing_columns"] == ["entry_price", "exit_price", "pnl"]
     with pytest.raises(InvalidInput) as caught:
         read_json_rows([{"timestamp": T0}, 5], FrameKind.INDICATORS)
-    assert caught.value.details == {"row": 1}
+    assert caught.value.details == {"row": 2}
     with pytest.raises(InvalidInput):
         read_json_rows({"timestamp": T0}, FrameKind.INDICATORS)
 
@@ -475,7 +475,7 @@ def test_json_trade_rows_validate_the_side_by_row() -> None:
     ]
     with pytest.raises(InvalidInput) as caught:
         read_json_rows(rows, FrameKind.TRADES)
-    assert caught.value.details == {"row": 1, "column": "side"}
+    assert caught.value.details == {"row": 2, "column": "side"}
 
 
 def test_csv_text_reads_like_an_uploaded_csv() -> None:

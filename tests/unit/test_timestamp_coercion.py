@@ -197,14 +197,14 @@ def test_a_blank_required_time_is_a_400_naming_its_line() -> None:
     array = pa.array(["2024-01-01", "2024-01-02", None])
     with pytest.raises(InvalidInput) as caught:
         coerce_time_array(array, "timestamp", LINE_2, required=True)
-    assert caught.value.details == {"line": 4, "column": "timestamp"}
+    assert caught.value.details == {"row": 3, "line": 4, "column": "timestamp"}
 
 
 def test_text_that_is_no_time_is_a_400_naming_its_line_and_value() -> None:
     array = pa.array(["2024-01-01", "2024-01-02", "2024-01-03", "soon"])
     with pytest.raises(InvalidInput) as caught:
         coerce_time_array(array, "timestamp", Position("line", 10), required=True)
-    assert caught.value.details == {"line": 13, "column": "timestamp", "value": "soon"}
+    assert caught.value.details == {"row": 12, "line": 13, "column": "timestamp", "value": "soon"}
 
 
 def test_non_finite_float_epochs_are_a_400_naming_their_row() -> None:

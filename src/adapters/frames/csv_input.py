@@ -220,6 +220,8 @@ def _csv_error(exc: Exception, names: Sequence[str]) -> InvalidInput:
     row = _ROW.search(message)
     details: dict[str, Any] = {}
     if row is not None:
+        # Arrow numbers records with the header as #1: the data row is one less (blank lines aside).
+        details["row"] = int(row.group(1)) - 1
         details["line"] = int(row.group(1))
     column = _COLUMN.search(message)
     if column is not None and int(column.group(1)) < len(names):

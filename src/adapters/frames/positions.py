@@ -15,8 +15,8 @@ from domain.errors import InvalidInput
 class Position:
     """Where the first row of a batch sits in the input.
 
-    CSV errors speak of 1-based file lines (the header is line 1), everything else of 0-based rows,
-    because that is what a client can look up in its own file or array.
+    Every error names the 1-based data row (`row`); a CSV error also names the 1-based file line (`line`,
+    the header is line 1), because that is what a client can look up in its own file or array.
     """
 
     unit: Literal["line", "row"]
@@ -27,7 +27,8 @@ class Position:
 
     def error(self, index: int, column: str, problem: str, value: Any = None) -> InvalidInput:
         where = self.first + index
-        details: dict[str, Any] = {self.unit: where, "column": column}
+        details: dict[str, Any] = {"row": where - 1, "line": where} if self.unit == "line" else {"row": where}
+        details["column"] = column
         shown = ""
         if value is not None:
             details["value"] = _short(value)
@@ -40,7 +41,7 @@ def csv_start() -> Position:
 
 
 def rows_start() -> Position:
-    return Position("row", 0)
+    return Position("row", 1)
 
 
 def first_true(mask: pa.Array) -> int | None:

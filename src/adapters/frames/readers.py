@@ -129,14 +129,14 @@ def read_csv_text(text: str, kind: FrameKind) -> pa.Table:
 def read_json_rows(rows: Any, kind: FrameKind) -> pa.Table:
     """The JSON array forms (`predictions`, `trades`): row objects, validated like a file.
 
-    A bad cell is a 400 whose `details.row` is its 0-based index in the array.
+    A bad cell is a 400 whose `details.row` is its 1-based position in the array.
     """
     if not isinstance(rows, list):
         raise InvalidInput("rows must be an array of objects", {"type": type(rows).__name__})
     names: dict[str, None] = {}
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
-            raise InvalidInput(f"row {index} is not an object", {"row": index})
+            raise InvalidInput(f"row {index + 1} is not an object", {"row": index + 1})
         for key in row:
             names.setdefault(str(key))
     check_columns(kind, list(names))
@@ -160,8 +160,8 @@ def _json_column(values: list[Any], name: str, kind: FrameKind) -> pa.Array:
     first = type(present[0][1])
     index, odd = next(((i, value) for i, value in present if type(value) is not first), present[0])
     raise InvalidInput(
-        f"row {index}: {name} cannot hold {type(odd).__name__} values next to {first.__name__} ones",
-        {"row": index, "column": name, "value": str(odd)[:80]},
+        f"row {index + 1}: {name} cannot hold {type(odd).__name__} values next to {first.__name__} ones",
+        {"row": index + 1, "column": name, "value": str(odd)[:80]},
     )
 
 

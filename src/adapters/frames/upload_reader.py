@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pyarrow as pa
-
+from adapters.frames.checked import CheckedFrame
 from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
-from adapters.frames.readers import read_frames
 from application.ports import FrameUpload
 from domain.frames import FrameKind
 
@@ -20,8 +16,8 @@ class ArrowUploadReader:
         self.block_size = block_size
         self.max_columns = max_columns
 
-    def read(self, upload: FrameUpload, kind: FrameKind) -> AsyncIterator[pa.RecordBatch]:
-        return read_frames(
+    def read(self, upload: FrameUpload, kind: FrameKind) -> CheckedFrame:
+        return CheckedFrame(
             upload.path,
             kind,
             fmt=UploadFormat(upload.fmt) if upload.fmt else None,

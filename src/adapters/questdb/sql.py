@@ -6,6 +6,7 @@ client text.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -17,6 +18,11 @@ from domain.values import MEASUREMENT_PATTERN
 
 _DDL_TYPES: Final = {"TIMESTAMP": "TIMESTAMP", "LONG": "LONG", "DOUBLE": "DOUBLE", "VARCHAR": "VARCHAR",
                      "SYMBOL": "SYMBOL", "BOOLEAN": "BOOLEAN"}
+# A type QuestDB's own catalog names (a table made elsewhere); copied as is into a staging table's DDL.
+_CATALOG_TYPE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,30}(\([0-9a-z]{1,4}\))?")
+# Staging tables of all-or-nothing writes: `_`-prefixed (hidden from listings), with their start second.
+STAGING_PREFIX: Final = "__stage1_staging_"
+_STAGING: Final = re.compile(re.escape(STAGING_PREFIX) + r"([0-9]{1,12})_[0-9a-f]{1,32}")
 _SAMPLE_UNITS: Final = {"s": "s", "m": "m", "h": "h", "d": "d", "w": "w", "M": "M", "y": "y"}
 _AGGREGATES: Final = {"first": "first", "last": "last", "min": "min", "max": "max", "sum": "sum",
                       "avg": "avg", "count": "count"}
@@ -31,8 +37,18 @@ _TIME_FORMATS: Final = {
 }
 
 
+def staging_name(started: int, token: str) -> str:
+    return f"{STAGING_PREFIX}{started}_{token}"
+
+
+def staging_started(name: str) -> int | None:
+    """The second a staging table's write started, or None for any other name."""
+    found = _STAGING.fullmatch(name)
+    return None if found is None else int(found[1])
+
+
 def table(name: str) -> str:
-    if MEASUREMENT_PATTERN.fullmatch(name) is None:
+    if MEASUREMENT_PATTERN.fullmatch(name) is None and _STAGING.fullmatch(name) is None:
         raise InvalidInput("measurement must match ^[a-z][a-z0-9_]{0,126}$", {"field": "measurement"})
     return f'"{name}"'
 
@@ -60,7 +76,7 @@ def literal(value: Literal, store_type: str) -> str:
 
 
 def create_table(name: str, types: Mapping[str, str], keys: Sequence[str], partition_by: str) -> str:
-    definitions = ", ".join(f"{column(col)} {_DDL_TYPES.get(kind, 'VARCHAR')}" for col, kind in types.items())
+    definitions = ", ".join(f"{column(col)} {_ddl_type(kind)}" for col, kind in types.items())
     dedup = ", ".join(column(key) for key in keys)
     return (
         f"CREATE TABLE IF NOT EXISTS {table(name)} ({definitions}) TIMESTAMP({column(TIMESTAMP)}) "
@@ -68,8 +84,14 @@ def create_table(name: str, types: Mapping[str, str], keys: Sequence[str], parti
     )
 
 
+def _ddl_type(store_type: str) -> str:
+    if store_type in _DDL_TYPES:
+        return _DDL_TYPES[store_type]
+    return store_type if _CATALOG_TYPE.fullmatch(store_type) else "VARCHAR"
+
+
 def add_column(name: str, col: str, store_type: str) -> str:
-    kind = _DDL_TYPES.get(store_type, "VARCHAR")
+    kind = _ddl_type(store_type)
     return f"ALTER TABLE {table(name)} ADD COLUMN IF NOT EXISTS {column(col)} {kind}"
 
 

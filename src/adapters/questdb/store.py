@@ -1,40 +1,31 @@
 """The QuestDB time-series store.
 
 Writes: explicit DDL over /exec (designated `timestamp`, partitioning by granularity, WAL, DEDUP UPSERT
-KEYS), then ILP over HTTP with the official client, then a wait until the WAL is applied so every later
-read sees the rows. Reads and CSV exports stream from /exp. Client SQL goes through the Postgres wire
-port as a read-only user.
+KEYS), then ILP over HTTP with the official client into a staging table swapped in once complete
+(staged_write.py), then a wait until the WAL is applied so every later read sees the rows. Reads and CSV
+exports stream from /exp. Client SQL goes through the Postgres wire port as a read-only user.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import anyio
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from adapters.questdb import sql
 from adapters.questdb.csv_reader import CsvBatches
 from adapters.questdb.http import QuestDBHttp
-from adapters.questdb.ingest import chunk_rows, ilp_conf, send
+from adapters.questdb.ingest import ilp_conf
 from adapters.questdb.read_only_sql import ReadOnlySql
-from adapters.series.sampling import Bucket, aggregate_plan, partition_by
+from adapters.questdb.staged_write import StagedWrite
+from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
-    SYMBOL,
-    check_keys,
     check_query,
     coerce_equals,
-    column_type_for,
-    conform,
-    dedup_keys,
-    normalize,
     resolve_columns,
-    time_bounds,
     to_micros_bounds,
 )
 from application.ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
@@ -44,27 +35,6 @@ from domain.values import MeasurementName, validate_output_unit
 
 SYSTEM_PREFIXES: Final = ("sys.", "telemetry", "_")
 DESCRIBE_CONCURRENCY: Final = 8
-BARE_ROWS_PER_INSERT: Final = 1_000
-
-
-@dataclass(slots=True)
-class _Write:
-    """What one write learns as its batches go by."""
-
-    types: dict[str, str] | None = None
-    keys: list[str] = field(default_factory=list)
-    symbols: list[str] = field(default_factory=list)
-    bare_micros: list[int] = field(default_factory=list)
-    rows: int = 0
-    first_ns: int | None = None
-    last_ns: int | None = None
-
-    def count(self, frame: pa.Table) -> None:
-        low, high = time_bounds(frame)
-        self.rows += frame.num_rows
-        if low is not None and high is not None:
-            self.first_ns = low if self.first_ns is None else min(self.first_ns, low)
-            self.last_ns = high if self.last_ns is None else max(self.last_ns, high)
 
 
 class QuestDBTimeSeriesStore:
@@ -101,91 +71,10 @@ class QuestDBTimeSeriesStore:
         mode: WriteMode = WriteMode.APPEND,
         granularity: str | None = None,
     ) -> WriteReport:
+        """All or nothing: the rows go into a staging table first (see staged_write.py)."""
         name = MeasurementName(measurement)
-        state = _Write()
-        async with aclosing(self._chunks(name, batches, kind, mode, granularity, state)) as chunks:
-            await send(self._ilp, str(name), chunks, state.symbols)
-        await self._insert_bare_rows(name, state.bare_micros)
-        if state.types is None and mode is WriteMode.REPLACE:
-            await self.drop(name)
-        if state.types is not None:
-            await self._await_wal(name)
-        return WriteReport(name, state.rows, state.first_ns, state.last_ns)
-
-    async def _chunks(
-        self,
-        name: str,
-        batches: AsyncIterator[pa.RecordBatch],
-        kind: FrameKind,
-        mode: WriteMode,
-        granularity: str | None,
-        state: _Write,
-    ) -> AsyncGenerator[pa.Table, None]:
-        """Normalized frames regrouped into flush-sized chunks; the table is made ready before each."""
-        pending: list[pa.Table] = []
-        pending_rows = 0
-        target = 0
-        async for batch in batches:
-            frame = normalize(batch)
-            if state.types is None:
-                await self._prepare(name, frame, kind, mode, granularity, state)
-                target = chunk_rows(frame)
-            assert state.types is not None
-            frame = conform(frame, state.types)
-            await self._widen(name, frame, kind, state)
-            check_keys(frame, state.keys)
-            state.count(frame)
-            frame = _set_aside_bare_rows(frame, state.bare_micros)
-            if frame.num_rows == 0:
-                continue
-            pending.append(frame)
-            pending_rows += frame.num_rows
-            while pending_rows >= target:
-                combined = pa.concat_tables(pending, promote_options="default")
-                yield combined.slice(0, target)
-                rest = combined.slice(target)
-                pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
-        if pending:
-            yield pa.concat_tables(pending, promote_options="default")
-
-    async def _prepare(
-        self, name: str, frame: pa.Table, kind: FrameKind, mode: WriteMode, granularity: str | None, state: _Write
-    ) -> None:
-        if mode is WriteMode.REPLACE:
-            await self.drop(MeasurementName(name))
-        existing = await self._columns(name)
-        if existing is None:
-            types = {
-                column: column_type_for(kind, column, dtype)
-                for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True)
-            }
-            keys = dedup_keys(kind)
-            check_keys(frame, keys)
-            await self._http.exec(sql.create_table(name, types, keys, partition_by(kind, granularity)))
-            state.types, state.keys = types, keys
-        else:
-            state.types = {column: kind_ for column, (kind_, _) in existing.items()}
-            state.keys = [column for column, (_, upsert) in existing.items() if upsert] or dedup_keys(kind)
-        state.symbols[:] = [column for column, store_type in state.types.items() if store_type == SYMBOL]
-
-    async def _widen(self, name: str, frame: pa.Table, kind: FrameKind, state: _Write) -> None:
-        assert state.types is not None
-        for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True):
-            if column in state.types:
-                continue
-            store_type = column_type_for(kind, column, dtype)
-            await self._http.exec(sql.add_column(name, column, store_type))
-            state.types[column] = store_type
-            if store_type == SYMBOL:
-                state.symbols.append(column)
-
-    async def _insert_bare_rows(self, name: str, micros: list[int]) -> None:
-        """Rows with nothing but a time cannot travel over ILP (a line needs a field); SQL takes them."""
-        stamp = sql.column(TIMESTAMP)
-        for start in range(0, len(micros), BARE_ROWS_PER_INSERT):
-            batch = micros[start : start + BARE_ROWS_PER_INSERT]
-            values = ", ".join(f"(cast({value} as timestamp))" for value in batch)
-            await self._http.exec(f"INSERT INTO {sql.table(name)} ({stamp}) VALUES {values}")
+        staged = StagedWrite(self._http, self._ilp, self._columns, self._await_wal)
+        return await staged.run(name, batches, kind, mode, granularity)
 
     async def _await_wal(self, name: str) -> None:
         """Read-your-writes: wait until QuestDB has applied every committed WAL transaction of `name`."""
@@ -357,22 +246,6 @@ class QuestDBTimeSeriesStore:
         await self._http.close()
         if self._sql is not None:
             await self._sql.close()
-
-
-def _set_aside_bare_rows(frame: pa.Table, bare_micros: list[int]) -> pa.Table:
-    """`frame` without the rows whose every column but `timestamp` is null; their times go to `bare_micros`."""
-    others = [frame.column(name) for name in frame.schema.names if name != TIMESTAMP]
-    if not others:
-        bare = pa.chunked_array([pa.array([True] * frame.num_rows)])
-    else:
-        bare = pc.is_null(others[0])
-        for values in others[1:]:
-            bare = pc.and_(bare, pc.is_null(values))
-    if not pc.any(bare).as_py():
-        return frame
-    stamps = pc.filter(frame.column(TIMESTAMP), bare).cast(pa.int64())
-    bare_micros.extend(value // 1000 for value in stamps.to_pylist())
-    return frame.filter(pc.invert(bare))
 
 
 def _info(name: str, designated: str | None, partitioning: str | None, results: dict[str, Any]) -> MeasurementInfo:

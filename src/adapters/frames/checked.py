@@ -1,0 +1,89 @@
+"""An upload checked whole before its first row is written anywhere.
+
+The spooled upload is read once, every cell parsed and normalized, into an Arrow IPC file beside it; only
+then does the first batch come out, served from that file (memory-mapped, no second parse). So a bad row at
+line 900,001 is a 400 while the store is still untouched, and the row count is known before the write
+starts. The IPC file is deleted on every path: the end, an error, or the consumer letting go.
+"""
+
+from __future__ import annotations
+
+import glob
+import uuid
+from collections.abc import AsyncGenerator
+from functools import partial
+from pathlib import Path
+from typing import Final, Self
+
+import anyio
+import anyio.to_thread
+import pyarrow as pa
+import pyarrow.ipc as pa_ipc
+
+from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
+from adapters.frames.detection import UploadFormat
+from adapters.frames.readers import DEFAULT_BATCH_ROWS, open_frames
+from domain.frames import FrameKind
+
+CHECKED_SUFFIX: Final = ".checked.arrow"
+
+
+def checked_copies(upload: Path | str) -> list[Path]:
+    """Checked copies of `upload` that are still on disk (each read makes and deletes its own)."""
+    path = Path(upload)
+    return sorted(path.parent.glob(f"{glob.escape(path.name)}.*{CHECKED_SUFFIX}"))
+
+
+class CheckedFrame:
+    """The normalized batches of one upload; `rows` is set once the whole upload passed its checks."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        kind: FrameKind,
+        *,
+        fmt: UploadFormat | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        max_columns: int = DEFAULT_MAX_COLUMNS,
+    ) -> None:
+        self.rows: int | None = None
+        self._path = Path(path)
+        self._open = partial(
+            open_frames, self._path, kind, fmt=fmt, batch_rows=batch_rows, block_size=block_size,
+            max_columns=max_columns,
+        )  # fmt: skip
+        self._batches = self._generate()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> pa.RecordBatch:
+        return await anext(self._batches)
+
+    async def aclose(self) -> None:
+        await self._batches.aclose()
+
+    async def _generate(self) -> AsyncGenerator[pa.RecordBatch, None]:
+        checked = self._path.with_name(f"{self._path.name}.{uuid.uuid4().hex[:12]}{CHECKED_SUFFIX}")
+        try:
+            self.rows = await anyio.to_thread.run_sync(self._check_into, checked)
+            reader = await anyio.to_thread.run_sync(_open_checked, checked)
+            for index in range(reader.num_record_batches):
+                yield reader.get_batch(index)
+        finally:
+            # Unlinking leaves the mapped batches readable for whoever still holds them.
+            checked.unlink(missing_ok=True)
+
+    def _check_into(self, target: Path) -> int:
+        """Reads, checks and normalizes every row into `target` (blocking); answers the row count."""
+        rows = 0
+        with self._open() as reader, pa_ipc.new_file(str(target), reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch if batch.schema.equals(reader.schema) else batch.cast(reader.schema))
+                rows += batch.num_rows
+        return rows
+
+
+def _open_checked(path: Path) -> pa_ipc.RecordBatchFileReader:
+    return pa_ipc.open_file(pa.memory_map(str(path), "r"))
