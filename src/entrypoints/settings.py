@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         30.0, description="How long a worker holds a job without renewing it; a dead worker's jobs move on after."
     )
+    strict_bodies: bool = Field(
+        False,
+        description="A JSON body field the route does not know is a 400 instead of ignored "
+        "(and named in Stage1-Ignored-Fields).",
+    )
     log_level: str = Field("INFO", description="Python log level.")
     tls_cert: Path | None = Field(None, description="TLS certificate (PEM) for serving HTTPS directly.")
     tls_key: Path | None = Field(None, description="TLS private key (PEM).")

@@ -36,6 +36,7 @@ from entrypoints.http.lockout import FailureLockout
 from entrypoints.http.openapi_extras import with_full_openapi
 from entrypoints.http.operations import VERSION
 from entrypoints.http.security_headers import security_headers
+from entrypoints.http.strict_input import StrictInput
 from entrypoints.settings import Settings
 from entrypoints.worker_runtime import in_process_worker
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if settings.cors_origins
         else None
     )
+    strict_input = StrictInput(strict_bodies=settings.strict_bodies)
     app = Litestar(
         route_handlers=[
             datasets.router,
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             # Authentication first, so the general limit keys on a token only once the store recognised it.
             *([auth.auth_middleware()] if settings.auth_required else []),
             auth.rate_limit(settings).middleware,
+            # Innermost: a caller the limits or the token refuse hears that, not about a parameter's name.
+            strict_input.middleware,
         ],
         dependencies={
             **use_cases.dependencies(),
@@ -113,4 +117,4 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         debug=False,
     )
     app.state.auth_lockout = FailureLockout(settings.auth_lockout_after, settings.auth_lockout_seconds)
-    return with_full_openapi(allow_every_method(app))
+    return with_full_openapi(strict_input.learn(allow_every_method(app)))

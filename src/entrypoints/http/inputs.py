@@ -13,6 +13,7 @@ from application.idempotency import IdempotencyKey
 from domain.errors import InvalidInput
 from domain.values import coerce_timestamp
 from entrypoints.http.errors import UnsupportedMediaType
+from entrypoints.http.strict_input import check_fields
 
 T = TypeVar("T")
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
@@ -23,15 +24,18 @@ NANOS_RANGE = range(-(2**63) + 1, 2**63)
 
 
 def decode(data: bytes | str, kind: type[T], what: str = "body") -> T:
-    """JSON into a wire struct; a wrong type or a missing field is a 400 naming the path."""
+    """JSON into a wire struct; a wrong type or a missing field is a 400 naming the path, and a field the
+    struct does not know is named in `Stage1-Ignored-Fields` (a 400 under `STAGE1_STRICT_BODIES`)."""
     try:
-        return msgspec.json.decode(data, type=kind)
+        value = msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as exc:
         raise InvalidInput(f"invalid {what}: {exc}", {"part": what, "reason": str(exc)}) from exc
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"{what} is not valid JSON: {exc}", {"part": what}) from exc
     except RecursionError as exc:  # msgspec refuses nesting deeper than the interpreter's stack allows
         raise InvalidInput(f"{what} is nested too deeply", {"part": what}) from exc
+    check_fields(data, kind)
+    return value
 
 
 def media_type(request: Request[Any, Any, Any]) -> str:
