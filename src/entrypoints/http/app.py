@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             "settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
         },
         lifespan=[lifespan],
+        before_request=strict_input.before_request,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Stage1",

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ParamType, ScopeType
 from litestar.handlers import BaseRouteHandler
@@ -50,6 +50,8 @@ class StrictInput:
 
     strict_bodies: bool
     query_names: dict[BaseRouteHandler, frozenset[str] | None] = field(default_factory=dict)
+    # Handlers that let Litestar decode their body (`data: SomeStruct`) instead of `inputs.decode`.
+    data_structs: dict[BaseRouteHandler, type[msgspec.Struct]] = field(default_factory=dict)
 
     def learn(self, app: Litestar) -> Litestar:
         for route in app.routes:
@@ -62,6 +64,10 @@ class StrictInput:
                     p.field_alias for p in kwargs_model.expected_query_params if p.param_type is ParamType.QUERY
                 )
                 self.query_names[handler] = None if exempt else names
+                data = handler.parsed_fn_signature.parameters.get("data")
+                kind = None if data is None else data.annotation
+                if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+                    self.data_structs[handler] = kind
         return app
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
@@ -85,6 +91,12 @@ class StrictInput:
 
         return check
 
+    async def before_request(self, request: Request[Any, Any, Any]) -> None:
+        """The same field check for bodies Litestar decodes; the body is cached, so it is read once."""
+        kind = self.data_structs.get(request.route_handler)
+        if kind is not None:
+            check_fields(await request.body(), kind)
+
     def _check_query(self, scope: Scope) -> None:
         known = self.query_names.get(scope["route_handler"], None)
         raw = scope.get("query_string", b"")
@@ -107,7 +119,10 @@ def check_fields(data: bytes | str, kind: type[Any]) -> None:
     if kind.__struct_config__.forbid_unknown_fields:
         return
     # Values stay raw: only the keys are read, so a large inline frame is not built a second time.
-    sent = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+    try:
+        sent = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return  # not an object: the decoding proper answers why
     known = _known(kind)
     unknown = [name for name in sent if name not in known and name not in _returned(kind)]
     if not unknown:

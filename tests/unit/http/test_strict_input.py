@@ -134,3 +134,21 @@ async def test_a_post_route_refuses_an_unknown_query_parameter_too(
     assert response.status_code == 400
     assert response.json()["details"]["unknown_parameters"] == ["mdoe"]
     assert (await client.get("/api/datasets")).json()["total"] == 0
+
+
+async def test_a_search_body_names_a_misspelt_field_instead_of_silently_answering_everything(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    response = await client.post("/api/runs/search", json={"ordr_by": "created_at desc", "limit": 5})
+
+    assert response.status_code == 200, response.text
+    assert ignored(response) == ["ordr_by"]
+
+
+async def test_under_strict_bodies_a_search_body_with_an_unknown_field_is_a_400(
+    strict_client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    response = await strict_client.post("/api/simulations/search", json={"filtr": "status = 'FAILED'"})
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {"unknown_fields": ["filtr"]}
