@@ -31,8 +31,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from domain.errors import InvalidInput
 
 IGNORED_HEADER = "Stage1-Ignored-Fields"
-# Documentation pages take whatever their renderers append; they read no parameter of ours.
-EXEMPT_PREFIXES = ("/schema",)
+# The API is checked. Pages and files a browser or a scraper loads (the dashboard at `/`, `/ui`, `/vendor`,
+# `/static`, the `/schema` documents, `/metrics`) read no parameter of ours and may carry cache-busting ones.
+CHECKED_PREFIXES = ("/api/", "/healthz")
 
 
 @dataclass(slots=True)
@@ -59,7 +60,7 @@ class StrictInput:
                 continue
             for method, (handler, kwargs_model) in route.route_handler_map.items():
                 takes_any = "query" in kwargs_model.expected_reserved_kwargs
-                exempt = takes_any or method == "OPTIONS" or route.path.startswith(EXEMPT_PREFIXES)
+                exempt = takes_any or method == "OPTIONS" or not route.path.startswith(CHECKED_PREFIXES)
                 names = frozenset(
                     p.field_alias for p in kwargs_model.expected_query_params if p.param_type is ParamType.QUERY
                 )

@@ -88,13 +88,13 @@ async def test_under_strict_bodies_an_unknown_field_is_a_400_naming_it_and_retur
 
 
 def get_routes() -> list[str]:
-    """Every GET route of the app but the documentation pages, with path parameters filled in."""
+    """Every GET route of the API, with path parameters filled in."""
     app = create_app()
     paths = sorted(
         {
             route.path
             for route in app.routes
-            if isinstance(route, HTTPRoute) and "GET" in route.methods and not route.path.startswith("/schema")
+            if isinstance(route, HTTPRoute) and "GET" in route.methods and route.path.startswith(("/api/", "/healthz"))
         }
     )
     return [re.sub(r"\{[^}]+\}", "nope", path) for path in paths]
@@ -152,3 +152,12 @@ async def test_under_strict_bodies_a_search_body_with_an_unknown_field_is_a_400(
 
     assert response.status_code == 400
     assert response.json()["details"] == {"unknown_fields": ["filtr"]}
+
+
+async def test_pages_a_browser_loads_take_cache_busting_parameters(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    for path in ("/", "/schema/openapi.json", "/metrics"):
+        response = await client.get(path, params={"v": "123"})
+
+        assert response.status_code == 200, (path, response.text)
