@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.ports import Clock, IdGenerator, UnitOfWorkFactory
-from domain.errors import NotFound, Unauthorized
+from domain.errors import InvalidInput, NotFound, Unauthorized
 from domain.paging import Page, PageRequest
 from domain.tokens import (
     LAST_USED_RESOLUTION,
@@ -71,6 +71,44 @@ async def authenticate(presented: str, *, uow: UnitOfWorkFactory, clock: Clock) 
             await tx.tokens.save(token)
             await tx.commit()
     return token
+
+
+async def open_session(
+    configured_secret: str,
+    token: str | None,
+    secret: str | None,
+    name: str,
+    ttl_days: int,
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    ids: IdGenerator,
+) -> IssuedToken:
+    """A browser session is a token of its own, issued against a valid token or the shared secret, so that
+    ending it (or revoking it from the token list) never touches the token it came from."""
+    if token is not None:
+        owner = await authenticate(token, uow=uow, clock=clock)
+        return await create_token(_session_name(owner.name), ttl_days, uow=uow, clock=clock, ids=ids)
+    if secret is not None:
+        named = _session_name(name)
+        return await issue_token(configured_secret, secret, named, ttl_days, uow=uow, clock=clock, ids=ids)
+    raise InvalidInput("send a token, or a secret and a name", {"fields": ["token", "secret"]})
+
+
+async def end_session(session_token: str | None, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """The session stops authenticating everywhere at once; ending an unknown or ended one changes nothing."""
+    if not session_token or len(session_token) > 512:
+        return
+    async with uow() as tx:
+        token = await tx.tokens.get_by_hash(token_hash(session_token))
+        if token is not None and token.revoked_at is None:
+            token.revoked_at = clock.now()
+            await tx.tokens.save(token)
+            await tx.commit()
+
+
+def _session_name(name: str) -> str:
+    return ("session of " + name.strip())[:128]
 
 
 async def list_tokens(page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[ApiToken]:

@@ -38,6 +38,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def csrf_for(session_token: str) -> str:
+    """The CSRF value of a browser session: derived from it, so it needs no storage, and showing it to page
+    scripts (it sits in a readable cookie) reveals nothing of the session itself."""
+    return hashlib.sha256(b"stage1-csrf:" + session_token.encode("utf-8")).hexdigest()
+
+
 def secret_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 

@@ -20,6 +20,7 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.frames.upload_reader import ArrowUploadReader
+from adapters.series.read_only_sql import SqlGate
 from adapters.sql import migrate
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import unit_of_work_factory
@@ -40,11 +41,20 @@ async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+def sql_gate(settings: Settings) -> SqlGate:
+    return SqlGate(settings.sql_concurrency, settings.sql_timeout_max_seconds)
+
+
 async def _duckdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
     from adapters.duckdb.store import DuckDBTimeSeriesStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = DuckDBTimeSeriesStore(Path(settings.data_dir) / "timeseries.duckdb")
+    store = DuckDBTimeSeriesStore(
+        Path(settings.data_dir) / "timeseries.duckdb",
+        threads=settings.duckdb_threads,
+        memory_limit_mb=settings.duckdb_memory_limit_mb,
+        sql_gate=sql_gate(settings),
+    )
     try:
         yield store
     finally:
@@ -55,7 +65,10 @@ async def _questdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
     from adapters.questdb.store import QuestDBTimeSeriesStore
 
     store = QuestDBTimeSeriesStore(
-        settings.questdb_http_url, pg_url=settings.questdb_pg_url, ilp=settings.questdb_ilp_url
+        settings.questdb_http_url,
+        pg_url=settings.questdb_pg_url,
+        ilp=settings.questdb_ilp_url,
+        sql_gate=sql_gate(settings),
     )
     try:
         yield store

@@ -39,7 +39,15 @@ class Settings(BaseSettings):
     )
     auth_secret: SecretStr | None = Field(None, description="Shared secret that POST /api/auth/token checks.")
     token_ttl_days: int = Field(90, description="Default token lifetime.")
-    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS and for writes that send `Origin` (JSON list)."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers to besides the loopback names (JSON list); any other `Host` "
+        "is a 421. On a non-loopback bind with none listed, every name is answered.",
+    )
+    session_ttl_days: int = Field(1, description="Lifetime of a browser session (POST /api/auth/session).")
     rate_limit_per_minute: int = Field(
         600, description="Requests per minute per validated token, or per client address without one."
     )
@@ -53,6 +61,18 @@ class Settings(BaseSettings):
         60.0, description="The first lockout; each further failure doubles it, up to an hour."
     )
     max_upload_mb: int = Field(2048, description="Largest request body, in MiB (413 beyond).")
+    sql_concurrency: int = Field(
+        2, description="Read-only SQL statements (/api/questdb/query, /export) that run at once; others wait "
+        "for a slot within their timeout. They run on threads of their own, never the data routes' threads.",
+    )
+    sql_timeout_max_seconds: float = Field(
+        300.0, description="The longest a read-only SQL statement may run, whatever `timeout` it asks for; it "
+        "bounds the whole statement, a streamed export included (504 beyond).",
+    )
+    duckdb_memory_limit_mb: int = Field(
+        1024, description="DuckDB memory_limit of the embedded store: a statement needing more stops with a 400.",
+    )
+    duckdb_threads: int = Field(2, description="Threads DuckDB runs one statement on.")
     upload_dir: Path | None = Field(None, description="Where uploads are spooled; default data_dir/uploads.")
     csv_block_bytes: int = Field(
         8 * 1024 * 1024,

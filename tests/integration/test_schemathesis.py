@@ -47,7 +47,9 @@ def need(name: str) -> str:
 def live_app(settings: Settings) -> Litestar:
     """The app under test; it must describe itself with the document the cases were generated from."""
     # The fuzzer sends far more than a client may; the limit itself has its own tests.
-    app = create_app(settings.model_copy(update={"rate_limit_per_minute": 10**9}))
+    app = create_app(settings.model_copy(update={
+        "rate_limit_per_minute": 10**9, "auth_rate_limit_per_minute": 10**9, "auth_lockout_after": 10**9,
+    }))
     assert app.openapi_schema.to_schema() == DOCUMENT
     return app
 

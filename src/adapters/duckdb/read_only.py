@@ -1,24 +1,28 @@
-"""Client SQL on DuckDB that can never write: the statement's parsed type is checked, it runs inside a
-`READ ONLY` transaction that is always rolled back, and the database refuses file access.
+"""Client SQL on DuckDB that can never write: the statement is parsed (sqlglot for what it reads, DuckDB's
+own parser for its type), it runs inside a `READ ONLY` transaction that is always discarded, and the database
+refuses file access.
 
 DuckDB cannot open its file a second time read-only while this process holds it read-write, so the
-guarantee comes from the parser (one SELECT or EXPLAIN) plus the read-only transaction, which makes the
-engine itself reject any write that slipped through.
+guarantee comes from the parsers (one SELECT or EXPLAIN) plus the read-only transaction, which makes the
+engine itself reject any write that slipped through. Every statement runs within the `SqlGate`: a slot,
+threads of its own, and one deadline for the whole statement (a streamed one included); the database's
+`memory_limit` stops one that needs more memory.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager, suppress
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final, TypeVar
 
 import anyio.to_thread
 import duckdb
 import pyarrow as pa
 
+from adapters.series.read_only_sql import SqlGate, check_statement, scrub, unique_names
 from application.ports import QueryResult
-from domain.errors import Forbidden, StoreTimeout, UpstreamError
+from domain.errors import Forbidden, InvalidInput, StoreTimeout, UpstreamError
 
 ALLOWED: Final = frozenset({"SELECT", "EXPLAIN"})
 
@@ -39,33 +43,51 @@ def type_name(duckdb_type: Any) -> str:
 
 
 def check_read_only(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """A 403 unless `sql` is exactly one SELECT or EXPLAIN statement."""
+    """A 403 unless `sql` is exactly one SELECT or EXPLAIN statement reading data only; a 400 if it does not parse."""
+    verified = check_statement(sql, "duckdb")
     try:
         statements = cursor.extract_statements(sql)
     except duckdb.Error as exc:
-        raise UpstreamError("the SQL does not parse", {"duckdb": str(exc)}) from exc
+        raise InvalidInput("the SQL does not parse", {"duckdb": scrub(str(exc))}) from exc
     if len(statements) != 1:
         raise Forbidden("only one statement is allowed", {"statements": len(statements)})
     kind = str(statements[0].type).rsplit(".", 1)[-1]
     if kind not in ALLOWED:
         raise Forbidden(f"{kind} is not a read-only statement", {"allowed": sorted(ALLOWED)})
+    if not verified:
+        raise Forbidden("the statement uses syntax the read-only check cannot verify", {"allowed": sorted(ALLOWED)})
 
 
-@contextmanager
-def read_only_transaction(cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    cursor.execute("BEGIN TRANSACTION READ ONLY")
-    try:
-        yield
-    finally:
-        with suppress(duckdb.Error):
-            # DuckDB refuses any statement while a result is only partly fetched.
-            cursor.abort()
-        with suppress(duckdb.Error):
-            cursor.execute("ROLLBACK")
+# DuckDB's exception classes for a statement that is wrong as written: the client's mistake, a 400.
+_USER_MISTAKES: Final = (
+    duckdb.ParserException, duckdb.CatalogException, duckdb.BinderException, duckdb.ConversionException,
+    duckdb.InvalidInputException, duckdb.OutOfRangeException, duckdb.TypeMismatchException,
+    duckdb.SyntaxException, duckdb.NotImplementedException, duckdb.DataError,
+)
+# An Arrow batch reader relays DuckDB's errors as OSError / ArrowInvalid text; their prefixes say the class.
+_MISTAKE_PREFIXES: Final = (
+    "Parser Error", "Catalog Error", "Binder Error", "Conversion Error", "Invalid Input Error",
+    "Out of Range Error", "Mismatch Type Error", "Syntax Error", "Not implemented Error",
+)
+
+
+def translate(exc: BaseException, timeout: float | None) -> Exception:
+    """A DuckDB error as ours, its message relayed without the server's folders."""
+    message = scrub(str(exc)) or "the query failed"
+    first = message.splitlines()[0]
+    if isinstance(exc, duckdb.InterruptException) or message.startswith("INTERRUPT"):
+        return StoreTimeout(f"the query ran past its timeout of {timeout or 0:g} s", {"timeout": timeout})
+    if "read-only mode" in message or isinstance(exc, duckdb.PermissionException):
+        return Forbidden("the statement tries to write or to reach outside the data", {"duckdb": message})
+    if isinstance(exc, duckdb.OutOfMemoryException) or message.startswith("Out of Memory"):
+        return InvalidInput("the statement needs more memory than this server allows", {"duckdb": first})
+    if isinstance(exc, _USER_MISTAKES) or message.startswith(_MISTAKE_PREFIXES):
+        return InvalidInput(first, {"duckdb": message})
+    return UpstreamError(first, {"duckdb": message})
 
 
 def guarded(cursor: duckdb.DuckDBPyConnection, timeout: float | None, work: Callable[[], T]) -> T:
-    """Runs `work`, interrupting the cursor when it outlives `timeout`; DuckDB errors become ours."""
+    """The store's own statements: `work`, interrupted when it outlives `timeout`; DuckDB errors become ours."""
     timer = threading.Timer(timeout, cursor.interrupt) if timeout else None
     if timer is not None:
         timer.daemon = True
@@ -76,66 +98,109 @@ def guarded(cursor: duckdb.DuckDBPyConnection, timeout: float | None, work: Call
         raise StoreTimeout(f"the query ran past its timeout of {timeout:g} s", {"timeout": timeout}) from exc
     except duckdb.Error as exc:
         if "read-only mode" in str(exc):
-            raise Forbidden("the statement tries to write", {"duckdb": str(exc)}) from exc
-        raise UpstreamError(str(exc).splitlines()[0], {"duckdb": str(exc)}) from exc
+            raise Forbidden("the statement tries to write", {"duckdb": scrub(str(exc))}) from exc
+        raise UpstreamError(scrub(str(exc)).splitlines()[0], {"duckdb": scrub(str(exc))}) from exc
     except OSError as exc:
         # An Arrow batch reader relays the errors DuckDB meets while it pulls a batch as OSError, the
         # interrupt of the timer included ("INTERRUPT Error: Interrupted!").
         if str(exc).startswith("INTERRUPT"):
             raise StoreTimeout(f"the query ran past its timeout of {timeout:g} s", {"timeout": timeout}) from exc
-        raise UpstreamError(str(exc).splitlines()[0] or "the query failed", {"duckdb": str(exc)}) from exc
+        message = scrub(str(exc))
+        raise UpstreamError(message.splitlines()[0] if message else "the query failed", {"duckdb": message}) from exc
     finally:
         if timer is not None:
             timer.cancel()
 
 
-def run_query(cursor: duckdb.DuckDBPyConnection, sql: str, limit: int, timeout: float | None) -> QueryResult:
-    """At most `limit` rows of a read-only statement, with its column names and types (blocking)."""
-    check_read_only(cursor, sql)
+def guarded_until(cursor: duckdb.DuckDBPyConnection, deadline: float, work: Callable[[], T]) -> T:
+    """Client SQL: `work`, interrupted at `deadline` (a `time.monotonic()` value); a mistake in it is a 400."""
+    timeout = deadline - time.monotonic()
+    if timeout <= 0:
+        raise StoreTimeout("the query ran past its timeout", {"timeout": 0})
+    timer = threading.Timer(timeout, cursor.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        return work()
+    except (duckdb.Error, OSError, pa.ArrowException) as exc:
+        raise translate(exc, timeout) from exc
+    finally:
+        timer.cancel()
+
+
+def deadline_after(timeout: float) -> float:
+    return time.monotonic() + timeout
+
+
+async def run_query(
+    open_cursor: Callable[[], duckdb.DuckDBPyConnection], sql: str, limit: int, timeout: float, gate: SqlGate
+) -> QueryResult:
+    """At most `limit` rows of a read-only statement, with its column names and types."""
+    timeout = gate.check_timeout(timeout)
+    deadline = deadline_after(timeout)
 
     def work() -> QueryResult:
-        with read_only_transaction(cursor):
-            cursor.execute(sql)
-            description = cursor.description or []
-            columns = [(str(item[0]), type_name(item[1])) for item in description]
-            rows = [list(row) for row in cursor.fetchmany(max(limit, 0))] if limit > 0 else []
-            return QueryResult(columns, rows)
+        cursor = open_cursor()
+        try:
+            check_read_only(cursor, sql)
 
-    return guarded(cursor, timeout, work)
+            def execute() -> QueryResult:
+                cursor.execute("BEGIN TRANSACTION READ ONLY")
+                cursor.execute(sql)
+                description = cursor.description or []
+                names = unique_names([str(item[0]) for item in description])
+                columns = [(name, type_name(item[1])) for name, item in zip(names, description, strict=True)]
+                rows = [list(row) for row in cursor.fetchmany(max(limit, 0))] if limit > 0 else []
+                return QueryResult(columns, rows)
+
+            return guarded_until(cursor, deadline, execute)
+        finally:
+            cursor.close()  # closing discards the transaction: nothing the statement did outlives it
+
+    async with gate.slot(timeout):
+        return await anyio.to_thread.run_sync(work, limiter=gate.threads)
 
 
 async def stream_query(
     open_cursor: Callable[[], duckdb.DuckDBPyConnection],
     sql: str,
-    timeout: float | None,
+    timeout: float,
+    gate: SqlGate,
     batch_rows: int = 65_536,
 ) -> AsyncIterator[pa.RecordBatch]:
-    """A read-only statement's result as Arrow batches, each pulled in a worker thread.
+    """A read-only statement's result as Arrow batches, each pulled on one of the gate's threads.
 
-    `timeout` bounds every pull (DuckDB executes a streamed query as its batches are pulled)."""
-    cursor = await anyio.to_thread.run_sync(open_cursor)
-    reader: Any = None
-    try:
-        check_read_only(cursor, sql)
+    `timeout` bounds the whole statement, every pull included (DuckDB executes a streamed query as its
+    batches are pulled)."""
+    timeout = gate.check_timeout(timeout)
+    deadline = deadline_after(timeout)
+    async with gate.slot(timeout):
+        cursor = await anyio.to_thread.run_sync(open_cursor, limiter=gate.threads)
+        reader: Any = None
+        try:
+            await anyio.to_thread.run_sync(check_read_only, cursor, sql, limiter=gate.threads)
 
-        def start() -> Any:
-            cursor.execute("BEGIN TRANSACTION READ ONLY")
-            return cursor.sql(sql).to_arrow_reader(batch_rows)
+            def start() -> Any:
+                cursor.execute("BEGIN TRANSACTION READ ONLY")
+                return cursor.sql(sql).to_arrow_reader(batch_rows)
 
-        reader = await anyio.to_thread.run_sync(guarded, cursor, timeout, start)
-        yielded = False
-        while True:
-            batch = await anyio.to_thread.run_sync(guarded, cursor, timeout, lambda: _next_batch(reader))
-            if batch is None:
-                break
-            if batch.num_rows or not yielded:
-                yielded = True
-                yield batch
-        if not yielded:
-            yield pa.RecordBatch.from_pylist([], schema=reader.schema)
-    finally:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_finish, cursor, reader)
+            reader = await anyio.to_thread.run_sync(guarded_until, cursor, deadline, start, limiter=gate.threads)
+            names = unique_names(list(reader.schema.names))
+            yielded = False
+            while True:
+                batch = await anyio.to_thread.run_sync(
+                    guarded_until, cursor, deadline, lambda: _next_batch(reader), limiter=gate.threads
+                )
+                if batch is None:
+                    break
+                if batch.num_rows or not yielded:
+                    yielded = True
+                    yield batch.rename_columns(names)
+            if not yielded:
+                yield pa.RecordBatch.from_pylist([], schema=reader.schema).rename_columns(names)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_finish, cursor, reader, limiter=gate.threads)
 
 
 def _next_batch(reader: Any) -> pa.RecordBatch | None:

@@ -24,6 +24,7 @@ import pyarrow as pa
 from adapters.duckdb.read_only import guarded, run_query, stream_query
 from adapters.duckdb.sql import CATALOG, CATALOG_DDL, duckdb_type, quote, range_sql, sample_sql
 from adapters.frames.encoders import encode
+from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
     SYMBOL,
@@ -56,9 +57,18 @@ T = TypeVar("T")
 class DuckDBTimeSeriesStore:
     """A `TimeSeriesStore` in a DuckDB file (created, with its folder, on first use)."""
 
-    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        threads: int | None = None,
+        memory_limit_mb: int | None = None,
+        sql_gate: SqlGate | None = None,
+    ) -> None:
         self._path = Path(path)
         self._threads = threads
+        self._memory_limit_mb = memory_limit_mb
+        self._sql_gate = sql_gate or SqlGate()
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._open_lock = threading.Lock()
         self._write_lock = anyio.Lock()
@@ -71,6 +81,9 @@ class DuckDBTimeSeriesStore:
                 config: dict[str, Any] = {"enable_external_access": False}
                 if self._threads:
                     config["threads"] = self._threads
+                if self._memory_limit_mb:
+                    # Global in DuckDB: it bounds client SQL and the store's own work alike.
+                    config["memory_limit"] = f"{self._memory_limit_mb}MB"
                 try:
                     self._path.parent.mkdir(parents=True, exist_ok=True)
                     connection = duckdb.connect(str(self._path), config=config)
@@ -202,17 +215,10 @@ class DuckDBTimeSeriesStore:
             await self._run(work)
 
     async def query(self, sql: str, limit: int, timeout: float) -> QueryResult:
-        def work() -> QueryResult:
-            cursor = self._cursor()
-            try:
-                return run_query(cursor, sql, limit, timeout)
-            finally:
-                cursor.close()
-
-        return await anyio.to_thread.run_sync(work)
+        return await run_query(self._cursor, sql, limit, timeout, self._sql_gate)
 
     async def stream_sql(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
-        async for batch in stream_query(self._cursor, sql, timeout, BATCH_ROWS):
+        async for batch in stream_query(self._cursor, sql, timeout, self._sql_gate, BATCH_ROWS):
             yield batch
 
     async def ping(self) -> dict[str, Any]:

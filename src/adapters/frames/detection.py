@@ -90,7 +90,9 @@ def detect_format(head: bytes, content_type: str | None = None, filename: str | 
     media = _media_type(content_type)
     extension = _extension(filename)
     declared = _BY_CONTENT_TYPE.get(media or "") or _BY_EXTENSION.get(extension or "")
-    details = {"content_type": content_type, "filename": filename}
+    # Only the file's own name: the reader may pass the spooled path, which is no business of the client's.
+    shown = filename.replace("\\", "/").rsplit("/", 1)[-1] if filename else None
+    details = {"content_type": content_type, "filename": shown}
     if _looks_like_text(head):
         if media in _UNSUPPORTED_TEXT_TYPES or extension in _UNSUPPORTED_EXTENSIONS:
             raise UnsupportedFormat(

@@ -235,22 +235,49 @@ def time_array_to_nanos(values: pa.Array) -> pa.Array:
     return pc.cast(values, pa.timestamp("ns", values.type.tz)).cast(pa.int64())
 
 
+_PER_SECOND: Final = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
 def format_time_array(values: pa.Array, ts_unit: str) -> pa.Array:
     """A timestamp column as the client asked (`ts_unit`): int64 epoch s/ms/us/ns, or ISO-8601 UTC text.
 
     Matches domain.values.format_nanos value for value (floor division; ISO with microseconds only when
-    they are not zero, and a `Z`).
+    they are not zero, and a `Z`). Works in the column's own unit, so times outside the nanosecond range
+    (year 1000, DuckDB's 'infinity') still go out in every unit that can hold them.
     """
-    nanos = time_array_to_nanos(values)
+    have = _PER_SECOND[values.type.unit]
+    raw = pc.cast(values, pa.int64())
     if ts_unit == "iso":
-        return _iso_from_nanos(nanos)
-    divisor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[ts_unit]
-    return nanos if divisor == 1 else floor_divide(nanos, divisor)
+        return _iso_from_nanos(raw, have)
+    want = _PER_SECOND[ts_unit]
+    if want == have:
+        return raw
+    if want < have:
+        return floor_divide(raw, have // want)
+    try:
+        return pc.multiply_checked(raw, pa.scalar(want // have, pa.int64()))
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(
+            f"a time lies outside the years 1677 to 2262, which ts_unit={ts_unit} cannot carry; "
+            "ask for ts_unit=us, ms, s or iso",
+            {"field": "ts_unit"},
+        ) from exc
 
 
-def _iso_from_nanos(nanos: pa.Array) -> pa.Array:
-    seconds = floor_divide(nanos, 10**9)
-    micros = pc.divide(pc.subtract(nanos, pc.multiply(seconds, 10**9)), 1_000)
+# ISO-8601 has four-digit years; beyond them are only engines' sentinels (DuckDB's 'infinity').
+_ISO_FIRST_SECOND: Final = -62135596800  # 0001-01-01T00:00:00Z
+_ISO_LAST_SECOND: Final = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def _iso_from_nanos(raw: pa.Array, per_second: int = 10**9) -> pa.Array:
+    seconds = floor_divide(raw, per_second) if per_second > 1 else raw
+    if pc.any(pc.or_(pc.less(seconds, _ISO_FIRST_SECOND), pc.greater(seconds, _ISO_LAST_SECOND))).as_py():
+        below, above = pc.less(seconds, _ISO_FIRST_SECOND), pc.greater(seconds, _ISO_LAST_SECOND)
+        inside = pc.if_else(pc.or_(below, above), pa.scalar(0, pa.int64()), raw)
+        text = _iso_from_nanos(inside, per_second)
+        return pc.if_else(below, "-infinity", pc.if_else(above, "infinity", text))
+    rest = pc.subtract(raw, pc.multiply(seconds, per_second))
+    micros = pc.multiply(rest, 10**6 // per_second) if per_second <= 10**6 else pc.divide(rest, 1_000)
     # Casting to text gives "YYYY-MM-DD HH:MM:SS" (four-digit years across the whole nanosecond range)
     # an order of magnitude faster than strftime; only the separator needs changing.
     spaced = pc.cast(seconds.cast(pa.timestamp("s")), pa.string())

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from adapters.duckdb.read_only import run_query, stream_query
 from adapters.frames.encoders import encode
+from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
     check_keys,
@@ -52,6 +53,7 @@ class InMemoryTimeSeriesStore:
 
     def __init__(self) -> None:
         self._series: dict[str, _Series] = {}
+        self._sql_gate = SqlGate()
         self._lock = anyio.Lock()
 
     async def write(
@@ -138,19 +140,11 @@ class InMemoryTimeSeriesStore:
 
     async def query(self, sql: str, limit: int, timeout: float) -> QueryResult:
         tables = {name: series.table for name, series in self._series.items()}
-
-        def work() -> QueryResult:
-            connection = _sql_engine(tables)
-            try:
-                return run_query(connection, sql, limit, timeout)
-            finally:
-                connection.close()
-
-        return await anyio.to_thread.run_sync(work)
+        return await run_query(lambda: _sql_engine(tables), sql, limit, timeout, self._sql_gate)
 
     async def stream_sql(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
         tables = {name: series.table for name, series in self._series.items()}
-        async for batch in stream_query(lambda: _sql_engine(tables), sql, timeout):
+        async for batch in stream_query(lambda: _sql_engine(tables), sql, timeout, self._sql_gate):
             yield batch
 
     async def ping(self) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """Client SQL on QuestDB through its Postgres wire port, as a read-only user: the database itself
-refuses every write, and that refusal becomes a 403.
+refuses every write, and that refusal becomes a 403. A statement sqlglot parses is checked first (one read,
+no settings or files); QuestDB's own dialect (SAMPLE BY, LATEST ON) is left to QuestDB. Statements run within
+the `SqlGate` (a slot each, a bounded timeout), on a pool as large as the gate's concurrency.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
@@ -11,9 +14,9 @@ import anyio
 import asyncpg
 import pyarrow as pa
 
-from adapters.series.schema import TIME
+from adapters.series.read_only_sql import SqlGate, check_statement, scrub, unique_names
 from application.ports import QueryResult
-from domain.errors import Forbidden, StoreTimeout, StoreUnavailable, UpstreamError
+from domain.errors import Forbidden, InvalidInput, StoreTimeout, StoreUnavailable, UpstreamError
 
 STREAM_ROWS: Final = 10_000
 
@@ -33,9 +36,10 @@ _ARROW_TYPES: Final = {
 class ReadOnlySql:
     """A small asyncpg pool for the read-only user, opened on first use."""
 
-    def __init__(self, dsn: str, *, max_connections: int = 4) -> None:
+    def __init__(self, dsn: str, gate: SqlGate | None = None) -> None:
         self._dsn = dsn
-        self._max = max_connections
+        self._gate = gate or SqlGate()
+        self._max = self._gate.concurrency
         self._pool: asyncpg.Pool | None = None
         self._lock = anyio.Lock()
 
@@ -51,12 +55,19 @@ class ReadOnlySql:
             return self._pool
 
     async def query(self, sql: str, limit: int, timeout: float) -> QueryResult:
+        check_statement(sql, "postgres")
+        timeout = self._gate.check_timeout(timeout)
+        async with self._gate.slot(timeout):
+            return await self._query(sql, limit, timeout)
+
+    async def _query(self, sql: str, limit: int, timeout: float) -> QueryResult:
         pool = await self._connections(timeout)
         try:
             async with pool.acquire(timeout=timeout) as connection:
                 statement = await connection.prepare(sql, timeout=timeout)
                 attributes = statement.get_attributes()
-                columns = [(attribute.name, _type_name(attribute.type.name)) for attribute in attributes]
+                names = unique_names([attribute.name for attribute in attributes])
+                columns = [(name, _type_name(a.type.name)) for name, a in zip(names, attributes, strict=True)]
                 if not attributes:
                     await connection.execute(sql, timeout=timeout)
                     return QueryResult(columns, [])
@@ -66,12 +77,27 @@ class ReadOnlySql:
                     cursor = await statement.cursor(timeout=timeout)
                     records = await cursor.fetch(limit, timeout=timeout)
                 return QueryResult(columns, [list(record) for record in records])
-        except (Forbidden, UpstreamError, StoreTimeout, StoreUnavailable):
+        except (Forbidden, InvalidInput, UpstreamError, StoreTimeout, StoreUnavailable):
             raise
         except Exception as exc:
             raise translate(exc, timeout) from exc
 
     async def stream(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+        check_statement(sql, "postgres")
+        timeout = self._gate.check_timeout(timeout)
+        async with self._gate.slot(timeout):
+            async for batch in self._stream(sql, timeout):
+                yield batch
+
+    async def _stream(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+        deadline = time.monotonic() + timeout  # one bound for the whole statement, every fetch included
+
+        def left() -> float:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            return remaining
+
         pool = await self._connections(timeout)
         try:
             async with pool.acquire(timeout=timeout) as connection:
@@ -81,14 +107,14 @@ class ReadOnlySql:
                     await connection.execute(sql, timeout=timeout)
                     yield pa.RecordBatch.from_pylist([], schema=pa.schema([]))
                     return
-                names = [attribute.name for attribute in attributes]
+                names = unique_names([attribute.name for attribute in attributes])
                 kinds = [attribute.type.name for attribute in attributes]
                 schema = pa.schema([(name, _stream_type(kind)) for name, kind in zip(names, kinds, strict=True)])
                 produced = False
                 async with connection.transaction():
-                    cursor = await statement.cursor(timeout=timeout)
+                    cursor = await statement.cursor(timeout=left())
                     while True:
-                        records = await cursor.fetch(STREAM_ROWS, timeout=timeout)
+                        records = await cursor.fetch(STREAM_ROWS, timeout=left())
                         if records:
                             produced = True
                             yield _batch(records, names, schema)
@@ -96,13 +122,13 @@ class ReadOnlySql:
                             break
                 if not produced:
                     yield pa.RecordBatch.from_pylist([], schema=schema)
-        except (Forbidden, UpstreamError, StoreTimeout, StoreUnavailable):
+        except (Forbidden, InvalidInput, UpstreamError, StoreTimeout, StoreUnavailable):
             raise
         except Exception as exc:
             raise translate(exc, timeout) from exc
 
     async def ping(self, timeout: float = 5.0) -> None:
-        await self.query("SELECT 1", 1, timeout)
+        await self._query("SELECT 1", 1, timeout)  # health never queues behind client SQL
 
     async def close(self) -> None:
         async with self._lock:
@@ -111,18 +137,29 @@ class ReadOnlySql:
                 self._pool = None
 
 
+# QuestDB answers every statement error with SQLSTATE 00000; these words mark it failing rather than the
+# statement being wrong (unknown table or column, syntax, types), which is the client's mistake: a 400.
+_STORE_FAILURES: Final = ("out of memory", "internal error", "could not open", "no space", "disk", "cairo",
+                          "too many", "unavailable", "limit exceeded")
+
+
 def translate(exc: BaseException, timeout: float) -> Exception:
     if isinstance(exc, TimeoutError):
         return StoreTimeout(f"the QuestDB query ran past its timeout of {timeout:g} s", {"timeout": timeout})
     if isinstance(exc, OSError | asyncpg.CannotConnectNowError):
-        return StoreUnavailable("QuestDB's Postgres port is unreachable", {"error": str(exc) or repr(exc)})
-    message = str(exc) or repr(exc)
+        return StoreUnavailable("QuestDB's Postgres port is unreachable", {"error": scrub(str(exc) or repr(exc))})
+    message = scrub(str(exc) or repr(exc))
+    lowered = message.lower()
     if isinstance(exc, asyncpg.PostgresError):
-        if "permission denied" in message.lower():
+        if "permission denied" in lowered:
             return Forbidden("the read-only SQL route cannot write", {"questdb": message})
-        if "timeout" in message.lower() and "cancel" in message.lower():
+        if "timeout" in lowered and "cancel" in lowered:
             return StoreTimeout(f"the QuestDB query ran past its timeout of {timeout:g} s",
                                 {"timeout": timeout, "questdb": message})
+        if isinstance(exc, asyncpg.InterfaceError) or not any(word in lowered for word in _STORE_FAILURES):
+            return InvalidInput(message.splitlines()[0], {"questdb": message})
+    if isinstance(exc, asyncpg.InterfaceError):
+        return InvalidInput(message.splitlines()[0], {"questdb": message})
     return UpstreamError(message, {"questdb": message})
 
 
@@ -140,8 +177,6 @@ def _batch(records: Sequence[Any], names: list[str], schema: pa.Schema) -> pa.Re
         values = [record[index] for record in records]
         if pa.types.is_string(field.type):
             values = [None if value is None else str(value) for value in values]
-        array = pa.array(values, field.type)
-        if pa.types.is_timestamp(field.type):
-            array = array.cast(TIME)
-        arrays.append(array)
+        # Times stay in QuestDB's microseconds: nanoseconds cannot hold a year-1000 or 'infinity' value.
+        arrays.append(pa.array(values, field.type))
     return pa.RecordBatch.from_arrays(arrays, names=names)

@@ -21,6 +21,7 @@ from adapters.questdb.http import QuestDBHttp
 from adapters.questdb.ingest import ilp_conf
 from adapters.questdb.read_only_sql import ReadOnlySql
 from adapters.questdb.staged_write import StagedWrite
+from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
     check_query,
@@ -54,10 +55,11 @@ class QuestDBTimeSeriesStore:
         ilp: str | None = None,
         request_timeout: float = 30.0,
         wal_timeout: float = 120.0,
+        sql_gate: SqlGate | None = None,
     ) -> None:
         self._http = QuestDBHttp(http_url, timeout=request_timeout)
         self._ilp = ilp_conf(http_url, ilp, request_timeout=max(request_timeout, 60.0))
-        self._sql = ReadOnlySql(pg_url) if pg_url else None
+        self._sql = ReadOnlySql(pg_url, sql_gate or SqlGate()) if pg_url else None
         self._wal_timeout = wal_timeout
 
     # ------------------------------------------------------------ writes

@@ -35,6 +35,7 @@ from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.lockout import FailureLockout
 from entrypoints.http.openapi_extras import with_full_openapi
 from entrypoints.http.operations import VERSION
+from entrypoints.http.request_guard import request_guard
 from entrypoints.http.security_headers import security_headers
 from entrypoints.http.strict_input import StrictInput
 from entrypoints.settings import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         ],
         middleware=[
             security_headers,
+            request_guard(settings),
             body_timeout,
             metrics.PROMETHEUS.middleware,
             auth.credential_rate_limit(settings).middleware,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, post
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter
@@ -15,7 +16,7 @@ from msgspec import Meta
 from application.auth import IssuedToken
 from domain.errors import Forbidden, Unauthorized
 from domain.paging import Page, PageRequest
-from domain.tokens import ApiToken
+from domain.tokens import ApiToken, csrf_for, secret_matches
 from entrypoints.http.inputs import decode
 from entrypoints.http.lockout import FailureLockout, client_address
 from entrypoints.http.schemas import Struct
@@ -23,7 +24,14 @@ from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
 # Health, token issuance and the docs stay open; everything else under /api needs a token.
-OPEN_PATHS = [r"^/api/health$", r"^/healthz$", r"^/api/auth/token$", r"^/schema", r"^/swagger", r"^/metrics$"]
+OPEN_PATHS = [
+    r"^/api/health$", r"^/healthz$", r"^/api/auth/token$", r"^/api/auth/session$", r"^/schema", r"^/swagger",
+    r"^/metrics$",
+]
+SESSION_COOKIE = "stage1_session"
+CSRF_COOKIE = "stage1_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where a client presents the shared secret: its own strict per-address limit on top of the lockout.
 CREDENTIAL_PATHS = frozenset({"/api/auth/token", "/api/auth/session"})
 # An open route reads a small JSON object; anything bigger is refused before it is buffered.
@@ -34,6 +42,12 @@ class TokenIn(Struct, forbid_unknown_fields=False):
     secret: Annotated[str, Meta(max_length=1024)]
     name: Annotated[str, Meta(max_length=128)] = "default"
     ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+
+
+class SessionIn(Struct, forbid_unknown_fields=False):
+    token: Annotated[str, Meta(max_length=512)] | None = None
+    secret: Annotated[str, Meta(max_length=1024)] | None = None
+    name: Annotated[str, Meta(max_length=128)] = "browser"
 
 
 class TokenOut(Struct):
@@ -47,6 +61,12 @@ class TokenOut(Struct):
 
 class IssuedTokenOut(TokenOut):
     token: str
+
+
+class SessionOut(TokenOut):
+    """The session's own token never appears here: it lives only in the HttpOnly cookie."""
+
+    csrf_token: str
 
 
 class TokenPage(Struct):
@@ -83,22 +103,41 @@ def lockout_of(connection: ASGIConnection[Any, Any, Any, Any]) -> FailureLockout
     return connection.app.state.auth_lockout  # type: ignore[no-any-return]
 
 
+def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], session: str) -> None:
+    """A write carried by the session cookie must echo the CSRF cookie in `X-CSRF-Token`: a page of another
+    site can make the browser send the cookie, but cannot read it to write the header."""
+    if connection.scope.get("method", "GET") in SAFE_METHODS:
+        return
+    header = connection.headers.get(CSRF_HEADER, "")
+    cookie = connection.cookies.get(CSRF_COOKIE, "")
+    expected = csrf_for(session)
+    if not (header and secret_matches(header, cookie) and secret_matches(header, expected)):
+        raise Forbidden(
+            "a write authenticated by the session cookie needs X-CSRF-Token equal to the stage1_csrf cookie",
+            {"header": "X-CSRF-Token"},
+        )
+
+
 class TokenAuthentication(AbstractAuthenticationMiddleware):
-    """A token is checked only while its address is not locked out; each bad one counts against the address."""
+    """A token (header, or the browser's session cookie) is checked only while its address is not locked out;
+    each bad one counts against the address."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         presented = presented_token(connection)
-        if not presented:
+        session = None if presented else connection.cookies.get(SESSION_COOKIE) or None
+        if not (presented or session):
             # Not a guess: a page or a desktop asking before it signed in must not lock its address out.
             raise Unauthorized("a token is required: X-Stage1-Token or Authorization: Bearer")
         lockout, address = lockout_of(connection), client_address(connection)
         lockout.check(address)
         authenticate: UseCase[ApiToken] = connection.app.state.use_cases["authenticate"]
         try:
-            token = await authenticate(presented)
+            token = await authenticate(presented or session)
         except Unauthorized:
             lockout.failed(address)
             raise
+        if session is not None:
+            check_csrf(connection, session)
         return AuthenticationResult(user=token, auth=token)
 
 
@@ -134,6 +173,66 @@ def credential_rate_limit(settings: Settings) -> RateLimitConfig:
         identifier_for_request=lambda request: "addr:" + client_address(request),
         check_throttle_handler=is_credential_route,
         store="credential_rate_limit",
+    )
+
+
+def session_cookie(name: str, value: str, max_age: int, secure: bool) -> Cookie:
+    """Strict same-site cookies; the session's is HttpOnly, the CSRF one is for page scripts to read."""
+    return Cookie(
+        key=name, value=value, path="/", max_age=max_age, httponly=name == SESSION_COOKIE, samesite="strict",
+        secure=secure,
+    )
+
+
+@post(
+    "/session",
+    status_code=201,
+    summary="Open a browser session (HttpOnly cookie) against a token or the shared secret",
+    request_max_body_size=OPEN_BODY_BYTES,
+)
+async def start_session(
+    request: Request[Any, Any, Any], open_session: UseCase[IssuedToken], settings: Settings
+) -> Response[SessionOut]:
+    lockout, address = lockout_of(request), client_address(request)
+    lockout.check(address)
+    body = decode(await request.body(), SessionIn)
+    if settings.auth_secret is None and body.token is None:
+        raise Forbidden("sessions against the secret are disabled: no shared secret is configured")
+    secret = settings.auth_secret.get_secret_value() if settings.auth_secret else ""
+    try:
+        issued = await open_session(secret, body.token, body.secret, body.name, settings.session_ttl_days)
+    except Unauthorized:
+        lockout.failed(address)
+        raise
+    csrf = csrf_for(issued.secret_token)
+    out = token_out(issued.token)
+    seconds = settings.session_ttl_days * 86_400
+    secure = request.url.scheme == "https"
+    return Response(
+        SessionOut(**{f: getattr(out, f) for f in out.__struct_fields__}, csrf_token=csrf),
+        status_code=201,
+        cookies=[
+            session_cookie(SESSION_COOKIE, issued.secret_token, seconds, secure),
+            session_cookie(CSRF_COOKIE, csrf, seconds, secure),
+        ],
+    )
+
+
+@delete(
+    "/session",
+    status_code=204,
+    summary="End the browser session: its cookie stops authenticating everywhere",
+    request_max_body_size=OPEN_BODY_BYTES,
+)
+async def stop_session(request: Request[Any, Any, Any], end_session: UseCase[None]) -> Response[None]:
+    await end_session(request.cookies.get(SESSION_COOKIE))
+    secure = request.url.scheme == "https"
+    return Response(
+        None,
+        status_code=204,
+        cookies=[
+            session_cookie(name, "", 0, secure) for name in (SESSION_COOKIE, CSRF_COOKIE)
+        ],
     )
 
 
@@ -190,4 +289,4 @@ async def revoke(revoke_token: UseCase[ApiToken], token_id: str) -> None:
     await revoke_token(token_id)
 
 
-router = Router(path="/api/auth", route_handlers=[issue, tokens, revoke], tags=["auth"])
+router = Router(path="/api/auth", route_handlers=[issue, start_session, stop_session, tokens, revoke], tags=["auth"])

@@ -59,6 +59,8 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     auth.authenticate,
     auth.list_tokens,
     auth.revoke_token,
+    auth.open_session,
+    auth.end_session,
     health.check_health,
     events.follow_events,
 )

@@ -115,3 +115,18 @@ async def test_a_form_part_that_is_not_utf8_is_a_400_naming_it(client: AsyncTest
     response = await client.post(path, files={part: (None, NOT_UTF8, "application/json")})
     assert response.status_code == 400, response.text
     assert response.json()["details"]["part"] == part
+
+
+@pytest.mark.parametrize(
+    ("kwargs"),
+    [
+        {"files": {"file": ("x.bin", b"\x00\x01\x02PK\x03\x04" * 100, "application/octet-stream")}},
+        {"content": b"PK\x03\x04" + b"\x00" * 400, "headers": {"content-type": "application/octet-stream"}},
+    ],
+    ids=["multipart", "raw body"],
+)
+async def test_a_415_names_no_server_path(client: AsyncTestClient, world: Any, kwargs: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    response = await client.post("/api/questdb/import", params={"measurement": "m"}, **kwargs)
+    assert response.status_code == 415, response.text
+    assert str(world.uploads) not in response.text and str(world.settings.data_dir) not in response.text
+    assert world.leftover_uploads() == []
