@@ -345,7 +345,7 @@ ROUTES: Final[dict[str, RouteDoc]] = {
         body=body_of("SessionIn", {"secret": "the shared secret", "name": "alice-browser"}),
         errors=frozenset({401, 403}),
     ),
-    "DELETE /api/auth/session": RouteDoc(),
+    "DELETE /api/auth/session": RouteDoc(ok={"204": {}}),  # cookies cleared, no body
     "GET /api/auth/tokens": RouteDoc(),
     "DELETE /api/auth/tokens/{token_id}": RouteDoc(),
     "GET /api/datasets": RouteDoc(),

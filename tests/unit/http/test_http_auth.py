@@ -18,7 +18,7 @@ from entrypoints.http.app import create_app
 pytestmark = pytest.mark.anyio
 
 SECRET = "correct horse battery staple"
-OPEN = {"/api/health", "/healthz", "/api/auth/token", "/metrics"}
+OPEN = {"/api/health", "/healthz", "/api/auth/token", "/api/auth/session", "/metrics"}
 
 
 @pytest.fixture
