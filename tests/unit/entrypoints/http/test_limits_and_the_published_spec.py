@@ -15,7 +15,7 @@ from entrypoints.security import check_bind_policy
 from entrypoints.settings import Settings
 
 pytestmark = pytest.mark.anyio
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 async def test_a_body_over_the_upload_limit_is_a_413_and_leaves_no_file(world) -> None:  # type: ignore[no-untyped-def]

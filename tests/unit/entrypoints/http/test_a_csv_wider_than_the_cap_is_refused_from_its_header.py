@@ -9,7 +9,7 @@ from typing import Any
 import psutil
 import pytest
 from litestar.testing import AsyncTestClient
-from tests.unit.http.conftest import World
+from tests.unit.entrypoints.http.conftest import World
 
 pytestmark = pytest.mark.anyio
 
