@@ -118,11 +118,11 @@ async def run_long_statements_and_read_bars(
     assert max(reads) < 1.5, reads
 
 
-async def test_a_statement_over_the_memory_bound_stops_at_it(
-    client: AsyncTestClient, settings: Settings, bars: str  # type: ignore[type-arg]
+# Only the embedded DuckDB takes `duckdb_memory_limit_mb`; QuestDB bounds its own memory, so this runs there alone.
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+async def test_a_statement_over_the_memory_bound_stops_at_it_on_the_embedded_store(
+    client: AsyncTestClient, bars: str  # type: ignore[type-arg]
 ) -> None:
-    if settings.timeseries != "duckdb":
-        pytest.skip("QuestDB bounds its own memory; only the embedded DuckDB takes duckdb_memory_limit_mb")
     started = time.perf_counter()
     response = await client.post("/api/questdb/query", json={"sql": HUGE_LIST, "timeout": 25})
     assert response.status_code == 400, response.text
