@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -23,6 +23,9 @@ from domain.jobs import Job, JobStatus
 __all__ = ["JobCancelled", "JobHandler", "ProgressReporter", "Worker"]
 
 _STORE_ATTEMPTS = 5
+
+# Job type -> what a finished job's message says, from its result ("imported 5000 rows into m").
+Summary = Callable[[dict[str, Any]], str]
 
 
 class Worker:
@@ -49,6 +52,7 @@ class Worker:
         maintenance_interval: float | None = None,
         progress_interval: timedelta = timedelta(milliseconds=250),
         error_pause: float = 0.5,
+        summaries: Mapping[str, Summary] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -69,6 +73,7 @@ class Worker:
         )
         self.progress_interval = progress_interval
         self.error_pause = error_pause
+        self.summaries = dict(summaries or {})
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
         self._in_hand: dict[UUID, _Held] = {}
         self._running = 0
@@ -237,10 +242,11 @@ class Worker:
         held = self._in_hand[job.job_id]
         outcome: BaseException | dict[str, Any] | None = None
         started = time.monotonic()
+        reporter = _Reporter(self, job)
         with anyio.CancelScope() as scope:
             held.scope = scope
             try:
-                outcome = dict(await handler(job, _Reporter(self, job)) or {})
+                outcome = dict(await handler(job, reporter) or {})
             except Exception as exc:
                 outcome = exc
         held.scope = None
@@ -254,7 +260,7 @@ class Worker:
 
         now = self.clock.now()
         if isinstance(outcome, dict):
-            job.complete(outcome, now)
+            job.complete(outcome, now, self._summary(job, outcome, reporter.said_something))
         elif isinstance(outcome, JobCancelled):
             job.acknowledge_cancel(now)
         elif isinstance(outcome, InvalidInput):
@@ -271,6 +277,16 @@ class Worker:
             )
         self._log(logging.INFO, "job attempt ended", job, status=job.status.value, duration_ms=duration_ms)
         return True
+
+    def _summary(self, job: Job, result: dict[str, Any], handler_said_something: bool) -> str | None:
+        """The submission's "... queued" must not outlive the job; a handler's own last word may."""
+        summarise = self.summaries.get(job.type)
+        if summarise is not None:
+            try:
+                return summarise(result)
+            except Exception:
+                self.log.warning("summary failed job_id=%s", job.job_id, exc_info=True)
+        return None if handler_said_something else "completed"
 
     async def _refresh_cancel_flag(self, job: Job) -> None:
         """A cancel asked since the last progress report turns a retry into CANCELLED."""
@@ -341,9 +357,11 @@ class _Reporter:
         self._worker = worker
         self._job = job
         self._last_write: datetime | None = None
+        self.said_something = False
 
     async def report(self, progress: int, total: int | None = None, message: str | None = None) -> None:
         worker, job = self._worker, self._job
+        self.said_something = self.said_something or message is not None
         if job.cancel_requested:
             raise JobCancelled(f"job {job.job_id} was cancelled")
         now = worker.clock.now()

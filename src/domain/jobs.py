@@ -109,10 +109,13 @@ class Job:
             self.message = message
         self.updated_at = now
 
-    def complete(self, result: dict[str, Any], now: datetime) -> None:
+    def complete(self, result: dict[str, Any], now: datetime, message: str | None = None) -> None:
+        """`message` says what happened; without one, the handler's last progress message stays."""
         self._require(JobStatus.RUNNING, "complete")
         self.status = JobStatus.COMPLETED
         self.result, self.error = result, None
+        if message is not None:
+            self.message = message
         if self.total is not None:
             self.progress = self.total
         self._finish(now)
@@ -124,11 +127,13 @@ class Job:
         if retryable and self.attempts < self.max_attempts and not self.cancel_requested:
             self.status = JobStatus.PENDING
             self.run_after = now + backoff(self.attempts)
+            self.message = f"attempt {self.attempts} of {self.max_attempts} failed, retrying: {error}"
             self.worker_id = None
             self.lease_expires_at = None
             self.updated_at = now
             return
         self.status = JobStatus.CANCELLED if self.cancel_requested else JobStatus.FAILED
+        self.message = "cancelled" if self.cancel_requested else f"failed: {error}"
         self._finish(now)
 
     def cancel(self, now: datetime) -> None:
@@ -136,6 +141,7 @@ class Job:
         if self.status is JobStatus.PENDING:
             self.status = JobStatus.CANCELLED
             self.cancel_requested = True
+            self.message = "cancelled"
             self._finish(now)
         elif self.status is JobStatus.RUNNING:
             self.cancel_requested = True
@@ -146,6 +152,7 @@ class Job:
     def acknowledge_cancel(self, now: datetime) -> None:
         self._require(JobStatus.RUNNING, "cancel")
         self.status = JobStatus.CANCELLED
+        self.message = "cancelled"
         self._finish(now)
 
     def retry(self, now: datetime) -> None:
@@ -157,6 +164,7 @@ class Job:
         self.status = JobStatus.PENDING
         self.attempts = 0
         self.error = None
+        self.message = "queued again"
         self.cancel_requested = False
         self.completed_at = None
         self.worker_id = None

@@ -14,6 +14,7 @@ from application import datasets, runs, simulations, timeseries
 from application.commands import ImportFrame, SaveRun, SaveSimulation, UploadDatasetFrames
 from application.idempotency import IdempotencyKey
 from application.job_registry import JobCancelled, JobHandler, JobHandlers, ProgressReporter
+from application.worker import Summary
 from domain.errors import InvalidInput, UnsupportedFormat
 from domain.jobs import Job, JobType
 from entrypoints.container import OpenPorts
@@ -65,6 +66,18 @@ def handlers(ports: OpenPorts) -> JobHandlers:
         JobType.NOOP: noop,
     }
     return JobHandlers({name: owning_uploads(handler) for name, handler in table.items()})
+
+
+def summaries() -> dict[str, Summary]:
+    """What a completed job's message says, read from its result."""
+    return {
+        JobType.QUESTDB_IMPORT: lambda r: f"imported {r['rows_written']} rows into {r['measurement']}",
+        JobType.DATASET_EXPORT: lambda r: (
+            f"wrote {sum(r['rows_written'].values())} rows into dataset {r['dataset_id']}"
+        ),
+        JobType.RUN_PERSIST: lambda r: f"saved run, {r['questdb_rows_written']} rows written",
+        JobType.SIMULATION_PERSIST: lambda r: f"saved simulation, {r['questdb_rows_written']} rows written",
+    }
 
 
 def once_per_job(job: Job, scope: str) -> IdempotencyKey:

@@ -15,7 +15,7 @@ from application.ports import WorkerMetrics
 from application.worker import Worker
 from entrypoints.container import OpenPorts, open_ports
 from entrypoints.settings import Settings
-from entrypoints.worker_jobs import handlers
+from entrypoints.worker_jobs import handlers, summaries
 
 LEASE = timedelta(seconds=30)
 
@@ -35,6 +35,7 @@ def build_worker(
         concurrency=concurrency,
         lease=lease,
         metrics=metrics,
+        summaries=summaries(),
     )
 
 

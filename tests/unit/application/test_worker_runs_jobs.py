@@ -427,3 +427,56 @@ async def test_a_worker_rides_out_an_unreachable_store(clock: FakeClock) -> None
         job = await submit(queue, clock)
         await eventually(lambda: all_completed(queue, [job]))
         worker.stop()
+
+
+async def test_a_finished_import_says_how_many_rows_went_where_not_that_it_is_queued(
+    queue: CountingQueue, clock: FakeClock
+) -> None:
+    from application.timeseries import ImportReport
+    from entrypoints.worker_jobs import summaries
+
+    async def imports(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        await progress.report(5000, 5000, "5000 of 5000 rows written")
+        return ImportReport("m", 5000, 1, 2, 3).as_dict()
+
+    job = await submit(queue, clock, "questdb_import", message="questdb_import queued")
+    handlers = JobHandlers({"questdb_import": imports})
+    await make_worker(queue, handlers, clock, summaries=summaries()).drain()
+    done = await stored(queue, job)
+    assert (done.status, done.message) == (JobStatus.COMPLETED, "imported 5000 rows into m")
+
+
+async def test_a_job_whose_handler_said_nothing_ends_completed_not_queued(
+    queue: CountingQueue, clock: FakeClock
+) -> None:
+    async def silent(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        return {}
+
+    job = await submit(queue, clock, message="noop queued")
+    await make_worker(queue, JobHandlers({"noop": silent}), clock).drain()
+    assert (await stored(queue, job)).message == "completed"
+
+
+async def test_a_failed_job_says_it_failed_and_why_and_a_retry_says_it_will_retry(
+    queue: CountingQueue, clock: FakeClock
+) -> None:
+    async def crashes(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        raise RuntimeError("disk full")
+
+    retried = await submit(queue, clock, message="noop queued", max_attempts=2)
+    await make_worker(queue, JobHandlers({"noop": crashes}), clock).drain()
+    assert (await stored(queue, retried)).message == "attempt 1 of 2 failed, retrying: RuntimeError: disk full"
+
+    async def refuses(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        raise InvalidInput("column `close` is missing")
+
+    clock.advance(60)
+    await make_worker(queue, JobHandlers({"noop": refuses}), clock).drain()
+    failed = await stored(queue, retried)
+    assert (failed.status, failed.message) == (JobStatus.FAILED, "failed: column `close` is missing")
+
+
+async def test_a_cancelled_job_says_cancelled(queue: CountingQueue, clock: FakeClock) -> None:
+    job = await submit(queue, clock, message="noop queued")
+    await queue.cancel(job.job_id)
+    assert (await stored(queue, job)).message == "cancelled"
