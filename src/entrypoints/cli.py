@@ -15,6 +15,7 @@ from entrypoints.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stage1", prog_name="stage1", message="%(prog)s %(version)s")
 def main() -> None:
     """Stage1: datasets, walk-forward runs, simulations and jobs behind one HTTP API."""
 
@@ -58,9 +59,13 @@ def serve(host: str | None, port: int | None, reload: bool, tls_cert: str | None
 @click.argument("action", type=click.Choice(["up", "down", "status", "reset"]))
 @click.argument("steps", required=False)
 @click.option("--sql", "offline", is_flag=True, help="Print the SQL instead of running it (up only).")
-def migrate(action: str, steps: str | None, offline: bool) -> None:
+@click.option("--yes", "-y", is_flag=True, help="Drop every table without asking (down to base, reset).")
+def migrate(action: str, steps: str | None, offline: bool, yes: bool) -> None:
     """Migrate the metadata store: up | down N|base | status | reset."""
     from adapters.sql import migrate as m
+
+    if (action == "reset" or (action == "down" and steps in (None, "base"))) and not offline and not yes:
+        _confirm_dropping_everything(action)
 
     settings = Settings()
     url = settings.metadata_url
@@ -83,6 +88,19 @@ def migrate(action: str, steps: str | None, offline: bool) -> None:
     else:
         m.reset(url)
         click.echo(m.status(url))
+
+
+def _confirm_dropping_everything(action: str) -> None:
+    """Dropping every table is never a typo away: asked at a terminal, refused (exit 1) without one."""
+    what = "migrate reset drops every table and recreates them" if action == "reset" else (
+        "migrate down without a count drops every table"
+    )
+    if not sys.stdin.isatty():
+        click.echo(f"stage1: {what}; pass --yes to confirm", err=True)
+        sys.exit(1)
+    if not click.confirm(f"{what}. Continue?", default=False, err=True):
+        click.echo("stage1: nothing dropped", err=True)
+        sys.exit(1)
 
 
 def _positive(value: str) -> int:

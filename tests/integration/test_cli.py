@@ -30,7 +30,7 @@ def test_migrate_goes_up_down_to_base_and_up_again(runner: CliRunner) -> None:
     assert up.output.startswith(f"current: {head}; up to date")
     down_one = runner.invoke(main, ["migrate", "down", "1"])
     assert down_one.exit_code == 0 and down_one.output.startswith(f"current: {before_head}")
-    base = runner.invoke(main, ["migrate", "down", "base"])
+    base = runner.invoke(main, ["migrate", "down", "base", "--yes"])
     assert base.exit_code == 0, base.output
     status = runner.invoke(main, ["migrate", "status"])
     assert status.output.startswith("current: base (empty)") and "pending: 0001_core, 0002_jobs" in status.output
