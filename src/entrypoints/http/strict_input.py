@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import msgspec
 from litestar import Litestar, Request
@@ -31,6 +31,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from domain.errors import InvalidInput
 
 IGNORED_HEADER = "Stage1-Ignored-Fields"
+MAX_NAMED = 50
 # The API is checked. Pages and files a browser or a scraper loads (the dashboard at `/`, `/ui`, `/vendor`,
 # `/static`, the `/schema` documents, `/metrics`) read no parameter of ours and may carry cache-busting ones.
 CHECKED_PREFIXES = ("/api/", "/healthz")
@@ -82,7 +83,7 @@ class StrictInput:
 
             async def send_naming_ignored(message: Message) -> None:
                 if message["type"] == "http.response.start" and body.ignored:
-                    MutableScopeHeaders.from_message(message)[IGNORED_HEADER] = ",".join(body.ignored)
+                    MutableScopeHeaders.from_message(message)[IGNORED_HEADER] = header_value(body.ignored)
                 await send(message)
 
             try:
@@ -110,6 +111,13 @@ class StrictInput:
                 f"unknown query parameter(s): {', '.join(unknown)}",
                 {"unknown_parameters": unknown, "known_parameters": sorted(known)},
             )
+
+
+def header_value(names: list[str]) -> str:
+    """Names are the client's own keys: any of them may hold a comma, a line break or a character a header
+    cannot carry, so all but token characters are percent-encoded; a flood of them is cut short."""
+    shown = [quote(name, safe="!#$&'*+-.^_`|~") for name in names[:MAX_NAMED]]
+    return ",".join(shown + (["..."] if len(names) > MAX_NAMED else []))
 
 
 def check_fields(data: bytes | str, kind: type[Any]) -> None:

@@ -161,3 +161,12 @@ async def test_pages_a_browser_loads_take_cache_busting_parameters(
         response = await client.get(path, params={"v": "123"})
 
         assert response.status_code == 200, (path, response.text)
+
+
+async def test_ignored_field_names_a_header_cannot_carry_are_percent_encoded(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    response = await client.post("/api/runs/search", json={"\U0001dea8a,b": 1, "x\r\ny": 2})
+
+    assert response.status_code == 200, response.text
+    assert response.headers["stage1-ignored-fields"] == "%F0%9D%BA%A8a%2Cb,x%0D%0Ay"
