@@ -464,8 +464,19 @@ def complete(document: OpenAPI) -> None:
                 raise LookupError(f"{key} has no entry in openapi_extras.ROUTES; describe it there")
             seen.add(key)
             _complete_operation(path, operation, ROUTES[key])
+            _unions_as_any_of(operation)
     if stale := sorted(set(ROUTES) - seen):
         raise LookupError(f"openapi_extras.ROUTES describes routes the app does not have: {stale}")
+
+
+def _unions_as_any_of(operation: Operation) -> None:
+    """A list answers either its plain page or, with `filter`/`fields`, a search page; an empty page is both, so
+    `oneOf` (exactly one) would call a correct answer wrong. `anyOf` says what the route means."""
+    for response in (operation.responses or {}).values():
+        for media in (getattr(response, "content", None) or {}).values():
+            schema = media.schema
+            if isinstance(schema, Schema) and schema.one_of:
+                schema.any_of, schema.one_of = schema.one_of, None
 
 
 def _add_components(document: OpenAPI) -> None:

@@ -52,6 +52,8 @@ class StrictInput:
 
     strict_bodies: bool
     query_names: dict[BaseRouteHandler, frozenset[str] | None] = field(default_factory=dict)
+    # Query parameters that take one value: sent twice, which one counts would be a guess.
+    single_names: dict[BaseRouteHandler, frozenset[str]] = field(default_factory=dict)
     # Handlers that let Litestar decode their body (`data: SomeStruct`) instead of `inputs.decode`.
     data_structs: dict[BaseRouteHandler, type[msgspec.Struct]] = field(default_factory=dict)
 
@@ -66,6 +68,11 @@ class StrictInput:
                     p.field_alias for p in kwargs_model.expected_query_params if p.param_type is ParamType.QUERY
                 )
                 self.query_names[handler] = None if exempt else names
+                self.single_names[handler] = frozenset(
+                    p.field_alias
+                    for p in kwargs_model.expected_query_params
+                    if p.param_type is ParamType.QUERY and not p.is_sequence
+                )
                 data = handler.parsed_fn_signature.parameters.get("data")
                 kind = None if data is None else data.annotation
                 if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
@@ -104,12 +111,19 @@ class StrictInput:
         raw = scope.get("query_string", b"")
         if known is None or not raw:
             return
-        sent = dict.fromkeys(name for name, _ in parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+        names = [name for name, _ in parse_qsl(raw.decode("latin-1"), keep_blank_values=True)]
+        sent = dict.fromkeys(names)
         unknown = [name for name in sent if name not in known]
         if unknown:
             raise InvalidInput(
                 f"unknown query parameter(s): {', '.join(unknown)}",
                 {"unknown_parameters": unknown, "known_parameters": sorted(known)},
+            )
+        single = self.single_names.get(scope["route_handler"], frozenset())
+        repeated = [name for name in sent if name in single and names.count(name) > 1]
+        if repeated:
+            raise InvalidInput(
+                f"query parameter(s) sent more than once: {', '.join(repeated)}", {"repeated_parameters": repeated}
             )
 
 

@@ -170,3 +170,10 @@ async def test_ignored_field_names_a_header_cannot_carry_are_percent_encoded(
 
     assert response.status_code == 200, response.text
     assert response.headers["stage1-ignored-fields"] == "%F0%9D%BA%A8a%2Cb,x%0D%0Ay"
+
+
+async def test_a_single_valued_query_parameter_sent_twice_is_a_400_naming_it(client: Any) -> None:
+    response = await client.get("/api/datasets?search=a&search=b&limit=5")
+    assert response.status_code == 400
+    assert response.json()["details"] == {"repeated_parameters": ["search"]}
+    assert (await client.get("/api/datasets?search=a&limit=5")).status_code == 200
