@@ -545,11 +545,13 @@ def _complete_operation(path: str, operation: Operation, doc: RouteDoc) -> None:
 
 def _error_statuses(path: str, operation: Operation, doc: RouteDoc, protected: bool) -> set[int]:
     statuses = set(doc.errors)
-    if operation.parameters or doc.body is not None:
+    # A body Litestar decodes itself (`data: Struct`) is as much an input as one described here.
+    has_body = doc.body is not None or operation.request_body is not None
+    if operation.parameters or has_body:
         statuses.add(400)
     if "{" in path:
         statuses.add(404)
-    if doc.body is not None:
+    if has_body:
         statuses.update({408, 413})
     if protected:
         statuses.add(401)

@@ -104,7 +104,13 @@ class StrictInput:
         """The same field check for bodies Litestar decodes; the body is cached, so it is read once."""
         kind = self.data_structs.get(request.route_handler)
         if kind is not None:
-            check_fields(await request.body(), kind)
+            body = await request.body()
+            check_fields(body, kind)
+            # Litestar converts leniently (`0` for `false`); a body must mean what its schema says.
+            try:
+                msgspec.json.decode(body or b"{}", type=kind, strict=True)
+            except msgspec.ValidationError as exc:
+                raise InvalidInput(f"invalid body: {exc}", {"body": str(exc)}) from exc
 
     def _check_query(self, scope: Scope) -> None:
         known = self.query_names.get(scope["route_handler"], None)

@@ -177,3 +177,10 @@ async def test_a_single_valued_query_parameter_sent_twice_is_a_400_naming_it(cli
     assert response.status_code == 400
     assert response.json()["details"] == {"repeated_parameters": ["search"]}
     assert (await client.get("/api/datasets?search=a&limit=5")).status_code == 200
+
+
+async def test_a_search_body_value_of_the_wrong_type_is_a_400_not_a_lenient_guess(client: Any) -> None:
+    response = await client.post("/api/runs/search", json={"count": 0})
+    assert response.status_code == 400
+    assert set(response.json()) == {"error", "details"}
+    assert (await client.post("/api/runs/search", json={"count": False})).status_code == 200
