@@ -11,13 +11,18 @@ from typing import Any
 import anyio
 import click
 
+from entrypoints.cli_errors import Stage1Group
 from entrypoints.settings import Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Stage1Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stage1", prog_name="stage1", message="%(prog)s %(version)s")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Stage1: datasets, walk-forward runs, simulations and jobs behind one HTTP API."""
+    if isinstance(ctx.command, Stage1Group):
+        ctx.command.debug = debug
 
 
 @main.command()

@@ -9,7 +9,10 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from entrypoints.cli_errors import ServerRefused, describe_response
 
 CHUNK = 1024 * 1024
 CONTENT_TYPES = {
@@ -38,12 +41,11 @@ def import_through_api(
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30.0, read=None)) as client:
         response = client.post(route, params=params, content=_chunks(file))
         if response.status_code >= 400:
-            _error(console, response)
-            return 1
+            raise ServerRefused(describe_response(response))
         body: dict[str, Any] = response.json()
         if not run_async:
             console.print(
-                f"[green]{body['rows_written']} rows[/] into {body['measurement']} in {body['duration_ms']} ms"
+                f"[green]{body['rows_written']} rows[/] into {escape(body['measurement'])} in {body['duration_ms']} ms"
             )
             return 0
         return _follow(client, console, body["poll_url"])
@@ -62,25 +64,18 @@ def _follow(client: httpx.Client, console: Console, poll_url: str) -> int:
         while True:
             response = client.get(poll_url)
             if response.status_code >= 400:
-                _error(console, response)
-                return 1
+                raise ServerRefused(describe_response(response))
             job = response.json()
             progress.update(task, description=job["status"].lower(), completed=job["progress"] or 0, total=job["total"])
             if job["status"] == "COMPLETED":
                 result = job["result"] or {}
                 progress.stop()
-                console.print(f"[green]{result.get('rows_written')} rows[/] into {result.get('measurement')}")
+                into = escape(str(result.get("measurement")))
+                console.print(f"[green]{result.get('rows_written')} rows[/] into {into}")
                 return 0
             if job["status"] in ("FAILED", "CANCELLED"):
                 progress.stop()
-                console.print(f"[red]{job['status']}[/]: {job.get('error')}")
+                console.print(f"[red]{job['status']}[/]: {escape(str(job.get('error')))}")
                 return 1
             time.sleep(0.25)
 
-
-def _error(console: Console, response: httpx.Response) -> None:
-    try:
-        body = response.json()
-        console.print(f"[red]{response.status_code}[/] {body.get('error')} {body.get('details') or ''}")
-    except ValueError:
-        console.print(f"[red]{response.status_code}[/] {response.text[:300]}")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from tests.integration.test_serve_process import free_port, wait_healthy
 
 STAGE1 = str(Path(sys.executable).parent / "stage1")
 
@@ -75,3 +77,53 @@ def test_at_a_terminal_reset_asks_first_and_a_no_keeps_the_tables(tmp_path: Path
     accepted = run_at_a_terminal(tmp_path, b"y\n", "migrate", "down")
     assert accepted.returncode == 0, accepted.stderr
     assert accepted.stdout.startswith(b"current: base (empty)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real `stage1 serve` on a fresh embedded folder for the tests that talk to a server."""
+    folder = tmp_path_factory.mktemp("served")
+    port = free_port()
+    process = subprocess.Popen(
+        [STAGE1, "serve", "--port", str(port)], cwd=folder, env=stage1_env(folder),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def bars(tmp_path: Path, rows: int = 10) -> Path:
+    csv = tmp_path / "bars.csv"
+    csv.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        + "".join(f"{1704067200 + i * 60},1,2,0.5,1.5,{i}\n" for i in range(rows))
+    )
+    return csv
+
+
+def test_a_server_that_is_down_is_one_line_saying_to_start_it_and_debug_shows_the_traceback(
+    tmp_path: Path,
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    down = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "m", "--url", url)
+    assert down.returncode == 1
+    assert down.stderr.count("\n") == 1 and "stage1 serve" in down.stderr and "Traceback" not in down.stderr
+    debugged = stage1(tmp_path, "--debug", "import", str(bars(tmp_path)), "--measurement", "m", "--url", url)
+    assert debugged.returncode == 1 and "Traceback" in debugged.stderr
+
+
+def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    missing = stage1(tmp_path, "import", str(tmp_path / "nope.csv"), "--measurement", "m")
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and "nope.csv" in missing.stderr and "does not exist" in missing.stderr
+
+
+def test_a_4xx_prints_the_servers_details_verbatim_in_one_line(server: str, tmp_path: Path) -> None:
+    refused = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "Bad-Name", "--url", server)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "400" in refused.stderr and "^[a-z][a-z0-9_]{0,126}$" in refused.stderr, "markup ate the pattern"
