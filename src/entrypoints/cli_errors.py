@@ -65,6 +65,8 @@ class Stage1Group(click.Group):
     debug = False
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        if extra.get("standalone_mode") is False:  # a caller handling errors itself (tests, embedding)
+            return super().main(args, *rest, **extra)
         extra["standalone_mode"] = False
         try:
             code = super().main(args, *rest, **extra)
