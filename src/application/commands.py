@@ -63,6 +63,12 @@ class SaveRun(Command):
     idempotency: IdempotencyKey | None = None
 
 
+class AppendPredictions(Command):
+    run_ref: str
+    predictions: FrameUpload
+    idempotency: IdempotencyKey | None = None
+
+
 class SaveSimulation(Command):
     run_ref: str
     details: SimulationDetails = msgspec.field(default_factory=SimulationDetails)

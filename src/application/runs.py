@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from application.commands import SaveRun, described
+from application.commands import AppendPredictions, SaveRun, described
 from application.datasets import find_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
@@ -30,6 +30,7 @@ from application.timeseries import RangeRows
 from domain.errors import Conflict, NotFound
 from domain.events import EventType
 from domain.frames import FrameKind, prediction_column_order
+from domain.lifecycle import require_open
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun, default_prediction_measurement
 from domain.values import Slug
@@ -99,6 +100,36 @@ async def save_run(
         },
     )
     return saved
+
+
+async def append_predictions(
+    command: AppendPredictions,
+    *,
+    uow: UnitOfWorkFactory,
+    uploads: UploadReader,
+    writer: SeriesWriter,
+    catalog: SeriesCatalog,
+    clock: Clock,
+    events: EventPublisher,
+) -> RunSaved:
+    """Prediction rows added to the measurement of a run still PENDING or RUNNING: the whole upload is
+    checked before the first row is written, so a bad row leaves the measurement as it was."""
+    async with uow() as tx:
+        replay = await earlier_answer(tx, command.idempotency)
+        if replay is not None:
+            return RunSaved(**replay.body)
+        run = await find_run(tx, command.run_ref)
+    require_open(run, "predictions")
+    opened = await open_stream(uploads.read(command.predictions, FrameKind.PREDICTIONS))
+    rows = None if opened.schema is None else aiter(opened)
+    measurement = run.prediction_measurement
+    async with landed_rows(writer, catalog, measurement, rows, FrameKind.PREDICTIONS) as written:
+        appended = RunSaved(str(run.run_id), str(measurement), written)
+        async with uow() as tx:
+            await remember_answer(tx, command.idempotency, True, appended.as_dict(), clock.now())
+            await tx.commit()
+    await events.publish(EventType.RUN_UPDATED, {"run_id": appended.run_id, "status": run.status.value})
+    return appended
 
 
 async def list_runs(filters: RunFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[WalkforwardRun]:

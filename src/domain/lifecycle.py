@@ -93,12 +93,17 @@ class Update:
     completed_at: datetime | _Unset | None = UNSET
 
 
-def merge_folds(run: Any, folds: list[Any]) -> None:
-    """Adds folds to an open run, a fold with a number already there replacing it (409 once it is final)."""
+def require_open(run: Any, field: str) -> None:
+    """A run is logged as it goes (folds, predictions) only until it is final: then a 409 naming its status."""
     if run.status.value in FINAL:
         raise Conflict(
-            f"run is {run.status.value}: its folds no longer change", {"status": run.status.value, "field": "folds"}
+            f"run is {run.status.value}: its {field} no longer change", {"status": run.status.value, "field": field}
         )
+
+
+def merge_folds(run: Any, folds: list[Any]) -> None:
+    """Adds folds to an open run, a fold with a number already there replacing it (409 once it is final)."""
+    require_open(run, "folds")
     numbers = [fold.fold_number for fold in folds]
     if len(numbers) != len(set(numbers)):
         raise InvalidInput("fold_number must be unique within a request", {"field": "folds"})

@@ -377,6 +377,9 @@ ROUTES: Final[dict[str, RouteDoc]] = {
     "GET /api/runs/compare": RouteDoc(errors=frozenset({404})),
     "PATCH /api/runs/{run_id}": RouteDoc(errors=frozenset({404, 409}), idempotent=True),
     "POST /api/runs/{run_id}/folds": RouteDoc(errors=frozenset({404, 409})),
+    "POST /api/runs/{run_id}/predictions": RouteDoc(
+        ok={"201": json_of(ref("RunSavedOut"))}, errors=WRITE | {404}, idempotent=True
+    ),
     "PATCH /api/simulations/{simulation_id}": RouteDoc(errors=frozenset({404, 409}), idempotent=True),
     "POST /api/simulations/search": RouteDoc(),
     "GET /api/simulations/compare": RouteDoc(errors=frozenset({404})),

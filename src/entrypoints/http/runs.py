@@ -11,7 +11,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application.commands import SaveRun
+from application.commands import AppendPredictions, SaveRun
 from application.idempotency import IdempotencyKey
 from application.ports import FrameUpload, RunFilter
 from application.runs import PredictionsRead, RunSaved
@@ -28,10 +28,10 @@ from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
 from entrypoints.http import updates
-from entrypoints.http.inputs import idempotency_key, time_param
+from entrypoints.http.inputs import idempotency_key, sha256, time_param
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.streaming import choose_format, stream_rows
-from entrypoints.http.uploads import UploadSpool, record_with_frame
+from entrypoints.http.uploads import UploadSpool, frame_only, record_with_frame
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
@@ -173,8 +173,27 @@ async def predictions(
     return await stream_rows(rows, fmt, ts_unit)
 
 
+@post("/{run_id:str}/predictions", status_code=201, summary="Append prediction rows to a run that is not final")
+async def append_predictions(
+    request: Request[Any, Any, Any], append_predictions: UseCase[RunSaved], settings: Settings, run_id: str
+) -> s.RunSavedOut:
+    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
+        upload, digest = await frame_only(request, spool, s.PredictionsIn, "predictions", FrameKind.PREDICTIONS)
+        key = idempotency_key(request, "runs.append_predictions", sha256(f"{run_id}\n{digest}".encode()))
+        appended = await append_predictions(AppendPredictions(run_id, upload, key))
+    return s.RunSavedOut(**appended.as_dict())
+
+
 router = Router(
     path="/api/runs",
-    route_handlers=[save_run, list_runs, get_run, predictions, updates.patch_run, updates.post_folds],
+    route_handlers=[
+        save_run,
+        list_runs,
+        get_run,
+        predictions,
+        append_predictions,
+        updates.patch_run,
+        updates.post_folds,
+    ],
     tags=["runs"],
 )

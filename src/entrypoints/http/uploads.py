@@ -244,12 +244,38 @@ async def record_with_frame(
         return body, None if part is None or part.path is None else part.upload(), spool.request_hash
     raw = await request.body()
     body = decode(raw, record)
+    return body, await _inline_frame(spool, body, frame, kind), sha256(raw)
+
+
+async def _inline_frame(spool: UploadSpool, body: Any, frame: str, kind: FrameKind) -> FrameUpload | None:
+    """The frame a JSON body carries as a `<frame>` array of rows or as `<frame>_csv` text."""
     rows, text = getattr(body, frame), getattr(body, f"{frame}_csv")
     if rows is not None and text is not None:
         raise InvalidInput(f"send {frame} or {frame}_csv, not both", {"field": frame})
-    upload = None
     if rows:
-        upload = (await spool.rows_file(rows, frame, kind)).upload()
-    elif text is not None:
-        upload = spool.text_file(text, f"{frame}_csv").upload()
-    return body, upload, sha256(raw)
+        return (await spool.rows_file(rows, frame, kind)).upload()
+    if text is not None:
+        return spool.text_file(text, f"{frame}_csv").upload()
+    return None
+
+
+async def frame_only(
+    request: Request[Any, Any, Any], spool: UploadSpool, record: type[Any], frame: str, kind: FrameKind
+) -> tuple[FrameUpload, str]:
+    """A frame with no record around it (rows appended to one that exists): JSON as on create (`record`
+    holds `<frame>` and `<frame>_csv`), a multipart `<frame>` file part, or the raw CSV/Parquet/Arrow body.
+    Answers the spooled frame and the request hash; a request without the frame is a 400."""
+    from entrypoints.http.inputs import decode, is_json, is_multipart, media_type, sha256
+
+    upload: FrameUpload | None
+    if is_multipart(request):
+        part = (await spool.multipart(request, {frame})).get(frame)
+        upload, digest = (None if part is None or part.path is None else part.upload()), spool.request_hash
+    elif is_json(request) and media_type(request) != "":  # as an import: no content type is a raw body
+        raw = await request.body()
+        upload, digest = await _inline_frame(spool, decode(raw, record), frame, kind), sha256(raw)
+    else:
+        upload, digest = (await spool.body(request, frame)).upload(), spool.request_hash
+    if upload is None:
+        raise InvalidInput(f"send {frame} rows: {frame}, {frame}_csv or a {frame} file part", {"field": frame})
+    return upload, digest

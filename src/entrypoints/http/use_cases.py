@@ -27,6 +27,7 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     datasets.dataset_hierarchy,
     datasets.read_dataset_frame,
     runs.save_run,
+    runs.append_predictions,
     runs.list_runs,
     runs.runs_of_dataset,
     runs.get_run,

@@ -42,7 +42,17 @@ from entrypoints.http.schemas.measurements import (
     QueryIn,
     QueryOut,
 )
-from entrypoints.http.schemas.runs import FoldIn, FoldOut, RunIn, RunLinks, RunOut, RunPage, RunSavedOut, RunSummaryOut
+from entrypoints.http.schemas.runs import (
+    FoldIn,
+    FoldOut,
+    PredictionsIn,
+    RunIn,
+    RunLinks,
+    RunOut,
+    RunPage,
+    RunSavedOut,
+    RunSummaryOut,
+)
 from entrypoints.http.schemas.simulations import (
     EquityOut,
     EquityPointOut,
@@ -93,6 +103,7 @@ __all__ = [
     "MeasurementState",
     "ModeName",
     "Name",
+    "PredictionsIn",
     "QueryColumn",
     "QueryIn",
     "QueryOut",

@@ -58,6 +58,13 @@ class RunIn(Struct, forbid_unknown_fields=False):
     notes: Notes | None = None
 
 
+class PredictionsIn(Struct, forbid_unknown_fields=False):
+    """Rows appended to a run: the same inline forms as on create."""
+
+    predictions: list[Json] | None = None
+    predictions_csv: str | None = None
+
+
 class FoldOut(Struct):
     fold_number: int
     train_start: int | None
