@@ -342,6 +342,12 @@ def test_a_run_logged_as_it_goes_is_closed_by_an_update(stage1: tuple[Client, Se
     assert [f.fold_number for f in opened.folds or []] == [0, 1]
     replaced = client.runs.set_folds(saved, [fold(1, (30, 79), (80, 99), thresholds={"long": 0.6})])
     assert [(f.fold_number, f.train_start) for f in replaced.folds or []] == [(0, 0), (1, 30)]
+    appended = client.runs.append(saved, predictions(frame, 60).iloc[:20])
+    assert appended == {
+        "run_id": saved.run_id,
+        "prediction_measurement": saved.prediction_measurement,
+        "questdb_rows_written": 20,
+    }
     closed = client.runs.update(saved, status="COMPLETED", tags={"stage": None, "final": "yes"}, metrics={"hit": 0.6})
     assert closed.status == "COMPLETED" and closed.completed_at is not None
     assert closed.tags == {"owner": "ana", "final": "yes"} and closed.summary_metrics == {"sharpe": 0.1, "hit": 0.6}
@@ -350,6 +356,9 @@ def test_a_run_logged_as_it_goes_is_closed_by_an_update(stage1: tuple[Client, Se
     assert "COMPLETED" in str(moved.value) and "RUNNING" in str(moved.value)
     with pytest.raises(Conflict):
         client.runs.set_folds(saved, [fold(2, (0, 10), (11, 20))])
+    with pytest.raises(Conflict):
+        client.runs.append(saved, predictions(frame, 99))
+    assert len(client.runs.predictions(saved)) == 40  # the appended 20 after the 20 logged, none after closing
     failed = client.simulations.update(sim, status="FAILED", notes="fill model was wrong", name="sim 1")
     assert (failed.status, failed.notes, failed.name) == ("FAILED", "fill model was wrong", "sim 1")
 
