@@ -13,7 +13,7 @@ from tests.contract.timeseries_fixtures import HOUR_NS, START_NS, ohlcv, questdb
 from adapters.questdb import QuestDBTimeSeriesStore
 from adapters.questdb.http import QuestDBHttp
 from application.ports import RangeQuery
-from domain.errors import StoreUnavailable, UpstreamError
+from domain.errors import InvalidInput, StoreUnavailable, UpstreamError
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
 
@@ -174,12 +174,13 @@ async def test_a_questdb_error_is_relayed_verbatim(
     name = fresh(made, "error")
     await store.write(name, stream(ohlcv(1)), kind=FrameKind.OHLCV)
 
-    with pytest.raises(UpstreamError) as over_pg:
+    # A user's mistake is a 400 with QuestDB's own words (the contract's amendment); the raw REST call relays them too.
+    with pytest.raises(InvalidInput) as over_pg:
         await store.query(f"SELECT nope FROM {name}", limit=1, timeout=5)
     with pytest.raises(UpstreamError) as over_http:
         await http.exec(f"SELECT nope FROM {name}")
 
-    assert over_pg.value.details["questdb"] == "Invalid column: nope"
+    assert "Invalid column: nope" in str(over_pg.value) + str(over_pg.value.details)
     assert over_http.value.details["questdb"] == "Invalid column: nope"
     assert over_http.value.details["position"] == 7
 

@@ -19,7 +19,7 @@ import asyncpg
 from adapters.jobs import pg
 from adapters.jobs.rows import JOB_ARRAY_TYPES, JOB_COLUMNS, job_from_row, job_values
 from application.ports import Clock
-from domain.errors import NotFound, StoreUnavailable
+from domain.errors import InvalidInput, NotFound, StoreUnavailable
 from domain.jobs import Job
 
 log = logging.getLogger("stage1.jobs.postgres")
@@ -358,6 +358,9 @@ class PostgresJobQueue:
             rows: list[Any] = await self._pool.fetch(sql, *args)
         except pg.UNAVAILABLE as exc:
             raise StoreUnavailable(f"job queue: {exc}") from exc
+        except asyncpg.exceptions.UntranslatableCharacterError as exc:
+            # Postgres text cannot hold NUL (\u0000); the client sent it, so it is bad input, not a failure.
+            raise InvalidInput("text may not contain NUL characters (\\u0000)", {"field": "payload"}) from exc
         return rows
 
     async def _fetchrow(self, sql: str, *args: Any) -> Any:

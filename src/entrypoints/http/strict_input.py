@@ -109,7 +109,7 @@ class StrictInput:
             # Litestar converts leniently (`0` for `false`); a body must mean what its schema says.
             try:
                 msgspec.json.decode(body or b"{}", type=kind, strict=True)
-            except msgspec.ValidationError as exc:
+            except msgspec.DecodeError as exc:  # malformed JSON, or a value of the wrong type
                 raise InvalidInput(f"invalid body: {exc}", {"body": str(exc)}) from exc
 
     def _check_query(self, scope: Scope) -> None:

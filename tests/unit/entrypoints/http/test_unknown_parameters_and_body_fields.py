@@ -184,3 +184,9 @@ async def test_a_search_body_value_of_the_wrong_type_is_a_400_not_a_lenient_gues
     assert response.status_code == 400
     assert set(response.json()) == {"error", "details"}
     assert (await client.post("/api/runs/search", json={"count": False})).status_code == 200
+
+
+async def test_a_search_body_that_is_not_json_is_a_400(client: Any) -> None:
+    response = await client.post("/api/runs/search", content=b"\x00{", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"error", "details"}
