@@ -6,17 +6,16 @@ replayed verbatim for a retried key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
-from application.ports import Clock, EventPublisher, UnitOfWorkFactory
+from application.ports import Clock, EventPublisher, UnitOfWork, UnitOfWorkFactory
 from application.runs import find_run
 from application.simulations import find_simulation
 from domain.events import EventType
 from domain.lifecycle import Update, apply_update, merge_folds
 from domain.runs import Fold, WalkforwardRun
-from domain.simulations import Simulation
 
 Present = Callable[[Any], dict[str, Any]]
 
@@ -31,21 +30,7 @@ async def update_run(
     clock: Clock,
     events: EventPublisher,
 ) -> dict[str, Any]:
-    async with uow() as tx:
-        replay = await earlier_answer(tx, key)
-        if replay is not None:
-            return replay.body
-        run: WalkforwardRun = await find_run(tx, ref)
-        now = clock.now()
-        changed = apply_update("run", run, update, now)
-        if changed:
-            await tx.runs.save(run)
-        body = present(run)
-        await remember_answer(tx, key, False, body, now)
-        await tx.commit()
-    if changed:
-        await events.publish(EventType.RUN_UPDATED, {"run_id": str(run.run_id), "status": run.status.value})
-    return body
+    return await _update("run", find_run, ref, update, key, present, uow=uow, clock=clock, events=events)
 
 
 async def add_folds(ref: str, folds: list[Fold], *, uow: UnitOfWorkFactory, events: EventPublisher) -> WalkforwardRun:
@@ -71,19 +56,40 @@ async def update_simulation(
     clock: Clock,
     events: EventPublisher,
 ) -> dict[str, Any]:
+    return await _update("simulation", find_simulation, ref, update, key, present, uow=uow, clock=clock, events=events)
+
+
+_EVENTS = {"run": EventType.RUN_UPDATED, "simulation": EventType.SIMULATION_UPDATED}
+
+
+async def _update(
+    kind: str,
+    find: Callable[[UnitOfWork, str], Awaitable[Any]],
+    ref: str,
+    update: Update,
+    key: IdempotencyKey | None,
+    present: Present,
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    events: EventPublisher,
+) -> dict[str, Any]:
+    """One PATCH for both kinds: the record is saved only when the update changed it, and the first answer is
+    remembered under the idempotency key."""
     async with uow() as tx:
         replay = await earlier_answer(tx, key)
         if replay is not None:
             return replay.body
-        simulation: Simulation = await find_simulation(tx, ref)
+        record = await find(tx, ref)
         now = clock.now()
-        changed = apply_update("simulation", simulation, update, now)
+        changed = apply_update(kind, record, update, now)
         if changed:
-            await tx.simulations.save(simulation)
-        body = present(simulation)
+            await (tx.runs if kind == "run" else tx.simulations).save(record)
+        body = present(record)
         await remember_answer(tx, key, False, body, now)
         await tx.commit()
     if changed:
-        data = {"simulation_id": str(simulation.simulation_id), "status": simulation.status.value}
-        await events.publish(EventType.SIMULATION_UPDATED, data)
+        await events.publish(
+            _EVENTS[kind], {f"{kind}_id": str(getattr(record, f"{kind}_id")), "status": record.status.value}
+        )
     return body
