@@ -75,6 +75,8 @@ class WalkforwardRun(RunDetails):
     dataset_slug: Slug
     prediction_measurement: MeasurementName
     created_at: datetime
+    # The dataset version the run was saved against (null: saved before datasets had versions).
+    dataset_version: int | None = None
 
 
 def default_prediction_measurement(slug: Slug, now: datetime) -> MeasurementName:

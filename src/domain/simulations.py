@@ -94,6 +94,8 @@ class Simulation(SimulationDetails):
     created_at: datetime
     trade_count: int = 0
     trade_buckets: list[TradeBucket] = field(default_factory=list)
+    # The dataset version the simulation was saved against (null: saved before datasets had versions).
+    dataset_version: int | None = None
 
 
 def default_trades_measurement(slug: Slug, now: datetime) -> MeasurementName:

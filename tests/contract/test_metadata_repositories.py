@@ -383,7 +383,7 @@ async def test_a_run_reads_back_with_its_folds_in_fold_order(uow_factory: Store)
 
 async def test_a_run_sent_without_folds_keeps_its_declared_fold_count(uow_factory: Store) -> None:
     dataset = await add_dataset(uow_factory, make_dataset())
-    run = await add_run(uow_factory, make_run(dataset, declared_fold_count=7, status=RunStatus.RUNNING))
+    run = await add_run(uow_factory, make_run(dataset, declared_fold_count=7, status=RunStatus.RUNNING, dataset_version=3))
 
     async with uow_factory() as uow:
         stored = await uow.runs.get(run.run_id)
@@ -391,6 +391,7 @@ async def test_a_run_sent_without_folds_keeps_its_declared_fold_count(uow_factor
     assert stored == run
     assert stored is not None and stored.fold_count == 7 and stored.folds == []
     assert stored.target_column == "ret_fwd_1" and stored.completed_at is None
+    assert stored.dataset_version == 3
 
 
 async def test_a_run_for_an_unknown_dataset_is_a_conflict_and_stores_nothing(uow_factory: Store) -> None:
@@ -496,6 +497,7 @@ async def test_a_simulation_reads_back_with_its_buckets_and_trades_in_bar_order(
         trade_buckets=aggregate_buckets(trades),
         started_at=at(-30),
         completed_at=at(-1),
+        dataset_version=2,
     )
     await add_simulation(uow_factory, simulation, trades)
 

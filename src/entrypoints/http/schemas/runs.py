@@ -92,6 +92,7 @@ class RunSummaryOut(Struct):
     created_at: datetime
     name: str | None
     tags: dict[str, str]
+    dataset_version: int | None
 
 
 class RunLinks(Struct):

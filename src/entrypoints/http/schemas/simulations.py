@@ -55,6 +55,7 @@ class SimulationSummaryOut(Struct):
     created_at: datetime
     name: str | None
     tags: dict[str, str]
+    dataset_version: int | None
 
 
 class SimulationLinks(Struct):

@@ -72,6 +72,7 @@ runs = st.builds(
     name=st.none() | texts,
     tags=labels,
     notes=st.none() | texts,
+    dataset_version=st.none() | counts,
 )
 buckets = st.builds(
     TradeBucket,
@@ -102,6 +103,7 @@ simulations = st.builds(
     name=st.none() | texts,
     tags=labels,
     notes=st.none() | texts,
+    dataset_version=st.none() | counts,
 )
 datasets = st.builds(
     Dataset,
