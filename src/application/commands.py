@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from application.idempotency import IdempotencyKey
-from application.ports import FrameUpload
+from application.series_ports import FrameUpload
 from domain.datasets import DatasetChanges
 from domain.frames import FrameKind, WriteMode
 from domain.runs import RunDetails

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 
 from application.dataset_names import DATASET_FRAME_KINDS
-from application.ports import Clock, FrameUpload, SeriesCatalog, SeriesWriter, UploadReader, WriteReport
+from application.ports import Clock
+from application.series_ports import FrameUpload, SeriesCatalog, SeriesWriter, UploadReader, WriteReport
 from application.streams import OpenedStream, open_stream
 from domain.datasets import Dataset
 from domain.errors import Conflict, InvalidInput

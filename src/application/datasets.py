@@ -23,16 +23,18 @@ from application.ports import (
     DatasetListing,
     EventPublisher,
     IdGenerator,
+    RunFilter,
+    SimulationFilter,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from application.series_ports import (
     MeasurementInfo,
     RangeQuery,
-    RunFilter,
     SampleBy,
     SeriesCatalog,
     SeriesReader,
     SeriesWriter,
-    SimulationFilter,
-    UnitOfWork,
-    UnitOfWorkFactory,
     UploadReader,
 )
 from application.timeseries import RangeRows

@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from application.ports import StoreProbe, UnitOfWorkFactory
+from application.ports import UnitOfWorkFactory
+from application.series_ports import StoreProbe
 from domain.jobs import JobStatus
 
 

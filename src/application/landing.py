@@ -17,7 +17,8 @@ from uuid import UUID
 
 import pyarrow as pa
 
-from application.ports import SeriesCatalog, SeriesWriter, UnitOfWork, UnitOfWorkFactory
+from application.ports import UnitOfWork, UnitOfWorkFactory
+from application.series_ports import SeriesCatalog, SeriesWriter
 from domain.errors import Conflict
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName

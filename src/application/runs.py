@@ -12,19 +12,8 @@ from application.commands import AppendPredictions, SaveRun, described
 from application.datasets import find_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
-from application.ports import (
-    Clock,
-    EventPublisher,
-    IdGenerator,
-    RangeQuery,
-    RunFilter,
-    SeriesCatalog,
-    SeriesReader,
-    SeriesWriter,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    UploadReader,
-)
+from application.ports import Clock, EventPublisher, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
+from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
 from application.streams import open_stream
 from application.timeseries import RangeRows
 from domain.errors import Conflict, NotFound

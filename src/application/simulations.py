@@ -16,20 +16,9 @@ import pyarrow.compute as pc
 from application.commands import SaveSimulation, described
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
-from application.ports import (
-    Clock,
-    EventPublisher,
-    IdGenerator,
-    RangeQuery,
-    SeriesCatalog,
-    SeriesReader,
-    SeriesWriter,
-    SimulationFilter,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    UploadReader,
-)
+from application.ports import Clock, EventPublisher, IdGenerator, SimulationFilter, UnitOfWork, UnitOfWorkFactory
 from application.runs import find_run
+from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
 from application.streams import collect, from_batches
 from application.timeseries import RangeRows
 from domain.errors import Conflict, InvalidInput, NotFound

@@ -11,8 +11,8 @@ import pyarrow as pa
 
 from application.commands import ImportFrame
 from application.idempotency import earlier_answer, remember_answer
-from application.ports import (
-    Clock,
+from application.ports import Clock, UnitOfWorkFactory
+from application.series_ports import (
     MeasurementInfo,
     QueryResult,
     RangeQuery,
@@ -20,7 +20,6 @@ from application.ports import (
     SeriesCatalog,
     SeriesReader,
     SeriesWriter,
-    UnitOfWorkFactory,
     UploadReader,
 )
 from application.streams import open_stream

@@ -25,7 +25,8 @@ from adapters.sql import migrate
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import unit_of_work_factory
 from adapters.system import RandomIds, SystemClock
-from application.ports import Clock, EventFeed, IdGenerator, JobQueue, TimeSeriesStore, UnitOfWorkFactory, UploadReader
+from application.ports import Clock, EventFeed, IdGenerator, JobQueue, UnitOfWorkFactory
+from application.series_ports import TimeSeriesStore, UploadReader
 from entrypoints.settings import Settings
 
 R = TypeVar("R")

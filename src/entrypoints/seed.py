@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from application import commands, datasets, runs, simulations
-from application.ports import FrameUpload
+from application.series_ports import FrameUpload
 from domain.datasets import DatasetChanges
 from domain.errors import NotFound
 from domain.frames import FrameKind, WriteMode

@@ -15,14 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from adapters.sql import SqlUnitOfWork, create_engine, tables
-from application.ports import (
-    ApiToken,
-    DatasetFilter,
-    IdempotencyRecord,
-    JobFilter,
-    RunFilter,
-    SimulationFilter,
-)
+from application.ports import ApiToken, DatasetFilter, IdempotencyRecord, JobFilter, RunFilter, SimulationFilter
 from domain.datasets import Dataset, DatasetChanges
 from domain.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from domain.jobs import Job, JobStatus

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from tests.contract.timeseries_fixtures import MINUTE_NS, START_NS, STORE_KINDS, Harness, make_store, ohlcv, read_all
 
-from application.ports import RangeQuery
+from application.series_ports import RangeQuery
 from domain.frames import FrameKind, WriteMode
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:questdb.Sender. Detected a burst")]

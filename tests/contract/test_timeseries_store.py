@@ -30,7 +30,7 @@ from tests.contract.timeseries_fixtures import (
 )
 
 from adapters.series.schema import normalize
-from application.ports import RangeQuery, SampleBy
+from application.series_ports import RangeQuery, SampleBy
 from domain.errors import Forbidden, InvalidInput, NotFound, StoreTimeout
 from domain.frames import FrameKind, WriteMode
 

@@ -14,7 +14,7 @@ import pytest
 from adapters.duckdb import DuckDBTimeSeriesStore
 from adapters.memory.timeseries import InMemoryTimeSeriesStore
 from adapters.questdb import QuestDBTimeSeriesStore
-from application.ports import RangeQuery, TimeSeriesStore
+from application.series_ports import RangeQuery, TimeSeriesStore
 from domain.values import MeasurementName
 
 QUESTDB_HTTP_ENV = "STAGE1_TEST_QUESTDB_HTTP"

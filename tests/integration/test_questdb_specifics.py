@@ -12,7 +12,7 @@ from tests.contract.timeseries_fixtures import HOUR_NS, START_NS, ohlcv, questdb
 
 from adapters.questdb import QuestDBTimeSeriesStore
 from adapters.questdb.http import QuestDBHttp
-from application.ports import RangeQuery
+from application.series_ports import RangeQuery
 from domain.errors import InvalidInput, StoreUnavailable, UpstreamError
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from adapters.series.read_only_sql import SqlGate, check_statement, scrub, unique_names
-from application.ports import QueryResult
+from application.series_ports import QueryResult
 from domain.errors import Forbidden, InvalidInput, StoreTimeout, UpstreamError
 
 ALLOWED: Final = frozenset({"SELECT", "EXPLAIN"})

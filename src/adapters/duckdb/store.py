@@ -8,7 +8,6 @@ upsert: rows whose (timestamp, dedup keys) are already stored replace the stored
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,34 +21,26 @@ import duckdb
 import pyarrow as pa
 
 from adapters.duckdb.read_only import guarded, run_query, stream_query
-from adapters.duckdb.sql import CATALOG, CATALOG_DDL, duckdb_type, quote, range_sql, sample_sql
+from adapters.duckdb.sql import CATALOG, CATALOG_DDL, quote, range_sql, sample_sql
+from adapters.duckdb.writer import TableWriter, catalog_entry, column_types
 from adapters.frames.encoders import encode
 from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
-    SYMBOL,
     TIME,
     arrow_type,
-    check_keys,
     check_query,
     coerce_equals,
-    column_type_for,
-    conform,
-    dedup_keys,
-    normalize,
     resolve_columns,
-    time_bounds,
     to_micros_bounds,
 )
-from adapters.series.tables import keep_last
-from application.ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
 from domain.errors import NotFound, StoreUnavailable
 from domain.frames import TIMESTAMP, FrameKind, WriteMode
 from domain.values import MeasurementName
 
 BATCH_ROWS: Final = 65_536
 _EPOCH: Final = datetime(1970, 1, 1)
-_INCOMING: Final = "__stage1_incoming"
 
 T = TypeVar("T")
 
@@ -122,7 +113,7 @@ class DuckDBTimeSeriesStore:
         name = MeasurementName(measurement)
         async with self._write_lock:
             cursor = await anyio.to_thread.run_sync(self._cursor)
-            writer = _Writer(cursor, name, kind)
+            writer = TableWriter(cursor, name, kind)
             try:
                 await anyio.to_thread.run_sync(guarded, cursor, None, lambda: writer.begin(mode))
                 async for batch in batches:
@@ -162,7 +153,7 @@ class DuckDBTimeSeriesStore:
                 await anyio.to_thread.run_sync(cursor.close)
 
     def _plan(self, cursor: duckdb.DuckDBPyConnection, query: RangeQuery) -> tuple[str, list[Any]]:
-        types = _column_types(cursor, query.measurement)
+        types = column_types(cursor, query.measurement)
         if types is None:
             raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
         columns = resolve_columns(query.columns, list(types))
@@ -173,7 +164,7 @@ class DuckDBTimeSeriesStore:
         }
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
         if query.sample_by is None:
-            keys = [key for key in _catalog(cursor, query.measurement)[0] if key in types]
+            keys = [key for key in catalog_entry(cursor, query.measurement)[0] if key in types]
             return range_sql(query.measurement, columns, low, high, equals, query.limit, keys)
         plan = aggregate_plan(query.sample_by, columns, types)
         bucket = Bucket.parse(query.sample_by.interval)
@@ -244,151 +235,7 @@ class DuckDBTimeSeriesStore:
         await anyio.to_thread.run_sync(work)
 
 
-class _Writer:
-    """One write's transaction: creates or widens the table, then upserts each batch."""
-
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, name: str, kind: FrameKind) -> None:
-        self.cursor = cursor
-        self.name = name
-        self.kind = kind
-        self.types: dict[str, str] | None = None
-        self.keys: list[str] = dedup_keys(kind)
-        self.symbols: list[str] = []
-        self.stored_max: int | None = None
-        self.rows = 0
-        self.first_ns: int | None = None
-        self.last_ns: int | None = None
-        self.open = False
-
-    def begin(self, mode: WriteMode) -> None:
-        self.cursor.execute("BEGIN")
-        self.open = True
-        if mode is WriteMode.REPLACE:
-            self.cursor.execute(f"DROP TABLE IF EXISTS {quote(self.name)}")
-            self.cursor.execute(f"DELETE FROM {CATALOG} WHERE name = ?", [self.name])
-            return
-        self.types = _column_types(self.cursor, self.name)
-        if self.types is not None:
-            keys, symbols = _catalog(self.cursor, self.name)
-            self.keys = keys or self.keys
-            self.symbols = symbols
-            stamp = quote(TIMESTAMP)
-            rows = self.cursor.execute(f"SELECT epoch_us(max({stamp})) FROM {quote(self.name)}").fetchall()
-            self.stored_max = None if rows[0][0] is None else int(rows[0][0]) * 1000
-
-    def apply(self, batch: pa.RecordBatch) -> None:
-        frame = normalize(batch)
-        if self.types is None:
-            self._create(frame)
-        else:
-            frame = conform(frame, self.types)
-            self._widen(frame)
-        check_keys(frame, self.keys)
-        if frame.num_rows == 0:
-            return
-        if frame.group_by(self.keys).aggregate([]).num_rows < frame.num_rows:
-            frame = keep_last(frame, self.keys)
-        low, high = time_bounds(frame)
-        assert low is not None and high is not None
-        self.cursor.register(_INCOMING, frame)
-        try:
-            if self.stored_max is not None and low <= self.stored_max:
-                matches = " AND ".join(
-                    f"t.{quote(key)} IS NOT DISTINCT FROM i.{quote(key)}" for key in self.keys
-                )
-                self.cursor.execute(f"DELETE FROM {quote(self.name)} t USING {_INCOMING} i WHERE {matches}")
-            names = ", ".join(quote(column) for column in frame.schema.names)
-            self.cursor.execute(f"INSERT INTO {quote(self.name)} ({names}) SELECT {names} FROM {_INCOMING}")
-        finally:
-            self.cursor.unregister(_INCOMING)
-        self.rows += frame.num_rows
-        self.first_ns = low if self.first_ns is None else min(self.first_ns, low)
-        self.last_ns = high if self.last_ns is None else max(self.last_ns, high)
-        self.stored_max = high if self.stored_max is None else max(self.stored_max, high)
-
-    def _create(self, frame: pa.Table) -> None:
-        types = {
-            column: column_type_for(self.kind, column, dtype)
-            for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True)
-        }
-        definitions = ", ".join(
-            f"{quote(column)} {duckdb_type(store_type)}{' NOT NULL' if column == TIMESTAMP else ''}"
-            for column, store_type in types.items()
-        )
-        self.cursor.execute(f"CREATE TABLE {quote(self.name)} ({definitions})")
-        self.symbols = [column for column, store_type in types.items() if store_type == SYMBOL]
-        self.cursor.execute(
-            f"INSERT INTO {CATALOG} VALUES (?, ?, ?, ?)",
-            [self.name, self.kind.value, json.dumps(self.keys), json.dumps(self.symbols)],
-        )
-        self.types = types
-
-    def _widen(self, frame: pa.Table) -> None:
-        assert self.types is not None
-        added = False
-        for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True):
-            if column in self.types:
-                continue
-            store_type = column_type_for(self.kind, column, dtype)
-            self.cursor.execute(f"ALTER TABLE {quote(self.name)} ADD COLUMN {quote(column)} {duckdb_type(store_type)}")
-            self.types[column] = store_type
-            if store_type == SYMBOL:
-                self.symbols.append(column)
-                added = True
-        if added:
-            self.cursor.execute(
-                f"UPDATE {CATALOG} SET symbols = ? WHERE name = ?", [json.dumps(self.symbols), self.name]
-            )
-
-    def commit(self) -> None:
-        self.cursor.execute("COMMIT")
-        self.open = False
-
-    def close(self) -> None:
-        try:
-            if self.open:
-                self.cursor.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        finally:
-            self.cursor.close()
-
-
 # ---------------------------------------------------------------- catalog reads (blocking, on a cursor)
-
-
-def _column_types(cursor: duckdb.DuckDBPyConnection, name: str) -> dict[str, str] | None:
-    rows = cursor.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
-        [name],
-    ).fetchall()
-    if not rows:
-        return None
-    symbols = set(_catalog(cursor, name)[1])
-    return {
-        str(column): SYMBOL if column in symbols else _store_type(str(data_type)) for column, data_type in rows
-    }
-
-
-def _store_type(duckdb_name: str) -> str:
-    upper = duckdb_name.upper()
-    if upper.startswith("TIMESTAMP") or upper == "DATE":
-        return "TIMESTAMP"
-    if upper in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
-        return "LONG"
-    if upper in ("DOUBLE", "FLOAT", "REAL") or upper.startswith("DECIMAL"):
-        return "DOUBLE"
-    if upper == "BOOLEAN":
-        return "BOOLEAN"
-    return "VARCHAR"
-
-
-def _catalog(cursor: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[str]]:
-    rows = cursor.execute(f"SELECT dedup_keys, symbols FROM {CATALOG} WHERE name = ?", [name]).fetchall()
-    if not rows:
-        return [TIMESTAMP], []
-    return list(json.loads(rows[0][0])), list(json.loads(rows[0][1]))
 
 
 def _table_names(cursor: duckdb.DuckDBPyConnection, prefix: str | None) -> list[str]:
@@ -402,10 +249,10 @@ def _table_names(cursor: duckdb.DuckDBPyConnection, prefix: str | None) -> list[
 
 
 def _describe(cursor: duckdb.DuckDBPyConnection, name: str) -> MeasurementInfo | None:
-    types = _column_types(cursor, name)
+    types = column_types(cursor, name)
     if types is None:
         return None
-    keys, _ = _catalog(cursor, name)
+    keys, _ = catalog_entry(cursor, name)
     stamp = quote(TIMESTAMP)
     count, first, last = cursor.execute(
         f"SELECT count(*), epoch_us(min({stamp})), epoch_us(max({stamp})) FROM {quote(name)}"
@@ -440,4 +287,3 @@ def _next_batch(reader: Any) -> pa.RecordBatch | None:
         return batch
     except StopIteration:
         return None
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 from adapters.frames.checked import CheckedFrame
 from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
-from application.ports import FrameUpload
+from application.series_ports import FrameUpload
 from domain.frames import FrameKind
 
 

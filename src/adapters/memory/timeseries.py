@@ -33,7 +33,7 @@ from adapters.series.schema import (
     to_micros_bounds,
 )
 from adapters.series.tables import sample, select, upsert
-from application.ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
 from domain.errors import NotFound
 from domain.frames import TIMESTAMP, FrameKind, WriteMode
 from domain.values import MeasurementName

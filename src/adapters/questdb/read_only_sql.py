@@ -15,7 +15,7 @@ import asyncpg
 import pyarrow as pa
 
 from adapters.series.read_only_sql import SqlGate, check_statement, scrub, unique_names
-from application.ports import QueryResult
+from application.series_ports import QueryResult
 from domain.errors import Forbidden, InvalidInput, StoreTimeout, StoreUnavailable, UpstreamError
 
 STREAM_ROWS: Final = 10_000

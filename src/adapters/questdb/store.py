@@ -29,7 +29,7 @@ from adapters.series.schema import (
     resolve_columns,
     to_micros_bounds,
 )
-from application.ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
 from domain.errors import NotFound, StoreTimeout, StoreUnavailable, UpstreamError
 from domain.frames import TIMESTAMP, FrameKind, WriteMode
 from domain.values import MeasurementName, validate_output_unit

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from adapters.series.schema import FLOAT_TYPES, INTEGER_TYPES, TIME_TYPES
-from application.ports import SampleBy
+from application.series_ports import SampleBy
 from domain.errors import InvalidInput
 from domain.frames import TIMESTAMP, FrameKind
 from domain.values import validate_granularity

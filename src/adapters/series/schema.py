@@ -9,7 +9,7 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from application.ports import RangeQuery
+from application.series_ports import RangeQuery
 from domain.errors import InvalidInput
 from domain.frames import DEDUP_KEYS, TIMESTAMP, FrameKind
 from domain.values import coerce_timestamp

@@ -10,7 +10,8 @@ from litestar.response import Stream
 
 from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
 from application.datasets import DatasetDetail, DatasetSaved, FrameRead, HierarchyNode
-from application.ports import DatasetFilter, DatasetListing, FrameUpload, RunFilter
+from application.ports import DatasetFilter, DatasetListing, RunFilter
+from application.series_ports import FrameUpload
 from application.timeseries import RangeRows
 from domain.datasets import Dataset, DatasetChanges
 from domain.errors import InvalidInput

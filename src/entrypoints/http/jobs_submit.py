@@ -10,7 +10,7 @@ from litestar import Response
 
 from application.commands import JobCommand
 from application.idempotency import IdempotencyKey
-from application.ports import FrameUpload
+from application.series_ports import FrameUpload
 from domain.jobs import Job, JobType
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import sha256

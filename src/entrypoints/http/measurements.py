@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from application.commands import ImportFrame
-from application.ports import FrameUpload, MeasurementInfo, QueryResult
+from application.series_ports import FrameUpload, MeasurementInfo, QueryResult
 from application.timeseries import ImportReport
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode

@@ -14,7 +14,8 @@ import msgspec
 
 from application.datasets import DatasetDetail, HierarchyNode
 from application.job_events import public_payload
-from application.ports import DatasetListing, MeasurementInfo
+from application.ports import DatasetListing
+from application.series_ports import MeasurementInfo
 from domain.datasets import Dataset
 from domain.jobs import Job
 from domain.paging import Page

@@ -13,8 +13,9 @@ from litestar.response import Stream
 
 from application.commands import AppendPredictions, SaveRun
 from application.idempotency import IdempotencyKey
-from application.ports import FrameUpload, RunFilter
+from application.ports import RunFilter
 from application.runs import PredictionsRead, RunSaved
+from application.series_ports import FrameUpload
 from application.timeseries import RangeRows
 from domain.errors import InvalidInput
 from domain.frames import FrameKind

@@ -12,7 +12,8 @@ from litestar.params import Parameter
 
 from application.commands import SaveSimulation
 from application.idempotency import IdempotencyKey
-from application.ports import FrameUpload, SimulationFilter
+from application.ports import SimulationFilter
+from application.series_ports import FrameUpload
 from application.simulations import EquityCurve, SimulationSaved
 from application.timeseries import RangeRows
 from domain.frames import FrameKind

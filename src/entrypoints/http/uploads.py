@@ -18,7 +18,7 @@ import pyarrow.ipc as ipc
 from litestar import Request
 
 from adapters.frames.readers import read_json_rows
-from application.ports import FrameUpload
+from application.series_ports import FrameUpload
 from domain.errors import InvalidInput
 from domain.frames import FrameKind
 from entrypoints.http.errors import PayloadTooLarge

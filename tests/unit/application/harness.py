@@ -15,7 +15,7 @@ from adapters.jobs.events import MemoryEventFeed
 from adapters.jobs.memory_queue import MemoryJobQueue
 from adapters.memory.metadata import InMemoryMetadata, InMemoryUnitOfWorkFactory
 from adapters.memory.timeseries import InMemoryTimeSeriesStore
-from application.ports import FrameUpload
+from application.series_ports import FrameUpload
 from entrypoints.container import OpenPorts
 
 

@@ -7,7 +7,8 @@ from tests.unit.application.harness import Harness
 
 from application.commands import UploadDatasetFrames, UpsertDataset
 from application.datasets import dataset_detail, get_dataset, list_datasets, upload_dataset_frames, upsert_dataset
-from application.ports import DatasetFilter, FrameUpload
+from application.ports import DatasetFilter
+from application.series_ports import FrameUpload
 from domain.datasets import DatasetChanges
 from domain.errors import InvalidInput, NotFound
 from domain.frames import FrameKind, WriteMode

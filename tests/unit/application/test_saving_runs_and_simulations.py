@@ -10,8 +10,8 @@ from tests.unit.application.harness import Harness
 
 from application.commands import SaveRun, SaveSimulation, UpsertDataset
 from application.datasets import upsert_dataset
-from application.ports import FrameUpload
 from application.runs import save_run
+from application.series_ports import FrameUpload
 from application.simulations import save_simulation
 from domain.datasets import DatasetChanges
 from domain.errors import Conflict, InvalidInput, StoreUnavailable

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.frames import MEDIA_TYPES, OutputFormat, encode, encode_table, negotiate
-from adapters.frames.encoders import CHUNK_ROWS, rows_json
+from adapters.frames.encoders import CHUNK_ROWS
+from adapters.frames.json_rows import rows_json
 from domain.errors import InvalidInput
 
 SECOND = 10**9

@@ -1,0 +1,162 @@
+"""One DuckDB write's transaction, and the catalog reads it needs: the table is created or widened to the
+frame's columns, then each batch is upserted on the measurement's dedup keys (rows already stored for the same
+keys are replaced, as QuestDB's dedup does)."""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+
+from adapters.duckdb.sql import CATALOG, duckdb_type, quote
+from adapters.series.schema import SYMBOL, check_keys, column_type_for, conform, dedup_keys, normalize, time_bounds
+from adapters.series.tables import keep_last
+from domain.frames import TIMESTAMP, FrameKind, WriteMode
+
+_INCOMING: Final = "__stage1_incoming"
+
+
+class TableWriter:
+    """One write's transaction: creates or widens the table, then upserts each batch."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, name: str, kind: FrameKind) -> None:
+        self.cursor = cursor
+        self.name = name
+        self.kind = kind
+        self.types: dict[str, str] | None = None
+        self.keys: list[str] = dedup_keys(kind)
+        self.symbols: list[str] = []
+        self.stored_max: int | None = None
+        self.rows = 0
+        self.first_ns: int | None = None
+        self.last_ns: int | None = None
+        self.open = False
+
+    def begin(self, mode: WriteMode) -> None:
+        self.cursor.execute("BEGIN")
+        self.open = True
+        if mode is WriteMode.REPLACE:
+            self.cursor.execute(f"DROP TABLE IF EXISTS {quote(self.name)}")
+            self.cursor.execute(f"DELETE FROM {CATALOG} WHERE name = ?", [self.name])
+            return
+        self.types = column_types(self.cursor, self.name)
+        if self.types is not None:
+            keys, symbols = catalog_entry(self.cursor, self.name)
+            self.keys = keys or self.keys
+            self.symbols = symbols
+            stamp = quote(TIMESTAMP)
+            rows = self.cursor.execute(f"SELECT epoch_us(max({stamp})) FROM {quote(self.name)}").fetchall()
+            self.stored_max = None if rows[0][0] is None else int(rows[0][0]) * 1000
+
+    def apply(self, batch: pa.RecordBatch) -> None:
+        frame = normalize(batch)
+        if self.types is None:
+            self._create(frame)
+        else:
+            frame = conform(frame, self.types)
+            self._widen(frame)
+        check_keys(frame, self.keys)
+        if frame.num_rows == 0:
+            return
+        if frame.group_by(self.keys).aggregate([]).num_rows < frame.num_rows:
+            frame = keep_last(frame, self.keys)
+        low, high = time_bounds(frame)
+        assert low is not None and high is not None
+        self.cursor.register(_INCOMING, frame)
+        try:
+            if self.stored_max is not None and low <= self.stored_max:
+                matches = " AND ".join(
+                    f"t.{quote(key)} IS NOT DISTINCT FROM i.{quote(key)}" for key in self.keys
+                )
+                self.cursor.execute(f"DELETE FROM {quote(self.name)} t USING {_INCOMING} i WHERE {matches}")
+            names = ", ".join(quote(column) for column in frame.schema.names)
+            self.cursor.execute(f"INSERT INTO {quote(self.name)} ({names}) SELECT {names} FROM {_INCOMING}")
+        finally:
+            self.cursor.unregister(_INCOMING)
+        self.rows += frame.num_rows
+        self.first_ns = low if self.first_ns is None else min(self.first_ns, low)
+        self.last_ns = high if self.last_ns is None else max(self.last_ns, high)
+        self.stored_max = high if self.stored_max is None else max(self.stored_max, high)
+
+    def _create(self, frame: pa.Table) -> None:
+        types = {
+            column: column_type_for(self.kind, column, dtype)
+            for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True)
+        }
+        definitions = ", ".join(
+            f"{quote(column)} {duckdb_type(store_type)}{' NOT NULL' if column == TIMESTAMP else ''}"
+            for column, store_type in types.items()
+        )
+        self.cursor.execute(f"CREATE TABLE {quote(self.name)} ({definitions})")
+        self.symbols = [column for column, store_type in types.items() if store_type == SYMBOL]
+        self.cursor.execute(
+            f"INSERT INTO {CATALOG} VALUES (?, ?, ?, ?)",
+            [self.name, self.kind.value, json.dumps(self.keys), json.dumps(self.symbols)],
+        )
+        self.types = types
+
+    def _widen(self, frame: pa.Table) -> None:
+        assert self.types is not None
+        added = False
+        for column, dtype in zip(frame.schema.names, frame.schema.types, strict=True):
+            if column in self.types:
+                continue
+            store_type = column_type_for(self.kind, column, dtype)
+            self.cursor.execute(f"ALTER TABLE {quote(self.name)} ADD COLUMN {quote(column)} {duckdb_type(store_type)}")
+            self.types[column] = store_type
+            if store_type == SYMBOL:
+                self.symbols.append(column)
+                added = True
+        if added:
+            self.cursor.execute(
+                f"UPDATE {CATALOG} SET symbols = ? WHERE name = ?", [json.dumps(self.symbols), self.name]
+            )
+
+    def commit(self) -> None:
+        self.cursor.execute("COMMIT")
+        self.open = False
+
+    def close(self) -> None:
+        try:
+            if self.open:
+                self.cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        finally:
+            self.cursor.close()
+
+
+def column_types(cursor: duckdb.DuckDBPyConnection, name: str) -> dict[str, str] | None:
+    rows = cursor.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [name],
+    ).fetchall()
+    if not rows:
+        return None
+    symbols = set(catalog_entry(cursor, name)[1])
+    return {
+        str(column): SYMBOL if column in symbols else store_type_of(str(data_type)) for column, data_type in rows
+    }
+
+
+def store_type_of(duckdb_name: str) -> str:
+    upper = duckdb_name.upper()
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return "TIMESTAMP"
+    if upper in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return "LONG"
+    if upper in ("DOUBLE", "FLOAT", "REAL") or upper.startswith("DECIMAL"):
+        return "DOUBLE"
+    if upper == "BOOLEAN":
+        return "BOOLEAN"
+    return "VARCHAR"
+
+
+def catalog_entry(cursor: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[str]]:
+    rows = cursor.execute(f"SELECT dedup_keys, symbols FROM {CATALOG} WHERE name = ?", [name]).fetchall()
+    if not rows:
+        return [TIMESTAMP], []
+    return list(json.loads(rows[0][0])), list(json.loads(rows[0][1]))

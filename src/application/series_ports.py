@@ -1,0 +1,175 @@
+"""The time-series ports: what the use cases write, list, read and query in a store of frames, and the uploads
+they read frames from.
+
+Frames cross these ports as Arrow record batches: Arrow is the interchange format the service reads uploads into
+and streams exports out of, so every store speaks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from domain.datasets import FrameStats
+from domain.frames import FrameKind, WriteMode
+from domain.values import MeasurementName
+
+# ---------------------------------------------------------------- time series
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    measurement: str
+    rows_written: int
+    first_ns: int | None
+    last_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBy:
+    """Downsampling: bucket width (e.g. `1h`) and the aggregate of each column (first/last/min/max/sum)."""
+
+    interval: str
+    aggregates: dict[str, str]
+    default: str = "last"
+
+
+@dataclass(frozen=True, slots=True)
+class RangeQuery:
+    measurement: MeasurementName
+    from_ns: int | None = None
+    to_ns: int | None = None
+    columns: Sequence[str] | None = None
+    limit: int | None = None
+    sample_by: SampleBy | None = None
+    equals: dict[str, int | str] = field(default_factory=dict)
+    order_by: str = "timestamp"
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnInfo:
+    name: str
+    type: str
+    indexed: bool = False
+    designated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementInfo:
+    name: str
+    row_count: int
+    first_ns: int | None
+    last_ns: int | None
+    designated_timestamp: str | None
+    partition_by: str | None
+    columns: list[ColumnInfo] = field(default_factory=list)
+    dedup_keys: list[str] = field(default_factory=list)
+    partition_count: int | None = None
+
+    @property
+    def stats(self) -> FrameStats:
+        return FrameStats(self.row_count, self.first_ns, self.last_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    columns: list[tuple[str, str]]
+    rows: list[list[Any]]
+
+
+class SeriesWriter(Protocol):
+    """Writes frames into measurements (and drops a measurement a failed save created).
+
+    Frames carry a `timestamp` column of Arrow type timestamp; other columns keep their own types.
+    A write is visible to every read that starts after it returns (read-your-writes).
+    """
+
+    async def write(
+        self,
+        measurement: MeasurementName,
+        batches: AsyncIterator[pa.RecordBatch],
+        *,
+        kind: FrameKind = FrameKind.GENERIC,
+        mode: WriteMode = WriteMode.APPEND,
+        granularity: str | None = None,
+    ) -> WriteReport: ...
+
+    async def drop(self, measurement: MeasurementName) -> None: ...
+
+
+class SeriesCatalog(Protocol):
+    """What measurements exist, their columns, counts and bounds, and a few of their rows."""
+
+    async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None: ...
+
+    async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table: ...
+
+    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]: ...
+
+
+class SeriesReader(Protocol):
+    """A time range of one measurement, as Arrow batches or as CSV."""
+
+    def read(self, query: RangeQuery) -> AsyncIterator[pa.RecordBatch]: ...
+
+    def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
+        """The same rows as `read`, as CSV with a header and `timestamp` in `ts_unit` (s/ms/us/ns/iso).
+
+        A store may answer this natively (QuestDB's /exp) so the hot export path skips Arrow."""
+        ...
+
+
+class ReadOnlySql(Protocol):
+    """A client's read-only statement, run by the store's read-only user."""
+
+    async def query(self, sql: str, limit: int, timeout: float) -> QueryResult: ...
+
+    def stream_sql(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]: ...
+
+
+class StoreProbe(Protocol):
+    async def ping(self) -> dict[str, Any]: ...
+
+
+class TimeSeriesStore(SeriesWriter, SeriesCatalog, SeriesReader, ReadOnlySql, StoreProbe, Protocol):
+    """Where bars, indicators, predictions and trades live (QuestDB, DuckDB or memory): every role above.
+
+    Only the composition root holds a whole store; a use case takes the roles it uses."""
+
+    async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@dataclass(frozen=True, slots=True)
+class FrameUpload:
+    """An uploaded frame on local disk (every form a frame arrives in is spooled to a file first).
+
+    Async jobs carry only this path, so the worker reads the same bytes the request brought."""
+
+    path: str
+    fmt: str | None = None
+
+
+class CheckedBatches(Protocol):
+    """An upload's normalized batches. The whole upload is checked before the first batch comes out, so a bad
+    row anywhere fails before anything is written; from then on `rows` holds its row count."""
+
+    rows: int | None
+
+    def __aiter__(self) -> CheckedBatches: ...
+
+    async def __anext__(self) -> pa.RecordBatch: ...
+
+    async def aclose(self) -> None: ...
+
+
+class UploadReader(Protocol):
+    """Reads an upload as normalized Arrow batches, checked whole (columns, every cell) before the first."""
+
+    def read(self, upload: FrameUpload, kind: FrameKind) -> CheckedBatches: ...
