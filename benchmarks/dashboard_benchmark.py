@@ -1,18 +1,23 @@
 """Dashboard benchmark: the dataset page on a large dataset in headless Chromium.
 
-    python benchmarks/dashboard_benchmark.py [--bars 1000000] [--zooms 8] [--url http://127.0.0.1:8000]
+    python benchmarks/dashboard_benchmark.py [--bars 1000000] [--zooms 8] [--rounds 5] [--url http://127.0.0.1:8000]
 
 Without `--url` it starts `stage1 serve` (the embedded default: SQLite + DuckDB, auth off on loopback) in a
 temporary folder and deletes it afterwards. It uploads `--bars` one-minute OHLCV bars as one Parquet file
 (`POST /api/datasets`, multipart), opens `/#/datasets/<slug>` in Debian's Chromium (Playwright with
 `executable_path`; `STAGE1_TEST_CHROMIUM` overrides the path) and measures:
 
-1. first chart painted: milliseconds from navigation start until Plotly.react() of the first chart has
-   resolved (the page stamps `performance.now()` on the graph div); budget 1,500 ms;
-2. zoom steps: each step zooms the x axis to half the current span around a random centre, exactly what a
-   drag-zoom does (`Plotly.relayout` of `xaxis.range`), and times it until the chart was redrawn with the
-   bars fetched for the new span — including the page's debounce; budget 300 ms per step;
-3. points held: the sum of every trace's points after every step; budget 10,000.
+1. first chart painted: milliseconds from navigation start of a cold page (a new browser context: no cached
+   script or data) until the first chart is on screen (the page stamps `performance.now()` on the chart's
+   div in the frame after the chart library took the data); budget 1,500 ms in the median of the rounds;
+2. zoom steps: each step zooms the x axis to half the current span around a random centre, through the
+   page's own `zoomTo`, where a wheel or drag zoom ends, and times it until the chart was redrawn with the
+   bars fetched for the new span — including the page's debounce; budget 300 ms in the median of the steps
+   that fetched (a step inside bars already held at the right bucket only moves the view);
+3. points held: the sum of every series' points after every step; budget 10,000.
+
+`--rounds` cold page loads (5 by default), each with its zoom steps; best, median and worst are printed with
+the load average at start and end.
 
 The machine is shared: run it at full size only when it is quiet. Prints a JSON report and writes it to
 `benchmarks/out/dashboard.json`; exits 1 when a budget is missed.
@@ -28,6 +33,7 @@ import random
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,11 +41,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
 BUDGET_FIRST_PAINT_MS = 1500
@@ -120,68 +127,79 @@ def upload(url: str, slug: str, bars: int) -> float:
 ZOOM_STEP_JS = r"""
 async ([from, to]) => {
   const div = document.getElementById('price-chart');
-  const before = Number(div.dataset.renders);
   const started = performance.now();
-  await Plotly.relayout(div, {'xaxis.range[0]': new Date(from).toISOString().replace('T', ' ').slice(0, 23),
-                              'xaxis.range[1]': new Date(to).toISOString().replace('T', ' ').slice(0, 23)});
-  while (Number(div.dataset.renders) === before) {
-    if (performance.now() - started > 30000) throw new Error('no redraw within 30 s');
-    await new Promise(resolve => setTimeout(resolve, 2));
-  }
+  const fetched = await div.priceChart.zoomTo(from / 1000, to / 1000);
   const ms = performance.now() - started;
-  const points = div.data.reduce((sum, trace) => sum + (trace.x ? trace.x.length : 0), 0);
+  const points = div.data.reduce((sum, held) => sum + held.x.length, 0);
   // The page's own split of the step: "fetch N ms, draw M ms" in its status line.
   const split = /fetch (\d+) ms, draw (\d+) ms/.exec(document.getElementById('chart-status').textContent) || [];
-  return {ms, points, bars: div.data[0].x.length, sample_by: div.dataset.sampleBy,
-          fetch_ms: Number(split[1]), draw_ms: Number(split[2])};
+  return {ms, fetched, points, bars: div.data[0].x.length, sample_by: div.dataset.sampleBy,
+          fetch_ms: fetched ? Number(split[1]) : 0, draw_ms: fetched ? Number(split[2]) : 0};
 }
 """
 
 
-def measure(url: str, slug: str, bars: int, zooms: int, seed: int) -> dict[str, object]:
+def one_round(browser: Browser, url: str, slug: str, bars: int, zooms: int, seed: int) -> dict[str, Any]:
+    """A cold page (its own browser context: no cached script or data) from navigation to the last zoom."""
+    rng = random.Random(seed)
+    foreign: list[str] = []
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.on("request", lambda r: None if r.url.startswith(url) or r.url.startswith("data:") else foreign.append(r.url))
+    page.goto(f"{url}/#/datasets/{slug}", wait_until="commit")
+    page.wait_for_function("document.getElementById('price-chart')?.dataset.renders === '1'", timeout=120_000)
+    first = page.evaluate(
+        """() => { const d = document.getElementById('price-chart');
+             return {ms: Number(d.dataset.firstPaintMs), bars: d.data[0].x.length,
+                     points: d.data.reduce((s, t) => s + t.x.length, 0), sample_by: d.dataset.sampleBy}; }"""
+    )
+    low, high = float(START * 1000), float((START + (bars - 1) * 60) * 1000)
+    steps = []
+    for _ in range(zooms):
+        span = (high - low) / 2
+        if span < 30 * 60_000:  # thirty bars: nothing finer to fetch
+            break
+        centre = rng.uniform(low + span / 2, high - span / 2)
+        low, high = centre - span / 2, centre + span / 2
+        steps.append(page.evaluate(ZOOM_STEP_JS, [low, high]))
+    context.close()
+    return {"first": first, "steps": steps, "foreign": foreign}
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"best": round(ordered[0]), "median": round(statistics.median(ordered)), "worst": round(ordered[-1])}
+
+
+def measure(url: str, slug: str, bars: int, zooms: int, rounds: int, seed: int) -> dict[str, Any]:
     chromium = os.environ.get("STAGE1_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         raise SystemExit("no Chromium: apt-get install chromium (or set STAGE1_TEST_CHROMIUM)")
-    rng = random.Random(seed)
-    foreign: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on(
-            "request", lambda r: None if r.url.startswith(url) or r.url.startswith("data:") else foreign.append(r.url)
-        )
-        page.goto(f"{url}/#/datasets/{slug}", wait_until="commit")
-        page.wait_for_function("document.getElementById('price-chart')?.dataset.renders === '1'", timeout=120_000)
-        first = page.evaluate(
-            """() => { const d = document.getElementById('price-chart');
-                 return {ms: Number(d.dataset.firstPaintMs), bars: d.data[0].x.length,
-                         points: d.data.reduce((s, t) => s + (t.x ? t.x.length : 0), 0),
-                         sample_by: d.dataset.sampleBy}; }"""
-        )
-        low, high = START * 1000, (START + (bars - 1) * 60) * 1000
-        steps = []
-        for _ in range(zooms):
-            span = (high - low) / 2
-            if span < 30 * 60_000:  # thirty bars: nothing finer to fetch
-                break
-            centre = rng.uniform(low + span / 2, high - span / 2)
-            low, high = centre - span / 2, centre + span / 2
-            steps.append(page.evaluate(ZOOM_STEP_JS, [low, high]))
+        results = [one_round(browser, url, slug, bars, zooms, seed + index) for index in range(rounds)]
         browser.close()
-    zoom_ms = [step["ms"] for step in steps]
-    points = [first["points"], *(step["points"] for step in steps)]
+    first_ms = [result["first"]["ms"] for result in results]
+    steps = [step for result in results for step in result["steps"]]
+    fetched = [step["ms"] for step in steps if step["fetched"]]
+    points = [result["first"]["points"] for result in results] + [step["points"] for step in steps]
+    foreign = [url for result in results for url in result["foreign"]]
+    first_paint = spread(first_ms)
+    zoom = spread(fetched) if fetched else None
     return {
         "bars": bars,
-        "first_paint_ms": round(first["ms"]),
-        "first_paint": first,
-        "zoom_steps": steps,
-        "zoom_ms_max": round(max(zoom_ms)) if zoom_ms else None,
-        "zoom_ms_median": round(sorted(zoom_ms)[len(zoom_ms) // 2]) if zoom_ms else None,
+        "rounds": rounds,
+        "first_paint_ms": first_paint,
+        "zoom_step_ms": zoom,  # steps that fetched bars; the others only move the view over bars held
+        "zoom_steps": len(steps),
+        "zoom_steps_fetched": len(fetched),
+        "zoom_step_worst_of_each_round": [round(max(s["ms"] for s in r["steps"])) for r in results if r["steps"]],
+        "first_paint_detail": [result["first"] for result in results],
         "points_max": max(points),
         "foreign_requests": foreign,
         "within_budget": {
-            "first_paint": first["ms"] <= BUDGET_FIRST_PAINT_MS,
-            "zoom": all(ms <= BUDGET_ZOOM_MS for ms in zoom_ms),
+            "first_paint_median": first_paint["median"] <= BUDGET_FIRST_PAINT_MS,
+            "zoom_median": zoom is None or zoom["median"] <= BUDGET_ZOOM_MS,
             "points": max(points) <= BUDGET_POINTS,
             "no_foreign_requests": not foreign,
         },
@@ -192,14 +210,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--zooms", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5, help="cold page loads, each with its zoom steps")
     parser.add_argument("--url", help="a running server (auth off) instead of a fresh embedded one")
     parser.add_argument("--seed", type=int, default=20261130)
     args = parser.parse_args()
     slug = f"bench_{secrets.token_hex(3)}"
+    load_start = os.getloadavg()
 
-    def run(url: str) -> dict[str, object]:
+    def run(url: str) -> dict[str, Any]:
         upload_s = upload(url, slug, args.bars)
-        report = measure(url, slug, args.bars, args.zooms, args.seed)
+        report = measure(url, slug, args.bars, args.zooms, args.rounds, args.seed)
         report["upload_s"] = round(upload_s, 1)
         return report
 
@@ -208,11 +228,11 @@ def main() -> None:
     else:
         with embedded_server() as url:
             report = run(url)
+    report["load_average"] = {"start": [round(x, 2) for x in load_start], "end": [round(x, 2) for x in os.getloadavg()]}
     OUT.mkdir(exist_ok=True)
     (OUT / "dashboard.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     budgets = report["within_budget"]
-    assert isinstance(budgets, dict)
     sys.exit(0 if all(budgets.values()) else 1)
 
 

@@ -178,3 +178,12 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def zoom(page: Page, start: str, end: str) -> None:
+    """Zoom the price chart to [start, end] (ISO, UTC) as a wheel-zoom ends up doing."""
+    page.evaluate(
+        """([from, to]) => document.getElementById('price-chart').priceChart
+               .zoomTo(Date.parse(from) / 1000, Date.parse(to) / 1000)""",
+        [start, end],
+    )

@@ -22,6 +22,7 @@ from tests.integration.dashboard_browser import (
     served,
     service_env,
     show,
+    zoom,
 )
 
 SECRET = "a-long-shared-secret-for-the-dashboard-test"
@@ -80,6 +81,26 @@ def test_sign_in_with_the_shared_secret_opens_the_data(session: tuple[Page, Reco
     recorder.assert_clean()
 
 
+def test_the_signed_in_session_refuses_a_write_without_the_csrf_header(session: tuple[Page, Recorder]) -> None:
+    page, recorder = session
+    show(page, "#/datasets", "datasets")
+    statuses = page.evaluate(
+        """async () => {
+            const csrf = decodeURIComponent(document.cookie.split('; ').find(c => c.startsWith('stage1_csrf=')).slice(12));
+            const write = headers => fetch('/api/datasets', {method: 'POST', credentials: 'same-origin',
+                headers: {'Content-Type': 'application/json', ...headers}, body: JSON.stringify({dataset_slug: 'Not a slug!'})})
+                .then(async r => [r.status, (await r.json()).error]);
+            return [await write({}), await write({'X-CSRF-Token': csrf})];
+        }"""
+    )
+    # The cookie authenticates; a cookie-authenticated write without the CSRF header is refused before it is
+    # read, and with the header the same body (a bad slug) reaches validation.
+    (without, without_error), (with_header, _) = statuses
+    assert without == 403 and "csrf" in without_error.lower(), statuses
+    assert with_header == 400, statuses
+    recorder.reset()  # the refused write is this test's point, not a page failure
+
+
 def test_datasets_page_lists_every_dataset_and_search_narrows_it(session: tuple[Page, Recorder]) -> None:
     page, recorder = session
     show(page, "#/datasets", "datasets")
@@ -132,10 +153,7 @@ def test_zooming_fetches_finer_bars_and_never_holds_more_than_a_screenful(sessio
     whole = traces(page, "price-chart")["ohlc"]
     assert 1000 < whole <= 1500
     # Zoom to six hours: the page asks for raw minutes of that span (plus a margin) instead.
-    page.evaluate(
-        """() => Plotly.relayout('price-chart', {'xaxis.range[0]': '2024-01-05 00:00:00',
-                                               'xaxis.range[1]': '2024-01-05 06:00:00'})"""
-    )
+    zoom(page, "2024-01-05T00:00:00Z", "2024-01-05T06:00:00Z")
     page.wait_for_function("document.getElementById('price-chart').dataset.renders === '2'")
     assert chart.get_attribute("data-sample-by") == "raw"
     zoomed = page.evaluate("document.getElementById('price-chart').data[0].x")
@@ -143,6 +161,15 @@ def test_zooming_fetches_finer_bars_and_never_holds_more_than_a_screenful(sessio
     assert zoomed[1] - zoomed[0] == 60_000
     assert int(chart.get_attribute("data-points") or 0) <= 10_000
     screenshot(page, "dataset_zoomed")
+    # The user's own wheel, zooming out over the chart past the bars held, fetches the wider span.
+    box = chart.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(6):
+        page.mouse.wheel(0, 400)
+    page.wait_for_function("document.getElementById('price-chart').dataset.renders === '3'")
+    assert traces(page, "price-chart")["ohlc"] > len(zoomed)
+    assert int(chart.get_attribute("data-points") or 0) <= 10_000
     recorder.assert_clean()
 
 

@@ -1,15 +1,17 @@
-// The price chart: candlesticks with volume, chosen indicators in panes below, a run's predictions and a
-// simulation's trades as overlays. Zoom and pan fetch the visible span again at the finest `sample_by`
-// bucket that keeps it under MAX_BARS bars, so the page never holds more than a few thousand points.
+// The price chart: candlesticks with volume, chosen indicators in bands below, a run's predictions and a
+// simulation's trades as overlays (Lightweight Charts). Zoom and pan fetch the visible span again at the
+// finest `sample_by` bucket that keeps it under MAX_BARS bars, so the page never holds more than a few
+// thousand points.
 import { get } from "./api.js";
-import { bucketFor, fetchAllPages } from "./util.js";
+import { ascendingUnique, bandMargins, baseOptions, heldSeries, lightweightCharts, toSeconds } from "./charts.js";
+import { bucketFor, fetchAllPages, granularitySeconds } from "./util.js";
 
 export const MAX_BARS = 1500;
 const MAX_PREDICTIONS = 2000;
 const MAX_MARKERS = 1000;
 const MARGIN = 0.1; // fetch a little beyond the visible span so a short pan needs no new request
-
-const toDate = (value) => (typeof value === "number" ? value : Date.parse(String(value).replace(" ", "T") + "Z"));
+const USER_INPUT_MS = 400;
+const COLORS = ["#2e90fa", "#f79009", "#12b76a", "#ee46bc", "#6172f3", "#15b79e"];
 
 export class PriceChart {
   constructor(div, dataset, onStatus = () => {}) {
@@ -21,7 +23,7 @@ export class PriceChart {
     this.run = null;
     this.trades = null; // all trades of the chosen simulation (capped), filtered to the window when drawn
     this.window = null; // [fromSeconds, toSeconds] of the bars held
-    this.view = null; // [fromMs, toMs] the user is looking at, null = everything
+    this.view = null; // [fromSeconds, toSeconds] the user is looking at, null = everything
     this.bars = [];
     this.indicatorRows = [];
     this.predictions = [];
@@ -29,6 +31,10 @@ export class PriceChart {
     this.generation = 0;
     this.renders = 0;
     this.timer = null;
+    this.chart = null;
+    this.series = new Map(); // pane name -> series
+    this.scaleTimes = [];
+    this.lastInput = -Infinity; // when the user last wheeled, dragged, touched or pressed a key on the chart
   }
 
   get first() {
@@ -39,28 +45,45 @@ export class PriceChart {
     return this.dataset.ohlcv_last_ts;
   }
 
-  async load(fromSeconds, toSeconds) {
-    const mine = ++this.generation;
+  bucket(from, to) {
+    return bucketFor(to - from, this.dataset.granularity, MAX_BARS);
+  }
+
+  // The network half of a load: what to show for [from, to]. Pages start it before their DOM is ready.
+  async fetchWindow(fromSeconds, toSeconds) {
+    const generation = ++this.generation;
     const started = performance.now();
     const from = Math.max(this.first, Math.floor(fromSeconds));
     const to = Math.min(this.last, Math.ceil(toSeconds));
-    const sampleBy = bucketFor(to - from, this.dataset.granularity, MAX_BARS);
+    const sampleBy = this.bucket(from, to);
     const range = { from, to, format: "json", sample_by: sampleBy };
     const base = `/api/datasets/${encodeURIComponent(this.ref)}`;
     const [bars, indicatorRows, predictions] = await Promise.all([
       get(`${base}/ohlcv`, range),
       this.indicators.length ? get(`${base}/indicators`, { ...range, columns: this.indicators.join(",") }) : [],
       this.run ? get(`/api/runs/${this.run}/predictions`, { from, to, format: "json", limit: MAX_PREDICTIONS }) : [],
+      lightweightCharts(), // loads in parallel with the first data, once
     ]);
-    if (mine !== this.generation) return false; // a newer zoom won
-    this.bars = bars;
-    this.indicatorRows = indicatorRows;
-    this.predictions = predictions;
-    this.sampleBy = sampleBy;
-    this.window = [from, to];
-    this.fetchMs = performance.now() - started;
+    return { generation, bars, indicatorRows, predictions, sampleBy, window: [from, to], fetchMs: performance.now() - started };
+  }
+
+  // The drawing half: false when a newer load was started meanwhile (its answer wins).
+  async show(frame) {
+    if (frame.generation !== this.generation) return false;
+    Object.assign(this, {
+      bars: frame.bars,
+      indicatorRows: frame.indicatorRows,
+      predictions: frame.predictions,
+      sampleBy: frame.sampleBy,
+      window: frame.window,
+      fetchMs: frame.fetchMs,
+    });
     await this.draw();
     return true;
+  }
+
+  async load(fromSeconds, toSeconds) {
+    return this.show(await this.fetchWindow(fromSeconds, toSeconds));
   }
 
   async loadAll() {
@@ -98,163 +121,205 @@ export class PriceChart {
   }
 
   pointsHeld() {
-    return (this.div.data || []).reduce((sum, trace) => sum + (trace.x ? trace.x.length : 0), 0);
+    return (this.div.data || []).reduce((sum, held) => sum + held.x.length, 0);
   }
 
-  traces() {
-    const x = this.bars.map((bar) => bar.timestamp);
-    const panes = ["price", "volume", ...this.indicators, ...(this.run ? ["prediction"] : [])];
-    const axis = (pane) => (panes.indexOf(pane) === 0 ? "y" : `y${panes.indexOf(pane) + 1}`);
-    const traces = [
-      {
-        type: "candlestick",
-        name: this.sampleBy ? `OHLC (${this.sampleBy})` : "OHLC",
-        x,
-        open: this.bars.map((bar) => bar.open),
-        high: this.bars.map((bar) => bar.high),
-        low: this.bars.map((bar) => bar.low),
-        close: this.bars.map((bar) => bar.close),
-        yaxis: "y",
-        increasing: { line: { color: "#16a34a" } },
-        decreasing: { line: { color: "#dc2626" } },
-        meta: "ohlc",
-      },
-      {
-        type: "bar",
-        name: "volume",
-        x,
-        y: this.bars.map((bar) => bar.volume),
-        yaxis: axis("volume"),
-        marker: { color: "#98a2b3" },
-        meta: "volume",
-      },
-    ];
-    for (const name of this.indicators) {
-      traces.push({
-        type: "scattergl",
-        mode: "lines",
-        name,
-        x: this.indicatorRows.map((row) => row.timestamp),
-        y: this.indicatorRows.map((row) => row[name]),
-        yaxis: axis(name),
-        meta: `indicator:${name}`,
+  panes() {
+    return ["price", "volume", ...this.indicators, ...(this.run ? ["prediction"] : [])];
+  }
+
+  // One chart for the page's life; the series follow the panes the user picks.
+  ensureChart(panes) {
+    const height = 380 + 90 * (panes.length - 1);
+    if (!this.chart) {
+      this.chart = window.LightweightCharts.createChart(this.div, { ...baseOptions(height), width: this.div.clientWidth });
+      this.chart.timeScale().subscribeVisibleLogicalRangeChange((range) => this.onLogicalRangeChange(range));
+      this.div.priceChart = this; // for the browser tests and the benchmark
+      this.div.addEventListener("dblclick", () => this.resetView());
+      const input = () => (this.lastInput = performance.now());
+      for (const type of ["wheel", "mousedown", "mousemove", "touchstart", "touchmove", "keydown"]) {
+        this.div.addEventListener(type, (event) => (type === "mousemove" && !event.buttons ? null : input()), {
+          capture: true,
+          passive: true,
+        });
+      }
+      this.resize = new ResizeObserver(() => this.chart.applyOptions({ width: this.div.clientWidth }));
+      this.resize.observe(this.div);
+    } else {
+      this.chart.applyOptions({ height });
+    }
+    for (const [name, series] of this.series) {
+      if (!panes.includes(name)) {
+        this.chart.removeSeries(series);
+        this.series.delete(name);
+      }
+    }
+    const margins = bandMargins(panes.map((pane) => (pane === "price" ? 3 : 1)));
+    panes.forEach((pane, index) => {
+      if (!this.series.has(pane)) this.series.set(pane, this.addSeries(pane, index));
+      this.chart.priceScale(pane === "price" ? "right" : pane).applyOptions({ scaleMargins: margins[index] });
+    });
+  }
+
+  addSeries(pane, index) {
+    const chart = this.chart;
+    if (pane === "price") {
+      return chart.addCandlestickSeries({
+        upColor: "#16a34a", downColor: "#dc2626", wickUpColor: "#16a34a", wickDownColor: "#dc2626", borderVisible: false,
       });
+    }
+    if (pane === "volume") {
+      return chart.addHistogramSeries({ priceScaleId: "volume", color: "#98a2b3", priceFormat: { type: "volume" }, title: "volume" });
+    }
+    const color = pane === "prediction" ? "#7a5af8" : COLORS[index % COLORS.length];
+    return chart.addLineSeries({ priceScaleId: pane, color, lineWidth: 1, title: pane, priceLineVisible: false });
+  }
+
+  draw() {
+    const panes = this.panes();
+    this.ensureChart(panes);
+    const started = performance.now();
+    const bars = ascendingUnique(
+      this.bars.map((bar) => ({ time: toSeconds(bar.timestamp), open: bar.open, high: bar.high, low: bar.low, close: bar.close })),
+    );
+    const held = [["ohlc", bars.map((bar) => bar.time)]];
+    this.series.get("price").setData(bars);
+    const volume = ascendingUnique(this.bars.map((bar) => ({ time: toSeconds(bar.timestamp), value: bar.volume })));
+    this.series.get("volume").setData(volume);
+    held.push(["volume", volume.map((point) => point.time)]);
+    for (const name of this.indicators) {
+      const points = ascendingUnique(
+        this.indicatorRows
+          .filter((row) => row[name] !== null && row[name] !== undefined)
+          .map((row) => ({ time: toSeconds(row.timestamp), value: row[name] })),
+      );
+      this.series.get(name).setData(points);
+      held.push([`indicator:${name}`, points.map((point) => point.time)]);
     }
     if (this.run) {
-      traces.push({
-        type: "scattergl",
-        mode: "lines",
-        name: "prediction",
-        x: this.predictions.map((row) => row.timestamp),
-        y: this.predictions.map((row) => row.prediction),
-        yaxis: axis("prediction"),
-        line: { color: "#7a5af8" },
-        meta: "predictions",
-      });
-    }
-    if (this.trades) {
-      const [fromMs, toMs] = this.window ? [this.window[0] * 1000, this.window[1] * 1000] : [-Infinity, Infinity];
-      const inWindow = (t) => t >= fromMs && t <= toMs;
-      const entries = this.trades.filter((trade) => inWindow(trade.entry_timestamp)).slice(0, MAX_MARKERS);
-      const exits = this.trades.filter((trade) => trade.exit_timestamp !== null && inWindow(trade.exit_timestamp));
-      traces.push(
-        {
-          type: "scatter",
-          mode: "markers",
-          name: "entries",
-          x: entries.map((trade) => trade.entry_timestamp),
-          y: entries.map((trade) => trade.entry_price),
-          text: entries.map((trade) => `#${trade.trade_id} ${trade.side} entry`),
-          marker: {
-            size: 10,
-            symbol: entries.map((trade) => (trade.side === "short" ? "triangle-down" : "triangle-up")),
-            color: entries.map((trade) => (trade.side === "short" ? "#dc2626" : "#16a34a")),
-            line: { width: 1, color: "#101828" },
-          },
-          yaxis: "y",
-          meta: "entries",
-        },
-        {
-          type: "scatter",
-          mode: "markers",
-          name: "exits",
-          x: exits.slice(0, MAX_MARKERS).map((trade) => trade.exit_timestamp),
-          y: exits.slice(0, MAX_MARKERS).map((trade) => trade.exit_price),
-          text: exits.slice(0, MAX_MARKERS).map((trade) => `#${trade.trade_id} exit, pnl ${trade.pnl}`),
-          marker: { size: 9, symbol: "x", color: "#101828" },
-          yaxis: "y",
-          meta: "exits",
-        },
+      const points = ascendingUnique(
+        this.predictions.map((row) => ({ time: toSeconds(row.timestamp), value: row.prediction })),
       );
+      this.series.get("prediction").setData(points);
+      held.push(["predictions", points.map((point) => point.time)]);
     }
-    return { traces, panes };
+    const seriesCount = held.length; // the markers below sit on bars; they add no time of their own
+    const { entries, exits } = this.markers();
+    this.series.get("price").setMarkers([...entries, ...exits].sort((a, b) => a.time - b.time));
+    if (this.trades) held.push(["entries", entries.map((m) => m.time)], ["exits", exits.map((m) => m.time)]);
+    // The time scale's bars: the union of every series' times, as the library indexes them.
+    this.scaleTimes = [...new Set(held.slice(0, seriesCount).flatMap(([, times]) => times))].sort((a, b) => a - b);
+    this.showView();
+    this.div.data = heldSeries(held);
+    return new Promise((resolve) =>
+      requestAnimationFrame(() => {
+        // The library paints on the next frame: count a render once it is on screen.
+        this.renderMs = performance.now() - started;
+        this.renders += 1;
+        if (this.renders === 1) this.div.dataset.firstPaintMs = String(performance.now());
+        this.div.dataset.renders = String(this.renders);
+        this.div.dataset.points = String(this.pointsHeld());
+        this.div.dataset.sampleBy = this.sampleBy || "raw";
+        this.onStatus(this);
+        resolve();
+      }),
+    );
   }
 
-  layout(panes) {
-    // Price gets three shares of the height, every other pane one.
-    const weights = panes.map((pane) => (pane === "price" ? 3 : 1));
-    const total = weights.reduce((a, b) => a + b, 0);
-    const gap = 0.03;
-    const layout = {
-      uirevision: "keep", // Plotly keeps the user's zoom across data updates
-      height: 380 + 110 * (panes.length - 1),
-      margin: { l: 60, r: 20, t: 10, b: 30 },
-      showlegend: true,
-      legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
-      dragmode: "zoom",
-      xaxis: { type: "date", rangeslider: { visible: false }, anchor: panes.length > 1 ? `y${panes.length}` : "y" },
+  markers() {
+    if (!this.trades) return { entries: [], exits: [] };
+    const [from, to] = this.window || [-Infinity, Infinity];
+    const inWindow = (seconds) => seconds >= from && seconds <= to;
+    const entries = this.trades
+      .filter((trade) => inWindow(toSeconds(trade.entry_timestamp)))
+      .slice(0, MAX_MARKERS)
+      .map((trade) => ({
+        time: toSeconds(trade.entry_timestamp),
+        position: trade.side === "short" ? "aboveBar" : "belowBar",
+        shape: trade.side === "short" ? "arrowDown" : "arrowUp",
+        color: trade.side === "short" ? "#dc2626" : "#16a34a",
+        id: `entry-${trade.trade_id}`,
+      }));
+    const exits = this.trades
+      .filter((trade) => trade.exit_timestamp !== null && inWindow(toSeconds(trade.exit_timestamp)))
+      .slice(0, MAX_MARKERS)
+      .map((trade) => ({
+        time: toSeconds(trade.exit_timestamp),
+        position: "inBar",
+        shape: "circle",
+        color: "#101828",
+        id: `exit-${trade.trade_id}`,
+      }));
+    return { entries, exits };
+  }
+
+  // Puts the user's view back after new data replaced the old (the library keeps bar indices, not times,
+  // and settles the range over the next frame).
+  showView() {
+    const timeScale = this.chart.timeScale();
+    const apply = () => {
+      if (this.view) timeScale.setVisibleRange({ from: this.view[0], to: this.view[1] });
+      else timeScale.fitContent();
     };
-    let top = 1;
-    panes.forEach((pane, index) => {
-      const height = (weights[index] / total) * (1 - gap * (panes.length - 1));
-      const name = index === 0 ? "yaxis" : `yaxis${index + 1}`;
-      layout[name] = {
-        domain: [Math.max(0, top - height), top],
-        fixedrange: true,
-        title: { text: pane === "price" ? this.dataset.symbol : pane, font: { size: 11 } },
-      };
-      top -= height + gap;
-    });
-    if (this.view) layout.xaxis.range = this.view;
-    return layout;
+    apply();
+    requestAnimationFrame(apply);
   }
 
-  async draw() {
-    const { traces, panes } = this.traces();
-    const started = performance.now();
-    await window.Plotly.react(this.div, traces, this.layout(panes), { responsive: true, displaylogo: false });
-    this.renderMs = performance.now() - started;
-    this.renders += 1;
-    if (this.renders === 1) {
-      this.div.dataset.firstPaintMs = String(performance.now());
-      this.div.on("plotly_relayout", (event) => this.onRelayout(event));
-    }
-    this.div.dataset.renders = String(this.renders);
-    this.div.dataset.points = String(this.pointsHeld());
-    this.div.dataset.sampleBy = this.sampleBy || "raw";
-    this.onStatus(this);
+  // The library reports every range change, its own settling included: only a change right after the
+  // user's wheel, drag, touch or key is the user's. It counts in bars (logical indices), which may run past
+  // the bars held when the user zooms out or pans off the edge: those are extrapolated at the bar step.
+  onLogicalRangeChange(range) {
+    if (!range || performance.now() - this.lastInput > USER_INPUT_MS || !this.scaleTimes.length) return;
+    this.zoomTo(this.timeAt(range.from), this.timeAt(range.to), { move: false });
   }
 
-  onRelayout(event) {
-    let range = null;
-    if (event["xaxis.autorange"]) range = null;
-    else if (event["xaxis.range[0]"] !== undefined) range = [event["xaxis.range[0]"], event["xaxis.range[1]"]];
-    else if (Array.isArray(event["xaxis.range"])) range = event["xaxis.range"];
-    else return;
-    this.view = range ? [toDate(range[0]), toDate(range[1])] : null;
+  timeAt(index) {
+    const times = this.scaleTimes;
+    const last = times.length - 1;
+    const step = granularitySeconds(this.sampleBy || this.dataset.granularity) || 60;
+    if (index <= 0) return times[0] + index * step;
+    if (index >= last) return times[last] + (index - last) * step;
+    const whole = Math.floor(index);
+    return times[whole] + (index - whole) * (times[whole + 1] - times[whole]);
+  }
+
+  // Show [from, to] (seconds) and fetch what that view needs; the tests and the benchmark zoom through here.
+  // Resolves once the view is drawn: true when bars were fetched for it, false when the bars held did.
+  zoomTo(from, to, { move = true } = {}) {
+    this.view = [from, to];
+    if (move) this.chart.timeScale().setVisibleRange({ from, to });
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const fetchRange = this.view
-        ? [this.view[0] / 1000, this.view[1] / 1000]
-        : [this.first, this.last];
-      const span = fetchRange[1] - fetchRange[0];
-      this.load(fetchRange[0] - span * MARGIN, fetchRange[1] + span * MARGIN).catch((error) => console.error(error));
-    }, 50); // one fetch for a burst of wheel-zoom events, short enough to stay inside a 300 ms step
+    return new Promise((resolve) => {
+      this.timer = setTimeout(() => this.follow().then(resolve), 50); // one fetch for a burst of wheel events
+    });
+  }
+
+  // Fetch again only when the view leaves the bars held or needs a finer (or coarser) bucket.
+  follow() {
+    const [from, to] = this.view;
+    const span = to - from;
+    const wanted = [from - span * MARGIN, to + span * MARGIN];
+    const [heldFrom, heldTo] = this.window || [Infinity, -Infinity];
+    const inside = from >= heldFrom && to <= heldTo;
+    const clampedFrom = Math.max(this.first, Math.floor(wanted[0]));
+    const clampedTo = Math.min(this.last, Math.ceil(wanted[1]));
+    if (inside && this.bucket(clampedFrom, clampedTo) === this.sampleBy) return Promise.resolve(false);
+    return this.load(wanted[0], wanted[1]).catch((error) => {
+      console.error(error);
+      return false;
+    });
+  }
+
+  resetView() {
+    this.view = null;
+    this.loadAll().catch((error) => console.error(error));
   }
 
   dispose() {
     clearTimeout(this.timer);
     this.generation += 1;
-    if (window.Plotly) window.Plotly.purge(this.div);
+    if (this.resize) this.resize.disconnect();
+    if (this.chart) this.chart.remove();
+    this.chart = null;
   }
 }

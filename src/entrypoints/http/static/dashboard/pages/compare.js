@@ -2,6 +2,7 @@
 // Uses GET /api/runs/compare when the server has it; otherwise the same shape is computed here from
 // GET /api/runs/{id} (no data is made up: every value is a field of a run).
 import { capabilities, get } from "../api.js";
+import { plotly } from "../charts.js";
 import { el, fmtValue, gap, shortId } from "../util.js";
 
 function flatten(prefix, object) {
@@ -91,6 +92,7 @@ export async function render(view, _args, query) {
     el("h2", {}, "Per-fold metrics"),
     charts.length ? el("div", { class: "row" }, charts) : el("p", { class: "muted" }, "No fold metrics."),
   );
+  const Plotly = charts.length ? await plotly() : null;
   const folds = Object.keys(result.fold_metrics).map(Number).sort((a, b) => a - b);
   for (const [index, key] of foldKeys.entries()) {
     const traces = result.runs.map((_, runIndex) => ({
@@ -99,12 +101,12 @@ export async function render(view, _args, query) {
       x: folds.map((fold) => `fold ${fold}`),
       y: folds.map((fold) => ((result.fold_metrics[fold] || {})[key] || [])[runIndex] ?? null),
     }));
-    await window.Plotly.newPlot(
+    await Plotly.newPlot(
       charts[index],
       traces,
       { title: { text: key }, barmode: "group", height: 280, width: 460, margin: { l: 50, r: 10, t: 40, b: 40 } },
       { displaylogo: false, responsive: false },
     );
   }
-  return { dispose: () => charts.forEach((chart) => window.Plotly.purge(chart)) };
+  return { dispose: () => charts.forEach((chart) => Plotly.purge(chart)) };
 }

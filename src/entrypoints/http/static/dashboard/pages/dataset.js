@@ -6,15 +6,26 @@ import { el, fmtDate, fmtNumber, shortId } from "../util.js";
 export async function render(view, { ref }, query) {
   const dataset = await get(`/api/datasets/${encodeURIComponent(ref)}`);
   const base = `/api/datasets/${encodeURIComponent(ref)}`;
+  const status = el("span", { class: "muted mono", id: "chart-status" });
+  const chartDiv = el("div", { class: "chart", id: "price-chart" });
+  const chart = new PriceChart(chartDiv, dataset, (c) => {
+    status.textContent =
+      `${c.bars.length} bars (${c.sampleBy ? `sampled by ${c.sampleBy}` : "raw"}) · ${c.pointsHeld()} points held` +
+      (c.run ? ` · ${c.predictions.length} predictions` : "") +
+      (c.trades ? ` · ${c.trades.length} trades${c.tradesTruncated ? " (first 5000)" : ""}` : "") +
+      ` · fetch ${Math.round(c.fetchMs || 0)} ms, draw ${Math.round(c.renderMs || 0)} ms`;
+  });
+  chart.indicators = (query.indicators || "").split(",").filter(Boolean);
+  chart.run = query.run || null;
+  // The bars are the slow part: ask for them together with the page's other lists, not after them.
+  const firstWindow = dataset.ohlcv_rows ? chart.fetchWindow(chart.first, chart.last) : null;
+  firstWindow?.catch(() => {}); // awaited below; a failure must not be reported as unhandled meanwhile
   const [sample, runs, simulations] = await Promise.all([
     dataset.indicator_rows ? get(`${base}/indicators`, { format: "json", limit: 1 }) : [],
     get(`${base}/runs`, { limit: 1000 }),
     get("/api/simulations", { dataset_id: dataset.dataset_id, limit: 1000 }),
   ]);
   const indicatorNames = sample.length ? Object.keys(sample[0]).filter((name) => name !== "timestamp") : [];
-
-  const status = el("span", { class: "muted mono", id: "chart-status" });
-  const chartDiv = el("div", { class: "chart", id: "price-chart" });
   const chosen = new Set((query.indicators || "").split(",").filter((name) => indicatorNames.includes(name)));
   const checks = el(
     "span",
@@ -88,7 +99,7 @@ export async function render(view, { ref }, query) {
     el(
       "p",
       { class: "muted" },
-      `Drag to zoom, double-click to reset. At most ${MAX_BARS} bars are on screen: zooming fetches finer bars.`,
+      `Scroll to zoom, drag to pan, double-click to reset. At most ${MAX_BARS} bars are on screen: zooming fetches finer bars.`,
     ),
     status,
     chartDiv,
@@ -113,16 +124,12 @@ export async function render(view, { ref }, query) {
     return null;
   }
 
-  const chart = new PriceChart(chartDiv, dataset, (c) => {
-    status.textContent =
-      `${c.bars.length} bars (${c.sampleBy ? `sampled by ${c.sampleBy}` : "raw"}) · ${c.pointsHeld()} points held` +
-      (c.run ? ` · ${c.predictions.length} predictions` : "") +
-      (c.trades ? ` · ${c.trades.length} trades${c.tradesTruncated ? " (first 5000)" : ""}` : "") +
-      ` · fetch ${Math.round(c.fetchMs || 0)} ms, draw ${Math.round(c.renderMs || 0)} ms`;
-  });
-  chart.indicators = [...chosen];
-  chart.run = query.run || null;
-  await chart.loadAll();
+  if (!chart.indicators.every((name) => chosen.has(name))) {
+    chart.indicators = [...chosen]; // a link named an indicator this dataset lacks: drop it and load again
+    await chart.loadAll();
+  } else {
+    await chart.show(await firstWindow);
+  }
   if (query.simulation) await chart.setSimulation(query.simulation);
   return chart;
 }

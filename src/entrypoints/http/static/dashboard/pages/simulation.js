@@ -1,6 +1,7 @@
 // One simulation: equity and drawdown, bucket statistics, the trades table paged from the API, and the
 // trades on the dataset's price chart.
 import { get } from "../api.js";
+import { ascendingUnique, bandMargins, baseOptions, heldSeries, lightweightCharts, toSeconds } from "../charts.js";
 import { PriceChart } from "../pricechart.js";
 import { el, fmtIso, fmtNumber, fmtValue, shortId, sortableTable, statusBadge } from "../util.js";
 
@@ -52,32 +53,7 @@ export async function render(view, { id }) {
   );
 
   const x = equity.points.map((point) => point.timestamp);
-  await window.Plotly.newPlot(
-    equityDiv,
-    [
-      { type: "scatter", mode: "lines", name: "equity", x, y: equity.points.map((p) => p.equity), yaxis: "y", meta: "equity" },
-      {
-        type: "scatter",
-        mode: "lines",
-        name: "drawdown",
-        x,
-        y: equity.points.map((p) => -p.drawdown),
-        fill: "tozeroy",
-        line: { color: "#dc2626" },
-        yaxis: "y2",
-        meta: "drawdown",
-      },
-    ],
-    {
-      height: 360,
-      margin: { l: 60, r: 20, t: 10, b: 30 },
-      xaxis: { type: "date", anchor: "y2" },
-      yaxis: { domain: [0.35, 1], title: { text: "equity" } },
-      yaxis2: { domain: [0, 0.28], title: { text: "drawdown" }, tickformat: ".1%" },
-      legend: { orientation: "h" },
-    },
-    { displaylogo: false, responsive: true },
-  );
+  const equityChart = await drawEquity(equityDiv, equity.points);
 
   let offset = 0;
   async function loadTrades() {
@@ -102,7 +78,7 @@ export async function render(view, { id }) {
 
   if (!dataset.ohlcv_rows) {
     priceDiv.replaceWith(el("p", { class: "muted" }, "The dataset holds no bars."));
-    return { dispose: () => window.Plotly.purge(equityDiv) };
+    return { dispose: () => equityChart.remove() };
   }
   const chart = new PriceChart(priceDiv, dataset);
   // Open on the span the trades cover; the whole dataset is a double-click away.
@@ -116,7 +92,37 @@ export async function render(view, { id }) {
   return {
     dispose: () => {
       chart.dispose();
-      window.Plotly.purge(equityDiv);
+      equityChart.remove();
     },
   };
+}
+
+// Equity above, drawdown (as a negative fraction) in a band below, on one time axis.
+async function drawEquity(div, points) {
+  const charts = await lightweightCharts();
+  const chart = charts.createChart(div, { ...baseOptions(360), width: div.clientWidth });
+  const [top, bottom] = bandMargins([3, 1]);
+  const equity = chart.addLineSeries({ color: "#2e90fa", lineWidth: 2, title: "equity", priceLineVisible: false });
+  const drawdown = chart.addAreaSeries({
+    priceScaleId: "drawdown",
+    lineColor: "#dc2626",
+    topColor: "rgba(220, 38, 38, 0.05)",
+    bottomColor: "rgba(220, 38, 38, 0.3)",
+    lineWidth: 1,
+    title: "drawdown",
+    priceFormat: { type: "percent" },
+  });
+  chart.priceScale("right").applyOptions({ scaleMargins: top });
+  chart.priceScale("drawdown").applyOptions({ scaleMargins: bottom });
+  const equityPoints = ascendingUnique(points.map((p) => ({ time: toSeconds(p.timestamp), value: p.equity })));
+  const drawdownPoints = ascendingUnique(points.map((p) => ({ time: toSeconds(p.timestamp), value: -100 * p.drawdown })));
+  equity.setData(equityPoints);
+  drawdown.setData(drawdownPoints);
+  chart.timeScale().fitContent();
+  div.chart = chart;
+  div.data = heldSeries([
+    ["equity", equityPoints.map((p) => p.time)],
+    ["drawdown", drawdownPoints.map((p) => p.time)],
+  ]);
+  return chart;
 }
