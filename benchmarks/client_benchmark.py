@@ -11,13 +11,18 @@ interleaved:
   1. `datasets.bars(slug, as_="pandas")` — the client's Arrow-stream read into pandas with UTC timestamps —
      against (a) a plain read of the same Arrow stream bytes served by a minimal local HTTP server
      (`httpx.get` + `pyarrow.ipc` + `to_pandas`: the floor for this format over loopback) and, on QuestDB,
-     (b) QuestDB's own `/exp` CSV of the same table read with `pyarrow.csv` into pandas;
+     (b) QuestDB's own `/exp` of the same table into pandas, as CSV through `pyarrow.csv` and as Parquet
+     through `pyarrow.parquet` (the goal is against the faster of the two), and (c) ArcticDB's `lib.read`
+     of the same frame from an LMDB library on local disk (ArcticDB runs in its own virtualenv,
+     `benchmarks/.arcticdb/venv`, created with pip on first use; `--no-arcticdb` skips it);
   2. `runs.log(slug, predictions=<pandas frame of --rows rows>)` against the raw `POST /api/runs` of a
      multipart body prepared beforehand (the same Arrow bytes): the client's frame conversion and framing
      on top of the server's save.
 
-Prints best / median / worst seconds and rows/s per path, with the load average at start and end (the
-machine may be shared: compare paths within one report, not across reports). Drops what it created.
+Prints best / median / worst seconds and rows/s per path, then the goals as ratios of medians measured in
+the same run (client ≥ 0.8x QuestDB's fastest export and ≥ 0.8x the plain local read; `runs.log` ≥ 0.8x
+the raw POST; ArcticDB reported beside), with the load average at start and end (the machine may be
+shared: compare paths within one report, not across reports). Drops what it created.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as papq
 from stage1_client import Client
 from stage1_client.frames import ipc_stream
 
@@ -52,6 +58,36 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".testenv" / "env.sh"
 NEEDED = ("STAGE1_TEST_POSTGRES_URL", "STAGE1_TEST_QUESTDB_HTTP", "STAGE1_TEST_QUESTDB_PG")
 BIN = Path(sys.executable).parent
+ARCTICDB_VENV = ROOT / "benchmarks" / ".arcticdb" / "venv"  # git-ignored
+ARCTICDB_SIDE = ROOT / "benchmarks" / "client_arcticdb_side.py"
+CLIENT_READ = "bars → pandas: client datasets.bars"
+LOCAL_READ = "bars → pandas: same Arrow bytes, minimal local server"
+EXP_CSV = "bars → pandas: QuestDB /exp CSV + pyarrow.csv"
+EXP_PARQUET = "bars → pandas: QuestDB /exp Parquet + pyarrow.parquet"
+ARCTICDB_READ = "bars → pandas: ArcticDB lib.read (LMDB, local disk)"
+CLIENT_LOG = "predictions: client runs.log(pandas)"
+RAW_LOG = "predictions: raw POST /api/runs, prepared Arrow body"
+
+
+def arcticdb_python() -> Path:
+    """ArcticDB's own virtualenv, made with `python -m venv` and pip the first time (never Stage1's)."""
+    python = ARCTICDB_VENV / "bin" / "python"
+    if python.exists() and subprocess.run([python, "-c", "import arcticdb"], capture_output=True).returncode == 0:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(ARCTICDB_VENV)], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "arcticdb", "pyarrow", "pandas"], check=True)
+    return python
+
+
+def arcticdb_reads(frame: pd.DataFrame, rounds: int) -> list[float]:
+    with tempfile.TemporaryDirectory(prefix="stage1-client-bench-") as folder:
+        path = Path(folder) / "bars.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, pa.Schema.from_pandas(frame)) as writer:
+            writer.write_table(pa.Table.from_pandas(frame))
+        done = subprocess.run(
+            [arcticdb_python(), ARCTICDB_SIDE, str(path), str(rounds)], check=True, capture_output=True, text=True
+        )
+    return [float(seconds) for seconds in msgspec.json.decode(done.stdout)]
 
 
 def load() -> str:
@@ -204,7 +240,7 @@ class Timings:
         return lines
 
 
-def bench_store(store: str, rows: int, rounds: int) -> list[str]:
+def bench_store(store: str, rows: int, rounds: int, arcticdb: bool) -> list[str]:
     timings, dropped = Timings(), []
     with serve(store) as (base, env), Client(base, token="") as client, httpx.Client(timeout=600) as raw:
         slug = f"bench_{uuid.uuid4().hex[:8]}"
@@ -236,31 +272,53 @@ def bench_store(store: str, rows: int, rounds: int) -> list[str]:
         def local_read(url: str) -> pd.DataFrame:
             return pa.ipc.open_stream(raw.get(url).content).read_all().to_pandas()
 
-        def questdb_exp() -> pd.DataFrame:
+        def questdb_exp(fmt: str) -> pd.DataFrame:
             answer = raw.get(
                 f"{env['STAGE1_QUESTDB_HTTP_URL']}/exp",
-                params={"query": f"SELECT * FROM {dataset.ohlcv_measurement}"},
+                params={"query": f"SELECT * FROM {dataset.ohlcv_measurement}", "fmt": fmt},
                 timeout=600,
             )
-            return pacsv.read_csv(pa.py_buffer(answer.content)).to_pandas()
+            body = pa.py_buffer(answer.content)
+            table = pacsv.read_csv(body) if fmt == "csv" else papq.read_table(body)
+            return table.to_pandas()
 
         with bytes_server(stream, "application/vnd.apache.arrow.stream") as local:
             for _ in range(rounds):
-                timings.time("bars → pandas: client datasets.bars", lambda: client.datasets.bars(slug), has_rows)
-                timings.time(
-                    "bars → pandas: same Arrow bytes, minimal local server", lambda: local_read(local), has_rows
-                )
+                timings.time(CLIENT_READ, lambda: client.datasets.bars(slug), has_rows)
+                timings.time(LOCAL_READ, lambda: local_read(local), has_rows)
                 if store == "questdb":
-                    timings.time("bars → pandas: QuestDB /exp + pyarrow.csv", questdb_exp, has_rows)
-                timings.time(
-                    "predictions: client runs.log(pandas)", lambda: client.runs.log(slug, predictions=frame), saved
-                )
-                timings.time("predictions: raw POST /api/runs, prepared Arrow body", raw_log, saved)
+                    timings.time(EXP_CSV, lambda: questdb_exp("csv"), has_rows)
+                    timings.time(EXP_PARQUET, lambda: questdb_exp("parquet"), has_rows)
+                timings.time(CLIENT_LOG, lambda: client.runs.log(slug, predictions=frame), saved)
+                timings.time(RAW_LOG, raw_log, saved)
+        if arcticdb and store == "embedded":
+            timings.paths[ARCTICDB_READ] = arcticdb_reads(client.datasets.bars(slug), rounds)
     if store == "questdb":
         with httpx.Client(base_url=env["STAGE1_QUESTDB_HTTP_URL"], timeout=120) as questdb:
             for table in dropped:
                 questdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS '{table}'"})
-    return [f"### {store}", "", *timings.report(rows), ""]
+    return [f"### {store}", "", *timings.report(rows), "", *goals(store, timings), ""]
+
+
+def goals(store: str, timings: Timings) -> list[str]:
+    """The goals as ratios of medians from this run: above 1 the client is faster than the other path."""
+    median = {name: statistics.median(samples) for name, samples in timings.paths.items()}
+    rows = ["| goal | ratio (median) | met |", "|---|---:|:---:|"]
+
+    def ratio(name: str, other: str, goal: float | None) -> None:
+        if name in median and other in median:
+            value = median[other] / median[name]
+            met = "-" if goal is None else "yes" if value >= goal else "NO"
+            rows.append(f"| {name} vs {other} | {value:.2f}x | {met} |")
+
+    if store == "questdb":
+        fastest = min((EXP_CSV, EXP_PARQUET), key=lambda name: median.get(name, float("inf")))
+        ratio(CLIENT_READ, fastest, 0.8)
+    else:
+        ratio(CLIENT_READ, LOCAL_READ, 0.8)
+        ratio(CLIENT_READ, ARCTICDB_READ, None)
+    ratio(CLIENT_LOG, RAW_LOG, 0.8)
+    return rows
 
 
 def main() -> None:
@@ -268,6 +326,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--store", choices=["embedded", "questdb", "both"], default="both")
+    parser.add_argument("--no-arcticdb", action="store_true", help="skip ArcticDB (no virtualenv made)")
     args = parser.parse_args()
     started, load_start = time.monotonic(), load()
     stores = ["embedded", "questdb"] if args.store == "both" else [args.store]
@@ -278,7 +337,7 @@ def main() -> None:
         "",
     ]
     for store in stores:
-        lines += bench_store(store, args.rows, args.rounds)
+        lines += bench_store(store, args.rows, args.rounds, not args.no_arcticdb)
     lines.append(f"load average at end {load()}; wall {time.monotonic() - started:.0f} s")
     print("\n".join(lines))
 
