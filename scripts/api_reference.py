@@ -35,10 +35,10 @@ Conventions that hold for every route:
 - Writes that may be retried honour an `Idempotency-Key` header.
 - Streams take `format=csv|json|ndjson|arrow` or the `Accept` header and are sent chunked.
 - `sample_by` on bars: `open` is the first, `high` the max, `low` the min, `close` the last and `volume`
-  the sum of each bucket; indicators take the last value. Units: `s`, `m` (minute), `h`, `d`, `w`, `M`
-  (month).
+  the sum of each bucket; indicators take the last value, or `aggregate=first|last|min|max|mean`. Units:
+  `s`, `m` (minute), `h`, `d`, `w`, `M` (month), `y`; `D`, `H`, `W` work too. See [sampling.md](sampling.md).
 - `POST /api/questdb/query` and `/export` speak the store's own SQL: QuestDB's dialect on QuestDB, DuckDB's
-  on the embedded default; only reads are accepted.
+  on the embedded default; only reads are accepted. See [sql.md](sql.md).
 - The search language of `filter=` is described in [search.md](search.md).
 """
 

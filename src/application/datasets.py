@@ -45,7 +45,7 @@ from domain.frames import FrameKind
 from domain.paging import MAX_LIMIT, Page, PageRequest
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation
-from domain.values import MeasurementName, Slug, validate_granularity
+from domain.values import MeasurementName, Slug, sample_aggregate, sample_interval, validate_granularity
 
 MEASUREMENT_FIELDS = {FrameKind.OHLCV: "ohlcv_measurement", FrameKind.INDICATORS: "indicator_measurement"}
 
@@ -72,8 +72,13 @@ async def find_dataset(uow: UnitOfWork, ref: str) -> Dataset:
         if len(ref) <= 64:
             dataset = await uow.datasets.get_by_slug(ref)
     if dataset is None:
-        raise NotFound(f"dataset {ref[:80]!r} not found", {"dataset": ref[:80]})
+        raise NotFound(unknown_dataset(ref), {"dataset": ref[:80], "reason": "unknown dataset"})
     return dataset
+
+
+def unknown_dataset(ref: str) -> str:
+    """One wording wherever a dataset is named and missing, whatever the status (404 on a read, 409 on a run)."""
+    return f"unknown dataset {ref[:80]!r}: no dataset has this id or slug"
 
 
 async def upsert_dataset(
@@ -326,6 +331,7 @@ class FrameRead:
     limit: int | None = None
     sample_by: str | None = None
     timeout: float = 60.0
+    aggregate: str | None = None  # first|last|min|max|mean for the columns without a fixed aggregate
 
 
 async def read_dataset_frame(
@@ -337,7 +343,9 @@ async def read_dataset_frame(
     sample = None
     if read.sample_by is not None:
         aggregates, default = SAMPLE_AGGREGATES[kind]
-        sample = SampleBy(validate_granularity(read.sample_by), aggregates, default)
+        if read.aggregate is not None:
+            default = sample_aggregate(read.aggregate)
+        sample = SampleBy(sample_interval(read.sample_by), aggregates, default)
     if read.from_ns is not None and read.to_ns is not None and read.from_ns > read.to_ns:
         raise InvalidInput("from must not be after to", {"field": "from"})
     query = RangeQuery(

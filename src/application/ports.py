@@ -54,6 +54,7 @@ class SimulationFilter:
     run_id: UUID | None = None
     dataset_id: UUID | None = None
     status: str | None = None
+    dataset_slug: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from application.commands import AppendPredictions, SaveRun, described
-from application.datasets import find_dataset
+from application.datasets import find_dataset, unknown_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
 from application.ports import Clock, EventPublisher, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
@@ -194,4 +194,4 @@ async def _dataset_for_run(uow: UnitOfWork, ref: str) -> Any:
     try:
         return await find_dataset(uow, ref)
     except NotFound as exc:
-        raise Conflict(f"dataset {ref[:80]!r} does not exist", {"dataset_id": ref[:80]}) from exc
+        raise Conflict(unknown_dataset(ref), {"dataset_id": ref[:80], "reason": "unknown dataset"}) from exc

@@ -74,7 +74,8 @@ def check_columns(kind: FrameKind, found: Sequence[str]) -> None:
     """Refuse the frame, listing what is missing and what was found."""
     missing = [name for name in REQUIRED_COLUMNS[kind] if name not in found]
     if timestamp_column(found) is None:
-        missing.insert(0, TIMESTAMP)
+        # A trade's row time is its bar's: name the field a trade has, not the column it is stored as.
+        missing.insert(0, "bar_timestamp" if kind is FrameKind.TRADES else TIMESTAMP)
     if missing:
         raise InvalidInput(
             f"{kind.value} frame is missing columns: {', '.join(missing)}",

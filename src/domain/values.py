@@ -49,6 +49,34 @@ def validate_granularity(value: str) -> str:
     return value
 
 
+# pandas writes `1D`, `1H`, `1W`; these units mean one thing in either case. `m` (minute) and `M` (month) do not.
+_UNAMBIGUOUS_UNITS: Final = {"S": "s", "H": "h", "D": "d", "W": "w", "Y": "y"}
+# What a client may ask a downsampled column to become, and the aggregate each store calls it by.
+CHOSEN_AGGREGATES: Final = {"first": "first", "last": "last", "min": "min", "max": "max", "mean": "avg"}
+
+
+def sample_interval(value: str) -> str:
+    """A `sample_by` bucket such as `15m`, `4h` or `1D`: `D`, `H`, `W`, `S`, `Y` in either case, `m` a minute and
+    `M` a month."""
+    unit = value[-1:]
+    normalized = value[:-1] + _UNAMBIGUOUS_UNITS.get(unit, unit)
+    if GRANULARITY_PATTERN.fullmatch(normalized) is None:
+        raise InvalidInput(
+            "sample_by must look like 15m, 4h, 1D, 1w or 1M (m is a minute, M a month)", {"field": "sample_by"}
+        )
+    return normalized
+
+
+def sample_aggregate(value: str) -> str:
+    """`first|last|min|max|mean`, as the store's aggregate name."""
+    if value not in CHOSEN_AGGREGATES:
+        raise InvalidInput(
+            f"aggregate must be one of {', '.join(CHOSEN_AGGREGATES)}",
+            {"field": "aggregate", "allowed": list(CHOSEN_AGGREGATES)},
+        )
+    return CHOSEN_AGGREGATES[value]
+
+
 class TimestampUnit(StrEnum):
     S = "s"
     MS = "ms"

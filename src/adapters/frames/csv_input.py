@@ -190,7 +190,7 @@ def _physical_line(source: Source, fmt: UploadFormat, error: InvalidInput) -> In
         return error
     if physical is None or physical == record:
         return error
-    message = error.message.replace(f"line {record}:", f"line {physical}:", 1)
+    message = error.message.replace(f"(line {record}):", f"(line {physical}):", 1)
     return InvalidInput(message, {**details, "line": physical})
 
 
@@ -226,7 +226,7 @@ def _csv_error(exc: Exception, names: Sequence[str]) -> InvalidInput:
     column = _COLUMN.search(message)
     if column is not None and int(column.group(1)) < len(names):
         details["column"] = names[int(column.group(1))]
-    where = f"line {details['line']}: " if "line" in details else ""
+    where = f"row {details['row']} (line {details['line']}): " if "line" in details else ""
     target = _TARGET.search(message)
     if target is not None:
         value = _VALUE.search(message)

@@ -33,7 +33,8 @@ class Position:
         if value is not None:
             details["value"] = _short(value)
             shown = f", got {details['value']!r}"
-        return InvalidInput(f"{self.unit} {where}: {column} {problem}{shown}", details)
+        place = f"row {where - 1} (line {where})" if self.unit == "line" else f"row {where}"
+        return InvalidInput(f"{place}: {column} {problem}{shown}", details)
 
 
 def csv_start() -> Position:

@@ -162,11 +162,14 @@ class InMemorySimulationRepository:
         return self._t.simulations.get(simulation_id)
 
     async def list(self, filters: SimulationFilter, page: PageRequest) -> Page[Simulation]:
+        slug_ids = {d.dataset_id for d in self._t.datasets.rows().values() if d.dataset_slug == filters.dataset_slug}
+
         def matches(sim: Simulation) -> bool:
             return (
                 (filters.run_id is None or sim.run_id == filters.run_id)
                 and (filters.dataset_id is None or sim.dataset_id == filters.dataset_id)
                 and (filters.status is None or sim.status == filters.status)
+                and (filters.dataset_slug is None or sim.dataset_id in slug_ids)
             )
 
         def present(sim: Simulation) -> Simulation:

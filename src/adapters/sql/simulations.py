@@ -55,6 +55,9 @@ class SqlSimulationRepository(SqlRepository):
             conditions.append(c.dataset_id == filters.dataset_id)
         if filters.status is not None:
             conditions.append(c.status == filters.status)
+        if filters.dataset_slug is not None:
+            slug = t.datasets.c.dataset_slug == filters.dataset_slug
+            conditions.append(c.dataset_id.in_(select(t.datasets.c.dataset_id).where(slug)))
         return await self._newest_first(
             t.simulations, "simulation_id", conditions, page, lambda row: entity(Simulation, row._mapping)
         )

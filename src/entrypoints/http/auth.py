@@ -10,16 +10,17 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import Parameter
 from msgspec import Meta
 
 from application.auth import IssuedToken
 from domain.errors import Forbidden, Unauthorized
 from domain.paging import Page, PageRequest
 from domain.tokens import ApiToken, csrf_for, secret_matches
+from entrypoints.http import parameters as p
 from entrypoints.http.inputs import decode
 from entrypoints.http.lockout import FailureLockout, client_address
 from entrypoints.http.schemas import Struct
+from entrypoints.http.schemas.common import NextCursor, PageLimit, PageOffset, Total, doc
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
@@ -38,43 +39,53 @@ CREDENTIAL_PATHS = frozenset({"/api/auth/token", "/api/auth/session"})
 OPEN_BODY_BYTES = 16 * 1024
 
 
+Secret = Annotated[str, Meta(max_length=1024), doc("The shared secret (`STAGE1_AUTH_SECRET`).")]
+TokenName = Annotated[str, Meta(max_length=128), doc("A label for the token, e.g. the machine it is for.")]
+
+
 class TokenIn(Struct, forbid_unknown_fields=False):
-    secret: Annotated[str, Meta(max_length=1024)]
-    name: Annotated[str, Meta(max_length=128)] = "default"
-    ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+    """A token to issue against the shared secret."""
+
+    secret: Secret
+    name: TokenName = "default"
+    ttl_days: Annotated[int, Meta(ge=1, le=3650), doc("Days until it expires; default 90 (settable).")] | None = None
 
 
 class SessionIn(Struct, forbid_unknown_fields=False):
-    token: Annotated[str, Meta(max_length=512)] | None = None
-    secret: Annotated[str, Meta(max_length=1024)] | None = None
-    name: Annotated[str, Meta(max_length=128)] = "browser"
+    """A browser session opened with a token or the shared secret."""
+
+    token: Annotated[str, Meta(max_length=512), doc("A token to open the session with.")] | None = None
+    secret: Secret | None = None
+    name: TokenName = "browser"
 
 
 class TokenOut(Struct):
-    token_id: str
-    name: str
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    """A token as listed: never the token itself."""
+
+    token_id: Annotated[str, doc("The token's id (UUID); revoke it by this.")]
+    name: Annotated[str, doc("The token's label.")]
+    created_at: Annotated[datetime, doc("When it was issued (UTC).")]
+    expires_at: Annotated[datetime | None, doc("When it stops working (UTC); null: never.")]
+    last_used_at: Annotated[datetime | None, doc("When it last authenticated a request (UTC).")]
+    revoked_at: Annotated[datetime | None, doc("When it was revoked (UTC); null while valid.")]
 
 
 class IssuedTokenOut(TokenOut):
-    token: str
+    token: Annotated[str, doc("The token itself, shown this once: send it as `X-Stage1-Token`.")]
 
 
 class SessionOut(TokenOut):
     """The session's own token never appears here: it lives only in the HttpOnly cookie."""
 
-    csrf_token: str
+    csrf_token: Annotated[str, doc("Send it back as `X-CSRF-Token` on writes.")]
 
 
 class TokenPage(Struct):
-    tokens: list[TokenOut]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+    tokens: Annotated[list[TokenOut], doc("This page's tokens, newest first.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 def token_out(token: ApiToken) -> TokenOut:
@@ -270,9 +281,9 @@ async def issue(
 @get("/tokens", summary="Tokens (never the token itself)")
 async def tokens(
     list_tokens: UseCase[Page[ApiToken]],
-    limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
-    offset: Annotated[int | None, Parameter(ge=0, le=2**62, required=False)] = None,
-    after: Annotated[str | None, Parameter(max_length=512, required=False)] = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
+    after: p.After = None,
 ) -> TokenPage:
     page = await list_tokens(PageRequest.of(limit, offset, after))
     return TokenPage(
@@ -285,7 +296,7 @@ async def tokens(
 
 
 @delete("/tokens/{token_id:str}", status_code=204, summary="Revoke a token")
-async def revoke(revoke_token: UseCase[ApiToken], token_id: str) -> None:
+async def revoke(revoke_token: UseCase[ApiToken], token_id: p.TokenId) -> None:
     await revoke_token(token_id)
 
 

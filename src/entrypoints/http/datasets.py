@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
@@ -19,6 +19,7 @@ from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun
+from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import (
@@ -37,10 +38,21 @@ from entrypoints.http.uploads import UploadSpool
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
-Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
-Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
-After = Annotated[str | None, Parameter(max_length=512, required=False)]
-Text = Annotated[str | None, Parameter(max_length=256, required=False)]
+SampleByParameter = Annotated[
+    str | None,
+    Parameter(
+        max_length=16,
+        required=False,
+        description="Downsample to buckets this wide: `15m`, `1h`, `1D` (`m` minute, `M` month); see docs/sampling.md.",
+    ),
+]
+Aggregate = Annotated[
+    Literal["first", "last", "min", "max", "mean"] | None,
+    Parameter(
+        required=False,
+        description="With sample_by: what a column without a fixed aggregate becomes; default last.",
+    ),
+]
 FRAME_PARTS = {"ohlcv": FrameKind.OHLCV, "indicators": FrameKind.INDICATORS}
 
 
@@ -103,7 +115,7 @@ async def upsert_dataset(
     request: Request[Any, Any, Any],
     upsert_dataset: UseCase[DatasetSaved],
     settings: Settings,
-    mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
+    mode: p.Mode = WriteMode.APPEND,
 ) -> Response[s.DatasetOut]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         body, frames, digest = await _frames_from_request(request, spool)
@@ -126,12 +138,12 @@ async def upsert_dataset(
 @get("/", summary="List datasets")
 async def list_datasets(
     list_datasets: UseCase[Page[DatasetListing]],
-    symbol: Text = None,
-    granularity: Text = None,
-    search: Text = None,
-    limit: Limit = None,
-    offset: Offset = None,
-    after: After = None,
+    symbol: p.Symbol = None,
+    granularity: p.Granularity = None,
+    search: p.Search = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
+    after: p.After = None,
 ) -> s.DatasetPage:
     page = await list_datasets(DatasetFilter(symbol, granularity, search), PageRequest.of(limit, offset, after))
     return present.page_out(s.DatasetPage, page, present.dataset_item)
@@ -149,7 +161,7 @@ async def backfill(request: Request[Any, Any, Any], backfill_dataset: UseCase[Da
 
 
 @get("/{ref:str}", summary="A dataset with its related counts, store state and links")
-async def dataset_detail(dataset_detail: UseCase[DatasetDetail], ref: str) -> s.DatasetDetailOut:
+async def dataset_detail(dataset_detail: UseCase[DatasetDetail], ref: p.DatasetRef) -> s.DatasetDetailOut:
     return present.dataset_detail(await dataset_detail(ref), "")
 
 
@@ -160,9 +172,9 @@ async def export_frames(
     get_dataset: UseCase[Dataset],
     submit_job: UseCase[Job],
     settings: Settings,
-    ref: str,
-    mode: Annotated[WriteMode, Parameter(required=False)] = WriteMode.APPEND,
-    run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
+    ref: p.DatasetRef,
+    mode: p.Mode = WriteMode.APPEND,
+    run_async: p.RunAsync = False,
 ) -> Response[Any]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         _, frames, digest = await _frames_from_request(request, spool, existing=True)
@@ -190,22 +202,29 @@ def _frame_route(kind: FrameKind) -> Any:
     async def read_frame(
         request: Request[Any, Any, Any],
         read_dataset_frame: UseCase[RangeRows],
-        ref: str,
-        from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
-        to: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
-        columns: Annotated[str | None, Parameter(max_length=20_000, required=False)] = None,
-        limit: Annotated[int | None, Parameter(ge=1, le=100_000_000, required=False)] = None,
-        sample_by: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
-        format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
-        ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
-        timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+        ref: p.DatasetRef,
+        from_: p.From = None,
+        to: p.To = None,
+        columns: p.Columns = None,
+        limit: p.RowLimit = None,
+        sample_by: SampleByParameter = None,
+        format: p.Format = None,
+        ts_unit: p.TsUnit = "ms",
+        timeout: p.Timeout = 60.0,
+        aggregate: Aggregate = None,
     ) -> Stream:
         fmt = choose_format(format, request.headers.get("accept"))
         rows = await read_dataset_frame(
             ref,
             kind,
             FrameRead(
-                time_param(from_, "from"), time_param(to, "to"), columns_param(columns), limit, sample_by, timeout
+                time_param(from_, "from"),
+                time_param(to, "to"),
+                columns_param(columns),
+                limit,
+                sample_by,
+                timeout,
+                aggregate,
             ),
         )
         return await stream_rows(rows, fmt, ts_unit)
@@ -224,11 +243,11 @@ read_indicators = get("/{ref:str}/indicators", summary="Stream a dataset's indic
 @get("/{ref:str}/runs", summary="The runs of a dataset")
 async def dataset_runs(
     runs_of_dataset: UseCase[Page[WalkforwardRun]],
-    ref: str,
-    status: Text = None,
-    limit: Limit = None,
-    offset: Offset = None,
-    after: After = None,
+    ref: p.DatasetRef,
+    status: p.Status = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
+    after: p.After = None,
 ) -> s.RunPage:
     page = await runs_of_dataset(ref, RunFilter(status=status), PageRequest.of(limit, offset, after))
     return run_page(page)
@@ -236,7 +255,7 @@ async def dataset_runs(
 
 @get("/{ref:str}/hierarchy", summary="Dataset -> runs -> simulations")
 async def dataset_hierarchy(
-    dataset_hierarchy: UseCase[tuple[Dataset, list[HierarchyNode]]], ref: str
+    dataset_hierarchy: UseCase[tuple[Dataset, list[HierarchyNode]]], ref: p.DatasetRef
 ) -> s.HierarchyOut:
     dataset, nodes = await dataset_hierarchy(ref)
     return present.hierarchy(dataset, nodes)

@@ -46,8 +46,19 @@ def _last_event_id(header: str | None, query: int | None) -> int | None:
 async def events(
     request: Request[Any, Any, Any],
     follow_events: StreamingUseCase[Event],
-    types: Annotated[str | None, Parameter(max_length=200, required=False)] = None,
-    last_event_id: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, required=False)] = None,
+    types: Annotated[
+        str | None,
+        Parameter(max_length=200, required=False, description="Comma-separated event types to receive; default all."),
+    ] = None,
+    last_event_id: Annotated[
+        int | None,
+        Parameter(
+            ge=0,
+            le=2**63 - 1,
+            required=False,
+            description="Resume after this event id (the Last-Event-ID header wins when both are sent).",
+        ),
+    ] = None,
 ) -> ServerSentEvent:
     wanted = _types(types)
     resume = _last_event_id(request.headers.get("last-event-id"), last_event_id)

@@ -19,6 +19,7 @@ from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job, JobType
 from domain.values import MeasurementName, validate_output_unit
+from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import decode, idempotency_key, is_json, is_multipart, media_type, sha256
@@ -29,9 +30,17 @@ from entrypoints.http.uploads import UploadSpool
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
 
-Measurement = Annotated[str | None, Parameter(max_length=200, required=False)]
-Kind = Annotated[FrameKind | None, Parameter(required=False)]
-Mode = Annotated[WriteMode | None, Parameter(required=False)]
+Measurement = Annotated[
+    str | None,
+    Parameter(max_length=200, required=False, description="The measurement to write; or the body's `measurement`."),
+]
+Mode = Annotated[
+    WriteMode | None,
+    Parameter(
+        required=False,
+        description="append (the default) adds rows, deduplicated on the keys; replace swaps the whole table.",
+    ),
+]
 
 
 async def _import_request(
@@ -86,7 +95,7 @@ async def import_frame(
     import_frame: UseCase[ImportReport],
     settings: Settings,
     measurement: Measurement = None,
-    kind: Kind = None,
+    kind: p.Kind = None,
     mode: Mode = None,
 ) -> s.ImportOut:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
@@ -102,7 +111,7 @@ async def import_async(
     submit_job: UseCase[Job],
     settings: Settings,
     measurement: Measurement = None,
-    kind: Kind = None,
+    kind: p.Kind = None,
     mode: Mode = None,
 ) -> Response[s.JobAcceptedOut]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
@@ -123,14 +132,16 @@ async def import_async(
 
 
 @get("/jobs/{job_id:str}", summary="An import job (same body as /api/jobs/{id})")
-async def questdb_job(get_job: UseCase[Job], job_id: str) -> s.JobOut:
+async def questdb_job(get_job: UseCase[Job], job_id: p.JobId) -> s.JobOut:
     return present.job_out(await get_job(job_id))
 
 
 @get("/measurements", summary="Measurements in the time-series store")
 async def measurements(
     list_measurements: UseCase[list[MeasurementInfo]],
-    prefix: Annotated[str | None, Parameter(max_length=127, required=False)] = None,
+    prefix: Annotated[
+        str | None, Parameter(max_length=127, required=False, description="Only names that start with this.")
+    ] = None,
 ) -> s.MeasurementPage:
     infos = await list_measurements(prefix)
     return s.MeasurementPage(
@@ -145,8 +156,10 @@ async def measurements(
 @get("/measurement/{name:str}", summary="One measurement: columns, dedup keys, partitions and a sample")
 async def measurement(
     describe_measurement: UseCase[tuple[MeasurementInfo, pa.Table]],
-    name: str,
-    sample: Annotated[int, Parameter(ge=0, le=1000, required=False)] = 5,
+    name: p.MeasurementName,
+    sample: Annotated[
+        int, Parameter(ge=0, le=1000, required=False, description="How many of the latest rows to include.")
+    ] = 5,
 ) -> s.MeasurementDetailOut:
     info, rows = await describe_measurement(name, sample)
     return present.measurement_detail(info, [{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Response, Router, get
-from litestar.params import Parameter
 
 from application.datasets import DatasetDetail
 from application.health import HealthReport
@@ -17,6 +16,7 @@ from domain.search.query import Found
 from domain.search.records import RunRecord, SimulationRecord
 from domain.simulations import Simulation
 from entrypoints.http import datasets, runs, simulations
+from entrypoints.http import parameters as p
 from entrypoints.http import schemas as s
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
@@ -42,20 +42,18 @@ async def health(check_health: UseCase[HealthReport], settings: Settings) -> Res
     return Response(body, status_code=503 if report.status == "down" else 200)
 
 
-Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
-Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
 
 
 @get("/api/indicators/datasets", summary="Legacy alias of GET /api/datasets", tags=["legacy"])
 async def legacy_datasets(
-    list_datasets: UseCase[Page[DatasetListing]], limit: Limit = None, offset: Offset = None
+    list_datasets: UseCase[Page[DatasetListing]], limit: p.Limit = None, offset: p.Offset = None
 ) -> s.DatasetPage:
     result: s.DatasetPage = await datasets.list_datasets.fn(list_datasets, limit=limit, offset=offset)
     return result
 
 
 @get("/api/indicators/datasets/{ref:str}", summary="Legacy alias of GET /api/datasets/{id}", tags=["legacy"])
-async def legacy_dataset(dataset_detail: UseCase[DatasetDetail], ref: str) -> s.DatasetDetailOut:
+async def legacy_dataset(dataset_detail: UseCase[DatasetDetail], ref: p.DatasetRef) -> s.DatasetDetailOut:
     result: s.DatasetDetailOut = await datasets.dataset_detail.fn(dataset_detail, ref)
     return result
 
@@ -64,15 +62,15 @@ async def legacy_dataset(dataset_detail: UseCase[DatasetDetail], ref: str) -> s.
 async def legacy_runs(
     list_runs: UseCase[Page[WalkforwardRun]],
     search_runs: UseCase[Found[RunRecord]],
-    limit: Limit = None,
-    offset: Offset = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
 ) -> s.RunPage:
     result: s.RunPage = await runs.list_runs.fn(list_runs, search_runs, limit=limit, offset=offset)
     return result
 
 
 @get("/api/walkforward/runs/{run_id:str}", summary="Legacy alias of GET /api/runs/{id}", tags=["legacy"])
-async def legacy_run(get_run: UseCase[WalkforwardRun], read_predictions: UseCase[RangeRows], run_id: str) -> Any:
+async def legacy_run(get_run: UseCase[WalkforwardRun], read_predictions: UseCase[RangeRows], run_id: p.RunId) -> Any:
     result: Any = await runs.get_run.fn(get_run, read_predictions, run_id)
     return result
 
@@ -81,8 +79,8 @@ async def legacy_run(get_run: UseCase[WalkforwardRun], read_predictions: UseCase
 async def legacy_simulations(
     list_simulations: UseCase[Page[Simulation]],
     search_simulations: UseCase[Found[SimulationRecord]],
-    limit: Limit = None,
-    offset: Offset = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
 ) -> s.SimulationPage:
     result: s.SimulationPage = await simulations.list_simulations.fn(
         list_simulations, search_simulations, limit=limit, offset=offset
@@ -91,7 +89,7 @@ async def legacy_simulations(
 
 
 @get("/api/tradesim/runs/{simulation_id:str}", summary="Legacy alias of GET /api/simulations/{id}", tags=["legacy"])
-async def legacy_simulation(get_simulation: UseCase[Simulation], simulation_id: str) -> s.SimulationOut:
+async def legacy_simulation(get_simulation: UseCase[Simulation], simulation_id: p.SimulationId) -> s.SimulationOut:
     result: s.SimulationOut = await simulations.get_simulation.fn(get_simulation, simulation_id)
     return result
 

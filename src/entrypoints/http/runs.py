@@ -25,6 +25,7 @@ from domain.runs import RunDetails, WalkforwardRun
 from domain.search.query import Found
 from domain.search.records import RunRecord
 from domain.values import MeasurementName, validate_output_unit
+from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
@@ -36,10 +37,12 @@ from entrypoints.http.uploads import UploadSpool, frame_only, record_with_frame
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
-Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
-Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
-After = Annotated[str | None, Parameter(max_length=512, required=False)]
-Text = Annotated[str | None, Parameter(max_length=256, required=False)]
+DownloadPredictions = Annotated[
+    bool, Parameter(required=False, description="true: answer the run's prediction rows instead of the run.")
+]
+FoldNumber = Annotated[
+    int | None, Parameter(ge=0, le=1_000_000, required=False, description="Only the rows of this fold.")
+]
 
 
 def parse_uuid(value: str | None, field: str) -> UUID | None:
@@ -49,6 +52,18 @@ def parse_uuid(value: str | None, field: str) -> UUID | None:
         return UUID(value)
     except ValueError as exc:
         raise InvalidInput(f"{field} must be a UUID", {"field": field}) from exc
+
+
+def dataset_named(dataset_id: str | None, dataset_slug: str | None) -> tuple[UUID | None, str | None]:
+    """`?dataset_id=` takes the dataset's id or its slug, like the `{id}` of `/api/datasets/{id}`."""
+    if dataset_id is None:
+        return None, dataset_slug
+    try:
+        return UUID(dataset_id), dataset_slug
+    except ValueError:
+        if dataset_slug is not None and dataset_slug != dataset_id:
+            raise InvalidInput("dataset_id and dataset_slug name different datasets", {"field": "dataset_id"}) from None
+        return None, dataset_id
 
 
 def run_command(body: s.RunIn, predictions: FrameUpload | None, key: IdempotencyKey | None) -> SaveRun:
@@ -76,7 +91,7 @@ async def save_run(
     save_run: UseCase[RunSaved],
     submit_job: UseCase[Job],
     settings: Settings,
-    run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
+    run_async: p.RunAsync = False,
 ) -> Response[Any]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         body, predictions, digest = await record_with_frame(
@@ -107,31 +122,32 @@ def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
 async def list_runs(
     list_runs: UseCase[Page[WalkforwardRun]],
     search_runs: UseCase[Found[RunRecord]],
-    dataset_id: Text = None,
-    dataset_slug: Text = None,
-    status: Text = None,
-    measurement: Text = None,
-    search: Text = None,
-    limit: Limit = None,
-    offset: Offset = None,
-    after: After = None,
-    filter: finding.Expression = None,
-    order_by: finding.Expression = None,
-    fields: finding.Expression = None,
+    dataset_id: p.DatasetId = None,
+    dataset_slug: p.DatasetSlug = None,
+    status: p.Status = None,
+    measurement: p.PredictionMeasurement = None,
+    search: p.Search = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
+    after: p.After = None,
+    filter: finding.Filter = None,
+    order_by: finding.OrderBy = None,
+    fields: finding.Fields = None,
     count: finding.Count = False,
 ) -> s.RunPage | finding.RunSearchPage:
     request = finding.SearchRequest(filter, order_by, fields, count, limit, offset, after)
+    dataset_uuid, dataset_slug = dataset_named(dataset_id, dataset_slug)
     if request.asks_search:
         if search is not None:
             raise InvalidInput("search does not combine with filter: use LIKE in the filter", {"field": "search"})
         conditions = finding.legacy_conditions(
-            dataset_id=parse_uuid(dataset_id, "dataset_id"),
+            dataset_id=dataset_uuid,
             dataset_slug=dataset_slug,
             status=status,
             measurement=measurement,
         )
         return await finding.find_runs(search_runs, replace(request, conditions=conditions))
-    filters = RunFilter(parse_uuid(dataset_id, "dataset_id"), dataset_slug, status, measurement, search)
+    filters = RunFilter(dataset_uuid, dataset_slug, status, measurement, search)
     return run_page(await list_runs(filters, PageRequest.of(limit, offset, after)))
 
 
@@ -139,11 +155,11 @@ async def list_runs(
 async def get_run(
     get_run: UseCase[WalkforwardRun],
     read_predictions: UseCase[RangeRows],
-    run_id: str,
-    download_predictions: Annotated[bool, Parameter(required=False)] = False,
-    format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
-    ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
-    timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+    run_id: p.RunId,
+    download_predictions: DownloadPredictions = False,
+    format: p.Format = None,
+    ts_unit: p.TsUnit = "ms",
+    timeout: p.Timeout = 60.0,
 ) -> Any:
     # Checked on both answers, so a bad value is a 400 whether or not the download was asked for.
     fmt = choose_format(format, None, "csv")
@@ -158,14 +174,14 @@ async def get_run(
 async def predictions(
     request: Request[Any, Any, Any],
     read_predictions: UseCase[RangeRows],
-    run_id: str,
-    fold_number: Annotated[int | None, Parameter(ge=0, le=1_000_000, required=False)] = None,
-    from_: Annotated[str | None, Parameter(query="from", max_length=64, required=False)] = None,
-    to: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
-    limit: Annotated[int | None, Parameter(ge=1, le=1_000_000_000, required=False)] = None,
-    format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
-    ts_unit: Annotated[str, Parameter(max_length=8, required=False)] = "ms",
-    timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+    run_id: p.RunId,
+    fold_number: FoldNumber = None,
+    from_: p.From = None,
+    to: p.To = None,
+    limit: p.RowLimit = None,
+    format: p.Format = None,
+    ts_unit: p.TsUnit = "ms",
+    timeout: p.Timeout = 60.0,
 ) -> Stream:
     fmt = choose_format(format, request.headers.get("accept"))
     rows = await read_predictions(
@@ -176,7 +192,7 @@ async def predictions(
 
 @post("/{run_id:str}/predictions", status_code=201, summary="Append prediction rows to a run that is not final")
 async def append_predictions(
-    request: Request[Any, Any, Any], append_predictions: UseCase[RunSaved], settings: Settings, run_id: str
+    request: Request[Any, Any, Any], append_predictions: UseCase[RunSaved], settings: Settings, run_id: p.RunId
 ) -> s.RunSavedOut:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         upload, digest = await frame_only(request, spool, s.PredictionsIn, "predictions", FrameKind.PREDICTIONS)

@@ -12,7 +12,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Router, get, post
-from litestar.params import Parameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, Parameter
 
 from application import search as use
 from application.search import SearchRequest
@@ -20,61 +21,99 @@ from domain.search.fields import DATASET_ID, RUN_ID, RUNS, SIMULATIONS, FieldRef
 from domain.search.query import Found
 from domain.search.records import RunRecord, SimulationRecord
 from entrypoints.http import presenters as present
+from entrypoints.http.schemas.common import NextCursor, PageLimit, PageOffset, doc
 from entrypoints.http.use_cases import UseCase
 
-Expression = Annotated[str | None, Parameter(max_length=8192, required=False)]
-Count = Annotated[bool, Parameter(required=False)]
+Filter = Annotated[
+    str | None,
+    Parameter(
+        max_length=8192,
+        required=False,
+        description="A filter expression, e.g. `metrics.sharpe > 1 and status = 'COMPLETED'` (docs/search.md).",
+    ),
+]
+OrderBy = Annotated[
+    str | None,
+    Parameter(
+        max_length=8192,
+        required=False,
+        description="`field [asc|desc], ...`, at most 8 keys; ties break by `created_at` desc, then id.",
+    ),
+]
+Fields = Annotated[
+    str | None,
+    Parameter(max_length=8192, required=False, description="Comma-separated fields to return instead of whole items."),
+]
+Count = Annotated[
+    bool,
+    Parameter(required=False, description="true: `total` counts every match (a scan); otherwise null with a filter."),
+]
 
-__all__ = ["Count", "Expression", "SearchRequest", "find_runs", "find_simulations", "legacy_conditions", "router"]
+__all__ = [
+    "Count",
+    "Fields",
+    "Filter",
+    "OrderBy",
+    "SearchRequest",
+    "find_runs",
+    "find_simulations",
+    "legacy_conditions",
+    "router",
+]
 
 
 class SearchIn(msgspec.Struct, kw_only=True):
     """`POST /api/runs/search` and `/api/simulations/search`: the list's query parameters as JSON."""
 
-    filter: str | None = None
-    order_by: str | None = None
-    fields: str | list[str] | None = None
-    limit: int | None = None
-    offset: int | None = None
-    after: str | None = None
-    count: bool = False
+    filter: Annotated[str | None, doc("A filter expression, e.g. `metrics.sharpe > 1` (docs/search.md).")] = None
+    order_by: Annotated[str | None, doc("`field [asc|desc], ...`, at most 8 keys.")] = None
+    fields: Annotated[str | list[str] | None, doc("Fields to return instead of whole items.")] = None
+    limit: Annotated[int | None, doc("Most items on one page (1 to 1000).")] = None
+    offset: Annotated[int | None, doc("Items to skip; `after` is cheaper for deep pages.")] = None
+    after: Annotated[str | None, doc("The `next_cursor` of the previous page.")] = None
+    count: Annotated[bool, doc("true: `total` counts every match (a scan).")] = False
 
     def request(self) -> SearchRequest:
         fields = ",".join(self.fields) if isinstance(self.fields, list) else self.fields
         return SearchRequest(self.filter, self.order_by, fields, self.count, self.limit, self.offset, self.after)
 
 
+SearchTotal = Annotated[int | None, doc("Every match, over every page; null with a filter unless `count=true`.")]
+Side = dict[str, list[Any]]
+SideBySide = Annotated[Side, doc("Each key's values, one per compared item, in the order of `ids`.")]
+
+
 class RunSearchPage(msgspec.Struct):
-    runs: list[dict[str, Any]]
-    total: int | None
-    limit: int
-    offset: int
-    next_cursor: str | None
+    runs: Annotated[list[dict[str, Any]], doc("Matching runs, whole or projected by `fields`.")]
+    total: SearchTotal
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class SimulationSearchPage(msgspec.Struct):
-    simulations: list[dict[str, Any]]
-    total: int | None
-    limit: int
-    offset: int
-    next_cursor: str | None
+    simulations: Annotated[list[dict[str, Any]], doc("Matching simulations, whole or projected by `fields`.")]
+    total: SearchTotal
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class RunComparisonOut(msgspec.Struct):
-    runs: list[dict[str, Any]]
-    params: dict[str, list[Any]]
-    params_differ: list[str]
-    metrics: dict[str, list[Any]]
-    fold_metrics: dict[str, dict[str, list[Any]]]
-    datasets: list[dict[str, Any]]
+    runs: Annotated[list[dict[str, Any]], doc("The compared runs, in the order of `ids`.")]
+    params: Annotated[Side, doc("Hyperparameters side by side.")]
+    params_differ: Annotated[list[str], doc("Hyperparameters whose values differ.")]
+    metrics: Annotated[Side, doc("Summary metrics side by side.")]
+    fold_metrics: Annotated[dict[str, Side], doc("Per fold number, its metrics side by side.")]
+    datasets: Annotated[list[dict[str, Any]], doc("The datasets the runs are on.")]
 
 
 class SimulationComparisonOut(msgspec.Struct):
-    simulations: list[dict[str, Any]]
-    config: dict[str, list[Any]]
-    config_differ: list[str]
-    metrics: dict[str, list[Any]]
-    buckets: dict[str, dict[str, list[Any]]]
+    simulations: Annotated[list[dict[str, Any]], doc("The compared simulations, in the order of `ids`.")]
+    config: Annotated[Side, doc("Configuration side by side.")]
+    config_differ: Annotated[list[str], doc("Configuration keys whose values differ.")]
+    metrics: Annotated[Side, doc("Summary metrics side by side.")]
+    buckets: Annotated[dict[str, Side], doc("Per bucket (all, long, short), its statistics side by side.")]
 
 
 # ---------------------------------------------------------------- projection
@@ -159,19 +198,39 @@ def legacy_conditions(**filters: Any) -> tuple[tuple[FieldRef, Any], ...]:
 # ---------------------------------------------------------------- routes
 
 
+Searched = Annotated[
+    SearchIn,
+    Body(
+        examples=[
+            Example(
+                summary="The best completed run of a dataset",
+                value={
+                    "filter": "dataset.slug = 'btc_1h' AND status = 'COMPLETED'",
+                    "order_by": "metrics.sharpe desc",
+                    "fields": ["name", "metrics.sharpe"],
+                    "limit": 1,
+                },
+            )
+        ]
+    ),
+]
+
+
 @post("/runs/search", status_code=200, summary="Find runs with a filter expression, sorted and projected")
-async def find_runs_by_body(search_runs: UseCase[Found[RunRecord]], data: SearchIn) -> RunSearchPage:
+async def find_runs_by_body(search_runs: UseCase[Found[RunRecord]], data: Searched) -> RunSearchPage:
     return await find_runs(search_runs, data.request())
 
 
 @post("/simulations/search", status_code=200, summary="Find simulations with a filter expression")
 async def find_simulations_by_body(
-    search_simulations: UseCase[Found[SimulationRecord]], data: SearchIn
+    search_simulations: UseCase[Found[SimulationRecord]], data: Searched
 ) -> SimulationSearchPage:
     return await find_simulations(search_simulations, data.request())
 
 
-Ids = Annotated[str | None, Parameter(max_length=2048, required=False)]
+Ids = Annotated[
+    str | None, Parameter(max_length=2048, required=False, description="2 to 20 comma-separated ids (UUIDs).")
+]
 
 
 @get("/runs/compare", summary="Compare 2 to 20 runs side by side")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import pyarrow as pa
 from litestar import Request, Response, Router, get, post
-from litestar.params import Parameter
 
 from application.commands import SaveSimulation
 from application.idempotency import IdempotencyKey
@@ -23,23 +22,18 @@ from domain.search.query import Found
 from domain.search.records import SimulationRecord
 from domain.simulations import Simulation, SimulationDetails, Trade, TradeBucket
 from domain.values import MeasurementName, format_nanos, validate_output_unit
+from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
 from entrypoints.http import updates
 from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, queue_command
-from entrypoints.http.runs import parse_uuid
+from entrypoints.http.runs import dataset_named, parse_uuid
 from entrypoints.http.streaming import choose_format, stream_batches, stream_rows
 from entrypoints.http.uploads import UploadSpool, record_with_frame
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
-
-Limit = Annotated[int | None, Parameter(ge=1, le=1000, required=False)]
-Offset = Annotated[int | None, Parameter(ge=0, le=2**62, required=False)]
-After = Annotated[str | None, Parameter(max_length=512, required=False)]
-Text = Annotated[str | None, Parameter(max_length=256, required=False)]
-TsUnit = Annotated[str, Parameter(max_length=8, required=False)]
 
 
 def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None) -> SaveSimulation:
@@ -66,7 +60,7 @@ async def save_simulation(
     save_simulation: UseCase[SimulationSaved],
     submit_job: UseCase[Job],
     settings: Settings,
-    run_async: Annotated[bool, Parameter(query="async", required=False)] = False,
+    run_async: p.RunAsync = False,
 ) -> Response[Any]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
         body, trades, digest = await record_with_frame(
@@ -93,30 +87,35 @@ async def save_simulation(
 async def list_simulations(
     list_simulations: UseCase[Page[Simulation]],
     search_simulations: UseCase[Found[SimulationRecord]],
-    run_id: Text = None,
-    dataset_id: Text = None,
-    status: Text = None,
-    limit: Limit = None,
-    offset: Offset = None,
-    after: After = None,
-    filter: finding.Expression = None,
-    order_by: finding.Expression = None,
-    fields: finding.Expression = None,
+    run_id: p.RunFilterId = None,
+    dataset_id: p.DatasetId = None,
+    dataset_slug: p.DatasetSlug = None,
+    status: p.Status = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
+    after: p.After = None,
+    filter: finding.Filter = None,
+    order_by: finding.OrderBy = None,
+    fields: finding.Fields = None,
     count: finding.Count = False,
 ) -> s.SimulationPage | finding.SimulationSearchPage:
     request = finding.SearchRequest(filter, order_by, fields, count, limit, offset, after)
+    dataset_uuid, dataset_slug = dataset_named(dataset_id, dataset_slug)
     if request.asks_search:
         conditions = finding.legacy_conditions(
-            run_id=parse_uuid(run_id, "run_id"), dataset_id=parse_uuid(dataset_id, "dataset_id"), status=status
+            run_id=parse_uuid(run_id, "run_id"),
+            dataset_id=dataset_uuid,
+            dataset_slug=dataset_slug,
+            status=status,
         )
         return await finding.find_simulations(search_simulations, replace(request, conditions=conditions))
-    filters = SimulationFilter(parse_uuid(run_id, "run_id"), parse_uuid(dataset_id, "dataset_id"), status)
+    filters = SimulationFilter(parse_uuid(run_id, "run_id"), dataset_uuid, status, dataset_slug)
     page = await list_simulations(filters, PageRequest.of(limit, offset, after))
     return present.page_out(s.SimulationPage, page, present.simulation_summary)
 
 
 @get("/{simulation_id:str}", summary="A simulation with its buckets")
-async def get_simulation(get_simulation: UseCase[Simulation], simulation_id: str) -> s.SimulationOut:
+async def get_simulation(get_simulation: UseCase[Simulation], simulation_id: p.SimulationId) -> s.SimulationOut:
     return present.simulation_out(await get_simulation(simulation_id), "")
 
 
@@ -126,13 +125,13 @@ async def trades(
     trades_page: UseCase[Page[Trade]],
     read_trades: UseCase[RangeRows | None],
     trades_as_batches: StreamingUseCase[pa.RecordBatch],
-    simulation_id: str,
-    format: Annotated[str | None, Parameter(max_length=16, required=False)] = None,
-    limit: Annotated[int | None, Parameter(ge=1, le=1000, required=False)] = None,
-    offset: Offset = None,
-    after: After = None,
-    ts_unit: TsUnit = "ms",
-    timeout: Annotated[float, Parameter(gt=0, le=3600, required=False)] = 60.0,
+    simulation_id: p.SimulationId,
+    format: p.Format = None,
+    limit: p.Limit = None,
+    offset: p.Offset = None,
+    after: p.After = None,
+    ts_unit: p.TsUnit = "ms",
+    timeout: p.Timeout = 60.0,
 ) -> Any:
     validate_output_unit(ts_unit)
     fmt = choose_format(format, request.headers.get("accept"), "json")
@@ -146,7 +145,9 @@ async def trades(
 
 
 @get("/{simulation_id:str}/equity", summary="The equity curve computed from the trades")
-async def equity(simulation_equity: UseCase[EquityCurve], simulation_id: str, ts_unit: TsUnit = "ms") -> s.EquityOut:
+async def equity(
+    simulation_equity: UseCase[EquityCurve], simulation_id: p.SimulationId, ts_unit: p.TsUnit = "ms"
+) -> s.EquityOut:
     validate_output_unit(ts_unit)
     curve = await simulation_equity(simulation_id)
     return s.EquityOut(

@@ -16,9 +16,10 @@ from msgspec import UNSET, Meta, UnsetType
 
 from domain import lifecycle
 from domain.runs import Fold, WalkforwardRun
+from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http.inputs import decode, idempotency_key, sha256
-from entrypoints.http.schemas.common import Json, Label, Notes, RunStatusName, ShortText
+from entrypoints.http.schemas.common import Json, Label, Notes, RunStatusName, ShortText, doc
 from entrypoints.http.schemas.runs import FoldIn
 from entrypoints.http.use_cases import UseCase
 
@@ -26,13 +27,15 @@ TagChanges = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=256)], 
 
 
 class UpdateIn(msgspec.Struct, forbid_unknown_fields=False):
-    status: RunStatusName | UnsetType = UNSET
-    name: Label | UnsetType | None = UNSET
-    tags: TagChanges | UnsetType = UNSET
-    notes: Notes | UnsetType | None = UNSET
-    summary_metrics: Json | UnsetType = UNSET
-    started_at: datetime | UnsetType | None = UNSET
-    completed_at: datetime | UnsetType | None = UNSET
+    """What to change; a field left out stays as it is."""
+
+    status: Annotated[RunStatusName, doc("The new status; COMPLETED and FAILED are final.")] | UnsetType = UNSET
+    name: Annotated[Label, doc("A human name; null clears it.")] | UnsetType | None = UNSET
+    tags: Annotated[TagChanges, doc("Tags to set; a null value removes that tag.")] | UnsetType = UNSET
+    notes: Annotated[Notes, doc("Free text notes; null clears them.")] | UnsetType | None = UNSET
+    summary_metrics: Annotated[Json, doc("Metrics to merge into the summary.")] | UnsetType = UNSET
+    started_at: Annotated[datetime, doc("When the work started (UTC).")] | UnsetType | None = UNSET
+    completed_at: Annotated[datetime, doc("When the work ended (UTC).")] | UnsetType | None = UNSET
 
     def update(self) -> lifecycle.Update:
         given = {name: getattr(self, name) for name in self.__struct_fields__}
@@ -50,7 +53,7 @@ def _simulation_detail(simulation: Any) -> dict[str, Any]:
 
 
 @patch("/{run_id:str}", summary="Update a run: status, name, tags, notes, summary metrics")
-async def patch_run(request: Request[Any, Any, Any], update_run: UseCase[dict[str, Any]], run_id: str) -> Any:
+async def patch_run(request: Request[Any, Any, Any], update_run: UseCase[dict[str, Any]], run_id: p.RunId) -> Any:
     raw = await request.body()
     body = decode(raw, UpdateIn)
     key = idempotency_key(request, "runs.update", sha256(run_id.encode() + b"\n" + raw))
@@ -58,11 +61,13 @@ async def patch_run(request: Request[Any, Any, Any], update_run: UseCase[dict[st
 
 
 class FoldsIn(msgspec.Struct, forbid_unknown_fields=False):
-    folds: Annotated[list[FoldIn], Meta(min_length=1, max_length=100_000)]
+    """Folds to add; a fold whose number exists replaces it."""
+
+    folds: Annotated[list[FoldIn], Meta(min_length=1, max_length=100_000), doc("The folds, 1 to 100,000.")]
 
 
 @post("/{run_id:str}/folds", status_code=200, summary="Add or replace folds of a run that is not final")
-async def post_folds(request: Request[Any, Any, Any], add_folds: UseCase[WalkforwardRun], run_id: str) -> Any:
+async def post_folds(request: Request[Any, Any, Any], add_folds: UseCase[WalkforwardRun], run_id: p.RunId) -> Any:
     body = decode(await request.body(), FoldsIn)
     folds = msgspec.convert(body.folds, list[Fold], from_attributes=True)
     return _run_detail(await add_folds(run_id, folds))
@@ -70,7 +75,7 @@ async def post_folds(request: Request[Any, Any, Any], add_folds: UseCase[Walkfor
 
 @patch("/{simulation_id:str}", summary="Update a simulation: status, name, tags, notes, metrics")
 async def patch_simulation(
-    request: Request[Any, Any, Any], update_simulation: UseCase[dict[str, Any]], simulation_id: str
+    request: Request[Any, Any, Any], update_simulation: UseCase[dict[str, Any]], simulation_id: p.SimulationId
 ) -> Any:
     raw = await request.body()
     body = decode(raw, UpdateIn)

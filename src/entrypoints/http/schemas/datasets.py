@@ -2,122 +2,169 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from msgspec import Meta
 
-from entrypoints.http.schemas.common import Count, Int64, Json, Name, ShortText, Struct
+from entrypoints.http.schemas.common import (
+    Count,
+    CreatedAt,
+    DatasetIdOut,
+    DatasetSlugOut,
+    FirstTs,
+    IndicatorMeasurement,
+    Int64,
+    Json,
+    LastTs,
+    Name,
+    NextCursor,
+    OhlcvMeasurement,
+    PageLimit,
+    PageOffset,
+    PredictionMeasurementOut,
+    RunIdOut,
+    ShortText,
+    SimulationIdOut,
+    StatusOut,
+    Struct,
+    SummaryMetrics,
+    Total,
+    TradesMeasurementOut,
+    UpdatedAt,
+    doc,
+)
+
+Slug = Annotated[str, Meta(max_length=200), doc("The dataset's unique slug, `^[a-z][a-z0-9_]{0,63}$`.")]
+Symbol = Annotated[str | None, doc("The traded instrument, e.g. `BTC`.")]
+GranularityIn = Annotated[str, Meta(max_length=16), doc("Bar width: a count and a unit, e.g. `1h`, `15m`, `1d`.")]
+Source = Annotated[str | None, doc("Where the bars came from, e.g. an exchange.")]
+OhlcvRows = Annotated[int, doc("Rows in the OHLCV measurement.")]
+IndicatorRows = Annotated[int, doc("Rows in the indicator measurement.")]
+OhlcvFirst = Annotated[int | None, doc("First OHLCV bar, epoch seconds.")]
+OhlcvLast = Annotated[int | None, doc("Last OHLCV bar, epoch seconds.")]
+IndicatorFirst = Annotated[int | None, doc("First indicator row, epoch seconds.")]
+IndicatorLast = Annotated[int | None, doc("Last indicator row, epoch seconds.")]
+Metadata = Annotated[Json, doc("Free JSON the client keeps with the dataset.")]
+OhlcvCsv = Annotated[str | None, doc("OHLCV bars as CSV text with a header row.")]
+IndicatorCsv = Annotated[str | None, doc("Indicator rows as CSV text with a header row.")]
 
 
 class DatasetIn(Struct, forbid_unknown_fields=False):
-    dataset_slug: Annotated[str, Meta(max_length=200)]
-    symbol: ShortText | None = None
-    granularity: Annotated[str, Meta(max_length=16)] | None = None
-    source: ShortText | None = None
-    ohlcv_measurement: Name | None = None
-    indicator_measurement: Name | None = None
-    ohlcv_rows: Count | None = None
-    indicator_rows: Count | None = None
-    ohlcv_first_ts: Int64 | None = None
-    ohlcv_last_ts: Int64 | None = None
-    indicator_first_ts: Int64 | None = None
-    indicator_last_ts: Int64 | None = None
-    metadata: Json | None = None
-    record_questdb: bool = False
-    ohlcv_csv: str | None = None
-    indicator_csv: str | None = None
+    """A dataset to create or update by slug, optionally with its frames inline."""
+
+    dataset_slug: Slug
+    symbol: Annotated[ShortText | None, doc("The traded instrument, e.g. `BTC`.")] = None
+    granularity: GranularityIn | None = None
+    source: Annotated[ShortText | None, doc("Where the bars came from, e.g. an exchange.")] = None
+    ohlcv_measurement: Annotated[Name | None, doc("OHLCV measurement; default `<slug>_ohlcv`.")] = None
+    indicator_measurement: Annotated[Name | None, doc("Indicator measurement; default `<slug>_ind`.")] = None
+    ohlcv_rows: Annotated[Count | None, doc("OHLCV row count the client reports; the store's wins.")] = None
+    indicator_rows: Annotated[Count | None, doc("Indicator row count the client reports; the store's wins.")] = None
+    ohlcv_first_ts: Annotated[Int64 | None, doc("First OHLCV bar the client reports, epoch seconds.")] = None
+    ohlcv_last_ts: Annotated[Int64 | None, doc("Last OHLCV bar the client reports, epoch seconds.")] = None
+    indicator_first_ts: Annotated[Int64 | None, doc("First indicator row the client reports, epoch seconds.")] = None
+    indicator_last_ts: Annotated[Int64 | None, doc("Last indicator row the client reports, epoch seconds.")] = None
+    metadata: Annotated[Json | None, doc("Free JSON the client keeps with the dataset.")] = None
+    record_questdb: Annotated[bool, doc("true: write `ohlcv_csv` and `indicator_csv` to the store.")] = False
+    ohlcv_csv: OhlcvCsv = None
+    indicator_csv: IndicatorCsv = None
 
 
 class DatasetFramesIn(Struct, forbid_unknown_fields=False):
     """Frames for a dataset that exists (`POST /api/datasets/{id}/export`); the path names the dataset."""
 
-    ohlcv_csv: str | None = None
-    indicator_csv: str | None = None
+    ohlcv_csv: OhlcvCsv = None
+    indicator_csv: IndicatorCsv = None
 
 
 class DatasetOut(Struct):
-    dataset_id: str
-    dataset_slug: str
-    symbol: str | None
-    granularity: str | None
-    source: str | None
-    ohlcv_measurement: str
-    indicator_measurement: str
-    ohlcv_rows: int
-    indicator_rows: int
-    ohlcv_first_ts: int | None
-    ohlcv_last_ts: int | None
-    indicator_first_ts: int | None
-    indicator_last_ts: int | None
-    metadata: Json
-    created_at: datetime
-    updated_at: datetime
+    """The dataset triplet: its names, its two measurements and what they hold."""
+
+    dataset_id: DatasetIdOut
+    dataset_slug: DatasetSlugOut
+    symbol: Symbol
+    granularity: Annotated[str | None, doc("Bar width, e.g. `1h`.")]
+    source: Source
+    ohlcv_measurement: OhlcvMeasurement
+    indicator_measurement: IndicatorMeasurement
+    ohlcv_rows: OhlcvRows
+    indicator_rows: IndicatorRows
+    ohlcv_first_ts: OhlcvFirst
+    ohlcv_last_ts: OhlcvLast
+    indicator_first_ts: IndicatorFirst
+    indicator_last_ts: IndicatorLast
+    metadata: Metadata
+    created_at: CreatedAt
+    updated_at: UpdatedAt
 
 
 class DatasetListItem(DatasetOut):
-    related_runs: int
-    related_simulations: int
+    related_runs: Annotated[int, doc("Runs saved against this dataset.")]
+    related_simulations: Annotated[int, doc("Simulations of those runs.")]
 
 
 class MeasurementState(Struct):
-    exists: bool
-    row_count: int | None
-    first_ts: int | None
-    last_ts: int | None
-    designated_timestamp: str | None
-    partition_by: str | None
-    in_sync: bool
+    """What the time-series store holds for one of the dataset's measurements."""
+
+    exists: Annotated[bool, doc("Whether the measurement exists in the store.")]
+    row_count: Annotated[int | None, doc("Rows in the store; null when it does not exist.")]
+    first_ts: FirstTs
+    last_ts: LastTs
+    designated_timestamp: Annotated[str | None, doc("The store's time column, `timestamp`.")]
+    partition_by: Annotated[str | None, doc("How the store partitions it: DAY, MONTH or YEAR.")]
+    in_sync: Annotated[bool, doc("Whether the store's row count equals the dataset's.")]
 
 
 class DatasetLinks(Struct):
-    ohlcv: str
-    indicators: str
-    runs: str
-    hierarchy: str
+    ohlcv: Annotated[str, doc("Path of the OHLCV stream.")]
+    indicators: Annotated[str, doc("Path of the indicator stream.")]
+    runs: Annotated[str, doc("Path of the dataset's runs.")]
+    hierarchy: Annotated[str, doc("Path of the dataset -> runs -> simulations tree.")]
 
 
 class DatasetDetailOut(DatasetListItem):
-    questdb_state: dict[str, MeasurementState]
-    links: DatasetLinks
+    questdb_state: Annotated[dict[str, MeasurementState], doc("Store state by frame: `ohlcv` and `indicator`.")]
+    links: Annotated[DatasetLinks, doc("Where to read the dataset's frames and children.")]
 
 
 class DatasetPage(Struct):
-    datasets: list[DatasetListItem]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+    datasets: Annotated[list[DatasetListItem], doc("This page's datasets, newest first.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class BackfillIn(Struct):
-    dataset_slug: Annotated[str, Meta(max_length=200)]
-    ohlcv_measurement: Name
-    indicator_measurement: Name
-    symbol: ShortText | None = None
-    granularity: Annotated[str, Meta(max_length=16)] | None = None
+    """A dataset over two measurements already in the store; counts and bounds are read from them."""
+
+    dataset_slug: Slug
+    ohlcv_measurement: Annotated[Name, doc("The existing measurement holding the OHLCV bars.")]
+    indicator_measurement: Annotated[Name, doc("The existing measurement holding the indicator rows.")]
+    symbol: Annotated[ShortText | None, doc("The traded instrument, e.g. `BTC`.")] = None
+    granularity: GranularityIn | None = None
 
 
 class HierarchySimulation(Struct):
-    simulation_id: str
-    trades_measurement: str
-    status: str
-    trade_count: int
-    summary_metrics: Json
+    simulation_id: SimulationIdOut
+    trades_measurement: TradesMeasurementOut
+    status: StatusOut
+    trade_count: Annotated[int, doc("Trades in the simulation.")]
+    summary_metrics: SummaryMetrics
 
 
 class HierarchyRun(Struct):
-    run_id: str
-    prediction_measurement: str
-    status: str
-    fold_count: int
-    summary_metrics: Json
-    simulations: list[HierarchySimulation]
+    run_id: RunIdOut
+    prediction_measurement: PredictionMeasurementOut
+    status: StatusOut
+    fold_count: Annotated[int, doc("Folds in the run.")]
+    summary_metrics: SummaryMetrics
+    simulations: Annotated[list[HierarchySimulation], doc("The run's simulations.")]
 
 
 class HierarchyOut(Struct):
-    dataset_id: str
-    dataset_slug: str
-    ohlcv_measurement: str
-    indicator_measurement: str
-    runs: list[HierarchyRun]
+    dataset_id: DatasetIdOut
+    dataset_slug: DatasetSlugOut
+    ohlcv_measurement: OhlcvMeasurement
+    indicator_measurement: IndicatorMeasurement
+    runs: Annotated[list[HierarchyRun], doc("The dataset's runs, each with its simulations.")]

@@ -3,48 +3,65 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from entrypoints.http.schemas.common import Json, Struct
+from entrypoints.http.schemas.common import (
+    CreatedAt,
+    Json,
+    NextCursor,
+    PageLimit,
+    PageOffset,
+    Struct,
+    Total,
+    UpdatedAt,
+    doc,
+)
+
+JobId = Annotated[str, doc("The job's id (UUID).")]
+JobStatus = Annotated[str, doc("PENDING, RUNNING, COMPLETED, FAILED or CANCELLED.")]
+JobMessage = Annotated[str | None, doc("What the job is doing or what happened, in one sentence.")]
 
 
 class JobAcceptedOut(Struct):
-    job_id: str
-    status: str
-    message: str
-    poll_url: str
+    """A request queued as a job (`?async=true`)."""
+
+    job_id: JobId
+    status: JobStatus
+    message: Annotated[str, doc("What was queued.")]
+    poll_url: Annotated[str, doc("Path to poll for the job's progress and result.")]
 
 
 class JobOut(Struct):
-    job_id: str
-    type: str
-    status: str
-    payload: Json
-    progress: int
-    total: int | None
-    message: str | None
-    result: Json | None
-    error: str | None
-    attempts: int
-    max_attempts: int
-    priority: int
-    worker_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
+    job_id: JobId
+    type: Annotated[str, doc("What the job does, e.g. `questdb_import`.")]
+    status: JobStatus
+    payload: Annotated[Json, doc("The queued command, without its uploaded rows.")]
+    progress: Annotated[int, doc("Rows (or steps) done so far.")]
+    total: Annotated[int | None, doc("Rows (or steps) in all, once known.")]
+    message: JobMessage
+    result: Annotated[Json | None, doc("The answer the synchronous route would have given, once COMPLETED.")]
+    error: Annotated[str | None, doc("Why it failed, once FAILED.")]
+    attempts: Annotated[int, doc("Times a worker has started it.")]
+    max_attempts: Annotated[int, doc("Attempts before it is FAILED for good.")]
+    priority: Annotated[int, doc("Higher runs first.")]
+    worker_id: Annotated[str | None, doc("The worker running it, if any.")]
+    created_at: CreatedAt
+    updated_at: UpdatedAt
+    started_at: Annotated[datetime | None, doc("When a worker last started it (UTC).")]
+    completed_at: Annotated[datetime | None, doc("When it finished (UTC).")]
 
 
 class JobPage(Struct):
-    jobs: list[JobOut]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+    jobs: Annotated[list[JobOut], doc("This page's jobs, newest first.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class HealthOut(Struct):
-    status: str
-    metadata: Json
-    timeseries: Json
-    jobs: dict[str, int]
-    version: str
+    status: Annotated[str, doc("`ok`; `degraded` without the time-series store; `down` without metadata.")]
+    metadata: Annotated[Json, doc("The metadata store: `status` and `latency_ms`, or `error`.")]
+    timeseries: Annotated[Json, doc("The time-series store: `status` and `latency_ms`, or `error`.")]
+    jobs: Annotated[dict[str, int], doc("Jobs by status.")]
+    version: Annotated[str, doc("The service's version.")]

@@ -6,74 +6,99 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
-from entrypoints.http.schemas.common import FrameKindName, Json, ModeName, Name, Struct
+from entrypoints.http.schemas.common import (
+    ColumnName,
+    ColumnType,
+    FirstTs,
+    FrameKindName,
+    Json,
+    LastTs,
+    MeasurementNameOut,
+    ModeName,
+    Name,
+    NextCursor,
+    PageLimit,
+    PageOffset,
+    Struct,
+    Total,
+    doc,
+)
+
+Sql = Annotated[str, Meta(max_length=100_000), doc("One read-only statement in the store's dialect (docs/sql.md).")]
+Timeout = Annotated[float, Meta(gt=0, le=3600), doc("Seconds the store may take before a 504.")]
 
 
 class ImportJsonIn(Struct, forbid_unknown_fields=False):
-    measurement: Name
-    data: str
-    kind: FrameKindName = "generic"
-    mode: ModeName = "append"
+    """CSV text to import, as JSON."""
+
+    measurement: Annotated[Name, doc("The measurement to write.")]
+    data: Annotated[str, doc("The rows as CSV text with a header row.")]
+    kind: Annotated[FrameKindName, doc("What the rows are; it sets the required columns and dedup keys.")] = "generic"
+    mode: Annotated[ModeName, doc("append adds rows, deduplicated on the keys; replace swaps the table.")] = "append"
 
 
 class ImportOut(Struct):
-    measurement: str
-    rows_written: int
-    first_ts: int | None
-    last_ts: int | None
-    duration_ms: int
+    measurement: MeasurementNameOut
+    rows_written: Annotated[int, doc("Rows written.")]
+    first_ts: Annotated[int | None, doc("Earliest timestamp written, epoch seconds.")]
+    last_ts: Annotated[int | None, doc("Latest timestamp written, epoch seconds.")]
+    duration_ms: Annotated[int, doc("How long the import took, in milliseconds.")]
 
 
 class ColumnOut(Struct):
-    name: str
-    type: str
-    indexed: bool
-    designated: bool
+    name: ColumnName
+    type: ColumnType
+    indexed: Annotated[bool, doc("Whether the store indexes it (QuestDB symbols).")]
+    designated: Annotated[bool, doc("Whether it is the designated timestamp.")]
 
 
 class MeasurementOut(Struct):
-    name: str
-    row_count: int
-    first_ts: int | None
-    last_ts: int | None
-    designated_timestamp: str | None
-    partition_by: str | None
+    name: MeasurementNameOut
+    row_count: Annotated[int, doc("Rows stored.")]
+    first_ts: FirstTs
+    last_ts: LastTs
+    designated_timestamp: Annotated[str | None, doc("The time column, `timestamp`.")]
+    partition_by: Annotated[str | None, doc("How the store partitions it: DAY, MONTH or YEAR.")]
 
 
 class MeasurementPage(Struct):
-    measurements: list[MeasurementOut]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+    measurements: Annotated[list[MeasurementOut], doc("Measurements by name.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class MeasurementDetailOut(MeasurementOut):
-    columns: list[ColumnOut]
-    dedup_keys: list[str]
-    partition_count: int | None
-    sample: list[Json]
+    columns: Annotated[list[ColumnOut], doc("The columns in table order.")]
+    dedup_keys: Annotated[list[str], doc("Columns whose values identify a row; appends replace matching rows.")]
+    partition_count: Annotated[int | None, doc("Partitions stored, where the store says.")]
+    sample: Annotated[list[Json], doc("The latest rows, as many as `sample` asks.")]
 
 
 class QueryIn(Struct, forbid_unknown_fields=False):
-    sql: Annotated[str, Meta(max_length=100_000)]
-    limit: Annotated[int, Meta(ge=1, le=100_000)] = 1000
-    timeout: Annotated[float, Meta(gt=0, le=3600)] = 60.0
+    """A read-only statement answered as JSON rows."""
+
+    sql: Sql
+    limit: Annotated[int, Meta(ge=1, le=100_000), doc("Most rows to answer.")] = 1000
+    timeout: Timeout = 60.0
 
 
 class ExportIn(Struct, forbid_unknown_fields=False):
-    sql: Annotated[str, Meta(max_length=100_000)]
-    format: Literal["csv", "json", "ndjson", "arrow"] = "csv"
-    timeout: Annotated[float, Meta(gt=0, le=3600)] = 60.0
-    ts_unit: Literal["s", "ms", "us", "ns", "iso"] = "ms"
+    """A read-only statement streamed as a file."""
+
+    sql: Sql
+    format: Annotated[Literal["csv", "json", "ndjson", "arrow"], doc("The stream's format.")] = "csv"
+    timeout: Timeout = 60.0
+    ts_unit: Annotated[Literal["s", "ms", "us", "ns", "iso"], doc("How timestamps are written.")] = "ms"
 
 
 class QueryColumn(Struct):
-    name: str
-    type: str
+    name: ColumnName
+    type: ColumnType
 
 
 class QueryOut(Struct):
-    columns: list[QueryColumn]
-    rows: list[list[Any]]
-    count: int
+    columns: Annotated[list[QueryColumn], doc("The result's columns in order.")]
+    rows: Annotated[list[list[Any]], doc("The rows, each a list in column order.")]
+    count: Annotated[int, doc("Rows answered.")]

@@ -2,123 +2,158 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from msgspec import Meta
 
 from entrypoints.http.schemas.common import (
+    CompletedAt,
+    CreatedAt,
+    DatasetIdOut,
+    DatasetSlugOut,
+    DatasetVersionOut,
     Int64,
     Json,
     Label,
+    LabelOut,
     LongText,
     Name,
+    NextCursor,
     Notes,
+    NotesOut,
+    PageLimit,
+    PageOffset,
+    PredictionMeasurementOut,
+    RowsWritten,
+    RunIdOut,
     RunStatusName,
     ShortText,
+    StartedAt,
+    StatusOut,
     Struct,
+    SummaryMetrics,
     Tags,
+    TagsOut,
+    Total,
+    doc,
 )
+
+FoldNumber = Annotated[int, Meta(ge=0, le=1_000_000), doc("The fold's number, unique within the run.")]
+Bar = Annotated[Int64 | None, doc("A bar index into the dataset's OHLCV rows, 0-based.")]
+BarTs = Annotated[Int64 | None, doc("The bar's time, epoch seconds; filled from the bars when left out.")]
+Thresholds = Annotated[dict[str, float], doc("Decision thresholds by name, e.g. `{\"long\": 0.6}`.")]
+FoldMetrics = Annotated[Json, doc("The fold's metrics by name.")]
+TargetColumn = Annotated[str | None, doc("The column the model predicts.")]
+FoldCount = Annotated[int, doc("Folds in the run.")]
+WalkConfig = Annotated[Json, doc("How the walk-forward was set up (window sizes, step...).")]
+Hyperparameters = Annotated[Json, doc("The model's hyperparameters, searchable as `params.<key>`.")]
+ClipboardText = Annotated[str | None, doc("The desktop's text summary of the run.")]
+Predictions = Annotated[list[Json] | None, doc("Prediction rows as JSON objects, each with a `timestamp`.")]
+PredictionsCsv = Annotated[str | None, doc("Prediction rows as CSV text with a header row.")]
 
 
 class FoldIn(Struct, forbid_unknown_fields=False):
-    fold_number: Annotated[int, Meta(ge=0, le=1_000_000)]
-    train_start: Int64 | None = None
-    train_end: Int64 | None = None
-    test_start: Int64 | None = None
-    test_end: Int64 | None = None
-    train_start_ts: Int64 | None = None
-    train_end_ts: Int64 | None = None
-    test_start_ts: Int64 | None = None
-    test_end_ts: Int64 | None = None
-    thresholds: dict[str, float] = {}
-    metrics: Json = {}
+    """One walk-forward fold: its train and test windows and what it scored."""
+
+    fold_number: FoldNumber
+    train_start: Annotated[Bar, doc("First training bar index.")] = None
+    train_end: Annotated[Bar, doc("Last training bar index.")] = None
+    test_start: Annotated[Bar, doc("First test bar index.")] = None
+    test_end: Annotated[Bar, doc("Last test bar index.")] = None
+    train_start_ts: Annotated[BarTs, doc("First training bar, epoch seconds.")] = None
+    train_end_ts: Annotated[BarTs, doc("Last training bar, epoch seconds.")] = None
+    test_start_ts: Annotated[BarTs, doc("First test bar, epoch seconds.")] = None
+    test_end_ts: Annotated[BarTs, doc("Last test bar, epoch seconds.")] = None
+    thresholds: Thresholds = {}
+    metrics: FoldMetrics = {}
 
 
 class RunIn(Struct, forbid_unknown_fields=False):
-    dataset_id: Annotated[str, Meta(max_length=200)] | None = None
-    dataset_slug: Annotated[str, Meta(max_length=200)] | None = None
-    run_id: str | None = None
-    prediction_measurement: Name | None = None
-    status: RunStatusName = "COMPLETED"
-    target_column: ShortText | None = None
-    feature_columns: list[ShortText] = []
-    walk_config: Json = {}
-    hyperparameters: Json = {}
-    summary_metrics: Json = {}
-    folds: Annotated[list[FoldIn], Meta(max_length=100_000)] = []
-    fold_count: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
-    clipboard_text: LongText | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    predictions: list[Json] | None = None
-    predictions_csv: str | None = None
-    name: Label | None = None
-    tags: Tags = {}
-    notes: Notes | None = None
+    """A walk-forward run with its folds and, optionally, its predictions."""
+
+    dataset_id: Annotated[str, Meta(max_length=200), doc("The dataset's id (UUID) or slug.")] | None = None
+    dataset_slug: Annotated[str, Meta(max_length=200), doc("The dataset's slug, if no `dataset_id`.")] | None = None
+    run_id: Annotated[str | None, doc("An id (UUID) to use; default a new one.")] = None
+    prediction_measurement: Annotated[Name | None, doc("Where predictions go; default `<slug>_wf_<time>`.")] = None
+    status: Annotated[RunStatusName, doc("The run's status; default COMPLETED.")] = "COMPLETED"
+    target_column: Annotated[ShortText | None, doc("The column the model predicts.")] = None
+    feature_columns: Annotated[list[ShortText], doc("The columns the model reads.")] = []
+    walk_config: WalkConfig = {}
+    hyperparameters: Hyperparameters = {}
+    summary_metrics: Annotated[Json, doc("Headline metrics, searchable as `metrics.<key>`.")] = {}
+    folds: Annotated[list[FoldIn], Meta(max_length=100_000), doc("The run's folds.")] = []
+    fold_count: Annotated[int, Meta(ge=0, le=1_000_000), doc("Folds the client declares in all.")] | None = None
+    clipboard_text: Annotated[LongText | None, doc("The desktop's text summary of the run.")] = None
+    started_at: StartedAt = None
+    completed_at: CompletedAt = None
+    predictions: Predictions = None
+    predictions_csv: PredictionsCsv = None
+    name: Annotated[Label | None, doc("A human name; need not be unique.")] = None
+    tags: Annotated[Tags, doc("Free key/value labels, searchable as `tags.<key>`.")] = {}
+    notes: Annotated[Notes | None, doc("Free text notes.")] = None
 
 
 class PredictionsIn(Struct, forbid_unknown_fields=False):
     """Rows appended to a run: the same inline forms as on create."""
 
-    predictions: list[Json] | None = None
-    predictions_csv: str | None = None
+    predictions: Predictions = None
+    predictions_csv: PredictionsCsv = None
 
 
 class FoldOut(Struct):
-    fold_number: int
-    train_start: int | None
-    train_end: int | None
-    test_start: int | None
-    test_end: int | None
-    train_start_ts: int | None
-    train_end_ts: int | None
-    test_start_ts: int | None
-    test_end_ts: int | None
-    thresholds: dict[str, float]
-    metrics: Json
+    fold_number: Annotated[int, doc("The fold's number, unique within the run.")]
+    train_start: Annotated[int | None, doc("First training bar index.")]
+    train_end: Annotated[int | None, doc("Last training bar index.")]
+    test_start: Annotated[int | None, doc("First test bar index.")]
+    test_end: Annotated[int | None, doc("Last test bar index.")]
+    train_start_ts: Annotated[int | None, doc("First training bar, epoch seconds.")]
+    train_end_ts: Annotated[int | None, doc("Last training bar, epoch seconds.")]
+    test_start_ts: Annotated[int | None, doc("First test bar, epoch seconds.")]
+    test_end_ts: Annotated[int | None, doc("Last test bar, epoch seconds.")]
+    thresholds: Thresholds
+    metrics: FoldMetrics
 
 
 class RunSummaryOut(Struct):
-    run_id: str
-    dataset_id: str
-    dataset_slug: str
-    prediction_measurement: str
-    status: str
-    target_column: str | None
-    fold_count: int
-    started_at: datetime | None
-    completed_at: datetime | None
-    created_at: datetime
-    name: str | None
-    tags: dict[str, str]
-    dataset_version: int | None
+    run_id: RunIdOut
+    dataset_id: DatasetIdOut
+    dataset_slug: DatasetSlugOut
+    prediction_measurement: PredictionMeasurementOut
+    status: StatusOut
+    target_column: TargetColumn
+    fold_count: FoldCount
+    started_at: StartedAt
+    completed_at: CompletedAt
+    created_at: CreatedAt
+    name: LabelOut
+    tags: TagsOut
+    dataset_version: DatasetVersionOut
 
 
 class RunLinks(Struct):
-    predictions: str
+    predictions: Annotated[str, doc("Path of the run's prediction stream.")]
 
 
 class RunOut(RunSummaryOut):
-    feature_columns: list[str]
-    walk_config: Json
-    hyperparameters: Json
-    summary_metrics: Json
-    clipboard_text: str | None
-    notes: str | None
-    folds: list[FoldOut]
-    links: RunLinks
+    feature_columns: Annotated[list[str], doc("The columns the model reads.")]
+    walk_config: WalkConfig
+    hyperparameters: Hyperparameters
+    summary_metrics: SummaryMetrics
+    clipboard_text: ClipboardText
+    notes: NotesOut
+    folds: Annotated[list[FoldOut], doc("The run's folds by number.")]
+    links: Annotated[RunLinks, doc("Where to read the run's rows.")]
 
 
 class RunPage(Struct):
-    runs: list[RunSummaryOut]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+    runs: Annotated[list[RunSummaryOut], doc("This page's runs, newest first.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class RunSavedOut(Struct):
-    run_id: str
-    prediction_measurement: str
-    questdb_rows_written: int
+    run_id: RunIdOut
+    prediction_measurement: PredictionMeasurementOut
+    questdb_rows_written: RowsWritten

@@ -2,117 +2,158 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from msgspec import Meta
 
-from entrypoints.http.schemas.common import Count, Json, Label, Name, Notes, RunStatusName, ShortText, Struct, Tags
+from entrypoints.http.schemas.common import (
+    CompletedAt,
+    Count,
+    CreatedAt,
+    DatasetIdOut,
+    DatasetVersionOut,
+    Json,
+    Label,
+    LabelOut,
+    Name,
+    NextCursor,
+    Notes,
+    NotesOut,
+    PageLimit,
+    PageOffset,
+    RowsWritten,
+    RunIdOut,
+    RunStatusName,
+    ShortText,
+    SimulationIdOut,
+    StartedAt,
+    StatusOut,
+    Struct,
+    SummaryMetrics,
+    Tags,
+    TagsOut,
+    Total,
+    TradesMeasurementOut,
+    doc,
+)
+
+Config = Annotated[Json, doc("How the simulation was set up, e.g. `initial_capital`; searchable as `config.<key>`.")]
+TradeCount = Annotated[int, doc("Trades in the simulation.")]
+Money = Annotated[float, doc("In the quote currency.")]
+TimeValue = Annotated[int | str, doc("Epoch milliseconds unless `ts_unit` says otherwise.")]
 
 
 class TradeBucketIO(Struct, forbid_unknown_fields=False):
-    bucket: ShortText
-    trade_count: Count = 0
-    win_count: Count = 0
-    loss_count: Count = 0
-    total_pnl: float = 0.0
-    avg_pnl: float = 0.0
-    avg_return_pct: float = 0.0
-    max_win: float = 0.0
-    max_loss: float = 0.0
+    """Trade statistics over one side: `all`, `long` or `short`."""
+
+    bucket: Annotated[ShortText, doc("Which trades: `all`, `long` or `short`.")]
+    trade_count: Annotated[Count, doc("Trades in the bucket.")] = 0
+    win_count: Annotated[Count, doc("Trades with a positive pnl.")] = 0
+    loss_count: Annotated[Count, doc("Trades with a negative pnl.")] = 0
+    total_pnl: Annotated[float, doc("Sum of the trades' pnl.")] = 0.0
+    avg_pnl: Annotated[float, doc("Mean pnl per trade.")] = 0.0
+    avg_return_pct: Annotated[float, doc("Mean return per trade, in percent.")] = 0.0
+    max_win: Annotated[float, doc("Largest pnl of one trade.")] = 0.0
+    max_loss: Annotated[float, doc("Smallest (most negative) pnl of one trade.")] = 0.0
 
 
 class SimulationIn(Struct, forbid_unknown_fields=False):
-    run_id: Annotated[str, Meta(max_length=200)]
-    simulation_id: str | None = None
-    dataset_id: str | None = None
-    trades_measurement: Name | None = None
-    status: RunStatusName = "COMPLETED"
-    config: Json = {}
-    summary_metrics: Json = {}
-    trade_count: Count | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    trades: list[Json] | None = None
-    trades_csv: str | None = None
-    trade_buckets: Annotated[list[TradeBucketIO], Meta(max_length=10_000)] | None = None
-    name: Label | None = None
-    tags: Tags = {}
-    notes: Notes | None = None
+    """A trade simulation of a run, with its trades inline or as a file part."""
+
+    run_id: Annotated[str, Meta(max_length=200), doc("The simulated run's id (UUID).")]
+    simulation_id: Annotated[str | None, doc("An id (UUID) to use; default a new one.")] = None
+    dataset_id: Annotated[str | None, doc("Ignored: the run names the dataset.")] = None
+    trades_measurement: Annotated[Name | None, doc("Where trades go; default `<slug>_sim_<time>`.")] = None
+    status: Annotated[RunStatusName, doc("The simulation's status; default COMPLETED.")] = "COMPLETED"
+    config: Config = {}
+    summary_metrics: Annotated[Json, doc("Headline metrics, searchable as `metrics.<key>`.")] = {}
+    trade_count: Annotated[Count | None, doc("Trades the client declares, when none are sent.")] = None
+    started_at: StartedAt = None
+    completed_at: CompletedAt = None
+    trades: Annotated[list[Json] | None, doc("Trades as JSON objects, each with a `bar_timestamp`.")] = None
+    trades_csv: Annotated[str | None, doc("Trades as CSV text with a header row.")] = None
+    trade_buckets: (
+        Annotated[list[TradeBucketIO], Meta(max_length=10_000), doc("Bucket statistics; default computed.")] | None
+    ) = None
+    name: Annotated[Label | None, doc("A human name; need not be unique.")] = None
+    tags: Annotated[Tags, doc("Free key/value labels, searchable as `tags.<key>`.")] = {}
+    notes: Annotated[Notes | None, doc("Free text notes.")] = None
 
 
 class SimulationSummaryOut(Struct):
-    simulation_id: str
-    run_id: str
-    dataset_id: str
-    trades_measurement: str
-    status: str
-    config: Json
-    summary_metrics: Json
-    trade_count: int
-    started_at: datetime | None
-    completed_at: datetime | None
-    created_at: datetime
-    name: str | None
-    tags: dict[str, str]
-    dataset_version: int | None
+    simulation_id: SimulationIdOut
+    run_id: RunIdOut
+    dataset_id: DatasetIdOut
+    trades_measurement: TradesMeasurementOut
+    status: StatusOut
+    config: Config
+    summary_metrics: SummaryMetrics
+    trade_count: TradeCount
+    started_at: StartedAt
+    completed_at: CompletedAt
+    created_at: CreatedAt
+    name: LabelOut
+    tags: TagsOut
+    dataset_version: DatasetVersionOut
 
 
 class SimulationLinks(Struct):
-    trades: str
-    equity: str
+    trades: Annotated[str, doc("Path of the simulation's trades.")]
+    equity: Annotated[str, doc("Path of the simulation's equity curve.")]
 
 
 class SimulationOut(SimulationSummaryOut):
-    notes: str | None
-    trade_buckets: list[TradeBucketIO]
-    links: SimulationLinks
+    notes: NotesOut
+    trade_buckets: Annotated[list[TradeBucketIO], doc("Statistics over all, long and short trades.")]
+    links: Annotated[SimulationLinks, doc("Where to read the simulation's rows.")]
 
 
 class SimulationPage(Struct):
-    simulations: list[SimulationSummaryOut]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+    simulations: Annotated[list[SimulationSummaryOut], doc("This page's simulations, newest first.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class SimulationSavedOut(Struct):
-    simulation_id: str
-    trades_measurement: str
-    questdb_rows_written: int
+    simulation_id: SimulationIdOut
+    trades_measurement: TradesMeasurementOut
+    questdb_rows_written: RowsWritten
 
 
 class TradeOut(Struct):
-    trade_id: int
-    bar_timestamp: int | str
-    entry_timestamp: int | str | None
-    exit_timestamp: int | str | None
-    side: str
-    entry_price: float | None
-    exit_price: float | None
-    quantity: float | None
-    pnl: float | None
-    return_pct: float | None
-    fees: float | None
-    fold_number: int | None
+    """One trade."""
+
+    trade_id: Annotated[int, doc("The trade's number within the simulation.")]
+    bar_timestamp: Annotated[TimeValue, doc("The bar the trade belongs to; trades are ordered by it.")]
+    entry_timestamp: Annotated[int | str | None, doc("When the position opened.")]
+    exit_timestamp: Annotated[int | str | None, doc("When the position closed.")]
+    side: Annotated[str, doc("`long` or `short`.")]
+    entry_price: Annotated[float | None, doc("Price at entry.")]
+    exit_price: Annotated[float | None, doc("Price at exit.")]
+    quantity: Annotated[float | None, doc("Position size in units of the instrument.")]
+    pnl: Annotated[float | None, doc("Profit or loss, after fees.")]
+    return_pct: Annotated[float | None, doc("Return in percent.")]
+    fees: Annotated[float | None, doc("Fees paid.")]
+    fold_number: Annotated[int | None, doc("The walk-forward fold the trade came from.")]
 
 
 class TradePage(Struct):
-    trades: list[TradeOut]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+    trades: Annotated[list[TradeOut], doc("This page's trades by bar time.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
 
 
 class EquityPointOut(Struct):
-    timestamp: int | str
-    equity: float
-    drawdown: float
+    timestamp: Annotated[TimeValue, doc("The start, or when a trade closed.")]
+    equity: Annotated[Money, doc("Capital after the trades closed so far.")]
+    drawdown: Annotated[float, doc("Fall from the highest equity so far, as a fraction.")]
 
 
 class EquityOut(Struct):
-    simulation_id: str
-    initial_capital: float
-    points: list[EquityPointOut]
+    simulation_id: SimulationIdOut
+    initial_capital: Annotated[Money, doc("Capital before the first trade (`config.initial_capital`).")]
+    points: Annotated[list[EquityPointOut], doc("One point at the start, then one per closed trade, in time order.")]

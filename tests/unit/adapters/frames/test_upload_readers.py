@@ -299,7 +299,7 @@ def test_line_numbers_count_the_blank_lines_the_csv_parser_skips(compressed: boo
         source = ("\r\n".join([OHLCV_HEADER, "", good, "", "", good, bad, good]) + "\r\n").encode()
         error = invalid(gzip.compress(source) if compressed else source, FrameKind.OHLCV)
         assert (error.details["line"], error.details["column"]) == (7, column)
-        assert error.message.startswith("line 7:")
+        assert error.message.startswith("row 3 (line 7): ")
 
 
 def test_a_fraction_in_an_integer_column_is_a_400_with_its_line() -> None:

@@ -38,7 +38,7 @@ def assert_envelope(response, status: int) -> dict:  # type: ignore[no-untyped-d
         ("get", f"/api/datasets/{RUN_ID}", {}, 404),
         ("get", "/api/runs/not-a-uuid", {}, 404),
         ("get", f"/api/runs/{RUN_ID}", {}, 404),
-        ("get", "/api/runs", {"params": {"dataset_id": "zzz"}}, 400),
+        ("get", "/api/runs", {"params": {"dataset_id": "zzz", "dataset_slug": "yyy"}}, 400),
         ("post", "/api/runs", {"json": {"dataset_id": RUN_ID}}, 409),
         ("post", "/api/runs", {"json": {}}, 400),
         ("post", "/api/runs", {"json": {"dataset_slug": "x", "folds": [{"fold_number": "one"}]}}, 400),

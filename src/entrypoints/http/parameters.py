@@ -1,0 +1,124 @@
+"""Query and path parameters that several routes share, each with its bounds and the one line the API
+reference shows for it. A handler names its parameters with these types, so a parameter is described where it
+is declared and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import Parameter
+
+from domain.frames import FrameKind, WriteMode
+
+# Paths
+DatasetRef = Annotated[str, Parameter(description="The dataset's id (UUID) or its slug.")]
+RunId = Annotated[str, Parameter(description="The run's id (UUID).")]
+SimulationId = Annotated[str, Parameter(description="The simulation's id (UUID).")]
+JobId = Annotated[str, Parameter(description="The job's id (UUID).")]
+TokenId = Annotated[str, Parameter(description="The token's id (UUID), as `GET /api/auth/tokens` lists it.")]
+MeasurementName = Annotated[str, Parameter(description="The measurement (table) name in the time-series store.")]
+
+# Paging
+Limit = Annotated[
+    int | None, Parameter(ge=1, le=1000, required=False, description="Most items on one page (1 to 1000).")
+]
+Offset = Annotated[
+    int | None,
+    Parameter(ge=0, le=2**62, required=False, description="Items to skip; `after` is cheaper for deep pages."),
+]
+After = Annotated[
+    str | None,
+    Parameter(max_length=512, required=False, description="The `next_cursor` of the previous page: the page after it."),
+]
+
+# List filters (exact matches unless said otherwise)
+Symbol = Annotated[str | None, Parameter(max_length=256, required=False, description="Only datasets of this symbol.")]
+Granularity = Annotated[
+    str | None, Parameter(max_length=256, required=False, description="Only datasets of this bar width, e.g. `1h`.")
+]
+Search = Annotated[
+    str | None,
+    Parameter(max_length=256, required=False, description="Substring of the slug, symbol or measurement names."),
+]
+Status = Annotated[
+    str | None,
+    Parameter(max_length=256, required=False, description="Only items in this status, e.g. `COMPLETED`."),
+]
+DatasetId = Annotated[
+    str | None,
+    Parameter(max_length=256, required=False, description="Only items of this dataset: its id (UUID) or its slug."),
+]
+DatasetSlug = Annotated[
+    str | None, Parameter(max_length=256, required=False, description="Only items of the dataset with this slug.")
+]
+RunFilterId = Annotated[
+    str | None, Parameter(max_length=256, required=False, description="Only simulations of this run (UUID).")
+]
+PredictionMeasurement = Annotated[
+    str | None,
+    Parameter(max_length=256, required=False, description="Only runs whose predictions are in this measurement."),
+]
+JobStatus = Annotated[
+    str | None,
+    Parameter(
+        max_length=64,
+        required=False,
+        description="Only jobs in this status: PENDING, RUNNING, COMPLETED, FAILED or CANCELLED.",
+    ),
+]
+JobTypeName = Annotated[
+    str | None, Parameter(max_length=64, required=False, description="Only jobs of this type, e.g. `questdb_import`.")
+]
+
+# Reading frames
+From = Annotated[
+    str | None,
+    Parameter(
+        query="from",
+        max_length=64,
+        required=False,
+        description="First timestamp, inclusive: epoch (seconds, or ms/us/ns by magnitude) or ISO-8601.",
+    ),
+]
+To = Annotated[
+    str | None,
+    Parameter(
+        max_length=64,
+        required=False,
+        description="Last timestamp, inclusive (a row stamped exactly `to` is returned); same forms as `from`.",
+    ),
+]
+Columns = Annotated[
+    str | None,
+    Parameter(max_length=20_000, required=False, description="Comma-separated columns to return; default all."),
+]
+RowLimit = Annotated[
+    int | None,
+    Parameter(ge=1, le=1_000_000_000, required=False, description="Most rows to return, oldest first."),
+]
+Format = Annotated[
+    str | None,
+    Parameter(max_length=16, required=False, description="csv, json, ndjson or arrow; absent: the Accept header."),
+]
+TsUnit = Annotated[
+    str,
+    Parameter(max_length=8, required=False, description="How timestamps are written: s, ms, us, ns or iso."),
+]
+Timeout = Annotated[
+    float,
+    Parameter(gt=0, le=3600, required=False, description="Seconds the store may take before a 504."),
+]
+
+# Writing
+Mode = Annotated[
+    WriteMode,
+    Parameter(required=False, description="append adds rows (dedup on the keys); replace swaps the whole frame."),
+]
+RunAsync = Annotated[
+    bool,
+    Parameter(query="async", required=False, description="true: answer 202 with a job at once instead of waiting."),
+]
+Kind = Annotated[
+    FrameKind | None,
+    Parameter(required=False, description="What the rows are; it sets the required columns and dedup keys."),
+]
