@@ -121,9 +121,17 @@ def _positive(value: str) -> int:
 @main.command()
 def seed() -> None:
     """Load fixtures: BTC 4h and ETH 1h datasets, two runs (five folds), two simulations with trades."""
-    from entrypoints.seed import seed_fixtures
+    from entrypoints.cli_target import announce_offline, running_server
+    from entrypoints.seed import seed_fixtures, seed_through
 
-    summary = anyio.run(seed_fixtures, Settings())
+    settings = Settings()
+    server = running_server(settings)
+    if server is not None:
+        click.echo(f"stage1: seeding through the server at {server.url}", err=True)
+        summary = seed_through(server)
+    else:
+        announce_offline(settings, must_exist=False)
+        summary = anyio.run(seed_fixtures, settings)
     click.echo(json.dumps(summary, indent=2))
 
 
@@ -191,10 +199,27 @@ def token() -> None:
 @click.argument("name")
 @click.option("--ttl-days", type=click.IntRange(1, 3650), default=None)
 def token_create(name: str, ttl_days: int | None) -> None:
-    """Issue a token for NAME and print it once."""
-    from entrypoints.security import issue_token_offline
+    """Issue a token for NAME: the token once (first line), then its id and expiry."""
+    from entrypoints import cli_tokens
 
-    click.echo(anyio.run(issue_token_offline, Settings(), name, ttl_days))
+    cli_tokens.create(Settings(), name, ttl_days)
+
+
+@token.command("list")
+def token_list() -> None:
+    """Every token, newest first: id, name, created, expires, last used, revoked (never the token itself)."""
+    from entrypoints import cli_tokens
+
+    cli_tokens.show(Settings())
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke the token with id TOKEN_ID (as `stage1 token list` shows it); it stops working at once."""
+    from entrypoints import cli_tokens
+
+    cli_tokens.revoke(Settings(), token_id)
 
 
 def _configure_logging(settings: Settings) -> None:

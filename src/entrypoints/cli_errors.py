@@ -10,6 +10,8 @@ from typing import Any
 import click
 import httpx
 
+from domain.errors import StoreUnavailable
+
 
 class ServerRefused(Exception):
     """A 4xx/5xx answer, already worded for the user."""
@@ -46,6 +48,8 @@ def one_line(exc: BaseException) -> str:
         return f"cannot reach {where}; start it with `stage1 serve` or point --url / STAGE1_URL at it"
     if isinstance(exc, httpx.HTTPError):
         return f"talking to the server failed ({type(exc).__name__}: {exc}); check --url and retry"
+    if isinstance(exc, StoreUnavailable):
+        return f"{exc.message}; start that store, or let the server that holds it do the work (STAGE1_URL)"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror}; check the path"
     return f"{type(exc).__name__}: {exc}; run again with --debug for the details"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
@@ -19,6 +21,8 @@ from domain.errors import NotFound
 from domain.frames import FrameKind, WriteMode
 from domain.runs import Fold, RunDetails
 from domain.simulations import SimulationDetails
+from entrypoints.cli_errors import ServerRefused
+from entrypoints.cli_target import Server
 from entrypoints.container import OpenPorts, open_ports
 from entrypoints.settings import Settings
 
@@ -173,83 +177,148 @@ def _write(folder: Path, name: str, table: pa.Table) -> FrameUpload:
     return FrameUpload(str(path))
 
 
+@dataclass(frozen=True, slots=True)
+class Planted:
+    """One fixture as a client sends it: the dataset, its run and the run's simulation, with their frames."""
+
+    slug: str
+    changes: DatasetChanges
+    ohlcv: pa.Table
+    indicators: pa.Table
+    run_id: UUID
+    run: RunDetails
+    predictions: pa.Table
+    simulation_id: UUID
+    simulation: SimulationDetails
+    trades: pa.Table
+
+
+def planted(fixture: dict[str, Any]) -> Planted:
+    ohlcv = _ohlcv(fixture)
+    folds = _folds(fixture)
+    predictions = _predictions(fixture, folds, ohlcv)
+    return Planted(
+        slug=fixture["slug"],
+        changes=DatasetChanges(
+            symbol=fixture["symbol"], granularity=fixture["granularity"], source="seed", metadata={"fixture": True}
+        ),
+        ohlcv=ohlcv,
+        indicators=_indicators(ohlcv),
+        run_id=fixture["run_id"],
+        run=RunDetails(
+            target_column="direction_next_bar",
+            feature_columns=["sma_20", "momentum_10"],
+            walk_config={"train_bars": "expanding", "test_bars": fixture["bars"] // (fixture["folds"] + 2)},
+            hyperparameters={"max_depth": 4, "eta": 0.1, "n_estimators": 200, "objective": "binary:logistic"},
+            summary_metrics={"accuracy": 0.53, "auc": 0.56},
+            folds=folds,
+        ),
+        predictions=predictions,
+        simulation_id=fixture["simulation_id"],
+        simulation=SimulationDetails(
+            config={"initial_capital": 10_000.0, "fee_per_trade": 0.5}, summary_metrics={"sharpe": 1.1}
+        ),
+        trades=_trades(fixture, predictions, ohlcv),
+    )
+
+
+def _summary(plants: list[Planted]) -> dict[str, Any]:
+    return {
+        "datasets": [plant.slug for plant in plants],
+        "runs": [str(plant.run_id) for plant in plants],
+        "simulations": [str(plant.simulation_id) for plant in plants],
+    }
+
+
 async def load_fixtures(ports: OpenPorts) -> dict[str, Any]:
     """Idempotent: datasets upsert by slug; runs and simulations have fixed ids and are skipped when present."""
-    summary: dict[str, Any] = {"datasets": [], "runs": [], "simulations": []}
     upsert_dataset = ports.bind(datasets.upsert_dataset)
     save_run = ports.bind(runs.save_run)
     save_simulation = ports.bind(simulations.save_simulation)
     get_run = ports.bind(runs.get_run)
     get_simulation = ports.bind(simulations.get_simulation)
+    plants = [planted(fixture) for fixture in FIXTURES]
     with tempfile.TemporaryDirectory(prefix="stage1-seed-") as tmp:
         folder = Path(tmp)
-        for fixture in FIXTURES:
-            ohlcv = _ohlcv(fixture)
-            saved = await upsert_dataset(
-                commands.UpsertDataset(
-                    fixture["slug"],
-                    DatasetChanges(
-                        symbol=fixture["symbol"],
-                        granularity=fixture["granularity"],
-                        source="seed",
-                        metadata={"fixture": True},
-                    ),
-                    {
-                        FrameKind.OHLCV: _write(folder, f"{fixture['slug']}_ohlcv", ohlcv),
-                        FrameKind.INDICATORS: _write(folder, f"{fixture['slug']}_ind", _indicators(ohlcv)),
-                    },
-                    WriteMode.REPLACE,
-                ),
-            )
-            summary["datasets"].append(str(saved.dataset.dataset_slug))
-            folds = _folds(fixture)
-            predictions = _predictions(fixture, folds, ohlcv)
-            run_exists = await _exists(get_run, fixture["run_id"])
-            sim_exists = await _exists(get_simulation, fixture["simulation_id"])
-            if not run_exists:
+        for plant in plants:
+            frames = {
+                FrameKind.OHLCV: _write(folder, f"{plant.slug}_ohlcv", plant.ohlcv),
+                FrameKind.INDICATORS: _write(folder, f"{plant.slug}_ind", plant.indicators),
+            }
+            await upsert_dataset(commands.UpsertDataset(plant.slug, plant.changes, frames, WriteMode.REPLACE))
+            if not await _exists(get_run, plant.run_id):
+                predictions = _write(folder, f"{plant.slug}_pred", plant.predictions)
                 await save_run(
                     commands.SaveRun(
-                        dataset_ref=fixture["slug"],
-                        details=RunDetails(
-                            target_column="direction_next_bar",
-                            feature_columns=["sma_20", "momentum_10"],
-                            walk_config={
-                                "train_bars": "expanding",
-                                "test_bars": fixture["bars"] // (fixture["folds"] + 2),
-                            },
-                            hyperparameters={
-                                "max_depth": 4,
-                                "eta": 0.1,
-                                "n_estimators": 200,
-                                "objective": "binary:logistic",
-                            },
-                            summary_metrics={"accuracy": 0.53, "auc": 0.56},
-                            folds=folds,
-                        ),
-                        run_id=fixture["run_id"],
-                        predictions=_write(folder, f"{fixture['slug']}_pred", predictions),
-                    ),
+                        dataset_ref=plant.slug, details=plant.run, run_id=plant.run_id, predictions=predictions
+                    )
                 )
-            summary["runs"].append(str(fixture["run_id"]))
-            if not sim_exists:
+            if not await _exists(get_simulation, plant.simulation_id):
+                trades = _write(folder, f"{plant.slug}_trades", plant.trades)
                 await save_simulation(
                     commands.SaveSimulation(
-                        run_ref=str(fixture["run_id"]),
-                        details=SimulationDetails(
-                            config={"initial_capital": 10_000.0, "fee_per_trade": 0.5},
-                            summary_metrics={"sharpe": 1.1},
-                        ),
-                        simulation_id=fixture["simulation_id"],
-                        trades=_write(folder, f"{fixture['slug']}_trades", _trades(fixture, predictions, ohlcv)),
-                    ),
+                        run_ref=str(plant.run_id),
+                        details=plant.simulation,
+                        simulation_id=plant.simulation_id,
+                        trades=trades,
+                    )
                 )
-            summary["simulations"].append(str(fixture["simulation_id"]))
-    return summary
+    return _summary(plants)
 
 
 async def seed_fixtures(settings: Settings) -> dict[str, Any]:
     async with open_ports(settings) as ports:
         return await load_fixtures(ports)
+
+
+def seed_through(server: Server) -> dict[str, Any]:
+    """The same fixtures through a running server's API, as a client would send them (multipart with Arrow)."""
+    plants = [planted(fixture) for fixture in FIXTURES]
+    for plant in plants:
+        metadata = {"dataset_slug": plant.slug, **_wire(plant.changes)}
+        server.call(
+            "POST",
+            "/api/datasets",
+            params={"mode": "replace"},
+            files=_parts({"metadata": metadata}, {"ohlcv": plant.ohlcv, "indicators": plant.indicators}),
+        )
+        if not _found(server, f"/api/runs/{plant.run_id}"):
+            run = {"dataset_slug": plant.slug, "run_id": str(plant.run_id), **_wire(plant.run)}
+            server.call("POST", "/api/runs", files=_parts({"run": run}, {"predictions": plant.predictions}))
+        if not _found(server, f"/api/simulations/{plant.simulation_id}"):
+            simulation = {"run_id": str(plant.run_id), "simulation_id": str(plant.simulation_id)}
+            simulation.update(_wire(plant.simulation))
+            server.call(
+                "POST", "/api/simulations", files=_parts({"simulation": simulation}, {"trades": plant.trades})
+            )
+    return _summary(plants)
+
+
+def _wire(details: object) -> dict[str, Any]:
+    """A domain object's fields as the wire has them (same names); unset ones and what the service keeps
+    to itself (`declared_fold_count`, sent as `fold_count`) left out."""
+    fields: dict[str, Any] = msgspec.to_builtins(details)
+    return {key: value for key, value in fields.items() if value is not None and key != "declared_fold_count"}
+
+
+def _parts(records: dict[str, Any], frames: dict[str, pa.Table]) -> dict[str, tuple[str, bytes, str]]:
+    parts = {name: (f"{name}.json", msgspec.json.encode(body), "application/json") for name, body in records.items()}
+    for name, table in frames.items():
+        sink = pa.BufferOutputStream()
+        with ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        parts[name] = (f"{name}.arrow", sink.getvalue().to_pybytes(), "application/vnd.apache.arrow.file")
+    return parts
+
+
+def _found(server: Server, path: str) -> bool:
+    try:
+        server.call("GET", path)
+    except ServerRefused as exc:
+        if str(exc).startswith("404"):
+            return False
+        raise
+    return True
 
 
 async def _exists(get: Callable[[str], Awaitable[object]], ref: UUID) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
+from tests.integration.test_serve_process import free_port
 
 from adapters.sql import migrate
 from entrypoints.cli import main
@@ -17,6 +18,9 @@ from entrypoints.cli import main
 def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("STAGE1_DATA_DIR", str(tmp_path / "data"))
+    # Nothing answers there: the data-changing commands act on the data folder above, whatever else runs here.
+    monkeypatch.setenv("STAGE1_PORT", str(free_port()))
+    monkeypatch.delenv("STAGE1_URL", raising=False)
     for name in ("STAGE1_DATABASE_URL", "STAGE1_TIMESERIES"):
         monkeypatch.delenv(name, raising=False)
     return CliRunner()
@@ -55,18 +59,22 @@ def test_seed_loads_two_datasets_two_runs_with_five_folds_and_two_simulations_an
 ) -> None:
     first = runner.invoke(main, ["seed"])
     assert first.exit_code == 0, first.output
-    summary = json.loads(first.output)
+    summary = json.loads(first.stdout)
+    assert "using the data folder" in first.stderr
     assert summary["datasets"] == ["btc_4h", "eth_1h"]
     assert len(summary["runs"]) == 2 and len(summary["simulations"]) == 2
     second = runner.invoke(main, ["seed"])
     assert second.exit_code == 0, second.output
-    assert json.loads(second.output) == summary
+    assert json.loads(second.stdout) == summary
 
 
-def test_token_create_prints_a_token_once(runner: CliRunner) -> None:
+def test_token_create_prints_a_token_once_then_its_id_and_expiry(runner: CliRunner) -> None:
+    assert runner.invoke(main, ["migrate", "up"]).exit_code == 0
     result = runner.invoke(main, ["token", "create", "ci-bot"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip().startswith("s1_") and len(result.output.strip()) > 40
+    token, token_id, name, expires = result.stdout.splitlines()
+    assert token.startswith("s1_") and len(token) > 40
+    assert token_id.startswith("token_id: ") and name == "name: ci-bot" and expires.startswith("expires_at: 20")
 
 
 def test_openapi_writes_the_document(runner: CliRunner, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
+import httpx
 import pytest
 from tests.integration.test_serve_process import free_port, wait_healthy
 
@@ -19,7 +20,8 @@ STAGE1 = str(Path(sys.executable).parent / "stage1")
 def stage1_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """An embedded data folder under tmp_path; PYTHONPATH as the test run's, so the script runs this tree."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAGE1_")}
-    env.update(STAGE1_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=os.pathsep.join(sys.path), **extra)
+    env.update(STAGE1_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=os.pathsep.join(sys.path))
+    env.update(extra)
     return env
 
 
@@ -79,13 +81,19 @@ def test_at_a_terminal_reset_asks_first_and_a_no_keeps_the_tables(tmp_path: Path
     assert accepted.stdout.startswith(b"current: base (empty)")
 
 
+SECRET = "first-hour-secret"
+SERVED: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real `stage1 serve` on a fresh embedded folder for the tests that talk to a server."""
+    """One real `stage1 serve` on a fresh embedded folder for the tests that talk to a server; it holds the
+    embedded DuckDB file, as a user's server does, and issues tokens against SECRET."""
     folder = tmp_path_factory.mktemp("served")
+    SERVED["folder"] = folder
     port = free_port()
     process = subprocess.Popen(
-        [STAGE1, "serve", "--port", str(port)], cwd=folder, env=stage1_env(folder),
+        [STAGE1, "serve", "--port", str(port)], cwd=folder, env=stage1_env(folder, STAGE1_AUTH_SECRET=SECRET),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
@@ -123,7 +131,80 @@ def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
     assert missing.stderr.count("\n") == 1 and "nope.csv" in missing.stderr and "does not exist" in missing.stderr
 
 
-def test_a_4xx_prints_the_servers_details_verbatim_in_one_line(server: str, tmp_path: Path) -> None:
-    refused = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "Bad-Name", "--url", server)
+def test_a_4xx_prints_the_servers_details_verbatim_in_one_line(server: str, operator: dict[str, str], tmp_path: Path) -> None:
+    refused = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "Bad-Name", "--url", server, **operator)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "400" in refused.stderr and "^[a-z][a-z0-9_]{0,126}$" in refused.stderr, "markup ate the pattern"
+
+
+# ---------------------------------------------------------------- data-changing commands and the running server
+
+
+@pytest.fixture(scope="module")
+def operator(server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of an operator in another folder: the server's address and secret, and a token the CLI
+    issued through that server."""
+    folder = tmp_path_factory.mktemp("operator")
+    env = {"STAGE1_PORT": server.rsplit(":", 1)[1], "STAGE1_AUTH_SECRET": SECRET}
+    created = stage1(folder, "token", "create", "operator", **env)
+    assert created.returncode == 0, created.stderr
+    return {**env, "STAGE1_TOKEN": created.stdout.splitlines()[0]}
+
+
+def test_seed_while_the_server_holds_the_embedded_stores_goes_through_it(
+    server: str, operator: dict[str, str], tmp_path: Path
+) -> None:
+    seeded = stage1(tmp_path, "seed", **operator)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "Traceback" not in seeded.stderr and f"through the server at {server}" in seeded.stderr
+    listed = httpx.get(f"{server}/api/datasets", headers={"X-Stage1-Token": operator["STAGE1_TOKEN"]}).json()
+    assert {"btc_4h", "eth_1h"} <= {item["dataset_slug"] for item in listed["datasets"]}
+    assert stage1(tmp_path, "seed", **operator).returncode == 0, "seeding twice changes nothing"
+    assert not (tmp_path / "data").exists(), "no second database next to the command"
+
+
+def test_tokens_are_created_listed_and_revoked_through_the_server(
+    server: str, operator: dict[str, str], tmp_path: Path
+) -> None:
+    created = stage1(tmp_path, "token", "create", "ci-bot", "--ttl-days", "7", **operator)
+    assert created.returncode == 0, created.stderr
+    token, *described = created.stdout.splitlines()
+    fields = dict(line.split(": ", 1) for line in described)
+    assert token.startswith("s1_") and fields["name"] == "ci-bot" and fields["expires_at"].startswith("20")
+    listed = stage1(tmp_path, "token", "list", **operator)
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split("\t")[0]: line.split("\t") for line in listed.stdout.splitlines()[1:]}
+    assert rows[fields["token_id"]][1] == "ci-bot" and rows[fields["token_id"]][-1] == "-"
+    assert httpx.get(f"{server}/api/datasets", headers={"X-Stage1-Token": token}).status_code == 200
+    revoked = stage1(tmp_path, "token", "revoke", fields["token_id"], **operator)
+    assert revoked.returncode == 0, revoked.stderr
+    assert httpx.get(f"{server}/api/datasets", headers={"X-Stage1-Token": token}).status_code == 401
+    relisted = stage1(tmp_path, "token", "list", **operator).stdout.splitlines()[1:]
+    assert next(line for line in relisted if line.startswith(fields["token_id"])).split("\t")[-1] != "-"
+    assert not (tmp_path / "data").exists()
+
+
+def test_without_a_server_a_token_command_names_its_data_folder_and_never_creates_one(tmp_path: Path) -> None:
+    nobody = {"STAGE1_PORT": str(free_port())}
+    refused = stage1(tmp_path, "token", "create", "lost", **nobody)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert str(tmp_path / "data") in refused.stderr and "holds no database" in refused.stderr
+    assert not (tmp_path / "data" / "stage1.db").exists()
+
+    assert stage1(tmp_path, "migrate", "up").returncode == 0
+    created = stage1(tmp_path, "token", "create", "local", **nobody)
+    assert created.returncode == 0, created.stderr
+    assert f"using the data folder {tmp_path / 'data'}" in created.stderr
+    token_id = created.stdout.splitlines()[1].removeprefix("token_id: ")
+    assert stage1(tmp_path, "token", "revoke", token_id, **nobody).returncode == 0
+    listed = stage1(tmp_path, "token", "list", **nobody).stdout.splitlines()
+    assert listed[1].startswith(token_id) and listed[1].split("\t")[-1] != "-"
+
+
+def test_a_duckdb_file_held_by_a_server_elsewhere_is_one_line_saying_so(server: str, tmp_path: Path) -> None:
+    """The server's own data folder, but an address where nothing answers: DuckDB's lock is named, not dumped."""
+    held = stage1(
+        tmp_path, "seed", STAGE1_PORT=str(free_port()), STAGE1_DATA_DIR=str(SERVED["folder"] / "data")
+    )
+    assert held.returncode == 1 and held.stderr.count("\n") == 2, held.stderr  # the folder it uses, then why
+    assert "Traceback" not in held.stderr and "holds it" in held.stderr

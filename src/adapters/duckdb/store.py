@@ -79,8 +79,11 @@ class DuckDBTimeSeriesStore:
                     self._path.parent.mkdir(parents=True, exist_ok=True)
                     connection = duckdb.connect(str(self._path), config=config)
                 except (duckdb.Error, OSError) as exc:
+                    # One process at a time may open the file: name the likely holder instead of DuckDB's lock text.
+                    held = "lock" in str(exc).lower()
+                    why = " (another process, such as a running `stage1 serve`, holds it)" if held else ""
                     raise StoreUnavailable(
-                        f"cannot open the DuckDB file {self._path}", {"duckdb": str(exc)}
+                        f"cannot open the DuckDB file {self._path}{why}", {"duckdb": str(exc)[:300]}
                     ) from exc
                 connection.execute(CATALOG_DDL)
                 self._connection = connection
