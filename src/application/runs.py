@@ -13,11 +13,13 @@ from application.datasets import find_dataset, unknown_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
 from application.ports import Clock, EventPublisher, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
+from application.run_checks import checked_predictions, fill_fold_times
 from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
 from application.streams import open_stream
 from application.timeseries import RangeRows
 from domain.errors import Conflict, NotFound
 from domain.events import EventType
+from domain.fold_checks import PredictionCheck, check_folds
 from domain.frames import FrameKind, prediction_column_order
 from domain.lifecycle import require_open
 from domain.paging import Page, PageRequest
@@ -42,11 +44,17 @@ async def save_run(
     uploads: UploadReader,
     writer: SeriesWriter,
     catalog: SeriesCatalog,
+    reader: SeriesReader,
     clock: Clock,
     ids: IdGenerator,
     events: EventPublisher,
 ) -> RunSaved:
-    """Predictions land in the store and the run in the metadata store together, or neither does."""
+    """Predictions land in the store and the run in the metadata store together, or neither does.
+
+    The walk-forward checks run on the way: a fold training on its own test window, or a prediction for a
+    fold the run does not declare, is a 400 and saves nothing; predictions outside their fold's test window
+    are stored and counted in the run's `checks`."""
+    check_folds(command.details.folds, command.details.walk_config)
     async with uow() as tx:
         replay = await earlier_answer(tx, command.idempotency)
         if replay is not None:
@@ -54,6 +62,7 @@ async def save_run(
         dataset = await _dataset_for_run(tx, command.dataset_ref)
         if command.run_id is not None and await tx.runs.get(command.run_id) is not None:
             raise Conflict(f"run {command.run_id} already exists", {"run_id": str(command.run_id)})
+    await fill_fold_times(command.details.folds, dataset.ohlcv_measurement if dataset.ohlcv_rows else None, reader)
     now = clock.now()
     owner = Owner("run", command.run_id or ids.new_id())
     default = partial(default_prediction_measurement, Slug(dataset.dataset_slug))
@@ -69,11 +78,13 @@ async def save_run(
             created_at=now,
         )
         predictions = None
+        check = PredictionCheck(run.folds)
         if command.predictions is not None:
             opened = await open_stream(uploads.read(command.predictions, FrameKind.PREDICTIONS))
             # Predictions are optional: a header with no rows saves the run with none (contract: 201, 0 rows).
-            predictions = None if opened.schema is None else aiter(opened)
+            predictions = None if opened.schema is None else checked_predictions(aiter(opened), check)
         async with landed_rows(writer, catalog, measurement, predictions, FrameKind.PREDICTIONS) as rows:
+            run.checks = check.report()
             saved = RunSaved(str(run.run_id), str(measurement), rows)
             async with uow() as tx:
                 await tx.runs.add(run)
@@ -110,11 +121,16 @@ async def append_predictions(
         run = await find_run(tx, command.run_ref)
     require_open(run, "predictions")
     opened = await open_stream(uploads.read(command.predictions, FrameKind.PREDICTIONS))
-    rows = None if opened.schema is None else aiter(opened)
+    check = PredictionCheck(run.folds)
+    rows = None if opened.schema is None else checked_predictions(aiter(opened), check)
     measurement = run.prediction_measurement
     async with landed_rows(writer, catalog, measurement, rows, FrameKind.PREDICTIONS) as written:
         appended = RunSaved(str(run.run_id), str(measurement), written)
         async with uow() as tx:
+            if written:
+                stored = await find_run(tx, str(run.run_id))  # the checks as they are now, not as first read
+                stored.checks = check.report(stored.checks)
+                await tx.runs.save(stored)
             await remember_answer(tx, command.idempotency, True, appended.as_dict(), clock.now())
             await tx.commit()
     await events.publish(EventType.RUN_UPDATED, {"run_id": appended.run_id, "status": run.status.value})

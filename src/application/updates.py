@@ -11,9 +11,12 @@ from typing import Any
 
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
 from application.ports import Clock, EventPublisher, UnitOfWork, UnitOfWorkFactory
+from application.run_checks import fill_fold_times, recheck_predictions
 from application.runs import find_run
+from application.series_ports import SeriesCatalog, SeriesReader
 from application.simulations import find_simulation
 from domain.events import EventType
+from domain.fold_checks import check_folds
 from domain.lifecycle import Update, apply_update, merge_folds
 from domain.runs import Fold, WalkforwardRun
 
@@ -33,11 +36,29 @@ async def update_run(
     return await _update("run", find_run, ref, update, key, present, uow=uow, clock=clock, events=events)
 
 
-async def add_folds(ref: str, folds: list[Fold], *, uow: UnitOfWorkFactory, events: EventPublisher) -> WalkforwardRun:
-    """Folds added to (or replacing, by number) those of a run still PENDING or RUNNING."""
+async def add_folds(
+    ref: str,
+    folds: list[Fold],
+    *,
+    uow: UnitOfWorkFactory,
+    catalog: SeriesCatalog,
+    reader: SeriesReader,
+    events: EventPublisher,
+) -> WalkforwardRun:
+    """Folds added to (or replacing, by number) those of a run still PENDING or RUNNING, under the same
+    walk-forward checks as a save; the run's `checks` are taken again against its new folds."""
+    async with uow() as tx:
+        run = await find_run(tx, ref)
+        dataset = await tx.datasets.get(run.dataset_id)
+    merge_folds(run, folds)
+    check_folds(run.folds, run.walk_config)
+    await fill_fold_times(folds, dataset.ohlcv_measurement if dataset and dataset.ohlcv_rows else None, reader)
+    # Read outside the transaction below: the store may take a while, and the metadata rows need not wait.
+    checks = await recheck_predictions(run.folds, run.prediction_measurement, catalog, reader)
     async with uow() as tx:
         run = await find_run(tx, ref)
         merge_folds(run, folds)
+        run.checks = checks
         run.declared_fold_count = None  # the folds are at hand now: their number is the count
         await tx.runs.save(run)
         await tx.runs.replace_folds(run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -58,9 +59,13 @@ class RunDetails:
     notes: str | None = None
 
     def __post_init__(self) -> None:
-        numbers = [fold.fold_number for fold in self.folds]
-        if len(numbers) != len(set(numbers)):
-            raise InvalidInput("fold_number must be unique within a run", {"field": "folds"})
+        counts = Counter(fold.fold_number for fold in self.folds)
+        repeated = sorted(number for number, count in counts.items() if count > 1)
+        if repeated:
+            raise InvalidInput(
+                f"fold_number must be unique within a run; repeated: {', '.join(map(str, repeated[:20]))}",
+                {"field": "folds", "fold_numbers": repeated[:100]},
+            )
 
     @property
     def fold_count(self) -> int:
@@ -77,6 +82,8 @@ class WalkforwardRun(RunDetails):
     created_at: datetime
     # The dataset version the run was saved against (null: saved before datasets had versions).
     dataset_version: int | None = None
+    # What the saves of predictions found (domain.fold_checks); None for a run saved before they were checked.
+    checks: dict[str, Any] | None = None
 
 
 def default_prediction_measurement(slug: Slug, now: datetime) -> MeasurementName:

@@ -145,8 +145,9 @@ def nanos_to_seconds(nanos: int) -> int:
 
 
 def format_nanos(nanos: int, unit: str) -> int | str:
-    """A time as the output unit the client asked for (`ts_unit`): s, ms, us, ns or iso."""
-    if unit == "iso":
+    """A time as the output unit the client asked for (`ts_unit`): s, ms, us, ns or iso (`timestamp`, a
+    typed time, is ISO text wherever the answer is text)."""
+    if unit in ("iso", "timestamp"):
         return iso_from_nanos(nanos)
     return nanos // TimestampUnit(unit).nanos
 
@@ -159,10 +160,21 @@ def iso_from_nanos(nanos: int) -> str:
     return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
 
 
-OUTPUT_UNITS: Final = ("s", "ms", "us", "ns", "iso")
+OUTPUT_UNITS: Final = ("s", "ms", "us", "ns", "iso", "timestamp")
+# Formats whose columns carry types: there `timestamp` is a real time type, elsewhere it is ISO text.
+_TYPED_FORMATS: Final = ("arrow", "parquet")
 
 
 def validate_output_unit(value: str) -> str:
     if value not in OUTPUT_UNITS:
-        raise InvalidInput("ts_unit must be one of s, ms, us, ns, iso", {"field": "ts_unit"})
+        raise InvalidInput(f"ts_unit must be one of {', '.join(OUTPUT_UNITS)}", {"field": "ts_unit"})
     return value
+
+
+def output_unit(value: str | None, fmt: str) -> str:
+    """The unit times go out in for a stream in `fmt`: as asked, else epoch milliseconds (as always), except
+    Parquet, which defaults to its own timestamp type; `timestamp` in a text format is ISO text."""
+    if value is None:
+        return "timestamp" if fmt == "parquet" else "ms"
+    validate_output_unit(value)
+    return "iso" if value == "timestamp" and fmt not in _TYPED_FORMATS else value

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="Host names the server answers to besides the loopback names (JSON list); any other `Host` "
         "is a 421. On a non-loopback bind with none listed, every name is answered.",
     )
+    fetch_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts a dataset or import may name in `ohlcv_url`/`indicator_url`/`url` for the server to "
+        "fetch (JSON list; empty: fetching is off). Internal addresses (private, loopback, link-local) are "
+        "refused unless listed too, as an address or a network such as 10.0.0.0/8.",
+    )
     session_ttl_days: int = Field(1, description="Lifetime of a browser session (POST /api/auth/session).")
     rate_limit_per_minute: int = Field(
         600, description="Requests per minute per validated token, or per client address without one."

@@ -1,7 +1,8 @@
 """Frames in and out: uploads read into normalized Arrow batches, Arrow streams encoded for clients."""
 
 from adapters.frames.detection import UploadFormat, detect_format
-from adapters.frames.encoders import MEDIA_TYPES, OutputFormat, encode, encode_table, negotiate, prepare_batch
+from adapters.frames.encoders import encode, encode_table, prepare_batch
+from adapters.frames.formats import MEDIA_TYPES, OutputFormat, negotiate
 from adapters.frames.readers import (
     FrameReader,
     iterate_table,

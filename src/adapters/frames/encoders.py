@@ -1,4 +1,4 @@
-"""Arrow batches out to clients as CSV, JSON, NDJSON or an Arrow IPC stream, chunk by chunk.
+"""Arrow batches out to clients as CSV, JSON, NDJSON, an Arrow IPC stream or Parquet, chunk by chunk.
 
 Nothing is built whole: each batch becomes one bytes chunk as it arrives. CSV and Arrow are written by
 pyarrow itself; JSON rows are assembled with vectorized string kernels, falling back to msgspec for
@@ -8,44 +8,18 @@ types those cannot spell.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from enum import StrEnum
 from typing import Any, Final, Protocol
 
 import anyio.to_thread
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyarrow.ipc as pa_ipc
 
+from adapters.frames.binary_encoders import ArrowStreamEncoder, ParquetEncoder
+from adapters.frames.formats import OutputFormat, output_format
 from adapters.frames.json_rows import json_text_per_value, rows_json
 from adapters.frames.timestamps import format_time_array
-from domain.errors import InvalidInput
-from domain.values import validate_output_unit
-
-
-class OutputFormat(StrEnum):
-    CSV = "csv"
-    JSON = "json"
-    NDJSON = "ndjson"
-    ARROW = "arrow"
-
-
-MEDIA_TYPES: Final[dict[OutputFormat, str]] = {
-    OutputFormat.CSV: "text/csv; charset=utf-8",
-    OutputFormat.JSON: "application/json",
-    OutputFormat.NDJSON: "application/x-ndjson",
-    OutputFormat.ARROW: "application/vnd.apache.arrow.stream",
-}
-
-_ACCEPTED: Final[dict[str, OutputFormat]] = {
-    "text/csv": OutputFormat.CSV,
-    "application/csv": OutputFormat.CSV,
-    "application/json": OutputFormat.JSON,
-    "application/x-ndjson": OutputFormat.NDJSON,
-    "application/ndjson": OutputFormat.NDJSON,
-    "application/jsonl": OutputFormat.NDJSON,
-    "application/vnd.apache.arrow.stream": OutputFormat.ARROW,
-}
+from domain.values import output_unit
 
 # Batches are cut to this many rows: it bounds a chunk's size and keeps string offsets within 32 bits.
 CHUNK_ROWS: Final = 65_536
@@ -54,64 +28,6 @@ _THREAD_ROWS: Final = 2_048
 
 _CSV_SPECIALS: Final = (",", '"', "\n", "\r")
 _CSV_SPECIALS_PATTERN: Final = r'[,"\r\n]'
-
-
-def negotiate(
-    format_param: str | None, accept_header: str | None, default: OutputFormat | str = OutputFormat.CSV
-) -> OutputFormat:
-    """The stream format: `?format=` wins, else the best `Accept` match, else `default`.
-
-    An unknown `format` is a 400; an `Accept` naming nothing we speak falls back to the default, since
-    the contract has no 406.
-    """
-    if format_param is not None and format_param.strip():
-        return output_format(format_param)
-    fallback = OutputFormat(default)
-    best: tuple[float, int, int] | None = None
-    chosen = fallback
-    for order, media_range in enumerate((accept_header or "").split(",")):
-        media, quality = _media_range(media_range)
-        if media is None or quality <= 0:
-            continue
-        if media in _ACCEPTED:
-            fmt, specific = _ACCEPTED[media], 1
-        elif media == "*/*" or (media == "text/*" and fallback is OutputFormat.CSV):
-            fmt, specific = fallback, 0
-        elif media == "text/*":
-            fmt, specific = OutputFormat.CSV, 0
-        else:
-            continue
-        rank = (quality, specific, -order)
-        if best is None or rank > best:
-            best, chosen = rank, fmt
-    return chosen
-
-
-def output_format(value: str) -> OutputFormat:
-    """A `format` value as an OutputFormat; anything else is a 400 listing the allowed ones."""
-    try:
-        return OutputFormat(value.strip().lower())
-    except ValueError:
-        allowed = [fmt.value for fmt in OutputFormat]
-        raise InvalidInput(
-            f"format must be one of {', '.join(allowed)}",
-            {"field": "format", "value": value[:40], "allowed": allowed},
-        ) from None
-
-
-def _media_range(text: str) -> tuple[str | None, float]:
-    media, *params = (part.strip() for part in text.split(";"))
-    if not media:
-        return None, 0.0
-    quality = 1.0
-    for param in params:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "q":
-            try:
-                quality = float(value.strip())
-            except ValueError:
-                quality = 0.0
-    return media.lower(), quality
 
 
 # ---------------------------------------------------------------- batch preparation
@@ -274,64 +190,13 @@ class NdjsonEncoder:
         return b""
 
 
-class _Drain:
-    """A write-only file whose contents are taken out after every batch."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        self.parts.append(bytes(data))
-        return len(self.parts[-1])
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        self.closed = True
-
-    def writable(self) -> bool:
-        return True
-
-    def take(self) -> bytes:
-        parts, self.parts = self.parts, []
-        return b"".join(parts)
-
-
-class ArrowStreamEncoder:
-    """The Arrow IPC stream format: schema message, one message per batch, end-of-stream marker."""
-
-    def __init__(self) -> None:
-        self._drain = _Drain()
-        self._writer: Any = None
-        self._schema: pa.Schema | None = None
-
-    def encode(self, batch: pa.RecordBatch) -> bytes:
-        if self._writer is None:
-            self._open(batch.schema)
-        elif batch.schema != self._schema:
-            batch = batch.cast(self._schema)
-        self._writer.write_batch(batch)
-        return self._drain.take()
-
-    def finish(self, schema: pa.Schema | None) -> bytes:
-        if self._writer is None:
-            self._open(schema if schema is not None else pa.schema([]))
-        self._writer.close()
-        return self._drain.take()
-
-    def _open(self, schema: pa.Schema) -> None:
-        self._schema = schema
-        self._writer = pa_ipc.new_stream(pa.PythonFile(self._drain, mode="w"), schema)
-
-
 def make_encoder(fmt: OutputFormat) -> BatchEncoder:
     encoders: dict[OutputFormat, type[BatchEncoder]] = {
         OutputFormat.CSV: CsvEncoder,
         OutputFormat.JSON: JsonEncoder,
         OutputFormat.NDJSON: NdjsonEncoder,
         OutputFormat.ARROW: ArrowStreamEncoder,
+        OutputFormat.PARQUET: ParquetEncoder,
     }
     return encoders[fmt]()
 
@@ -339,7 +204,7 @@ def make_encoder(fmt: OutputFormat) -> BatchEncoder:
 async def encode(
     batches: AsyncIterable[pa.RecordBatch],
     fmt: OutputFormat | str,
-    ts_unit: str = "ms",
+    ts_unit: str | None = None,
     columns_order: Sequence[str] | None = None,
     *,
     schema: pa.Schema | None = None,
@@ -349,11 +214,12 @@ async def encode(
     `schema`, when the caller knows it, gives an empty result its CSV header / Arrow schema.
     Large batches are encoded in a worker thread so the event loop stays free.
     """
-    encoder = make_encoder(output_format(fmt))
-    validate_output_unit(ts_unit)
+    chosen = output_format(fmt)
+    encoder = make_encoder(chosen)
+    unit = output_unit(ts_unit, chosen.value)
 
     def step(piece: pa.RecordBatch) -> bytes:
-        return encoder.encode(prepare_batch(piece, ts_unit, columns_order))
+        return encoder.encode(prepare_batch(piece, unit, columns_order))
 
     async for batch in batches:
         for piece in _pieces(batch):
@@ -363,7 +229,7 @@ async def encode(
                 chunk = step(piece)
             if chunk:
                 yield chunk
-    known = prepared_schema(schema, ts_unit, columns_order) if schema is not None else None
+    known = prepared_schema(schema, unit, columns_order) if schema is not None else None
     tail = encoder.finish(known)
     if tail:
         yield tail
@@ -372,12 +238,13 @@ async def encode(
 def encode_table(
     table: pa.Table | pa.RecordBatch,
     fmt: OutputFormat | str,
-    ts_unit: str = "ms",
+    ts_unit: str | None = None,
     columns_order: Sequence[str] | None = None,
 ) -> bytes:
     """A small in-memory frame as one document (blocking; for bodies that are built whole anyway)."""
-    encoder = make_encoder(output_format(fmt))
-    validate_output_unit(ts_unit)
+    chosen = output_format(fmt)
+    encoder = make_encoder(chosen)
+    ts_unit = output_unit(ts_unit, chosen.value)
     batches = table.to_batches() if isinstance(table, pa.Table) else [table]
     chunks = [
         encoder.encode(prepare_batch(piece, ts_unit, columns_order)) for batch in batches for piece in _pieces(batch)

@@ -239,12 +239,15 @@ _PER_SECOND: Final = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
 
 def format_time_array(values: pa.Array, ts_unit: str) -> pa.Array:
-    """A timestamp column as the client asked (`ts_unit`): int64 epoch s/ms/us/ns, or ISO-8601 UTC text.
+    """A timestamp column as the client asked (`ts_unit`): int64 epoch s/ms/us/ns, ISO-8601 UTC text, or
+    (`timestamp`) an Arrow timestamp type in UTC.
 
     Matches domain.values.format_nanos value for value (floor division; ISO with microseconds only when
     they are not zero, and a `Z`). Works in the column's own unit, so times outside the nanosecond range
     (year 1000, DuckDB's 'infinity') still go out in every unit that can hold them.
     """
+    if ts_unit == "timestamp":  # a real time type, in UTC, in the column's own precision
+        return values.cast(pa.timestamp(values.type.unit, tz="UTC"))
     have = _PER_SECOND[values.type.unit]
     raw = pc.cast(values, pa.int64())
     if ts_unit == "iso":

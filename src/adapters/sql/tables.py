@@ -145,6 +145,8 @@ runs = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     *_labels(),
     Column("dataset_version", BigInteger()),
+    # What the walk-forward checks found in the run's predictions; null for runs saved before them.
+    Column("checks", json_type()),
     Index(None, "dataset_id"),
     Index(None, "created_at", "run_id"),
     Index(None, "prediction_measurement"),

@@ -18,6 +18,7 @@ from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
+from domain.remote_sources import FetchPolicy
 from domain.runs import WalkforwardRun
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
@@ -33,7 +34,7 @@ from entrypoints.http.inputs import (
 )
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import run_page
-from entrypoints.http.streaming import choose_format, stream_rows
+from entrypoints.http.streaming import attachment, choose_format, stream_rows
 from entrypoints.http.uploads import UploadSpool
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
@@ -100,6 +101,7 @@ async def _frames_from_request(
         ):
             if text:
                 frames[kind] = spool.text_file(text, field).upload()
+        await _url_frames(spool, only_frames, frames)
         return None, frames, sha256(raw)
     body = decode(raw, s.DatasetIn)
     if body.record_questdb:
@@ -107,7 +109,23 @@ async def _frames_from_request(
             frames[FrameKind.OHLCV] = spool.text_file(body.ohlcv_csv, "ohlcv_csv").upload()
         if body.indicator_csv:
             frames[FrameKind.INDICATORS] = spool.text_file(body.indicator_csv, "indicator_csv").upload()
+    await _url_frames(spool, body, frames)
     return body, frames, sha256(raw)
+
+
+async def _url_frames(
+    spool: UploadSpool, body: s.DatasetIn | s.DatasetFramesIn, frames: dict[FrameKind, FrameUpload]
+) -> None:
+    """`ohlcv_url` / `indicator_url`: the server fetches the frame itself (a URL means write it, as data)."""
+    for kind, url, field in (
+        (FrameKind.OHLCV, body.ohlcv_url, "ohlcv_url"),
+        (FrameKind.INDICATORS, body.indicator_url, "indicator_url"),
+    ):
+        if url is None:
+            continue
+        if kind in frames:
+            raise InvalidInput(f"send {field} or the frame itself, not both", {"field": field})
+        frames[kind] = await spool.url_file(url, field)
 
 
 @post("/", status_code=201, summary="Create or update a dataset by slug, optionally with its frames")
@@ -117,7 +135,9 @@ async def upsert_dataset(
     settings: Settings,
     mode: p.Mode = WriteMode.APPEND,
 ) -> Response[s.DatasetOut]:
-    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(
+        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
+    ) as spool:
         body, frames, digest = await _frames_from_request(request, spool)
         if body is None:
             raise InvalidInput(
@@ -176,7 +196,9 @@ async def export_frames(
     mode: p.Mode = WriteMode.APPEND,
     run_async: p.RunAsync = False,
 ) -> Response[Any]:
-    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(
+        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
+    ) as spool:
         _, frames, digest = await _frames_from_request(request, spool, existing=True)
         key = idempotency_key(request, "datasets.export", digest)
         command = UploadDatasetFrames(dataset_ref=ref, frames=frames, mode=mode, idempotency=key)
@@ -209,9 +231,10 @@ def _frame_route(kind: FrameKind) -> Any:
         limit: p.RowLimit = None,
         sample_by: SampleByParameter = None,
         format: p.Format = None,
-        ts_unit: p.TsUnit = "ms",
+        ts_unit: p.TsUnit = None,
         timeout: p.Timeout = 60.0,
         aggregate: Aggregate = None,
+        download: p.Download = False,
     ) -> Stream:
         fmt = choose_format(format, request.headers.get("accept"))
         rows = await read_dataset_frame(
@@ -227,7 +250,7 @@ def _frame_route(kind: FrameKind) -> Any:
                 aggregate,
             ),
         )
-        return await stream_rows(rows, fmt, ts_unit)
+        return await stream_rows(rows, fmt, ts_unit, attachment(download, str(rows.query.measurement)))
 
     return read_frame
 

@@ -90,13 +90,13 @@ def time_param(value: str | None, name: str) -> int | None:
     return nanos
 
 
-def columns_param(value: str | None) -> list[str] | None:
+def columns_param(value: str | None, field: str = "columns") -> list[str] | None:
     if value is None or not value.strip():
         return None
     names = [part.strip() for part in value.split(",") if part.strip()]
     bad = [name[:40] for name in names if COLUMN.fullmatch(name) is None]
     if bad or len(names) > 1000:
         raise InvalidInput(
-            "columns must be a comma-separated list of column names", {"field": "columns", "invalid": bad}
+            f"{field} must be a comma-separated list of column names", {"field": field, "invalid": bad}
         )
     return names

@@ -18,14 +18,15 @@ from application.timeseries import ImportReport
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job, JobType
-from domain.values import MeasurementName, validate_output_unit
+from domain.remote_sources import FetchPolicy
+from domain.values import MeasurementName, output_unit
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.inputs import decode, idempotency_key, is_json, is_multipart, media_type, sha256
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.metrics import ROWS_IMPORTED
-from entrypoints.http.streaming import choose_format, stream_batches
+from entrypoints.http.streaming import attachment, choose_format, stream_batches
 from entrypoints.http.uploads import UploadSpool
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
@@ -72,7 +73,12 @@ async def _import_request(
         measurement = measurement or body.measurement
         kind = kind or FrameKind(body.kind)
         mode = mode or WriteMode(body.mode)
-        upload, digest = spool.text_file(body.data, "data").upload(), sha256(raw)
+        if (body.data is None) == (body.url is None):
+            raise InvalidInput("send data (CSV text) or url, one of them", {"field": "data"})
+        if body.url is not None:
+            upload, digest = await spool.url_file(body.url, "url"), sha256(raw)
+        else:
+            upload, digest = spool.text_file(body.data or "", "data").upload(), sha256(raw)
     else:
         upload, digest = (await spool.body(request, "body")).upload(), spool.request_hash
     if not measurement:
@@ -98,7 +104,9 @@ async def import_frame(
     kind: p.Kind = None,
     mode: Mode = None,
 ) -> s.ImportOut:
-    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(
+        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
+    ) as spool:
         command, _ = await _import_request(request, spool, measurement, kind, mode)
         report = await import_frame(command)
     ROWS_IMPORTED.labels(route="questdb.import").inc(report.rows_written)
@@ -114,7 +122,9 @@ async def import_async(
     kind: p.Kind = None,
     mode: Mode = None,
 ) -> Response[s.JobAcceptedOut]:
-    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
+    async with UploadSpool.for_request(
+        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
+    ) as spool:
         command, upload = await _import_request(request, spool, measurement, kind, mode)
         MeasurementName(command.measurement)
         job = await queue_command(
@@ -174,11 +184,13 @@ async def query(request: Request[Any, Any, Any], run_query: UseCase[QueryResult]
 
 
 @post("/export", status_code=200, summary="Stream the result of a read-only statement")
-async def export(request: Request[Any, Any, Any], export_query: StreamingUseCase[pa.RecordBatch]) -> Stream:
+async def export(
+    request: Request[Any, Any, Any], export_query: StreamingUseCase[pa.RecordBatch], download: p.Download = False
+) -> Stream:
     body = decode(await request.body(), s.ExportIn)
-    validate_output_unit(body.ts_unit)
     fmt = choose_format(body.format, None, "csv")
-    return await stream_batches(export_query(body.sql, body.timeout), fmt, body.ts_unit)
+    output_unit(body.ts_unit, fmt)  # a bad unit is a 400 before the statement runs
+    return await stream_batches(export_query(body.sql, body.timeout), fmt, body.ts_unit, attachment(download, "export"))
 
 
 def _json_value(value: Any) -> Any:

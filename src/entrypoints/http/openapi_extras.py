@@ -126,12 +126,13 @@ ROWS: Final = Schema(
 
 
 def frame_stream(json: Reference | Schema = ROWS) -> dict[str, OpenAPIMediaType]:
-    """A stream in the four formats `format=` or `Accept` choose between."""
+    """A stream in the five formats `format=` or `Accept` choose between."""
     return {
         CSV: OpenAPIMediaType(schema=text("CSV with a header row.")),
         JSON: OpenAPIMediaType(schema=json),
         NDJSON: OpenAPIMediaType(schema=text("One JSON object per line.")),
         ARROW_STREAM: OpenAPIMediaType(schema=binary("An Arrow IPC stream.")),
+        PARQUET: OpenAPIMediaType(schema=binary("A Parquet file, a row group per chunk.")),
     }
 
 
@@ -388,6 +389,7 @@ ROUTES: Final[dict[str, RouteDoc]] = {
     ),
     "GET /api/runs/{run_id}": RouteDoc(ok={"200": frame_stream(RUN_OR_ROWS)}, errors=TIMESERIES),
     "GET /api/runs/{run_id}/predictions": RouteDoc(ok={"200": frame_stream()}, errors=TIMESERIES),
+    "GET /api/runs/{run_id}/frame": RouteDoc(ok={"200": frame_stream()}, errors=TIMESERIES),
     "GET /api/simulations": RouteDoc(),
     "POST /api/simulations": RouteDoc(
         body=SIMULATION_BODY,
@@ -433,10 +435,15 @@ ROUTES: Final[dict[str, RouteDoc]] = {
 ENUM_PARAMETERS: Final[dict[str, Schema]] = {
     "format": Schema(
         type=OpenAPIType.STRING,
-        enum=["csv", "json", "ndjson", "arrow", ""],
+        enum=["csv", "json", "ndjson", "arrow", "parquet", ""],
         description="Empty or absent: the Accept header decides, else the route's default.",
     ),
-    "ts_unit": Schema(type=OpenAPIType.STRING, enum=["s", "ms", "us", "ns", "iso"], default="ms"),
+    "ts_unit": Schema(
+        type=OpenAPIType.STRING,
+        enum=["s", "ms", "us", "ns", "iso", "timestamp"],
+        description="Absent: epoch ms (Parquet: its timestamp type). `timestamp`: a UTC time type in Arrow and "
+        "Parquet, ISO text elsewhere.",
+    ),
 }
 IDEMPOTENCY_KEY: Final = Parameter(
     name="Idempotency-Key",

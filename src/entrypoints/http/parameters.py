@@ -98,11 +98,22 @@ RowLimit = Annotated[
 ]
 Format = Annotated[
     str | None,
-    Parameter(max_length=16, required=False, description="csv, json, ndjson or arrow; absent: the Accept header."),
+    Parameter(
+        max_length=16, required=False, description="csv, json, ndjson, arrow or parquet; absent: the Accept header."
+    ),
 ]
 TsUnit = Annotated[
-    str,
-    Parameter(max_length=8, required=False, description="How timestamps are written: s, ms, us, ns or iso."),
+    str | None,
+    Parameter(
+        max_length=16,
+        required=False,
+        description="How timestamps are written: s, ms, us, ns, iso, or timestamp (a UTC time type in Arrow and "
+        "Parquet, ISO text elsewhere); absent: epoch ms, Parquet its timestamp type.",
+    ),
+]
+Download = Annotated[
+    bool,
+    Parameter(required=False, description="true: answer as a file (Content-Disposition: attachment; filename)."),
 ]
 Timeout = Annotated[
     float,

@@ -11,28 +11,31 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from adapters.frames.timestamp_join import Beside, join_on_timestamp
 from application.commands import AppendPredictions, SaveRun
 from application.idempotency import IdempotencyKey
 from application.ports import RunFilter
+from application.run_frame import FrameWindow, RunFrame
 from application.runs import PredictionsRead, RunSaved
 from application.series_ports import FrameUpload
 from application.timeseries import RangeRows
 from domain.errors import InvalidInput
+from domain.fold_checks import check_folds
 from domain.frames import FrameKind
 from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
 from domain.runs import RunDetails, WalkforwardRun
 from domain.search.query import Found
 from domain.search.records import RunRecord
-from domain.values import MeasurementName, validate_output_unit
+from domain.values import MeasurementName, output_unit
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
 from entrypoints.http import updates
-from entrypoints.http.inputs import idempotency_key, sha256, time_param
+from entrypoints.http.inputs import columns_param, idempotency_key, sha256, time_param
 from entrypoints.http.jobs_submit import accepted, queue_command
-from entrypoints.http.streaming import choose_format, stream_rows
+from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
 from entrypoints.http.uploads import UploadSpool, frame_only, record_with_frame
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
@@ -42,6 +45,10 @@ DownloadPredictions = Annotated[
 ]
 FoldNumber = Annotated[
     int | None, Parameter(ge=0, le=1_000_000, required=False, description="Only the rows of this fold.")
+]
+Indicators = Annotated[
+    str | None,
+    Parameter(max_length=20_000, required=False, description="Indicator columns, comma-separated; absent: all."),
 ]
 
 
@@ -75,6 +82,7 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
         MeasurementName(body.prediction_measurement, "prediction_measurement")
     details = msgspec.convert(body, RunDetails, from_attributes=True)
     details.declared_fold_count = body.fold_count  # the wire's `fold_count` is the count the client declares
+    check_folds(details.folds, details.walk_config)  # here too, so `?async=true` refuses before queuing
     return SaveRun(
         dataset_ref=ref,
         details=details,
@@ -158,12 +166,12 @@ async def get_run(
     run_id: p.RunId,
     download_predictions: DownloadPredictions = False,
     format: p.Format = None,
-    ts_unit: p.TsUnit = "ms",
+    ts_unit: p.TsUnit = None,
     timeout: p.Timeout = 60.0,
 ) -> Any:
     # Checked on both answers, so a bad value is a 400 whether or not the download was asked for.
     fmt = choose_format(format, None, "csv")
-    validate_output_unit(ts_unit)
+    output_unit(ts_unit, fmt)
     if download_predictions:
         rows = await read_predictions(run_id, PredictionsRead(timeout=timeout))
         return await stream_rows(rows, fmt, ts_unit, filename=f"predictions_{run_id}")
@@ -180,14 +188,42 @@ async def predictions(
     to: p.To = None,
     limit: p.RowLimit = None,
     format: p.Format = None,
-    ts_unit: p.TsUnit = "ms",
+    ts_unit: p.TsUnit = None,
     timeout: p.Timeout = 60.0,
+    download: p.Download = False,
 ) -> Stream:
     fmt = choose_format(format, request.headers.get("accept"))
     rows = await read_predictions(
         run_id, PredictionsRead(fold_number, time_param(from_, "from"), time_param(to, "to"), limit, timeout)
     )
-    return await stream_rows(rows, fmt, ts_unit)
+    return await stream_rows(rows, fmt, ts_unit, attachment(download, f"predictions_{rows.query.measurement}"))
+
+
+@get("/{run_id:str}/frame", summary="The run's bars, indicators and predictions, joined on the exact timestamp")
+async def frame(
+    request: Request[Any, Any, Any],
+    read_run_frame: UseCase[RunFrame],
+    run_id: p.RunId,
+    from_: p.From = None,
+    to: p.To = None,
+    indicators: Indicators = None,
+    format: p.Format = None,
+    ts_unit: p.TsUnit = None,
+    timeout: p.Timeout = 60.0,
+    download: p.Download = False,
+) -> Stream:
+    fmt = choose_format(format, request.headers.get("accept"))
+    output_unit(ts_unit, fmt)
+    window = FrameWindow(
+        time_param(from_, "from"), time_param(to, "to"), columns_param(indicators, "indicators"), timeout
+    )
+    found = await read_run_frame(run_id, window)
+    besides = [
+        Beside(None if side.rows is None else side.rows.batches(), side.columns, prefix)
+        for side, prefix in ((found.indicators, "indicator_"), (found.predictions, "prediction_"))
+    ]
+    joined = join_on_timestamp(found.bars.batches(), besides)
+    return await stream_batches(joined, fmt, ts_unit, attachment(download, f"run_{found.run_id}_frame"))
 
 
 @post("/{run_id:str}/predictions", status_code=201, summary="Append prediction rows to a run that is not final")
@@ -208,6 +244,7 @@ router = Router(
         list_runs,
         get_run,
         predictions,
+        frame,
         append_predictions,
         updates.patch_run,
         updates.post_folds,

@@ -21,7 +21,7 @@ from domain.paging import Page, PageRequest
 from domain.search.query import Found
 from domain.search.records import SimulationRecord
 from domain.simulations import Simulation, SimulationDetails, Trade, TradeBucket
-from domain.values import MeasurementName, format_nanos, validate_output_unit
+from domain.values import MeasurementName, format_nanos, output_unit
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -30,7 +30,7 @@ from entrypoints.http import updates
 from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import dataset_named, parse_uuid
-from entrypoints.http.streaming import choose_format, stream_batches, stream_rows
+from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
 from entrypoints.http.uploads import UploadSpool, record_with_frame
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
@@ -130,25 +130,27 @@ async def trades(
     limit: p.Limit = None,
     offset: p.Offset = None,
     after: p.After = None,
-    ts_unit: p.TsUnit = "ms",
+    ts_unit: p.TsUnit = None,
     timeout: p.Timeout = 60.0,
+    download: p.Download = False,
 ) -> Any:
-    validate_output_unit(ts_unit)
     fmt = choose_format(format, request.headers.get("accept"), "json")
-    if fmt == "json":
+    unit = output_unit(ts_unit, fmt)
+    if fmt == "json" and not download:
         page = await trades_page(simulation_id, PageRequest.of(limit, offset, after, default_limit=1000))
-        return present.page_out(s.TradePage, page, lambda t: present.trade_out(t, ts_unit))
+        return present.page_out(s.TradePage, page, lambda t: present.trade_out(t, unit))
+    filename = attachment(download, f"trades_{simulation_id}")
     rows = await read_trades(simulation_id, timeout)
     if rows is None:
-        return await stream_batches(trades_as_batches(simulation_id), fmt, ts_unit)
-    return await stream_rows(rows, fmt, ts_unit, rename={"timestamp": "bar_timestamp"})
+        return await stream_batches(trades_as_batches(simulation_id), fmt, unit, filename)
+    return await stream_rows(rows, fmt, unit, filename, rename={"timestamp": "bar_timestamp"})
 
 
 @get("/{simulation_id:str}/equity", summary="The equity curve computed from the trades")
 async def equity(
-    simulation_equity: UseCase[EquityCurve], simulation_id: p.SimulationId, ts_unit: p.TsUnit = "ms"
+    simulation_equity: UseCase[EquityCurve], simulation_id: p.SimulationId, ts_unit: p.TsUnit = None
 ) -> s.EquityOut:
-    validate_output_unit(ts_unit)
+    ts_unit = output_unit(ts_unit, "json")
     curve = await simulation_equity(simulation_id)
     return s.EquityOut(
         simulation_id=str(curve.simulation_id),

@@ -1,16 +1,17 @@
-"""Chunked responses for frames: CSV, JSON, NDJSON or Arrow IPC, never built whole in memory."""
+"""Chunked responses for frames: CSV, JSON, NDJSON, Arrow IPC or Parquet, never built whole in memory."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pyarrow as pa
 from litestar.response import Stream
 
-from adapters.frames.encoders import MEDIA_TYPES, OutputFormat, encode, negotiate
+from adapters.frames import MEDIA_TYPES, OutputFormat, encode, negotiate
 from application.timeseries import RangeRows
-from domain.values import validate_output_unit
+from domain.values import output_unit
 from entrypoints.http.metrics import BYTES_EXPORTED
 
 
@@ -23,6 +24,12 @@ class FrameStream(Stream):
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["media_type"] = self.media_type
         return super().to_asgi_response(*args, **kwargs)
+
+
+def attachment(download: bool, name: str) -> str | None:
+    """The file name (without extension) a `download=true` answer carries; only safe characters, since
+    part of it may come from the path."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:120] if download else None
 
 
 def choose_format(fmt: str | None, accept: str | None, default: str = "csv") -> str:
@@ -61,12 +68,12 @@ async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None
 async def stream_rows(
     rows: RangeRows,
     fmt: str,
-    ts_unit: str,
+    ts_unit: str | None,
     filename: str | None = None,
     rename: dict[str, str] | None = None,
 ) -> Stream:
     """A range of a measurement as the client's format. CSV goes through the store's own export."""
-    validate_output_unit(ts_unit)
+    ts_unit = output_unit(ts_unit, fmt)
     if fmt == "csv" and not rename:
         return await stream_of(rows.csv(ts_unit), fmt, filename)
     batches = rows.batches()
@@ -76,9 +83,9 @@ async def stream_rows(
 
 
 async def stream_batches(
-    batches: AsyncIterator[pa.RecordBatch], fmt: str, ts_unit: str, filename: str | None = None
+    batches: AsyncIterator[pa.RecordBatch], fmt: str, ts_unit: str | None, filename: str | None = None
 ) -> Stream:
-    validate_output_unit(ts_unit)
+    ts_unit = output_unit(ts_unit, fmt)
     return await stream_of(encode(batches, fmt, ts_unit), fmt, filename)
 
 
@@ -88,4 +95,4 @@ async def renamed(batches: AsyncIterator[pa.RecordBatch], names: dict[str, str])
 
 
 def _extension(fmt: str) -> str:
-    return {"csv": "csv", "json": "json", "ndjson": "ndjson", "arrow": "arrows"}.get(fmt, "bin")
+    return {"csv": "csv", "json": "json", "ndjson": "ndjson", "arrow": "arrows", "parquet": "parquet"}.get(fmt, "bin")

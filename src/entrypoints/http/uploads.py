@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import multipart
@@ -18,9 +19,11 @@ import pyarrow.ipc as ipc
 from litestar import Request
 
 from adapters.frames.readers import read_json_rows
+from adapters.remote.url_fetch import fetch
 from application.series_ports import FrameUpload
 from domain.errors import InvalidInput
 from domain.frames import FrameKind
+from domain.remote_sources import FetchPolicy, shown
 from entrypoints.http.errors import PayloadTooLarge
 
 T = TypeVar("T")
@@ -65,11 +68,15 @@ class UploadSpool:
     hashing: bool = True
     _digest: Any = field(default_factory=hashlib.sha256)
     _received: int = 0
+    # The hosts a route that takes `*_url` fields may fetch from; None where URLs are not taken.
+    fetch: FetchPolicy | None = None
 
     @classmethod
-    def for_request(cls, request: Request[Any, Any, Any], root: Path, max_bytes: int) -> UploadSpool:
+    def for_request(
+        cls, request: Request[Any, Any, Any], root: Path, max_bytes: int, fetch: FetchPolicy | None = None
+    ) -> UploadSpool:
         """Hashing a large body costs real time; only a request that may be replayed needs its hash."""
-        return cls(root, max_bytes, hashing="idempotency-key" in request.headers)
+        return cls(root, max_bytes, hashing="idempotency-key" in request.headers, fetch=fetch)
 
     async def __aenter__(self) -> Self:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -177,6 +184,21 @@ class UploadSpool:
             if handle is not None:
                 handle.close()
         return parts
+
+    async def url_file(self, url: str, name: str) -> FrameUpload:
+        """The file at `url`, fetched by the server and streamed to the spool under the upload size limit."""
+        if self.fetch is None:
+            raise InvalidInput(f"{name} is not taken on this route", {"field": name})
+        path, handle = self._new_file(_suffix(urlsplit(url).path))
+        size = 0
+        with handle:
+            async for chunk in fetch(url, name, self.fetch):
+                self._count(len(chunk))
+                handle.write(chunk)
+                size += len(chunk)
+        if size == 0:
+            raise InvalidInput(f"{name}: {shown(url)} answered an empty body", {"field": name, "url": shown(url)})
+        return FrameUpload(str(path))
 
     def text_file(self, text: str, name: str) -> SpooledPart:
         """A CSV sent as a JSON string (`data`, `ohlcv_csv`, `predictions_csv`, ...)."""

@@ -9,7 +9,19 @@ from typing import Any, TypeVar
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from application import auth, datasets, events, health, jobs, runs, search, simulations, timeseries, updates
+from application import (
+    auth,
+    datasets,
+    events,
+    health,
+    jobs,
+    run_frame,
+    runs,
+    search,
+    simulations,
+    timeseries,
+    updates,
+)
 from entrypoints.container import OpenPorts
 
 T = TypeVar("T")
@@ -32,6 +44,7 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     runs.runs_of_dataset,
     runs.get_run,
     runs.read_predictions,
+    run_frame.read_run_frame,
     search.search_runs,
     updates.update_run,
     updates.add_folds,

@@ -31,6 +31,7 @@ from entrypoints.http.schemas.common import (
     Total,
     TradesMeasurementOut,
     UpdatedAt,
+    Url,
     doc,
 )
 
@@ -47,6 +48,8 @@ IndicatorLast = Annotated[int | None, doc("Last indicator row, epoch seconds.")]
 Metadata = Annotated[Json, doc("Free JSON the client keeps with the dataset.")]
 OhlcvCsv = Annotated[str | None, doc("OHLCV bars as CSV text with a header row.")]
 IndicatorCsv = Annotated[str | None, doc("Indicator rows as CSV text with a header row.")]
+OhlcvUrl = Annotated[Url | None, doc("Instead of the bars: a URL the server fetches them from (listed hosts only).")]
+IndicatorUrl = Annotated[Url | None, doc("Instead of the indicators: a URL the server fetches them from.")]
 
 
 class DatasetIn(Struct, forbid_unknown_fields=False):
@@ -68,6 +71,8 @@ class DatasetIn(Struct, forbid_unknown_fields=False):
     record_questdb: Annotated[bool, doc("true: write `ohlcv_csv` and `indicator_csv` to the store.")] = False
     ohlcv_csv: OhlcvCsv = None
     indicator_csv: IndicatorCsv = None
+    ohlcv_url: OhlcvUrl = None
+    indicator_url: IndicatorUrl = None
 
 
 class DatasetFramesIn(Struct, forbid_unknown_fields=False):
@@ -75,6 +80,8 @@ class DatasetFramesIn(Struct, forbid_unknown_fields=False):
 
     ohlcv_csv: OhlcvCsv = None
     indicator_csv: IndicatorCsv = None
+    ohlcv_url: OhlcvUrl = None
+    indicator_url: IndicatorUrl = None
 
 
 class DatasetOut(Struct):

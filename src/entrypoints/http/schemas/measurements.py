@@ -21,6 +21,7 @@ from entrypoints.http.schemas.common import (
     PageOffset,
     Struct,
     Total,
+    Url,
     doc,
 )
 
@@ -32,7 +33,10 @@ class ImportJsonIn(Struct, forbid_unknown_fields=False):
     """CSV text to import, as JSON."""
 
     measurement: Annotated[Name, doc("The measurement to write.")]
-    data: Annotated[str, doc("The rows as CSV text with a header row.")]
+    data: Annotated[str | None, doc("The rows as CSV text with a header row; or send `url`.")] = None
+    url: Annotated[
+        Url | None, doc("Instead of `data`: a URL the server fetches the file from (STAGE1_FETCH_ALLOWED_HOSTS).")
+    ] = None
     kind: Annotated[FrameKindName, doc("What the rows are; it sets the required columns and dedup keys.")] = "generic"
     mode: Annotated[ModeName, doc("append adds rows, deduplicated on the keys; replace swaps the table.")] = "append"
 
@@ -88,9 +92,12 @@ class ExportIn(Struct, forbid_unknown_fields=False):
     """A read-only statement streamed as a file."""
 
     sql: Sql
-    format: Annotated[Literal["csv", "json", "ndjson", "arrow"], doc("The stream's format.")] = "csv"
+    format: Annotated[Literal["csv", "json", "ndjson", "arrow", "parquet"], doc("The stream's format.")] = "csv"
     timeout: Timeout = 60.0
-    ts_unit: Annotated[Literal["s", "ms", "us", "ns", "iso"], doc("How timestamps are written.")] = "ms"
+    ts_unit: Annotated[
+        Literal["s", "ms", "us", "ns", "iso", "timestamp"] | None,
+        doc("How timestamps are written; absent: epoch ms (Parquet: its timestamp type)."),
+    ] = None
 
 
 class QueryColumn(Struct):

@@ -134,6 +134,20 @@ class RunLinks(Struct):
     predictions: Annotated[str, doc("Path of the run's prediction stream.")]
 
 
+class PredictionAtBar(Struct):
+    """A prediction outside its fold's test window."""
+
+    bar_index: Annotated[int, doc("The prediction's bar (0-based row of the dataset's bars).")]
+    fold_number: Annotated[int, doc("The fold it names.")]
+
+
+class RunChecksOut(Struct):
+    """What the walk-forward checks found in the run's predictions."""
+
+    predictions_outside_test_window: Annotated[int, doc("Predictions whose bar lies outside their fold's test window.")]
+    examples: Annotated[list[PredictionAtBar], doc("The first 10 of them.")]
+
+
 class RunOut(RunSummaryOut):
     feature_columns: Annotated[list[str], doc("The columns the model reads.")]
     walk_config: WalkConfig
@@ -143,6 +157,10 @@ class RunOut(RunSummaryOut):
     notes: NotesOut
     folds: Annotated[list[FoldOut], doc("The run's folds by number.")]
     links: Annotated[RunLinks, doc("Where to read the run's rows.")]
+    checks: Annotated[
+        RunChecksOut | None,
+        doc("What the walk-forward checks found in the predictions; null for a run saved before they existed."),
+    ]
 
 
 class RunPage(Struct):

@@ -314,13 +314,14 @@ def test_the_format_parameter_wins_over_accept_which_wins_over_the_default(
 def test_an_unknown_format_parameter_is_a_400_listing_the_allowed_ones() -> None:
     with pytest.raises(InvalidInput) as caught:
         negotiate("xlsx", "text/csv", OutputFormat.CSV)
-    assert caught.value.details["allowed"] == ["csv", "json", "ndjson", "arrow"]
+    assert caught.value.details["allowed"] == ["csv", "json", "ndjson", "arrow", "parquet"]
 
 
 def test_every_format_has_its_media_type() -> None:
     assert MEDIA_TYPES == {
-        OutputFormat.CSV: "text/csv; charset=utf-8",
+        OutputFormat.CSV: "text/csv",  # the HTTP layer adds the charset, once
         OutputFormat.JSON: "application/json",
         OutputFormat.NDJSON: "application/x-ndjson",
         OutputFormat.ARROW: "application/vnd.apache.arrow.stream",
+        OutputFormat.PARQUET: "application/vnd.apache.parquet",
     }

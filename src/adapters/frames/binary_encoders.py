@@ -1,0 +1,91 @@
+"""Arrow IPC and Parquet out to clients, a chunk per batch: both are written by pyarrow into a sink whose
+bytes are taken out after every batch, so nothing is held beyond the batch at hand (Parquet keeps only its
+footer's row-group index until the end)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.ipc as pa_ipc
+import pyarrow.parquet as pq
+
+
+class _Drain:
+    """A write-only file whose contents are taken out after every batch."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(self.parts[-1])
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def take(self) -> bytes:
+        parts, self.parts = self.parts, []
+        return b"".join(parts)
+
+
+class ArrowStreamEncoder:
+    """The Arrow IPC stream format: schema message, one message per batch, end-of-stream marker."""
+
+    def __init__(self) -> None:
+        self._drain = _Drain()
+        self._writer: Any = None
+        self._schema: pa.Schema | None = None
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        if self._writer is None:
+            self._open(batch.schema)
+        elif batch.schema != self._schema:
+            batch = batch.cast(self._schema)
+        self._writer.write_batch(batch)
+        return self._drain.take()
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        if self._writer is None:
+            self._open(schema if schema is not None else pa.schema([]))
+        self._writer.close()
+        return self._drain.take()
+
+    def _open(self, schema: pa.Schema) -> None:
+        self._schema = schema
+        self._writer = pa_ipc.new_stream(pa.PythonFile(self._drain, mode="w"), schema)
+
+
+class ParquetEncoder:
+    """One Parquet file: a row group per batch, the footer at the end. Parquet needs no seekable sink."""
+
+    def __init__(self) -> None:
+        self._drain = _Drain()
+        self._writer: Any = None
+        self._schema: pa.Schema | None = None
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        if self._writer is None:
+            self._open(batch.schema)
+        elif batch.schema != self._schema:
+            batch = batch.cast(self._schema)
+        if batch.num_rows:
+            self._writer.write_batch(batch)
+        return self._drain.take()
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        if self._writer is None:
+            self._open(schema if schema is not None else pa.schema([]))
+        self._writer.close()
+        return self._drain.take()
+
+    def _open(self, schema: pa.Schema) -> None:
+        self._schema = schema
+        self._writer = pq.ParquetWriter(pa.PythonFile(self._drain, mode="w"), schema, compression="zstd")

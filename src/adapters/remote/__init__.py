@@ -1,0 +1,1 @@
+"""Frames fetched from a URL the client names."""
