@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -42,6 +43,20 @@ def json_dumps(value: Any) -> str:
         return json.dumps(_finite(value), allow_nan=False)
 
 
+_DECODER = msgspec.json.Decoder()
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns back to Python, as `json.loads` reads them, about four times faster.
+
+    msgspec reads JSON documents to the same values; what it refuses (a number beyond a float's range,
+    NaN, a lone surrogate escape) goes to `json.loads`, which read every column before."""
+    try:
+        return _DECODER.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
 def async_url(url: str | URL) -> URL:
     """The URL with its async driver: `postgresql://` becomes `postgresql+asyncpg://`, and so on."""
     parsed = make_url(url)
@@ -72,6 +87,7 @@ def create_engine(
     options: dict[str, Any] = {
         "echo": echo,
         "json_serializer": json_dumps,
+        "json_deserializer": json_loads,
         "pool_size": pool_size,
         "max_overflow": max_overflow,
         "pool_pre_ping": True,
@@ -90,7 +106,7 @@ def create_engine(
 def _sqlite_engine(url: URL, echo: bool, begin: SqliteBegin) -> AsyncEngine:
     in_memory = url.database in (None, "", ":memory:")
     # Every connection to ":memory:" is a new empty database, so such an engine keeps a single one.
-    options: dict[str, Any] = {"echo": echo, "json_serializer": json_dumps}
+    options: dict[str, Any] = {"echo": echo, "json_serializer": json_dumps, "json_deserializer": json_loads}
     if in_memory:
         options["poolclass"] = StaticPool
     engine = create_async_engine(url, **options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import operator
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -40,12 +41,42 @@ def row_values(table: Table, entity: object, **extra: Any) -> dict[str, Any]:
 def entity(cls: type[E], row: Mapping[Any, Any], **extra: Any) -> E:
     """A `cls` from the same-named keys of `row` (a `Row._mapping` or an asyncpg Record); a field the
     row lacks keeps its default unless `extra` gives it."""
-    kwargs = dict(extra)
-    for name, convert in _plan(cls):
-        if name not in kwargs and name in row:
-            value = row[name]
-            kwargs[name] = value if convert is None else convert(value)
+    plan = _row_plan(cls, tuple(row.keys()), tuple(extra))
+    values = tuple(row.values())
+    kwargs = dict(zip(plan.names, plan.take(values), strict=True)) if plan.names else {}
+    for name, index, convert in plan.converted:
+        kwargs[name] = convert(values[index])
+    kwargs.update(extra)
     return cls(**kwargs)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _RowPlan:
+    names: tuple[str, ...]  # fields taken as they are...
+    take: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # ...from these places of the row
+    converted: tuple[tuple[str, int, Convert], ...]  # fields whose value needs converting
+
+
+_ROW_PLANS: dict[tuple[type[Any], tuple[Any, ...], tuple[str, ...]], _RowPlan] = {}
+
+
+def _row_plan(cls: type[Any], columns: tuple[Any, ...], given: tuple[str, ...]) -> _RowPlan:
+    """Where each field of `cls` sits in rows of these columns, once per query shape: asking a row for
+    each field by name was most of what a list page spent on mapping."""
+    key = (cls, columns, given)
+    plan = _ROW_PLANS.get(key)
+    if plan is None:
+        where = {name: index for index, name in reversed(list(enumerate(columns)))}
+        wanted = [(name, convert) for name, convert in _plan(cls) if name in where and name not in given]
+        plain = [(name, where[name]) for name, convert in wanted if convert is None]
+        places = [index for _, index in plain]
+        plan = _RowPlan(
+            tuple(name for name, _ in plain),
+            operator.itemgetter(*places) if len(places) > 1 else lambda values: tuple(values[i] for i in places),
+            tuple((name, where[name], convert) for name, convert in wanted if convert is not None),
+        )
+        _ROW_PLANS[key] = plan
+    return plan
 
 
 def columns_of(table: Table, cls: type[Any]) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ only what the domain does not hold as a field (links, counts, properties, format
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -35,9 +36,25 @@ def wire(out: type[W], item: object, **extra: Any) -> W:
 
     Through builtins rather than `from_attributes`: the frozen wire schema types ids and names as plain
     strings, and msgspec turns a UUID or a validated name (a str subclass) into a string only there.
+    Only the fields `out` has are turned into builtins (a list item skips a run's parameters and metrics).
     """
-    fields = msgspec.to_builtins(item, builtin_types=(datetime,), enc_hook=str)
+    shared = _shared_fields(type(item), out)
+    source = item if shared is None else {name: getattr(item, name) for name in shared if name not in extra}
+    fields = msgspec.to_builtins(source, builtin_types=(datetime,), enc_hook=str)
     return msgspec.convert({**fields, **extra}, out)
+
+
+_SHARED: dict[tuple[type[Any], type[Any]], tuple[str, ...] | None] = {}
+
+
+def _shared_fields(kind: type[Any], out: type[msgspec.Struct]) -> tuple[str, ...] | None:
+    """The dataclass fields of `kind` that `out` also has (None: `kind` is no dataclass, take it whole)."""
+    key = (kind, out)
+    if key not in _SHARED:
+        wanted = set(out.__struct_fields__)
+        own = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else None
+        _SHARED[key] = None if own is None else tuple(f.name for f in own if f.name in wanted)
+    return _SHARED[key]
 
 
 def page_out(out: type[W], page: Page[T], item: Callable[[T], Any]) -> W:
