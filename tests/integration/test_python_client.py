@@ -264,6 +264,16 @@ def test_a_run_and_its_simulation_log_and_read_back(stage1: tuple[Client, Server
     assert "threshold_long" in read.column_names and read.num_rows == 100
     assert read.schema.field("timestamp").type == pa.timestamp("ms", tz="UTC")
     assert [r.run_id for r in client.runs.list(dataset=slug)] == [saved.run_id]
+    assert run.checks == {"predictions_outside_test_window": 0, "examples": []}
+
+    joined = client.runs.frame(saved, start="2024-01-13T10:00:00Z")  # bar 298 on: two bars before the test window
+    assert str(joined["timestamp"].dtype) == "datetime64[ms, UTC]" and len(joined) == 102
+    assert list(joined.columns)[:6] == ["timestamp", "open", "high", "low", "close", "volume"]
+    assert joined["bar_index"].isna().tolist()[:3] == [True, True, False] and joined["bar_index"].iloc[2] == 300
+    assert joined["close"].to_numpy() == pytest.approx(frame["close"].to_numpy()[298:])
+    with pytest.raises(InvalidInput) as unknown:
+        client.runs.frame(saved, indicators=["rsi", "macd"])
+    assert "macd" in str(unknown.value)
 
     sim = client.simulations.log(saved, trades=trades(frame, 300, 10), config={"initial_capital": 1000.0})
     created(server, dataset.ohlcv_measurement or "", saved.prediction_measurement, sim.trades_measurement)

@@ -177,8 +177,9 @@ class Runs(Namespace):
         end: Any = None,
         as_: As = "pandas",
     ) -> Op[Any]:
-        """One row per bar of the run's span: OHLCV, indicators, then the prediction where there is one."""
-        params = compact(format="arrow", ts_unit="ms", indicators=indicators)
+        """One row per bar of the run's span: OHLCV, indicators, then the prediction where there is one
+        (matched on the exact bar time; null elsewhere, never carried forward)."""
+        params = compact(format="arrow", ts_unit="ms", indicators=None if indicators is None else ",".join(indicators))
         params.update(compact(**{"from": start, "to": end}))
         reply = yield Call("GET", f"{PATH}/{run_id(run)}/frame", params=params)
         return frame_from_stream(reply.content, as_)
