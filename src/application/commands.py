@@ -81,6 +81,12 @@ class SaveSimulation(Command):
     idempotency: IdempotencyKey | None = None
 
 
+class DropMeasurements(Command):
+    """Measurements whose records were deleted: each is dropped and its name freed, once (see `deletion`)."""
+
+    measurements: list[str]
+
+
 def described(details: Any) -> dict[str, Any]:
     """The fields of a details dataclass by name, shallow: what the client told, for the use case to
     complete with what the service decides (ids, measurement, times)."""

@@ -307,10 +307,10 @@ async def dataset_hierarchy(ref: str, *, uow: UnitOfWorkFactory) -> tuple[Datase
     """Dataset -> runs -> simulations, newest first at each level."""
     async with uow() as tx:
         dataset = await find_dataset(tx, ref)
-        runs = await _all_pages(lambda page: tx.runs.list(RunFilter(dataset_id=dataset.dataset_id), page))
+        runs = await all_pages(lambda page: tx.runs.list(RunFilter(dataset_id=dataset.dataset_id), page))
         nodes = []
         for run in runs:
-            sims = await _all_pages(lambda page, r=run: tx.simulations.list(SimulationFilter(run_id=r.run_id), page))
+            sims = await all_pages(lambda page, r=run: tx.simulations.list(SimulationFilter(run_id=r.run_id), page))
             nodes.append(HierarchyNode(run, sims))
     return dataset, nodes
 
@@ -376,7 +376,7 @@ async def _measurement_state(catalog: SeriesCatalog, dataset: Dataset, kind: Fra
     }
 
 
-async def _all_pages(fetch: Any) -> list[Any]:
+async def all_pages(fetch: Any) -> list[Any]:
     items: list[Any] = []
     page = PageRequest(limit=MAX_LIMIT)
     while True:

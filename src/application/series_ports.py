@@ -110,6 +110,10 @@ class SeriesCatalog(Protocol):
 
     async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]: ...
 
+    async def names(self, prefix: str | None = None) -> list[str]:
+        """The measurements' names only, sorted: cheap where `list_measurements` describes each one."""
+        ...
+
 
 class SeriesReader(Protocol):
     """A time range of one measurement, as Arrow batches or as CSV."""
@@ -167,6 +171,12 @@ class CheckedBatches(Protocol):
     async def __anext__(self) -> pa.RecordBatch: ...
 
     async def aclose(self) -> None: ...
+
+
+class SpooledFiles(Protocol):
+    """The request files a job's payload names (under `uploads`): kept while the job may still run."""
+
+    def discard(self, paths: Sequence[str]) -> None: ...
 
 
 class UploadReader(Protocol):

@@ -12,3 +12,6 @@ class EventType(StrEnum):
     SIMULATION_CREATED = "simulation.created"
     RUN_UPDATED = "run.updated"
     SIMULATION_UPDATED = "simulation.updated"
+    DATASET_DELETED = "dataset.deleted"
+    RUN_DELETED = "run.deleted"
+    SIMULATION_DELETED = "simulation.deleted"

@@ -28,6 +28,8 @@ class JobType(StrEnum):
     DATASET_EXPORT = "dataset_export"
     RUN_PERSIST = "run_persist"
     SIMULATION_PERSIST = "simulation_persist"
+    # Drops the measurements of deleted records; queued in the delete's own transaction.
+    MEASUREMENT_DROP = "measurement_drop"
     NOOP = "noop"
 
 
@@ -180,6 +182,13 @@ class Job:
         self.lease_expires_at = None
         self.run_after = now
         self.updated_at = now
+
+    def require_finished(self, action: str) -> None:
+        """Only a job nobody runs or will run any more may be deleted or pruned."""
+        if not self.status.finished:
+            raise InvalidTransition(
+                f"cannot {action} a {self.status.value} job; cancel it first", {"status": self.status.value}
+            )
 
     def lease_expired(self, now: datetime) -> bool:
         return self.status is JobStatus.RUNNING and self.lease_expires_at is not None and self.lease_expires_at < now

@@ -12,6 +12,7 @@ import anyio
 import click
 
 from entrypoints.cli_errors import Stage1Group
+from entrypoints.cli_maintenance import gc, jobs
 from entrypoints.settings import Settings
 
 
@@ -229,3 +230,6 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
     )
 
+
+main.add_command(gc)
+main.add_command(jobs)

@@ -19,6 +19,7 @@ import anyio
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.frames.spooled_files import LocalSpooledFiles
 from adapters.frames.upload_reader import ArrowUploadReader
 from adapters.series.read_only_sql import SqlGate
 from adapters.sql import migrate
@@ -178,6 +179,7 @@ class OpenPorts:
             "events": self.feed,
             "feed": self.feed,
             "queue": self.queue,
+            "spool": LocalSpooledFiles(),
         }
 
     def bind(self, use_case: Callable[..., R]) -> Callable[..., R]:

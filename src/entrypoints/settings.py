@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         30.0, description="How long a worker holds a job without renewing it; a dead worker's jobs move on after."
     )
+    job_retention_days: float = Field(
+        30.0, description="Finished jobs (and their spooled uploads and events) older than this are pruned."
+    )
     strict_bodies: bool = Field(
         False,
         description="A JSON body field the route does not know is a 400 instead of ignored "

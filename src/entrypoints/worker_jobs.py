@@ -4,18 +4,18 @@ metadata writes)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from adapters.frames.checked import checked_copies
-from application import datasets, runs, simulations, timeseries
-from application.commands import ImportFrame, SaveRun, SaveSimulation, UploadDatasetFrames
+from adapters.frames.spooled_files import LocalSpooledFiles
+from application import datasets, deletion, runs, simulations, timeseries
+from application.commands import DropMeasurements, ImportFrame, SaveRun, SaveSimulation, UploadDatasetFrames
 from application.idempotency import IdempotencyKey
 from application.job_registry import JobCancelled, JobHandler, JobHandlers, ProgressReporter
+from application.jobs import uploads_of
 from application.worker import Summary
-from domain.errors import InvalidInput, UnsupportedFormat
+from domain.errors import InvalidInput, Stage1Error
 from domain.jobs import Job, JobType
 from entrypoints.container import OpenPorts
 
@@ -27,6 +27,7 @@ def handlers(ports: OpenPorts) -> JobHandlers:
     upload_dataset_frames = ports.bind(datasets.upload_dataset_frames)
     save_run = ports.bind(runs.save_run)
     save_simulation = ports.bind(simulations.save_simulation)
+    drop_measurements = ports.bind(deletion.drop_measurements)
 
     async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
         command = msgspec.convert(job.payload["command"], ImportFrame)
@@ -55,6 +56,9 @@ def handlers(ports: OpenPorts) -> JobHandlers:
         command = msgspec.structs.replace(command, idempotency=once_per_job(job, "simulations.save"))
         return (await save_simulation(command)).as_dict()
 
+    async def measurement_drop(job: Job, progress: Progress) -> dict[str, Any]:
+        return await drop_measurements(msgspec.convert(job.payload["command"], DropMeasurements))
+
     async def noop(job: Job, progress: Progress) -> dict[str, Any]:
         return {}
 
@@ -63,6 +67,7 @@ def handlers(ports: OpenPorts) -> JobHandlers:
         JobType.DATASET_EXPORT: dataset_export,
         JobType.RUN_PERSIST: run_persist,
         JobType.SIMULATION_PERSIST: simulation_persist,
+        JobType.MEASUREMENT_DROP: measurement_drop,
         JobType.NOOP: noop,
     }
     return JobHandlers({name: owning_uploads(handler) for name, handler in table.items()})
@@ -77,6 +82,7 @@ def summaries() -> dict[str, Summary]:
         ),
         JobType.RUN_PERSIST: lambda r: f"saved run, {r['questdb_rows_written']} rows written",
         JobType.SIMULATION_PERSIST: lambda r: f"saved simulation, {r['questdb_rows_written']} rows written",
+        JobType.MEASUREMENT_DROP: lambda r: f"dropped {len(r['dropped'])} measurements of deleted records",
     }
 
 
@@ -85,19 +91,35 @@ def once_per_job(job: Job, scope: str) -> IdempotencyKey:
     return IdempotencyKey(f"job:{job.job_id}", scope, "job")
 
 
+class UploadProblem(Exception):
+    """A failure whose own words named a spooled file, reworded: no server path reaches a job or an event."""
+
+
 def owning_uploads(handler: JobHandler) -> JobHandler:
-    """The job owns the request's spooled files: they go once it succeeds or can no longer be retried."""
+    """The job owns the request's spooled files: they go once it succeeds or is cancelled. A failed job keeps
+    them, so `POST /api/jobs/{id}/retry` works; deleting or pruning the job lets them go."""
 
     async def run(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        paths = uploads_of(job)
         try:
             result = await handler(job, progress)
-        except (JobCancelled, InvalidInput, UnsupportedFormat):
+        except JobCancelled:
             release_uploads(job)
             raise
-        except BaseException:
-            if job.attempts >= job.max_attempts:
-                release_uploads(job)
+        except FileNotFoundError as exc:
+            if paths:
+                raise InvalidInput("this job's upload is no longer on the server; send it again") from exc
             raise
+        except Exception as exc:
+            text = str(exc)
+            if not any(path in text for path in paths):
+                raise
+            for path in paths:
+                text = text.replace(path, "<upload>")
+            if isinstance(exc, Stage1Error):  # keeps its meaning (a bad row is not retried)
+                exc.message, exc.args = text, (text,)
+                raise
+            raise UploadProblem(text) from exc
         release_uploads(job)
         return result
 
@@ -105,8 +127,4 @@ def owning_uploads(handler: JobHandler) -> JobHandler:
 
 
 def release_uploads(job: Job) -> None:
-    for path in job.payload.get("uploads", []):
-        Path(path).unlink(missing_ok=True)
-        # A checked copy left by an attempt whose worker was killed before it could clean up.
-        for copy in checked_copies(path):
-            copy.unlink(missing_ok=True)
+    LocalSpooledFiles().discard(uploads_of(job))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 import anyio
 
+from application.jobs import prune_jobs
 from application.ports import WorkerMetrics
 from application.worker import Worker
 from entrypoints.container import OpenPorts, open_ports
@@ -18,6 +20,10 @@ from entrypoints.settings import Settings
 from entrypoints.worker_jobs import handlers, summaries
 
 LEASE = timedelta(seconds=30)
+# Retention is counted in days: an hourly look is plenty, and the first one runs at start.
+PRUNE_EVERY = 3600.0
+
+log = logging.getLogger("stage1.worker")
 
 
 def worker_id() -> str:
@@ -39,6 +45,32 @@ def build_worker(
     )
 
 
+async def prune_periodically(ports: OpenPorts, settings: Settings, every: float = PRUNE_EVERY) -> None:
+    """Finished jobs past `STAGE1_JOB_RETENTION_DAYS` go, with their events and kept uploads, every `every` s."""
+    prune = ports.bind(prune_jobs)
+    age = timedelta(days=settings.job_retention_days)
+    while True:
+        try:
+            pruned = await prune(age)
+        except Exception as exc:
+            log.warning("pruning finished jobs failed: %s", exc)
+        else:
+            if pruned:
+                log.info("pruned finished jobs count=%s", pruned)
+        await anyio.sleep(every)
+
+
+@asynccontextmanager
+async def pruning(ports: OpenPorts, settings: Settings) -> AsyncIterator[None]:
+    """Prunes in the background while the block runs (a worker's life), and stops with it."""
+    async with anyio.create_task_group() as group:
+        group.start_soon(prune_periodically, ports, settings)
+        try:
+            yield
+        finally:
+            group.cancel_scope.cancel()
+
+
 @asynccontextmanager
 async def in_process_worker(
     ports: OpenPorts, settings: Settings, metrics: WorkerMetrics | None = None
@@ -47,7 +79,7 @@ async def in_process_worker(
         yield
         return
     worker = build_worker(ports, settings.worker_concurrency, metrics, timedelta(seconds=settings.job_lease_seconds))
-    async with anyio.create_task_group() as group:
+    async with pruning(ports, settings), anyio.create_task_group() as group:
         group.start_soon(worker.run)
         try:
             yield
@@ -68,5 +100,6 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
                         return
 
             group.start_soon(on_signals)
-            await worker.run()
+            async with pruning(ports, settings):
+                await worker.run()
             group.cancel_scope.cancel()

@@ -196,6 +196,9 @@ class DuckDBTimeSeriesStore:
 
         return await self._run(work)
 
+    async def names(self, prefix: str | None = None) -> list[str]:
+        return await self._run(lambda cursor: _table_names(cursor, prefix))
+
     async def drop(self, measurement: MeasurementName) -> None:
         name = MeasurementName(measurement)
 

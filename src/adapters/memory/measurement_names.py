@@ -38,5 +38,25 @@ class InMemoryMeasurementNames:
         if held is not None and held.owner_id == owner_id and held.state is NameState.LANDING:
             self._names.delete(name)
 
+    async def doom(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        held = self._names.get(name)
+        if held is None:
+            self._names.insert(name, NameReservation(name, owner_kind, owner_id, NameState.DROPPING, now))
+            return True
+        if held.owner_id != owner_id:
+            return False
+        self._names.update(name, replace(held, state=NameState.DROPPING))
+        return True
+
+    async def forget(self, name: str) -> bool:
+        held = self._names.get(name)
+        if held is None or held.state is not NameState.DROPPING:
+            return False
+        self._names.delete(name)
+        return True
+
+    async def every(self) -> list[NameReservation]:
+        return [self._names.rows()[name] for name in sorted(self._names.rows())]
+
     async def holder(self, name: str) -> NameReservation | None:
         return self._names.get(name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -24,6 +25,13 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 # Spelled once here: inside a repository class `list` names the method, not the builtin.
 TradeList = list[Trade]
+JobList = list[Job]
+
+
+def _require(table: Table[UUID, V], key: UUID, noun: str) -> None:
+    """As the SQL store answers a delete that finds no row."""
+    if table.get(key) is None:
+        raise NotFound(f"{noun} {key} does not exist")
 
 
 class _Entities(Generic[K, V]):
@@ -74,6 +82,12 @@ class InMemoryDatasetRepository(_Entities[UUID, Dataset]):
     async def related_counts(self, dataset_id: UUID) -> tuple[int, int]:
         return self._counts(dataset_id)
 
+    async def delete(self, dataset_id: UUID) -> None:
+        if any(self._counts(dataset_id)):
+            raise Conflict(f"dataset {dataset_id} still has runs or simulations", {"reason": "foreign key"})
+        _require(self._t.datasets, dataset_id, "dataset")
+        self._t.datasets.delete(dataset_id)
+
     def _counts(self, dataset_id: UUID) -> tuple[int, int]:
         runs = sum(1 for run in self._t.runs.rows().values() if run.dataset_id == dataset_id)
         sims = sum(1 for sim in self._t.simulations.rows().values() if sim.dataset_id == dataset_id)
@@ -100,6 +114,12 @@ class InMemoryRunRepository(_Entities[UUID, WalkforwardRun]):
         # As in SQL: the run's own fields; its folds change only through replace_folds.
         folds = stored.folds if stored is not None else run.folds
         self._t.runs.update(run.run_id, _as_stored(replace(run, folds=folds)))
+
+    async def delete(self, run_id: UUID) -> None:
+        if any(sim.run_id == run_id for sim in self._t.simulations.rows().values()):
+            raise Conflict(f"run {run_id} still has simulations", {"reason": "foreign key"})
+        _require(self._t.runs, run_id, "run")
+        self._t.runs.delete(run_id)
 
     async def replace_folds(self, run: WalkforwardRun) -> None:
         stored = self._t.runs.get(run.run_id)
@@ -161,6 +181,11 @@ class InMemorySimulationRepository:
     async def get(self, simulation_id: UUID) -> Simulation | None:
         return self._t.simulations.get(simulation_id)
 
+    async def delete(self, simulation_id: UUID) -> None:
+        _require(self._t.simulations, simulation_id, "simulation")
+        self._t.trades.delete(simulation_id)
+        self._t.simulations.delete(simulation_id)
+
     async def list(self, filters: SimulationFilter, page: PageRequest) -> Page[Simulation]:
         slug_ids = {d.dataset_id for d in self._t.datasets.rows().values() if d.dataset_slug == filters.dataset_slug}
 
@@ -212,6 +237,19 @@ class InMemoryJobRepository(_Entities[UUID, Job]):
             and (filters.type is None or job.type == filters.type)
         ]
         return newest_first(chosen, lambda j: j.created_at, lambda j: j.job_id, page, self._t.jobs.copy_of)
+
+    async def delete(self, job_id: UUID) -> None:
+        _require(self._t.jobs, job_id, "job")
+        self._t.jobs.delete(job_id)
+
+    async def finished_before(self, cutoff: datetime, limit: int) -> JobList:
+        done = [
+            job
+            for job in self._t.jobs.rows().values()
+            if job.status.finished and job.completed_at is not None and job.completed_at < cutoff
+        ]
+        done.sort(key=lambda job: (job.completed_at or cutoff, job.job_id))
+        return [self._t.jobs.copy_of(job) for job in done[:limit]]
 
     async def count_by_status(self) -> dict[JobStatus, int]:
         counts = dict.fromkeys(JobStatus, 0)

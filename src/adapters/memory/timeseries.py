@@ -134,6 +134,9 @@ class InMemoryTimeSeriesStore:
         names = sorted(name for name in self._series if prefix is None or name.startswith(prefix))
         return [_info(name, self._series[name]) for name in names]
 
+    async def names(self, prefix: str | None = None) -> list[str]:
+        return sorted(name for name in self._series if prefix is None or name.startswith(prefix))
+
     async def drop(self, measurement: MeasurementName) -> None:
         async with self._lock:
             self._series.pop(measurement, None)

@@ -189,13 +189,16 @@ class QuestDBTimeSeriesStore:
         batches = [batch async for batch in self.read(RangeQuery(measurement, limit=max(limit, 0)))]
         return pa.Table.from_batches(batches)
 
-    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]:
+    async def names(self, prefix: str | None = None) -> list[str]:
         rows = await self._http.dataset("SELECT table_name FROM tables()")
-        names = sorted(
+        return sorted(
             str(row[0])
             for row in rows
             if not str(row[0]).startswith(SYSTEM_PREFIXES) and (prefix is None or str(row[0]).startswith(prefix))
         )
+
+    async def list_measurements(self, prefix: str | None = None) -> list[MeasurementInfo]:
+        names = await self.names(prefix)
         found: dict[str, MeasurementInfo] = {}
         limiter = anyio.CapacityLimiter(DESCRIBE_CONCURRENCY)
 

@@ -48,6 +48,9 @@ class SqlDatasetRepository(SqlRepository):
         await self._update(t.datasets, "dataset_id", dataset, "dataset")
         await self._mirror(dataset)
 
+    async def delete(self, dataset_id: UUID) -> None:
+        await self._delete(t.legacy_datasets, t.datasets, key="dataset_id", ident=dataset_id, noun="dataset")
+
     async def _mirror(self, dataset: Dataset) -> None:
         legacy = t.legacy_datasets
         # A desktop may have registered the slug in the legacy table under another id; the canonical wins.

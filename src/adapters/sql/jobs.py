@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, delete, func, select
 
 from adapters.sql import tables as t
 from adapters.sql.repositories import SqlEntities
 from application.ports import JobFilter
+from domain.events import EventType
 from domain.jobs import Job, JobStatus
 from domain.paging import Page, PageRequest
+
+# Spelled once here: inside a repository class `list` names the method, not the builtin.
+JobList = list[Job]
 
 
 class SqlJobRepository(SqlEntities[Job]):
@@ -21,6 +28,26 @@ class SqlJobRepository(SqlEntities[Job]):
         if filters.type is not None:
             conditions.append(t.jobs.c.type == filters.type)
         return await self._newest_first(t.jobs, "job_id", conditions, page, self._item)
+
+    async def delete(self, job_id: UUID) -> None:
+        events = t.events
+        await self._execute(
+            delete(events).where(
+                events.c.type == EventType.JOB_UPDATED.value, events.c.data["job_id"].as_string() == str(job_id)
+            )
+        )
+        await self._delete(t.jobs, key="job_id", ident=job_id, noun="job")
+
+    async def finished_before(self, cutoff: datetime, limit: int) -> JobList:
+        c = t.jobs.c
+        finished = [status.value for status in JobStatus if status.finished]
+        statement = (
+            select(t.jobs)
+            .where(c.status.in_(finished), c.completed_at < cutoff)
+            .order_by(c.completed_at, c.job_id)
+            .limit(limit)
+        )
+        return [self._item(row) for row in await self._rows(statement)]
 
     async def count_by_status(self) -> dict[JobStatus, int]:
         counts = dict.fromkeys(JobStatus, 0)

@@ -66,6 +66,25 @@ class SqlMeasurementNames:
             )
         )
 
+    async def doom(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        statement = self._insert().values(
+            name=name, owner_kind=owner_kind, owner_id=owner_id, state=NameState.DROPPING.value, created_at=now
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[_names.c.name],
+            set_={"state": NameState.DROPPING.value},
+            where=_names.c.owner_id == owner_id,
+        )
+        return bool((await self._execute(statement)).rowcount)
+
+    async def forget(self, name: str) -> bool:
+        dropping = NameState.DROPPING.value
+        result = await self._execute(delete(_names).where(_names.c.name == name, _names.c.state == dropping))
+        return bool(result.rowcount)
+
+    async def every(self) -> list[NameReservation]:
+        return [_reservation(row) for row in (await self._execute(select(_names).order_by(_names.c.name))).all()]
+
     async def holder(self, name: str) -> NameReservation | None:
         rows = (await self._execute(select(_names).where(_names.c.name == name))).all()
         return _reservation(rows[0]) if rows else None

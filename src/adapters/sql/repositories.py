@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Executable, Row, Table, and_, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Executable, Row, Table, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables as t
@@ -67,6 +67,15 @@ class SqlRepository:
         values.pop("created_at", None)
         result = await self._execute(update(table).where(table.c[key] == ident).values(values))
         if result.rowcount == 0:
+            raise NotFound(f"{noun} {ident} does not exist")
+
+    async def _delete(self, *tables: Table, key: str, ident: UUID, noun: str) -> None:
+        """Deletes the rows keyed `ident` from each table in order (children first: SQLite may not cascade);
+        NotFound when the last table had none (a concurrent delete came first)."""
+        deleted = 0
+        for table in tables:
+            deleted = (await self._execute(delete(table).where(table.c[key] == ident))).rowcount
+        if not deleted:
             raise NotFound(f"{noun} {ident} does not exist")
 
     async def _first(self, cls: type[E], statement: Executable) -> E | None:

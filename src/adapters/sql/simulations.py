@@ -34,6 +34,10 @@ class SqlSimulationRepository(SqlRepository):
     async def save(self, simulation: Simulation) -> None:
         await self._update(t.simulations, "simulation_id", simulation, "simulation")
 
+    async def delete(self, simulation_id: UUID) -> None:
+        tables = (t.trades, t.trade_buckets, t.simulations)
+        await self._delete(*tables, key="simulation_id", ident=simulation_id, noun="simulation")
+
     async def get(self, simulation_id: UUID) -> Simulation | None:
         rows = await self._rows(select(t.simulations).where(t.simulations.c.simulation_id == simulation_id))
         if not rows:

@@ -17,6 +17,7 @@ from entrypoints.container import Container, open_ports
 from entrypoints.http import (
     auth,
     datasets,
+    deletes,
     events,
     jobs,
     measurements,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             operations.router,
             auth.router,
             events.router,
+            deletes.maintenance_router,
             metrics.metrics,
             *browser_routers(),
         ],

@@ -20,6 +20,7 @@ from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
 from domain.remote_sources import FetchPolicy
 from domain.runs import WalkforwardRun
+from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -288,6 +289,7 @@ router = Router(
     path="/api/datasets",
     route_handlers=[
         upsert_dataset,
+        deletes.delete_dataset,
         list_datasets,
         backfill,
         dataset_detail,

@@ -7,6 +7,7 @@ from litestar import Router, get, post
 from application.ports import JobFilter
 from domain.jobs import Job
 from domain.paging import Page, PageRequest
+from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -41,4 +42,8 @@ async def retry_job(retry_job: UseCase[Job], job_id: p.JobId) -> s.JobOut:
     return present.job_out(await retry_job(job_id))
 
 
-router = Router(path="/api/jobs", route_handlers=[list_jobs, get_job, cancel_job, retry_job], tags=["jobs"])
+router = Router(
+    path="/api/jobs",
+    route_handlers=[list_jobs, get_job, cancel_job, retry_job, deletes.delete_job],
+    tags=["jobs"],
+)

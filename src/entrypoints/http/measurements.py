@@ -20,6 +20,7 @@ from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job, JobType
 from domain.remote_sources import FetchPolicy
 from domain.values import MeasurementName, output_unit
+from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -206,6 +207,15 @@ def _json_value(value: Any) -> Any:
 
 router = Router(
     path="/api/questdb",
-    route_handlers=[import_frame, import_async, questdb_job, measurements, measurement, query, export],
+    route_handlers=[
+        import_frame,
+        import_async,
+        questdb_job,
+        measurements,
+        measurement,
+        query,
+        export,
+        deletes.delete_measurement,
+    ],
     tags=["questdb"],
 )

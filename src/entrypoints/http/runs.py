@@ -28,11 +28,11 @@ from domain.runs import RunDetails, WalkforwardRun
 from domain.search.query import Found
 from domain.search.records import RunRecord
 from domain.values import MeasurementName, output_unit
+from entrypoints.http import deletes, updates
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
-from entrypoints.http import updates
 from entrypoints.http.inputs import columns_param, idempotency_key, sha256, time_param
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
@@ -248,6 +248,7 @@ router = Router(
         append_predictions,
         updates.patch_run,
         updates.post_folds,
+        deletes.delete_run,
     ],
     tags=["runs"],
 )

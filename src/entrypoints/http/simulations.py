@@ -22,11 +22,11 @@ from domain.search.query import Found
 from domain.search.records import SimulationRecord
 from domain.simulations import Simulation, SimulationDetails, Trade, TradeBucket
 from domain.values import MeasurementName, format_nanos, output_unit
+from entrypoints.http import deletes, updates
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
-from entrypoints.http import updates
 from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.runs import dataset_named, parse_uuid
@@ -164,6 +164,14 @@ async def equity(
 
 router = Router(
     path="/api/simulations",
-    route_handlers=[save_simulation, list_simulations, get_simulation, trades, equity, updates.patch_simulation],
+    route_handlers=[
+        save_simulation,
+        list_simulations,
+        get_simulation,
+        trades,
+        equity,
+        updates.patch_simulation,
+        deletes.delete_simulation,
+    ],
     tags=["simulations"],
 )

@@ -49,9 +49,14 @@ async def test_an_async_import_of_a_bad_frame_fails_at_once_with_the_reason(clie
     )
     job = await finished(client, accepted.json()["poll_url"])
     assert job["status"] == "FAILED" and "missing columns" in job["error"] and job["attempts"] == 1
-    assert world.leftover_uploads() == []
+    # A failed job keeps its upload for a retry; it goes with the job.
+    assert len(world.leftover_uploads()) == 1
     retried = await client.post(f"/api/jobs/{job['job_id']}/retry")
     assert retried.status_code == 200 and retried.json()["status"] in ("PENDING", "RUNNING", "FAILED")
+    again = await finished(client, accepted.json()["poll_url"])
+    assert again["status"] == "FAILED" and "missing columns" in again["error"]
+    assert (await client.delete(f"/api/jobs/{job['job_id']}")).status_code == 200
+    assert world.leftover_uploads() == []
 
 
 async def test_a_completed_job_can_be_neither_cancelled_nor_retried(client: AsyncTestClient) -> None:  # type: ignore[type-arg]

@@ -1,0 +1,86 @@
+"""`DELETE` of a dataset, a run, a simulation, a free measurement and a finished job, and
+`GET /api/maintenance/orphans`. The record handlers sit on their resources' routers (one router per path,
+so OPTIONS is answered once); the answer of a delete sent with an `Idempotency-Key` is replayed for a retry.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, delete, get
+from litestar.params import Parameter
+
+from application.deletion import DeleteOptions
+from application.maintenance import Orphans
+from domain.jobs import Job
+from entrypoints.http import presenters as present
+from entrypoints.http.inputs import idempotency_key, sha256
+from entrypoints.http.schemas.deletes import DeletedOut, OrphansOut
+from entrypoints.http.schemas.jobs import JobOut
+from entrypoints.http.use_cases import UseCase
+
+Cascade = Annotated[bool, Parameter(required=False, description="Delete what it owns too.")]
+DryRun = Annotated[bool, Parameter(required=False, description="Answer what would go; delete nothing.")]
+
+
+def _options(request: Request[Any, Any, Any], scope: str, ref: str, cascade: bool, dry_run: bool) -> DeleteOptions:
+    key = idempotency_key(request, scope, sha256(f"{ref}\n{cascade}".encode()))
+    return DeleteOptions(cascade=cascade, dry_run=dry_run, idempotency=key)
+
+
+def _out(body: dict[str, Any]) -> DeletedOut:
+    return msgspec.convert(body, DeletedOut)
+
+
+@delete("/{ref:str}", status_code=200, summary="Delete a dataset; with cascade=true its runs and simulations too")
+async def delete_dataset(
+    request: Request[Any, Any, Any],
+    delete_dataset: UseCase[dict[str, Any]],
+    ref: str,
+    cascade: Cascade = False,
+    dry_run: DryRun = False,
+) -> DeletedOut:
+    return _out(await delete_dataset(ref, _options(request, "datasets.delete", ref, cascade, dry_run)))
+
+
+@delete("/{run_id:str}", status_code=200, summary="Delete a run; with cascade=true its simulations too")
+async def delete_run(
+    request: Request[Any, Any, Any],
+    delete_run: UseCase[dict[str, Any]],
+    run_id: str,
+    cascade: Cascade = False,
+    dry_run: DryRun = False,
+) -> DeletedOut:
+    return _out(await delete_run(run_id, _options(request, "runs.delete", run_id, cascade, dry_run)))
+
+
+@delete("/{simulation_id:str}", status_code=200, summary="Delete a simulation and its trades")
+async def delete_simulation(
+    request: Request[Any, Any, Any],
+    delete_simulation: UseCase[dict[str, Any]],
+    simulation_id: str,
+    cascade: Cascade = False,
+    dry_run: DryRun = False,
+) -> DeletedOut:
+    options = _options(request, "simulations.delete", simulation_id, cascade, dry_run)
+    return _out(await delete_simulation(simulation_id, options))
+
+
+@delete("/measurement/{name:str}", status_code=200, summary="Drop a measurement no record owns")
+async def delete_measurement(delete_measurement: UseCase[dict[str, Any]], name: str) -> DeletedOut:
+    return _out(await delete_measurement(name))
+
+
+@delete("/{job_id:str}", status_code=200, summary="Delete a finished job (and the upload a failed one kept)")
+async def delete_job(delete_job: UseCase[Job], job_id: str) -> JobOut:
+    """Answers the job as it was."""
+    return present.job_out(await delete_job(job_id))
+
+
+@get("/orphans", summary="Measurements no record accounts for, and records whose measurement is missing")
+async def orphans(find_orphans: UseCase[Orphans]) -> OrphansOut:
+    return msgspec.convert((await find_orphans()).as_dict(), OrphansOut)
+
+
+maintenance_router = Router(path="/api/maintenance", route_handlers=[orphans], tags=["maintenance"])
