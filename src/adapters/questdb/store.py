@@ -218,7 +218,20 @@ class QuestDBTimeSeriesStore:
         return [found[name] for name in names if name in found]
 
     async def drop(self, measurement: MeasurementName) -> None:
-        await self._http.exec(f"DROP TABLE IF EXISTS {sql.table(measurement)}")
+        name = MeasurementName(measurement)
+        await self._http.exec(f"DROP TABLE IF EXISTS {sql.table(name)}")
+        # A WAL table's drop is applied in the background: wait until it is gone, so a read that starts after
+        # this returns (the orphans check, a re-create) no longer sees it.
+        deadline = time.monotonic() + self._wal_timeout
+        delay = 0.005
+        while await self._http.dataset(f"SELECT table_name FROM tables() WHERE table_name = '{name}'"):
+            if time.monotonic() > deadline:
+                raise StoreTimeout(
+                    f"QuestDB did not drop {name} within {self._wal_timeout:g} s",
+                    {"timeout": self._wal_timeout, "measurement": str(name)},
+                )
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     # ------------------------------------------------------------ client SQL
 
