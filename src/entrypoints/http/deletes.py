@@ -14,6 +14,7 @@ from litestar.params import Parameter
 from application.deletion import DeleteOptions
 from application.maintenance import Orphans
 from domain.jobs import Job
+from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http.inputs import idempotency_key, sha256
 from entrypoints.http.schemas.deletes import DeletedOut, OrphansOut
@@ -37,7 +38,7 @@ def _out(body: dict[str, Any]) -> DeletedOut:
 async def delete_dataset(
     request: Request[Any, Any, Any],
     delete_dataset: UseCase[dict[str, Any]],
-    ref: str,
+    ref: p.DatasetRef,
     cascade: Cascade = False,
     dry_run: DryRun = False,
 ) -> DeletedOut:
@@ -48,7 +49,7 @@ async def delete_dataset(
 async def delete_run(
     request: Request[Any, Any, Any],
     delete_run: UseCase[dict[str, Any]],
-    run_id: str,
+    run_id: p.RunId,
     cascade: Cascade = False,
     dry_run: DryRun = False,
 ) -> DeletedOut:
@@ -59,7 +60,7 @@ async def delete_run(
 async def delete_simulation(
     request: Request[Any, Any, Any],
     delete_simulation: UseCase[dict[str, Any]],
-    simulation_id: str,
+    simulation_id: p.SimulationId,
     cascade: Cascade = False,
     dry_run: DryRun = False,
 ) -> DeletedOut:
@@ -68,12 +69,12 @@ async def delete_simulation(
 
 
 @delete("/measurement/{name:str}", status_code=200, summary="Drop a measurement no record owns")
-async def delete_measurement(delete_measurement: UseCase[dict[str, Any]], name: str) -> DeletedOut:
+async def delete_measurement(delete_measurement: UseCase[dict[str, Any]], name: p.MeasurementName) -> DeletedOut:
     return _out(await delete_measurement(name))
 
 
 @delete("/{job_id:str}", status_code=200, summary="Delete a finished job (and the upload a failed one kept)")
-async def delete_job(delete_job: UseCase[Job], job_id: str) -> JobOut:
+async def delete_job(delete_job: UseCase[Job], job_id: p.JobId) -> JobOut:
     """Answers the job as it was."""
     return present.job_out(await delete_job(job_id))
 
