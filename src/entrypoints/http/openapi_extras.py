@@ -166,7 +166,6 @@ OHLCV_CSV: Final = (
 INDICATORS_CSV: Final = "timestamp,rsi_14\n1704067200,55.2\n1704070800,57.9\n1704074400,49.1\n"
 PREDICTIONS_CSV: Final = (
     "timestamp,bar_index,fold_number,prediction,target,threshold_long\n"
-    "1704067200,0,1,0.61,1,0.6\n"
     "1704070800,1,1,0.42,0,0.6\n"
     "1704074400,2,1,0.58,1,0.6\n"
 )
@@ -190,7 +189,7 @@ RUN_EXAMPLE: Final = {
             "fold_number": 1,
             "train_start": 0,
             "train_end": 0,
-            "test_start": 0,
+            "test_start": 1,
             "test_end": 2,
             "thresholds": {"long": 0.6},
             "metrics": {"auc": 0.57},
