@@ -33,6 +33,8 @@ Conventions that hold for every route:
 - An unknown query parameter is a 400 naming it; an unknown JSON body field is ignored and named in the
   `Stage1-Ignored-Fields` response header (a 400 under `STAGE1_STRICT_BODIES=true`).
 - Writes that may be retried honour an `Idempotency-Key` header.
+- Every answer carries an `X-Request-ID`: the one the client sent, when it is 1 to 128 of `A-Z a-z 0-9 . _ : -`,
+  else a new one. The service's log lines about the request, and about the jobs it queued, carry it.
 - Streams take `format=csv|json|ndjson|arrow` or the `Accept` header and are sent chunked.
 - `sample_by` on bars: `open` is the first, `high` the max, `low` the min, `close` the last and `volume`
   the sum of each bucket; indicators take the last value, or `aggregate=first|last|min|max|mean`. Units:

@@ -7,9 +7,10 @@ from typing import Any
 
 from domain.jobs import Job
 
-# Payload keys that name the server's spooled files or carry the command: a job's readers (the API, the
-# event feed) never see them. The older keys hide what jobs queued before commands were payloads carry.
-SERVER_SIDE_KEYS = ("uploads", "command", "body", "file", "predictions", "trades", "frames")
+# Payload keys that name the server's spooled files, carry the command or tie the job to the request that
+# queued it (for the logs): a job's readers (the API, the event feed) never see them. The older keys hide what
+# jobs queued before commands were payloads carry.
+SERVER_SIDE_KEYS = ("uploads", "command", "request_id", "body", "file", "predictions", "trades", "frames")
 
 
 def public_payload(payload: dict[str, Any]) -> dict[str, Any]:

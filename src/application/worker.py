@@ -322,6 +322,8 @@ class Worker:
         data: dict[str, Any] = {"worker_id": self.worker_id}
         if job is not None:
             data.update(job_id=str(job.job_id), type=job.type, attempt=job.attempts)
+            if isinstance(job.payload, dict) and job.payload.get("request_id"):
+                data["request_id"] = job.payload["request_id"]
         data.update(fields)
         self.log.log(level, "%s %s", event, " ".join(f"{k}={v}" for k, v in data.items()), extra=data)
 

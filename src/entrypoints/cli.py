@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -24,6 +25,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Stage1: datasets, walk-forward runs, simulations and jobs behind one HTTP API."""
     if isinstance(ctx.command, Stage1Group):
         ctx.command.debug = debug
+    if ctx.invoked_subcommand not in ("serve", "worker"):  # those configure theirs with the settings they build
+        from entrypoints import logs
+
+        logs.configure(Settings(), process="cli")
 
 
 @main.command()
@@ -40,13 +45,18 @@ def serve(host: str | None, port: int | None, reload: bool, tls_cert: str | None
         if value is not None:
             os.environ[f"STAGE1_{name}"] = str(value)
     settings = Settings()
-    _configure_logging(settings)
+    from entrypoints import logs
     from entrypoints.security import check_bind_policy
 
+    logs.configure(settings, process="serve")
     check_bind_policy(settings)
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    click.echo(f"stage1: metadata {settings.metadata_url.split('@')[-1]}, time series {settings.timeseries}")
+    started = logging.getLogger("stage1")
+    for store, address in logs.stores(settings):
+        started.info("store", extra={"store": store, "address": address})
+    scheme = "https" if settings.tls_cert else "http"
+    started.info("listening", extra={"url": f"{scheme}://{settings.host}:{settings.port}"})
     uvicorn.run(
         "entrypoints.http.app:create_app",
         factory=True,
@@ -55,7 +65,9 @@ def serve(host: str | None, port: int | None, reload: bool, tls_cert: str | None
         reload=reload,
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-        log_level=settings.log_level.lower(),
+        # Neither log_config nor log_level: uvicorn's records go through the one format set up above.
+        log_config=None,
+        access_log=False,  # the app writes its own access lines, with the request id
         proxy_headers=True,
         timeout_graceful_shutdown=30,
     )
@@ -140,10 +152,11 @@ def seed() -> None:
 @click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64))
 def worker(concurrency: int) -> None:
     """Run a job worker against the configured queue until SIGTERM or Ctrl-C."""
+    from entrypoints import logs
     from entrypoints.worker_runtime import run_worker
 
     settings = Settings()
-    _configure_logging(settings)
+    logs.configure(settings, process="worker")
     anyio.run(run_worker, settings, concurrency)
 
 
@@ -221,14 +234,6 @@ def token_revoke(token_id: str) -> None:
     from entrypoints import cli_tokens
 
     cli_tokens.revoke(Settings(), token_id)
-
-
-def _configure_logging(settings: Settings) -> None:
-    import logging
-
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
 
 
 main.add_command(gc)

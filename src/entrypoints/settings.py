@@ -104,6 +104,9 @@ class Settings(BaseSettings):
         "(and named in Stage1-Ignored-Fields).",
     )
     log_level: str = Field("INFO", description="Python log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines of serve, worker and the CLI: `text` (one aligned line) or `json` (one object)."
+    )
     tls_cert: Path | None = Field(None, description="TLS certificate (PEM) for serving HTTPS directly.")
     tls_key: Path | None = Field(None, description="TLS private key (PEM).")
 

@@ -3,9 +3,11 @@ what it refuses, and how it fails."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -92,9 +94,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("served")
     SERVED["folder"] = folder
     port = free_port()
+    log = (folder / "serve.log").open("w")
+    SERVED["log"] = folder / "serve.log"
     process = subprocess.Popen(
-        [STAGE1, "serve", "--port", str(port)], cwd=folder, env=stage1_env(folder, STAGE1_AUTH_SECRET=SECRET),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [STAGE1, "serve", "--port", str(port)], cwd=folder,
+        env=stage1_env(folder, STAGE1_AUTH_SECRET=SECRET, STAGE1_LOG_FORMAT="json"), stdout=log, stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -103,6 +107,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def bars(tmp_path: Path, rows: int = 10) -> Path:
@@ -208,3 +213,54 @@ def test_a_duckdb_file_held_by_a_server_elsewhere_is_one_line_saying_so(server: 
     )
     assert held.returncode == 1 and held.stderr.count("\n") == 2, held.stderr  # the folder it uses, then why
     assert "Traceback" not in held.stderr and "holds it" in held.stderr
+
+
+# ---------------------------------------------------------------- one log format, request ids
+
+
+def test_serve_logs_one_json_object_per_line_with_request_ids_carried_into_job_lines(
+    server: str, operator: dict[str, str]
+) -> None:
+    headers = {"X-Stage1-Token": operator["STAGE1_TOKEN"]}
+    echoed = httpx.get(f"{server}/api/datasets", headers={**headers, "X-Request-ID": "first-hour.42"})
+    assert echoed.headers["X-Request-ID"] == "first-hour.42"
+    forged = httpx.get(f"{server}/api/nope", headers={**headers, "X-Request-ID": "evil\tid {}"})
+    assert forged.status_code == 404 and len(forged.headers["X-Request-ID"]) == 32, "a new id, not the odd one"
+    queued = httpx.post(
+        f"{server}/api/questdb/import/async",
+        params={"measurement": "logged_import", "kind": "ohlcv"},
+        content=bars(SERVED["folder"]).read_bytes(),
+        headers={**headers, "Content-Type": "text/csv", "X-Request-ID": "import-7"},
+    )
+    assert queued.status_code == 202, queued.text
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server}{queued.json()['poll_url']}", headers=headers).json()["status"] != "COMPLETED":
+        assert time.monotonic() < deadline, "the import job did not finish"
+        time.sleep(0.2)
+    time.sleep(0.5)  # the worker's last line about the job follows its stored result
+
+    lines = [json.loads(line) for line in SERVED["log"].read_text().splitlines()]  # every line is one object
+    access = next(line for line in lines if line.get("request_id") == "first-hour.42")
+    assert access["logger"] == "stage1.access" and access["status"] == 200 and access["path"] == "/api/datasets"
+    assert access["duration_ms"] >= 0 and access["bytes"] > 0 and access["process"] == "serve"
+    assert any(line["event"].startswith("job attempt ended") and line.get("request_id") == "import-7" for line in lines)
+    # Quiet start-up: one line per store, then where it listens; none of Alembic's or uvicorn's chatter.
+    assert [line["store"] for line in lines if line["event"] == "store"] == ["metadata", "timeseries (duckdb)"]
+    assert not [line for line in lines if line["logger"].startswith(("alembic", "uvicorn"))]
+
+
+def test_store_addresses_in_start_up_lines_never_show_a_password() -> None:
+    from entrypoints.logs import stores
+    from entrypoints.settings import Settings
+
+    settings = Settings(
+        database_url="postgresql+asyncpg://stage1:hunter2@db.internal:5432/stage1",
+        timeseries="questdb",
+        questdb_http_url="http://admin:quest@qdb.internal:9000",
+        _env_file=None,
+    )
+    shown = dict(stores(settings))
+    assert shown == {
+        "metadata": "postgresql+asyncpg://stage1:***@db.internal:5432/stage1",
+        "timeseries (questdb)": "http://admin:***@qdb.internal:9000",
+    }

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 
 from adapters.worker_metrics import PrometheusWorkerMetrics
@@ -28,6 +27,7 @@ from entrypoints.http import (
     simulations,
     use_cases,
 )
+from entrypoints.http.access_log import access_log
 from entrypoints.http.allow_header import allow_every_method
 from entrypoints.http.body_timeout import body_timeout
 from entrypoints.http.dashboard import browser_routers
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             allow_origins=settings.cors_origins,
             allow_credentials=False,
             allow_headers=["*"],
-            expose_headers=["Retry-After", "Location"],
+            expose_headers=["Retry-After", "Location", "X-Request-ID"],
         )
         if settings.cors_origins
         else None
@@ -113,13 +113,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             render_plugins=docs_render_plugins(),
         ),
         cors_config=cors,
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="debug",
-        ),
+        # Logging is set up once per process by `entrypoints.logs` (serve, worker, CLI), not per app.
+        logging_config=None,
         # The upload limit holds for every body, JSON included; open routes set a far smaller one.
         request_max_body_size=settings.max_upload_bytes,
         debug=False,
     )
     app.state.auth_lockout = FailureLockout(settings.auth_lockout_after, settings.auth_lockout_seconds)
+    # Outermost, around the router itself: every answer (a 404 for an unknown path included) has an id and a line.
+    app.asgi_handler = access_log(app.asgi_handler)
     return with_full_openapi(strict_input.learn(allow_every_method(app)))

@@ -13,6 +13,7 @@ from application.idempotency import IdempotencyKey
 from application.series_ports import FrameUpload
 from domain.jobs import Job, JobType
 from entrypoints.http import schemas as s
+from entrypoints.http.access_log import current_request_id
 from entrypoints.http.inputs import sha256
 from entrypoints.http.uploads import UploadSpool
 
@@ -32,6 +33,8 @@ async def queue_command(
     Idempotency-Key the same request answers the job it queued the first time."""
     stored = msgspec.to_builtins(msgspec.structs.replace(command, idempotency=None))
     payload = {**visible, "command": stored, "uploads": [upload.path for upload in uploads]}
+    if request_id := current_request_id():
+        payload["request_id"] = request_id  # the worker's lines about this job carry the request that queued it
     # The client's key (up to 200 characters) goes in as a digest: the queue's key column holds 200.
     queue_key = None if key is None else f"{key.scope}:{sha256(key.key.encode())[:32]}:{key.request_hash[:16]}"
     job = await submit_job(job_type, payload, message=f"{job_type} queued", idempotency_key=queue_key)
