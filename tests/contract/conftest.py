@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.contract.timeseries_fixtures import STORE_KINDS, Harness, make_store
 
 from adapters.memory import InMemoryMetadata, InMemoryUnitOfWork
 from adapters.sql import SqlUnitOfWork, create_engine, migrate
@@ -124,3 +125,13 @@ async def sql_uow_factory(sql_metadata_backend: tuple[str, str | None]) -> Async
     """The same, for the SQL stores only (tests of SQL-only behaviour such as the legacy mirror)."""
     async for store in _store(*sql_metadata_backend):
         yield store
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    """Each time-series store in turn (memory, DuckDB, QuestDB), its test measurements dropped afterwards."""
+    subject = Harness(request.param, make_store(request.param, tmp_path))
+    try:
+        yield subject
+    finally:
+        await subject.cleanup()

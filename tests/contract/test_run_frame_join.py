@@ -4,11 +4,10 @@ exact timestamp, whatever time type the store hands back; a bar without a row ge
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from tests.contract.timeseries_fixtures import HOUR_NS, START_NS, STORE_KINDS, Harness, make_store, ohlcv, stream
+from tests.contract.timeseries_fixtures import HOUR_NS, START_NS, Harness, ohlcv, stream
 
 from adapters.frames.timestamp_join import Beside, join_on_timestamp
 from application.series_ports import RangeQuery
@@ -18,22 +17,13 @@ pytestmark = pytest.mark.anyio
 BARS = 40
 
 
-@pytest.fixture(params=STORE_KINDS)
-async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    subject = Harness(request.param, make_store(request.param, tmp_path))
-    try:
-        yield subject
-    finally:
-        await subject.cleanup()
-
-
 def at(bar: int, minutes: int = 0) -> int:
     return START_NS + bar * HOUR_NS + minutes * 60 * 10**9
 
 
 async def test_bars_meet_indicators_and_predictions_on_the_exact_timestamp_only(harness: Harness) -> None:
     store = harness.store
-    bars, indicators, predictions = harness.name("bars"), harness.name("ind"), harness.name("wf")
+    bars, indicators, predictions = (harness.name(stem) for stem in ("bars", "ind", "wf"))
     await store.write(bars, stream(ohlcv(BARS, step_ns=HOUR_NS), 7), kind=FrameKind.OHLCV)
     indicator_bars = [b for b in range(BARS) if b % 3]  # every third bar has a hole
     indicator_frame = pa.table(

@@ -4,11 +4,10 @@ told to stop — the measurement keeps exactly the rows and columns it had, in a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from tests.contract.timeseries_fixtures import MINUTE_NS, START_NS, STORE_KINDS, Harness, make_store, ohlcv, read_all
+from tests.contract.timeseries_fixtures import MINUTE_NS, START_NS, Harness, ohlcv, read_all
 
 from application.series_ports import RangeQuery
 from domain.frames import FrameKind, WriteMode
@@ -21,15 +20,6 @@ BATCH_ROWS = 15_000
 
 class ReaderDied(Exception):
     pass
-
-
-@pytest.fixture(params=STORE_KINDS)
-async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    subject = Harness(request.param, make_store(request.param, tmp_path))
-    try:
-        yield subject
-    finally:
-        await subject.cleanup()
 
 
 async def dying_after(batches: int) -> AsyncIterator[pa.RecordBatch]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import string
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,15 +37,6 @@ from domain.frames import FrameKind, WriteMode
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:questdb.Sender. Detected a burst")]
 
 OHLCV_AGGREGATES = SampleBy("1h", {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
-
-
-@pytest.fixture(params=STORE_KINDS)
-async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    subject = Harness(request.param, make_store(request.param, tmp_path))
-    try:
-        yield subject
-    finally:
-        await subject.cleanup()
 
 
 def predictions(folds: list[int], rows: int) -> pa.Table:

@@ -36,8 +36,11 @@ class _Drain:
         return b"".join(parts)
 
 
-class ArrowStreamEncoder:
-    """The Arrow IPC stream format: schema message, one message per batch, end-of-stream marker."""
+class _SinkEncoder:
+    """A pyarrow writer opened on the first batch (or at the end, for an empty stream) over a drain; each
+    batch's bytes are taken out as soon as it is written. Later batches are cast to the first one's schema."""
+
+    writes_empty_batches = True
 
     def __init__(self) -> None:
         self._drain = _Drain()
@@ -49,34 +52,7 @@ class ArrowStreamEncoder:
             self._open(batch.schema)
         elif batch.schema != self._schema:
             batch = batch.cast(self._schema)
-        self._writer.write_batch(batch)
-        return self._drain.take()
-
-    def finish(self, schema: pa.Schema | None) -> bytes:
-        if self._writer is None:
-            self._open(schema if schema is not None else pa.schema([]))
-        self._writer.close()
-        return self._drain.take()
-
-    def _open(self, schema: pa.Schema) -> None:
-        self._schema = schema
-        self._writer = pa_ipc.new_stream(pa.PythonFile(self._drain, mode="w"), schema)
-
-
-class ParquetEncoder:
-    """One Parquet file: a row group per batch, the footer at the end. Parquet needs no seekable sink."""
-
-    def __init__(self) -> None:
-        self._drain = _Drain()
-        self._writer: Any = None
-        self._schema: pa.Schema | None = None
-
-    def encode(self, batch: pa.RecordBatch) -> bytes:
-        if self._writer is None:
-            self._open(batch.schema)
-        elif batch.schema != self._schema:
-            batch = batch.cast(self._schema)
-        if batch.num_rows:
+        if batch.num_rows or self.writes_empty_batches:
             self._writer.write_batch(batch)
         return self._drain.take()
 
@@ -88,4 +64,23 @@ class ParquetEncoder:
 
     def _open(self, schema: pa.Schema) -> None:
         self._schema = schema
-        self._writer = pq.ParquetWriter(pa.PythonFile(self._drain, mode="w"), schema, compression="zstd")
+        self._writer = self._writer_for(pa.PythonFile(self._drain, mode="w"), schema)
+
+    def _writer_for(self, sink: pa.PythonFile, schema: pa.Schema) -> Any:
+        raise NotImplementedError
+
+
+class ArrowStreamEncoder(_SinkEncoder):
+    """The Arrow IPC stream format: schema message, one message per batch, end-of-stream marker."""
+
+    def _writer_for(self, sink: pa.PythonFile, schema: pa.Schema) -> Any:
+        return pa_ipc.new_stream(sink, schema)
+
+
+class ParquetEncoder(_SinkEncoder):
+    """One Parquet file: a row group per batch with rows, the footer at the end; no seekable sink needed."""
+
+    writes_empty_batches = False
+
+    def _writer_for(self, sink: pa.PythonFile, schema: pa.Schema) -> Any:
+        return pq.ParquetWriter(sink, schema, compression="zstd")

@@ -80,14 +80,21 @@ def dataset(url: str) -> dict[str, Any]:
     return {"dataset_slug": "fetched", "symbol": "BTC", "granularity": "1h", "ohlcv_url": url}
 
 
+async def refused_unasked(client: AsyncTestClient, url: str) -> Any:  # type: ignore[type-arg]
+    """A dataset naming `url` is a 400, and the file server saw no request for it."""
+    before = len(Files.requests)
+    response = await client.post("/api/datasets", json=dataset(url))
+    assert response.status_code == 400, response.text
+    assert len(Files.requests) == before
+    return response
+
+
 async def test_fetching_is_off_until_hosts_are_listed(
     client: AsyncTestClient,  # type: ignore[type-arg]
     server: str,
 ) -> None:
-    before = len(Files.requests)
-    response = await client.post("/api/datasets", json=dataset(f"{server}/bars.csv"))
-    assert response.status_code == 400 and "STAGE1_FETCH_ALLOWED_HOSTS" in response.json()["error"]
-    assert len(Files.requests) == before
+    response = await refused_unasked(client, f"{server}/bars.csv")
+    assert "STAGE1_FETCH_ALLOWED_HOSTS" in response.json()["error"]
 
 
 async def test_a_dataset_and_an_import_take_their_rows_from_a_listed_loopback_server(
@@ -110,27 +117,22 @@ async def test_a_host_that_is_not_listed_is_refused_without_a_request(
     fetching: AsyncTestClient,  # type: ignore[type-arg]
     server: str,
 ) -> None:
-    before = len(Files.requests)
-    response = await fetching.post("/api/datasets", json=dataset("http://files.example.com/bars.csv?token=s3cret"))
-    assert response.status_code == 400
+    response = await refused_unasked(fetching, "http://files.example.com/bars.csv?token=s3cret")
     assert response.json()["details"] == {
         "field": "ohlcv_url",
         "url": "http://files.example.com/bars.csv",
         "host": "files.example.com",
     }
     assert "s3cret" not in response.text
-    assert len(Files.requests) == before
 
 
 async def test_a_listed_name_that_resolves_to_an_internal_address_is_refused(
     world: Any,
     server: str,
 ) -> None:
-    before = len(Files.requests)
     async for test_client in client_with(world, ["localhost"]):  # the name, but not its loopback address
-        response = await test_client.post("/api/datasets", json=dataset(f"http://localhost:{Files.port}/bars.csv"))
-        assert response.status_code == 400 and "internal address" in response.json()["error"]
-    assert len(Files.requests) == before
+        response = await refused_unasked(test_client, f"http://localhost:{Files.port}/bars.csv")
+        assert "internal address" in response.json()["error"]
 
 
 async def test_a_redirect_to_a_host_that_is_not_listed_is_refused(

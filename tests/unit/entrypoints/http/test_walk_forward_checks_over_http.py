@@ -18,6 +18,12 @@ def prediction(bar: int, fold: int) -> dict[str, Any]:
     return {"timestamp": T0 + bar * 3600, "bar_index": bar, "fold_number": fold, "prediction": 0.5, "target": 1}
 
 
+async def nothing_saved(client: AsyncTestClient, world: Any) -> None:  # type: ignore[type-arg]
+    """No run record, and no prediction measurement left behind."""
+    assert (await client.get("/api/runs")).json()["total"] == 0
+    assert [name for name in world.store._series if "_wf_" in name] == []
+
+
 ONE_FOLD = [{"fold_number": 1, "train_start": 0, "train_end": 23, "test_start": 24, "test_end": 35}]
 
 
@@ -33,8 +39,7 @@ async def test_a_fold_trained_on_its_own_test_window_is_a_400_naming_it_and_noth
     assert response.status_code == 400, response.text
     assert response.json()["details"]["fold_numbers"] == [2]
     assert "fold 2" in response.json()["error"]
-    assert (await client.get("/api/runs")).json()["total"] == 0
-    assert [name for name in world.store._series if "_wf_" in name] == []
+    await nothing_saved(client, world)
 
 
 async def test_the_embargo_of_the_walk_config_widens_the_required_gap(
@@ -63,8 +68,7 @@ async def test_predictions_for_an_undeclared_fold_are_a_400_naming_the_folds_and
     response = await client.post("/api/runs", json={"dataset_slug": "btc25_3", "folds": ONE_FOLD, "predictions": rows})
     assert response.status_code == 400, response.text
     assert response.json()["details"] == {"field": "predictions", "fold_numbers": [7, 9]}
-    assert (await client.get("/api/runs")).json()["total"] == 0
-    assert [name for name in world.store._series if "_wf_" in name] == []
+    await nothing_saved(client, world)
 
 
 async def test_appending_predictions_for_an_undeclared_fold_is_a_400_and_leaves_the_rows_as_they_were(
