@@ -34,7 +34,7 @@ from entrypoints.http.dashboard import browser_routers
 from entrypoints.http.dashboard_docs import docs_render_plugins
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.lockout import FailureLockout
-from entrypoints.http.openapi_extras import with_full_openapi
+from entrypoints.http.openapi_document import with_full_openapi
 from entrypoints.http.operations import VERSION
 from entrypoints.http.request_guard import request_guard
 from entrypoints.http.security_headers import security_headers

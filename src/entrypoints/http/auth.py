@@ -17,8 +17,9 @@ from domain.errors import Forbidden, Unauthorized
 from domain.paging import Page, PageRequest
 from domain.tokens import ApiToken, csrf_for, secret_matches
 from entrypoints.http import parameters as p
-from entrypoints.http.inputs import decode
+from entrypoints.http.errors import error_responses
 from entrypoints.http.lockout import FailureLockout, client_address
+from entrypoints.http.openapi_extras import described
 from entrypoints.http.schemas import Struct
 from entrypoints.http.schemas.common import NextCursor, PageLimit, PageOffset, Total, doc
 from entrypoints.http.use_cases import UseCase
@@ -195,18 +196,24 @@ def session_cookie(name: str, value: str, max_age: int, secure: bool) -> Cookie:
     )
 
 
+def not_locked_out(connection: ASGIConnection[Any, Any, Any, Any], _: Any) -> None:
+    """A guard, so a locked-out address is refused before its body is even read."""
+    lockout_of(connection).check(client_address(connection))
+
+
 @post(
     "/session",
     status_code=201,
     summary="Open a browser session (HttpOnly cookie) against a token or the shared secret",
     request_max_body_size=OPEN_BODY_BYTES,
+    guards=[not_locked_out],
+    responses=error_responses(401, 403),
+    opt=described(example={"secret": "the shared secret", "name": "alice-browser"}),
 )
 async def start_session(
-    request: Request[Any, Any, Any], open_session: UseCase[IssuedToken], settings: Settings
+    request: Request[Any, Any, Any], data: SessionIn, open_session: UseCase[IssuedToken], settings: Settings
 ) -> Response[SessionOut]:
-    lockout, address = lockout_of(request), client_address(request)
-    lockout.check(address)
-    body = decode(await request.body(), SessionIn)
+    lockout, address, body = lockout_of(request), client_address(request), data
     if settings.auth_secret is None and body.token is None:
         raise Forbidden("sessions against the secret are disabled: no shared secret is configured")
     secret = settings.auth_secret.get_secret_value() if settings.auth_secret else ""
@@ -234,6 +241,7 @@ async def start_session(
     status_code=204,
     summary="End the browser session: its cookie stops authenticating everywhere",
     request_max_body_size=OPEN_BODY_BYTES,
+    opt=described(ok={"204": {}}),  # cookies cleared, no body
 )
 async def stop_session(request: Request[Any, Any, Any], end_session: UseCase[None]) -> Response[None]:
     await end_session(request.cookies.get(SESSION_COOKIE))
@@ -248,12 +256,10 @@ async def stop_session(request: Request[Any, Any, Any], end_session: UseCase[Non
 
 
 async def issue_checked(
-    request: Request[Any, Any, Any], issue_token: UseCase[IssuedToken], settings: Settings
+    request: Request[Any, Any, Any], body: TokenIn, issue_token: UseCase[IssuedToken], settings: Settings
 ) -> IssuedToken:
     """A token for a caller who knows the shared secret; a wrong secret counts against the address."""
     lockout, address = lockout_of(request), client_address(request)
-    lockout.check(address)
-    body = decode(await request.body(), TokenIn)
     if settings.auth_secret is None:
         raise Forbidden("token issuance is disabled: no shared secret is configured (STAGE1_AUTH_SECRET)")
     secret = settings.auth_secret.get_secret_value()
@@ -269,11 +275,14 @@ async def issue_checked(
     status_code=201,
     summary="Issue a token against the shared secret (shown once)",
     request_max_body_size=OPEN_BODY_BYTES,
+    guards=[not_locked_out],
+    responses=error_responses(401, 403),
+    opt=described(example={"secret": "the shared secret", "name": "alice-desktop", "ttl_days": 30}),
 )
 async def issue(
-    request: Request[Any, Any, Any], issue_token: UseCase[IssuedToken], settings: Settings
+    request: Request[Any, Any, Any], data: TokenIn, issue_token: UseCase[IssuedToken], settings: Settings
 ) -> IssuedTokenOut:
-    issued = await issue_checked(request, issue_token, settings)
+    issued = await issue_checked(request, data, issue_token, settings)
     out = token_out(issued.token)
     return IssuedTokenOut(**{f: getattr(out, f) for f in out.__struct_fields__}, token=issued.secret_token)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get, post
+from litestar.openapi.spec import Reference, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -24,9 +25,10 @@ from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
+from entrypoints.http.errors import STORE_ERRORS, WRITE_ERRORS, error_responses
+from entrypoints.http.examples import DATASET_EXAMPLE, EXAMPLE_SLUG
 from entrypoints.http.inputs import (
     columns_param,
-    decode,
     idempotency_key,
     is_multipart,
     require_json_or_multipart,
@@ -34,8 +36,10 @@ from entrypoints.http.inputs import (
     time_param,
 )
 from entrypoints.http.jobs_submit import accepted, queue_command
+from entrypoints.http.openapi_extras import MULTIPART, described, frame_part, json_of, multipart, ref, streamed
 from entrypoints.http.runs import run_page
 from entrypoints.http.streaming import attachment, choose_format, stream_rows
+from entrypoints.http.strict_input import decode
 from entrypoints.http.uploads import UploadSpool
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
@@ -129,7 +133,24 @@ async def _url_frames(
         frames[kind] = await spool.url_file(url, field)
 
 
-@post("/", status_code=201, summary="Create or update a dataset by slug, optionally with its frames")
+FRAMES: dict[str, Schema | Reference] = {"ohlcv": frame_part("OHLCV bars"), "indicators": frame_part("Indicator rows")}
+DATASET_OUT = {"200": json_of(ref("DatasetOut"))}
+
+
+@post(
+    "/",
+    status_code=201,
+    summary="Create or update a dataset by slug, optionally with its frames",
+    responses=error_responses(*WRITE_ERRORS),
+    opt=described(
+        body={
+            **json_of(ref("DatasetIn"), DATASET_EXAMPLE),
+            MULTIPART: multipart({"metadata": ref("DatasetIn"), **FRAMES}, ["metadata"]),
+        },
+        ok=DATASET_OUT,
+        idempotent=True,
+    ),
+)
 async def upsert_dataset(
     request: Request[Any, Any, Any],
     upsert_dataset: UseCase[DatasetSaved],
@@ -170,23 +191,49 @@ async def list_datasets(
     return present.page_out(s.DatasetPage, page, present.dataset_item)
 
 
-@post("/backfill", status_code=201, summary="Register a dataset over measurements already in the store")
-async def backfill(request: Request[Any, Any, Any], backfill_dataset: UseCase[DatasetSaved]) -> Response[s.DatasetOut]:
-    body = decode(await request.body(), s.BackfillIn)
+@post(
+    "/backfill",
+    status_code=201,
+    summary="Register a dataset over measurements already in the store",
+    responses=error_responses(404, 409, *STORE_ERRORS),
+    opt=described(
+        example={
+            "dataset_slug": "btc_1h_again",
+            "ohlcv_measurement": f"{EXAMPLE_SLUG}_ohlcv",
+            "indicator_measurement": f"{EXAMPLE_SLUG}_ind",
+        },
+        ok=DATASET_OUT,
+    ),
+)
+async def backfill(data: s.BackfillIn, backfill_dataset: UseCase[DatasetSaved]) -> Response[s.DatasetOut]:
     saved = await backfill_dataset(
         BackfillDataset(
-            body.dataset_slug, body.symbol, body.granularity, body.ohlcv_measurement, body.indicator_measurement
+            data.dataset_slug, data.symbol, data.granularity, data.ohlcv_measurement, data.indicator_measurement
         ),
     )
     return Response(present.dataset_out(saved.dataset), status_code=201 if saved.created else 200)
 
 
-@get("/{ref:str}", summary="A dataset with its related counts, store state and links")
+@get(
+    "/{ref:str}",
+    summary="A dataset with its related counts, store state and links",
+    responses=error_responses(*STORE_ERRORS),
+)
 async def dataset_detail(dataset_detail: UseCase[DatasetDetail], ref: p.DatasetRef) -> s.DatasetDetailOut:
     return present.dataset_detail(await dataset_detail(ref), "")
 
 
-@post("/{ref:str}/export", status_code=200, summary="Upload OHLCV and/or indicator frames for a dataset")
+@post(
+    "/{ref:str}/export",
+    status_code=200,
+    summary="Upload OHLCV and/or indicator frames for a dataset",
+    responses=error_responses(*WRITE_ERRORS),
+    opt=described(
+        body={**json_of(ref("DatasetFramesIn"), DATASET_EXAMPLE), MULTIPART: multipart(FRAMES, [])},
+        ok=DATASET_OUT,
+        idempotent=True,
+    ),
+)
 async def export_frames(
     request: Request[Any, Any, Any],
     upload_dataset_frames: UseCase[DatasetSaved],
@@ -256,12 +303,12 @@ def _frame_route(kind: FrameKind) -> Any:
     return read_frame
 
 
-read_ohlcv = get("/{ref:str}/ohlcv", summary="Stream a dataset's OHLCV bars", name="dataset_ohlcv")(
+read_ohlcv = get("/{ref:str}/ohlcv", summary="Stream a dataset's OHLCV bars", name="dataset_ohlcv", **streamed())(
     _frame_route(FrameKind.OHLCV)
 )
-read_indicators = get("/{ref:str}/indicators", summary="Stream a dataset's indicator rows", name="dataset_indicators")(
-    _frame_route(FrameKind.INDICATORS)
-)
+read_indicators = get(
+    "/{ref:str}/indicators", summary="Stream a dataset's indicator rows", name="dataset_indicators", **streamed()
+)(_frame_route(FrameKind.INDICATORS))
 
 
 @get("/{ref:str}/runs", summary="The runs of a dataset")

@@ -5,7 +5,7 @@ so OPTIONS is answered once); the answer of a delete sent with an `Idempotency-K
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, Router, delete, get
@@ -16,7 +16,9 @@ from application.maintenance import Orphans
 from domain.jobs import Job
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
+from entrypoints.http.errors import error_responses
 from entrypoints.http.inputs import idempotency_key, sha256
+from entrypoints.http.openapi_extras import described
 from entrypoints.http.schemas.deletes import DeletedOut, OrphansOut
 from entrypoints.http.schemas.jobs import JobOut
 from entrypoints.http.use_cases import UseCase
@@ -34,7 +36,16 @@ def _out(body: dict[str, Any]) -> DeletedOut:
     return msgspec.convert(body, DeletedOut)
 
 
-@delete("/{ref:str}", status_code=200, summary="Delete a dataset; with cascade=true its runs and simulations too")
+# A record with dependants (without cascade) or a name in use is a 409; a retried Idempotency-Key answers again.
+DELETE_RECORD: Final[dict[str, Any]] = {"responses": error_responses(404, 409), "opt": described(idempotent=True)}
+
+
+@delete(
+    "/{ref:str}",
+    status_code=200,
+    summary="Delete a dataset; with cascade=true its runs and simulations too",
+    **DELETE_RECORD,
+)
 async def delete_dataset(
     request: Request[Any, Any, Any],
     delete_dataset: UseCase[dict[str, Any]],
@@ -45,7 +56,9 @@ async def delete_dataset(
     return _out(await delete_dataset(ref, _options(request, "datasets.delete", ref, cascade, dry_run)))
 
 
-@delete("/{run_id:str}", status_code=200, summary="Delete a run; with cascade=true its simulations too")
+@delete(
+    "/{run_id:str}", status_code=200, summary="Delete a run; with cascade=true its simulations too", **DELETE_RECORD
+)
 async def delete_run(
     request: Request[Any, Any, Any],
     delete_run: UseCase[dict[str, Any]],
@@ -56,7 +69,7 @@ async def delete_run(
     return _out(await delete_run(run_id, _options(request, "runs.delete", run_id, cascade, dry_run)))
 
 
-@delete("/{simulation_id:str}", status_code=200, summary="Delete a simulation and its trades")
+@delete("/{simulation_id:str}", status_code=200, summary="Delete a simulation and its trades", **DELETE_RECORD)
 async def delete_simulation(
     request: Request[Any, Any, Any],
     delete_simulation: UseCase[dict[str, Any]],
@@ -68,12 +81,22 @@ async def delete_simulation(
     return _out(await delete_simulation(simulation_id, options))
 
 
-@delete("/measurement/{name:str}", status_code=200, summary="Drop a measurement no record owns")
+@delete(
+    "/measurement/{name:str}",
+    status_code=200,
+    summary="Drop a measurement no record owns",
+    responses=error_responses(404, 409),
+)
 async def delete_measurement(delete_measurement: UseCase[dict[str, Any]], name: p.MeasurementName) -> DeletedOut:
     return _out(await delete_measurement(name))
 
 
-@delete("/{job_id:str}", status_code=200, summary="Delete a finished job (and the upload a failed one kept)")
+@delete(
+    "/{job_id:str}",
+    status_code=200,
+    summary="Delete a finished job (and the upload a failed one kept)",
+    responses=error_responses(404, 409),
+)
 async def delete_job(delete_job: UseCase[Job], job_id: p.JobId) -> JobOut:
     """Answers the job as it was."""
     return present.job_out(await delete_job(job_id))

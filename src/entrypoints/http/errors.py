@@ -7,10 +7,12 @@ from typing import Any, Final
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from application.idempotency import KeyReused
 from domain import errors
+from entrypoints.http.schemas.common import ErrorBody
 from entrypoints.http.security_headers import HEADERS as SECURITY_HEADERS
 
 log = logging.getLogger("stage1.http")
@@ -38,6 +40,33 @@ STATUS_BY_ERROR: Final[dict[type[errors.Stage1Error], int]] = {
     errors.StoreUnavailable: 503,
     errors.StoreTimeout: 504,
 }
+
+
+# What each status means on this API; the OpenAPI document describes every error answer with it.
+MEANINGS: Final[dict[int, str]] = {
+    400: "Bad input; `details` names the field, line or columns.",
+    401: "No token, or an unknown, expired or revoked one.",
+    403: "Understood but not allowed.",
+    404: "Unknown id or name.",
+    408: "The body stopped arriving: no bytes for longer than the idle limit.",
+    409: "Clashes with the stored state: unknown parent, slug or id clash, or an Idempotency-Key reused "
+    "for a different request.",
+    413: "The body is larger than the configured upload limit.",
+    415: "An upload in a format the service does not read.",
+    429: "Rate limited; `Retry-After` says how many seconds to wait.",
+    502: "The time-series store answered with an error, relayed in `details`.",
+    503: "A backing store is unreachable.",
+    504: "A time-series query ran past its timeout.",
+}
+
+WRITE_ERRORS: Final = (409, 415, 502, 504)  # a write: a clash, an unread format, the time-series store failing
+STORE_ERRORS: Final = (502, 504)  # a read of the time-series store
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """A handler's own error statuses for its `responses=`; those of every route (auth, rate limit, bad input,
+    a body too large, a store down) are added to the document for all routes alike."""
+    return {status: ResponseSpec(ErrorBody, description=MEANINGS[status]) for status in statuses}
 
 
 # The application words an error its own way; on the wire it names the header the client sent.

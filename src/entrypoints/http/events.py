@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, Router, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Schema
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from application.ports import Event
 from domain.errors import InvalidInput
 from domain.events import EventType
+from entrypoints.http.openapi_extras import described
 from entrypoints.http.use_cases import StreamingUseCase
 
 EVENT_TYPES = frozenset(t.value for t in EventType)
@@ -42,7 +44,24 @@ def _last_event_id(header: str | None, query: int | None) -> int | None:
     return value
 
 
-@get("/api/events", summary="Server-Sent Events; reconnect with Last-Event-ID to resume", tags=["events"])
+EVENT: Final = Schema(
+    type=OpenAPIType.OBJECT,
+    description="One Server-Sent Event; `data` is the JSON of the job, dataset, run or simulation.",
+    properties={
+        "event": Schema(type=OpenAPIType.STRING, enum=sorted(EVENT_TYPES)),
+        "data": Schema(type=OpenAPIType.STRING),
+        "id": Schema(type=OpenAPIType.STRING),
+        "retry": Schema(type=OpenAPIType.INTEGER),
+    },
+)
+
+
+@get(
+    "/api/events",
+    summary="Server-Sent Events; reconnect with Last-Event-ID to resume",
+    tags=["events"],
+    opt=described(ok={"200": {"text/event-stream": OpenAPIMediaType(schema=EVENT)}}),
+)
 async def events(
     request: Request[Any, Any, Any],
     follow_events: StreamingUseCase[Event],

@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, TypeVar
+from typing import Any
 
-import msgspec
 from litestar import Request
 
 from application.idempotency import IdempotencyKey
 from domain.errors import InvalidInput
 from domain.values import coerce_timestamp
 from entrypoints.http.errors import UnsupportedMediaType
-from entrypoints.http.strict_input import check_fields
 
-T = TypeVar("T")
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
 MAX_KEY_LENGTH = 200
 # Times travel as int64 epoch nanoseconds through every store (about 1677 to 2262); beyond that a bound
 # cannot be a real bar time, and passing it on makes the store fail instead of the client hear why.
 NANOS_RANGE = range(-(2**63) + 1, 2**63)
-
-
-def decode(data: bytes | str, kind: type[T], what: str = "body") -> T:
-    """JSON into a wire struct; a wrong type or a missing field is a 400 naming the path, and a field the
-    struct does not know is named in `Stage1-Ignored-Fields` (a 400 under `STAGE1_STRICT_BODIES`)."""
-    try:
-        value = msgspec.json.decode(data, type=kind)
-    except msgspec.ValidationError as exc:
-        raise InvalidInput(f"invalid {what}: {exc}", {"part": what, "reason": str(exc)}) from exc
-    except msgspec.DecodeError as exc:
-        raise InvalidInput(f"{what} is not valid JSON: {exc}", {"part": what}) from exc
-    except RecursionError as exc:  # msgspec refuses nesting deeper than the interpreter's stack allows
-        raise InvalidInput(f"{what} is nested too deeply", {"part": what}) from exc
-    check_fields(data, kind)
-    return value
 
 
 def media_type(request: Request[Any, Any, Any]) -> str:

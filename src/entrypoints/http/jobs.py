@@ -11,6 +11,7 @@ from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
+from entrypoints.http.errors import error_responses
 from entrypoints.http.use_cases import UseCase
 
 
@@ -32,12 +33,17 @@ async def get_job(get_job: UseCase[Job], job_id: p.JobId) -> s.JobOut:
     return present.job_out(await get_job(job_id))
 
 
-@post("/{job_id:str}/cancel", status_code=200, summary="Cancel a job")
+@post("/{job_id:str}/cancel", status_code=200, summary="Cancel a job", responses=error_responses(409))
 async def cancel_job(cancel_job: UseCase[Job], job_id: p.JobId) -> s.JobOut:
     return present.job_out(await cancel_job(job_id))
 
 
-@post("/{job_id:str}/retry", status_code=200, summary="Put a failed or cancelled job back in the queue")
+@post(
+    "/{job_id:str}/retry",
+    status_code=200,
+    summary="Put a failed or cancelled job back in the queue",
+    responses=error_responses(409),
+)
 async def retry_job(retry_job: UseCase[Job], job_id: p.JobId) -> s.JobOut:
     return present.job_out(await retry_job(job_id))
 

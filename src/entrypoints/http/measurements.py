@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import pyarrow as pa
 from litestar import Request, Response, Router, get, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -24,10 +25,29 @@ from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.inputs import decode, idempotency_key, is_json, is_multipart, media_type, sha256
+from entrypoints.http.errors import STORE_ERRORS, WRITE_ERRORS, error_responses
+from entrypoints.http.examples import IMPORT_EXAMPLE, OHLCV_CSV
+from entrypoints.http.inputs import idempotency_key, is_json, is_multipart, media_type, sha256
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.metrics import ROWS_IMPORTED
+from entrypoints.http.openapi_extras import (
+    ARROW_FILE,
+    ARROW_STREAM,
+    CSV,
+    GZIP,
+    MULTIPART,
+    PARQUET,
+    binary,
+    described,
+    frame_part,
+    frame_stream,
+    json_of,
+    multipart,
+    ref,
+    text,
+)
 from entrypoints.http.streaming import attachment, choose_format, stream_batches
+from entrypoints.http.strict_input import decode
 from entrypoints.http.uploads import UploadSpool
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
@@ -43,6 +63,25 @@ Mode = Annotated[
         description="append (the default) adds rows, deduplicated on the keys; replace swaps the whole table.",
     ),
 ]
+# A frame arrives as a multipart `file` part, a raw body in any format the service reads, or JSON text.
+IMPORT_BODY: Final = {
+    MULTIPART: multipart(
+        {
+            "file": frame_part("The frame"),
+            "measurement": Schema(type=OpenAPIType.STRING, description="Used when `?measurement=` is absent."),
+            "kind": Schema(type=OpenAPIType.STRING, enum=[kind.value for kind in FrameKind]),
+            "mode": Schema(type=OpenAPIType.STRING, enum=[mode.value for mode in WriteMode]),
+        },
+        ["file"],
+    ),
+    CSV: OpenAPIMediaType(schema=text("CSV with a header row; `?measurement=` names the target."), example=OHLCV_CSV),
+    GZIP: OpenAPIMediaType(schema=binary("Gzipped CSV.")),
+    PARQUET: OpenAPIMediaType(schema=binary("A Parquet file.")),
+    ARROW_STREAM: OpenAPIMediaType(schema=binary("An Arrow IPC stream.")),
+    ARROW_FILE: OpenAPIMediaType(schema=binary("An Arrow IPC file.")),
+    **json_of(ref("ImportJsonIn"), IMPORT_EXAMPLE),
+}
+SQL_ERRORS: Final = error_responses(403, *STORE_ERRORS)
 
 
 async def _import_request(
@@ -96,7 +135,13 @@ def _enum(kind: Any, value: str, field: str) -> Any:
         raise InvalidInput(f"{field} must be one of {', '.join(m.value for m in kind)}", {"field": field}) from exc
 
 
-@post("/import", status_code=200, summary="Import a frame into a measurement and wait for it")
+@post(
+    "/import",
+    status_code=200,
+    summary="Import a frame into a measurement and wait for it",
+    responses=error_responses(*WRITE_ERRORS),
+    opt=described(body=IMPORT_BODY, idempotent=True),
+)
 async def import_frame(
     request: Request[Any, Any, Any],
     import_frame: UseCase[ImportReport],
@@ -114,7 +159,13 @@ async def import_frame(
     return s.ImportOut(**report.as_dict())
 
 
-@post("/import/async", status_code=202, summary="Queue an import as a job")
+@post(
+    "/import/async",
+    status_code=202,
+    summary="Queue an import as a job",
+    responses=error_responses(409, 415),
+    opt=described(body=IMPORT_BODY, idempotent=True),
+)
 async def import_async(
     request: Request[Any, Any, Any],
     submit_job: UseCase[Job],
@@ -147,7 +198,7 @@ async def questdb_job(get_job: UseCase[Job], job_id: p.JobId) -> s.JobOut:
     return present.job_out(await get_job(job_id))
 
 
-@get("/measurements", summary="Measurements in the time-series store")
+@get("/measurements", summary="Measurements in the time-series store", responses=error_responses(*STORE_ERRORS))
 async def measurements(
     list_measurements: UseCase[list[MeasurementInfo]],
     prefix: Annotated[
@@ -164,7 +215,11 @@ async def measurements(
     )
 
 
-@get("/measurement/{name:str}", summary="One measurement: columns, dedup keys, partitions and a sample")
+@get(
+    "/measurement/{name:str}",
+    summary="One measurement: columns, dedup keys, partitions and a sample",
+    responses=error_responses(*STORE_ERRORS),
+)
 async def measurement(
     describe_measurement: UseCase[tuple[MeasurementInfo, pa.Table]],
     name: p.MeasurementName,
@@ -176,22 +231,32 @@ async def measurement(
     return present.measurement_detail(info, [{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()])
 
 
-@post("/query", status_code=200, summary="A read-only statement answered as JSON rows")
-async def query(request: Request[Any, Any, Any], run_query: UseCase[QueryResult]) -> s.QueryOut:
-    body = decode(await request.body(), s.QueryIn)
-    result = await run_query(body.sql, body.limit, body.timeout)
+@post(
+    "/query",
+    status_code=200,
+    summary="A read-only statement answered as JSON rows",
+    responses=SQL_ERRORS,
+    opt=described(example={"sql": "SELECT 1 AS one", "limit": 10}),
+)
+async def query(data: s.QueryIn, run_query: UseCase[QueryResult]) -> s.QueryOut:
+    result = await run_query(data.sql, data.limit, data.timeout)
     rows = [[_json_value(v) for v in row] for row in result.rows]
     return s.QueryOut(columns=[s.QueryColumn(name=n, type=t) for n, t in result.columns], rows=rows, count=len(rows))
 
 
-@post("/export", status_code=200, summary="Stream the result of a read-only statement")
+@post(
+    "/export",
+    status_code=200,
+    summary="Stream the result of a read-only statement",
+    responses=SQL_ERRORS,
+    opt=described(example={"sql": "SELECT 1 AS one", "format": "csv"}, ok={"200": frame_stream()}),
+)
 async def export(
-    request: Request[Any, Any, Any], export_query: StreamingUseCase[pa.RecordBatch], download: p.Download = False
+    data: s.ExportIn, export_query: StreamingUseCase[pa.RecordBatch], download: p.Download = False
 ) -> Stream:
-    body = decode(await request.body(), s.ExportIn)
-    fmt = choose_format(body.format, None, "csv")
-    output_unit(body.ts_unit, fmt)  # a bad unit is a 400 before the statement runs
-    return await stream_batches(export_query(body.sql, body.timeout), fmt, body.ts_unit, attachment(download, "export"))
+    fmt = choose_format(data.format, None, "csv")
+    output_unit(data.ts_unit, fmt)  # a bad unit is a 400 before the statement runs
+    return await stream_batches(export_query(data.sql, data.timeout), fmt, data.ts_unit, attachment(download, "export"))
 
 
 def _json_value(value: Any) -> Any:

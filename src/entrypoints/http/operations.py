@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from litestar import Response, Router, get
+from litestar.openapi.spec import OpenAPIType, Schema
 
 from application.datasets import DatasetDetail
 from application.health import HealthReport
@@ -18,13 +19,36 @@ from domain.simulations import Simulation
 from entrypoints.http import datasets, runs, simulations
 from entrypoints.http import parameters as p
 from entrypoints.http import schemas as s
+from entrypoints.http.errors import STORE_ERRORS, error_responses
+from entrypoints.http.openapi_extras import described, json_of, ref
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
 VERSION = "0.1.0"
 
 
-@get(["/api/health", "/healthz"], summary="Service and store health; 503 when down", tags=["operations"])
+HEALTH: Final = json_of(
+    Schema(
+        all_of=[
+            ref("HealthOut"),
+            Schema(
+                type=OpenAPIType.OBJECT,
+                properties={
+                    "postgres": Schema(type=OpenAPIType.OBJECT, description="`metadata`, when it is Postgres."),
+                    "questdb": Schema(type=OpenAPIType.OBJECT, description="`timeseries`, when it is QuestDB."),
+                },
+            ),
+        ]
+    )
+)
+
+
+@get(
+    ["/api/health", "/healthz"],
+    summary="Service and store health; 503 when down",
+    tags=["operations"],
+    opt=described(ok={"200": HEALTH, "503": HEALTH}),
+)
 async def health(check_health: UseCase[HealthReport], settings: Settings) -> Response[dict[str, Any]]:
     report = await check_health()
     body: dict[str, Any] = {
@@ -52,7 +76,12 @@ async def legacy_datasets(
     return result
 
 
-@get("/api/indicators/datasets/{ref:str}", summary="Legacy alias of GET /api/datasets/{id}", tags=["legacy"])
+@get(
+    "/api/indicators/datasets/{ref:str}",
+    summary="Legacy alias of GET /api/datasets/{id}",
+    tags=["legacy"],
+    responses=error_responses(*STORE_ERRORS),
+)
 async def legacy_dataset(dataset_detail: UseCase[DatasetDetail], ref: p.DatasetRef) -> s.DatasetDetailOut:
     result: s.DatasetDetailOut = await datasets.dataset_detail.fn(dataset_detail, ref)
     return result
@@ -69,7 +98,12 @@ async def legacy_runs(
     return result
 
 
-@get("/api/walkforward/runs/{run_id:str}", summary="Legacy alias of GET /api/runs/{id}", tags=["legacy"])
+@get(
+    "/api/walkforward/runs/{run_id:str}",
+    summary="Legacy alias of GET /api/runs/{id}",
+    tags=["legacy"],
+    opt=described(ok={"200": json_of(ref("RunOut"))}),
+)
 async def legacy_run(get_run: UseCase[WalkforwardRun], read_predictions: UseCase[RangeRows], run_id: p.RunId) -> Any:
     result: Any = await runs.get_run.fn(get_run, read_predictions, run_id)
     return result

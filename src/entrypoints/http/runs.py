@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, Router, get, post
+from litestar.openapi.spec import Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -33,10 +34,14 @@ from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
+from entrypoints.http.errors import WRITE_ERRORS, error_responses
+from entrypoints.http.examples import RUN_EXAMPLE
 from entrypoints.http.inputs import columns_param, idempotency_key, sha256, time_param
 from entrypoints.http.jobs_submit import accepted, queue_command
+from entrypoints.http.openapi_extras import ROWS, described, json_of, record_with_frame, ref, streamed
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
-from entrypoints.http.uploads import UploadSpool, frame_only, record_with_frame
+from entrypoints.http.uploads import UploadSpool, frame_only
+from entrypoints.http.uploads import record_with_frame as read_record_with_frame
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
@@ -93,7 +98,20 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
     )
 
 
-@post("/", status_code=201, summary="Save a run with its folds and, optionally, its predictions")
+RUN_SAVED = {"201": json_of(ref("RunSavedOut"))}
+
+
+@post(
+    "/",
+    status_code=201,
+    summary="Save a run with its folds and, optionally, its predictions",
+    responses=error_responses(*WRITE_ERRORS),
+    opt=described(
+        body=record_with_frame("RunIn", RUN_EXAMPLE, "run", "predictions", "Prediction rows"),
+        ok=RUN_SAVED,
+        idempotent=True,
+    ),
+)
 async def save_run(
     request: Request[Any, Any, Any],
     save_run: UseCase[RunSaved],
@@ -102,7 +120,7 @@ async def save_run(
     run_async: p.RunAsync = False,
 ) -> Response[Any]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
-        body, predictions, digest = await record_with_frame(
+        body, predictions, digest = await read_record_with_frame(
             request, spool, s.RunIn, "run", "predictions", FrameKind.PREDICTIONS
         )
         key = idempotency_key(request, "runs.save", digest)
@@ -159,7 +177,11 @@ async def list_runs(
     return run_page(await list_runs(filters, PageRequest.of(limit, offset, after)))
 
 
-@get("/{run_id:str}", summary="A run with its folds; or its predictions with download_predictions=true")
+@get(
+    "/{run_id:str}",
+    summary="A run with its folds; or its predictions with download_predictions=true",
+    **streamed(Schema(any_of=[ref("RunOut"), ROWS])),
+)
 async def get_run(
     get_run: UseCase[WalkforwardRun],
     read_predictions: UseCase[RangeRows],
@@ -178,7 +200,7 @@ async def get_run(
     return present.run_out(await get_run(run_id), "")
 
 
-@get("/{run_id:str}/predictions", summary="Stream a run's prediction rows")
+@get("/{run_id:str}/predictions", summary="Stream a run's prediction rows", **streamed())
 async def predictions(
     request: Request[Any, Any, Any],
     read_predictions: UseCase[RangeRows],
@@ -199,7 +221,11 @@ async def predictions(
     return await stream_rows(rows, fmt, ts_unit, attachment(download, f"predictions_{rows.query.measurement}"))
 
 
-@get("/{run_id:str}/frame", summary="The run's bars, indicators and predictions, joined on the exact timestamp")
+@get(
+    "/{run_id:str}/frame",
+    summary="The run's bars, indicators and predictions, joined on the exact timestamp",
+    **streamed(),
+)
 async def frame(
     request: Request[Any, Any, Any],
     read_run_frame: UseCase[RunFrame],
@@ -226,7 +252,13 @@ async def frame(
     return await stream_batches(joined, fmt, ts_unit, attachment(download, f"run_{found.run_id}_frame"))
 
 
-@post("/{run_id:str}/predictions", status_code=201, summary="Append prediction rows to a run that is not final")
+@post(
+    "/{run_id:str}/predictions",
+    status_code=201,
+    summary="Append prediction rows to a run that is not final",
+    responses=error_responses(*WRITE_ERRORS, 404),
+    opt=described(ok=RUN_SAVED, idempotent=True),
+)
 async def append_predictions(
     request: Request[Any, Any, Any], append_predictions: UseCase[RunSaved], settings: Settings, run_id: p.RunId
 ) -> s.RunSavedOut:

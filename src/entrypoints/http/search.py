@@ -21,6 +21,7 @@ from domain.search.fields import DATASET_ID, RUN_ID, RUNS, SIMULATIONS, FieldRef
 from domain.search.query import Found
 from domain.search.records import RunRecord, SimulationRecord
 from entrypoints.http import presenters as present
+from entrypoints.http.errors import error_responses
 from entrypoints.http.schemas.common import NextCursor, PageLimit, PageOffset, doc
 from entrypoints.http.use_cases import UseCase
 
@@ -233,7 +234,7 @@ Ids = Annotated[
 ]
 
 
-@get("/runs/compare", summary="Compare 2 to 20 runs side by side")
+@get("/runs/compare", summary="Compare 2 to 20 runs side by side", responses=error_responses(404))
 async def compare_runs(compare_runs: UseCase[use.RunComparison], ids: Ids = None) -> RunComparisonOut:
     found = await compare_runs(ids)
     runs = [msgspec.to_builtins(present.run_out(run, "")) for run in found.runs]
@@ -242,7 +243,7 @@ async def compare_runs(compare_runs: UseCase[use.RunComparison], ids: Ids = None
     return RunComparisonOut(runs, found.params, found.params_differ, found.metrics, found.fold_metrics, found.datasets)
 
 
-@get("/simulations/compare", summary="Compare 2 to 20 simulations side by side")
+@get("/simulations/compare", summary="Compare 2 to 20 simulations side by side", responses=error_responses(404))
 async def compare_simulations(
     compare_simulations: UseCase[use.SimulationComparison], ids: Ids = None
 ) -> SimulationComparisonOut:

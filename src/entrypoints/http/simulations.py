@@ -27,11 +27,15 @@ from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
+from entrypoints.http.errors import WRITE_ERRORS, error_responses
+from entrypoints.http.examples import SIMULATION_EXAMPLE
 from entrypoints.http.inputs import idempotency_key
 from entrypoints.http.jobs_submit import accepted, queue_command
+from entrypoints.http.openapi_extras import described, json_of, record_with_frame, ref, streamed
 from entrypoints.http.runs import dataset_named, parse_uuid
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
-from entrypoints.http.uploads import UploadSpool, record_with_frame
+from entrypoints.http.uploads import UploadSpool
+from entrypoints.http.uploads import record_with_frame as read_record_with_frame
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
 
@@ -54,7 +58,17 @@ def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: Id
     )
 
 
-@post("/", status_code=201, summary="Save a simulation with its trades and buckets")
+@post(
+    "/",
+    status_code=201,
+    summary="Save a simulation with its trades and buckets",
+    responses=error_responses(*WRITE_ERRORS),
+    opt=described(
+        body=record_with_frame("SimulationIn", SIMULATION_EXAMPLE, "simulation", "trades", "Trades"),
+        ok={"201": json_of(ref("SimulationSavedOut"))},
+        idempotent=True,
+    ),
+)
 async def save_simulation(
     request: Request[Any, Any, Any],
     save_simulation: UseCase[SimulationSaved],
@@ -63,7 +77,7 @@ async def save_simulation(
     run_async: p.RunAsync = False,
 ) -> Response[Any]:
     async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
-        body, trades, digest = await record_with_frame(
+        body, trades, digest = await read_record_with_frame(
             request, spool, s.SimulationIn, "simulation", "trades", FrameKind.TRADES
         )
         key = idempotency_key(request, "simulations.save", digest)
@@ -119,7 +133,11 @@ async def get_simulation(get_simulation: UseCase[Simulation], simulation_id: p.S
     return present.simulation_out(await get_simulation(simulation_id), "")
 
 
-@get("/{simulation_id:str}/trades", summary="A simulation's trades by bar time: JSON pages or a stream")
+@get(
+    "/{simulation_id:str}/trades",
+    summary="A simulation's trades by bar time: JSON pages or a stream",
+    **streamed(ref("TradePage")),
+)
 async def trades(
     request: Request[Any, Any, Any],
     trades_page: UseCase[Page[Trade]],

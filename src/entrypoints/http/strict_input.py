@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote
 
 import msgspec
@@ -30,6 +30,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import InvalidInput
 
+T = TypeVar("T")
 IGNORED_HEADER = "Stage1-Ignored-Fields"
 MAX_NAMED = 50
 # The API is checked. Pages and files a browser or a scraper loads (the dashboard at `/`, `/ui`, `/vendor`,
@@ -54,7 +55,7 @@ class StrictInput:
     query_names: dict[BaseRouteHandler, frozenset[str] | None] = field(default_factory=dict)
     # Query parameters that take one value: sent twice, which one counts would be a guess.
     single_names: dict[BaseRouteHandler, frozenset[str]] = field(default_factory=dict)
-    # Handlers that let Litestar decode their body (`data: SomeStruct`) instead of `inputs.decode`.
+    # Handlers that let Litestar decode their body (`data: SomeStruct`) rather than calling `decode` themselves.
     data_structs: dict[BaseRouteHandler, type[msgspec.Struct]] = field(default_factory=dict)
 
     def learn(self, app: Litestar) -> Litestar:
@@ -101,16 +102,12 @@ class StrictInput:
         return check
 
     async def before_request(self, request: Request[Any, Any, Any]) -> None:
-        """The same field check for bodies Litestar decodes; the body is cached, so it is read once."""
+        """A `data:` body is decoded here first, as `decode` does: Litestar converts leniently (`0` for `false`)
+        and words its errors its own way, while a body must mean what its schema says. The body is cached, so
+        it is read once; Litestar's own decoding then only ever sees a body that passed."""
         kind = self.data_structs.get(request.route_handler)
         if kind is not None:
-            body = await request.body()
-            check_fields(body, kind)
-            # Litestar converts leniently (`0` for `false`); a body must mean what its schema says.
-            try:
-                msgspec.json.decode(body or b"{}", type=kind, strict=True)
-            except msgspec.DecodeError as exc:  # malformed JSON, or a value of the wrong type
-                raise InvalidInput(f"invalid body: {exc}", {"body": str(exc)}) from exc
+            decode(await request.body(), kind)
 
     def _check_query(self, scope: Scope) -> None:
         known = self.query_names.get(scope["route_handler"], None)
@@ -138,6 +135,21 @@ def header_value(names: list[str]) -> str:
     cannot carry, so all but token characters are percent-encoded; a flood of them is cut short."""
     shown = [quote(name, safe="!#$&'*+-.^_`|~") for name in names[:MAX_NAMED]]
     return ",".join(shown + (["..."] if len(names) > MAX_NAMED else []))
+
+
+def decode(data: bytes | str, kind: type[T], what: str = "body") -> T:
+    """JSON into a wire struct; a wrong type or a missing field is a 400 naming the path, and a field the
+    struct does not know is named in `Stage1-Ignored-Fields` (a 400 under `STAGE1_STRICT_BODIES`)."""
+    try:
+        value = msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"invalid {what}: {exc}", {"part": what, "reason": str(exc)}) from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}", {"part": what}) from exc
+    except RecursionError as exc:  # msgspec refuses nesting deeper than the interpreter's stack allows
+        raise InvalidInput(f"{what} is nested too deeply", {"part": what}) from exc
+    check_fields(data, kind)
+    return value
 
 
 def check_fields(data: bytes | str, kind: type[Any]) -> None:

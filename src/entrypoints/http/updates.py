@@ -8,7 +8,7 @@ The handlers sit on the runs and simulations routers (one router per path, so OP
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, patch, post
@@ -18,7 +18,10 @@ from domain import lifecycle
 from domain.runs import Fold, WalkforwardRun
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
-from entrypoints.http.inputs import decode, idempotency_key, sha256
+from entrypoints.http.errors import error_responses
+from entrypoints.http.examples import RUN_EXAMPLE
+from entrypoints.http.inputs import idempotency_key, sha256
+from entrypoints.http.openapi_extras import described
 from entrypoints.http.schemas.common import Json, Label, Notes, RunStatusName, ShortText, doc
 from entrypoints.http.schemas.runs import FoldIn
 from entrypoints.http.use_cases import UseCase
@@ -52,12 +55,20 @@ def _simulation_detail(simulation: Any) -> dict[str, Any]:
     return detail
 
 
-@patch("/{run_id:str}", summary="Update a run: status, name, tags, notes, summary metrics")
-async def patch_run(request: Request[Any, Any, Any], update_run: UseCase[dict[str, Any]], run_id: p.RunId) -> Any:
-    raw = await request.body()
-    body = decode(raw, UpdateIn)
-    key = idempotency_key(request, "runs.update", sha256(run_id.encode() + b"\n" + raw))
-    return await update_run(run_id, body.update(), key, _run_detail)
+PATCH_DOC: Final[dict[str, Any]] = {
+    "responses": error_responses(404, 409),
+    "opt": described(
+        idempotent=True, example={"status": "COMPLETED", "tags": {"model": "xgb"}, "summary_metrics": {"auc": 0.57}}
+    ),
+}
+
+
+@patch("/{run_id:str}", summary="Update a run: status, name, tags, notes, summary metrics", **PATCH_DOC)
+async def patch_run(
+    request: Request[Any, Any, Any], data: UpdateIn, update_run: UseCase[dict[str, Any]], run_id: p.RunId
+) -> Any:
+    key = idempotency_key(request, "runs.update", sha256(run_id.encode() + b"\n" + await request.body()))
+    return await update_run(run_id, data.update(), key, _run_detail)
 
 
 class FoldsIn(msgspec.Struct, forbid_unknown_fields=False):
@@ -66,18 +77,25 @@ class FoldsIn(msgspec.Struct, forbid_unknown_fields=False):
     folds: Annotated[list[FoldIn], Meta(min_length=1, max_length=100_000), doc("The folds, 1 to 100,000.")]
 
 
-@post("/{run_id:str}/folds", status_code=200, summary="Add or replace folds of a run that is not final")
-async def post_folds(request: Request[Any, Any, Any], add_folds: UseCase[WalkforwardRun], run_id: p.RunId) -> Any:
-    body = decode(await request.body(), FoldsIn)
-    folds = msgspec.convert(body.folds, list[Fold], from_attributes=True)
+@post(
+    "/{run_id:str}/folds",
+    status_code=200,
+    summary="Add or replace folds of a run that is not final",
+    responses=error_responses(404, 409),
+    opt=described(example={"folds": RUN_EXAMPLE["folds"]}),
+)
+async def post_folds(data: FoldsIn, add_folds: UseCase[WalkforwardRun], run_id: p.RunId) -> Any:
+    folds = msgspec.convert(data.folds, list[Fold], from_attributes=True)
     return _run_detail(await add_folds(run_id, folds))
 
 
-@patch("/{simulation_id:str}", summary="Update a simulation: status, name, tags, notes, metrics")
+@patch("/{simulation_id:str}", summary="Update a simulation: status, name, tags, notes, metrics", **PATCH_DOC)
 async def patch_simulation(
-    request: Request[Any, Any, Any], update_simulation: UseCase[dict[str, Any]], simulation_id: p.SimulationId
+    request: Request[Any, Any, Any],
+    data: UpdateIn,
+    update_simulation: UseCase[dict[str, Any]],
+    simulation_id: p.SimulationId,
 ) -> Any:
     raw = await request.body()
-    body = decode(raw, UpdateIn)
     key = idempotency_key(request, "simulations.update", sha256(simulation_id.encode() + b"\n" + raw))
-    return await update_simulation(simulation_id, body.update(), key, _simulation_detail)
+    return await update_simulation(simulation_id, data.update(), key, _simulation_detail)

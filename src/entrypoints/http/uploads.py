@@ -254,7 +254,8 @@ async def record_with_frame(
     """A record (run, simulation) and its optional frame, in any of the forms the contract allows:
     JSON with the rows inline (`<frame>` array or `<frame>_csv` text), or multipart with a `<head_part>`
     JSON part next to a `<frame>` file part. Answers the record, the spooled frame and the request hash."""
-    from entrypoints.http.inputs import decode, is_multipart, require_json_or_multipart, sha256
+    from entrypoints.http.inputs import is_multipart, require_json_or_multipart, sha256
+    from entrypoints.http.strict_input import decode
 
     require_json_or_multipart(request)
     if is_multipart(request):
@@ -287,7 +288,8 @@ async def frame_only(
     """A frame with no record around it (rows appended to one that exists): JSON as on create (`record`
     holds `<frame>` and `<frame>_csv`), a multipart `<frame>` file part, or the raw CSV/Parquet/Arrow body.
     Answers the spooled frame and the request hash; a request without the frame is a 400."""
-    from entrypoints.http.inputs import decode, is_json, is_multipart, media_type, sha256
+    from entrypoints.http.inputs import is_json, is_multipart, media_type, sha256
+    from entrypoints.http.strict_input import decode
 
     upload: FrameUpload | None
     if is_multipart(request):

@@ -26,8 +26,7 @@ from application.landing import Owner, landed_rows, reserve_measurement
 from domain.errors import Conflict, StoreTimeout, UpstreamError
 from domain.frames import FrameKind
 from domain.values import MeasurementName
-from entrypoints.http import body_timeout
-from entrypoints.http import openapi_extras as examples
+from entrypoints.http import body_timeout, examples
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
