@@ -168,7 +168,7 @@ def worker(concurrency: int) -> None:
 )
 @click.option("--mode", type=click.Choice(["append", "replace"]), default="append")
 @click.option("--async", "run_async", is_flag=True, help="Queue a job and follow its progress.")
-@click.option("--url", default=lambda: os.environ.get("STAGE1_URL", "http://127.0.0.1:8000"), show_default="STAGE1_URL")
+@click.option("--url", default=lambda: _configured_url(), show_default="STAGE1_URL, else STAGE1_HOST:STAGE1_PORT")
 @click.option("--token", default=lambda: os.environ.get("STAGE1_TOKEN"), help="API token (STAGE1_TOKEN).")
 def import_file(
     file: Path, measurement: str, kind: str, mode: str, run_async: bool, url: str, token: str | None
@@ -193,7 +193,7 @@ def openapi(output: Path | None) -> None:
 
 
 @main.command()
-@click.option("--url", default=lambda: os.environ.get("STAGE1_URL", "http://127.0.0.1:8000"), show_default="STAGE1_URL")
+@click.option("--url", default=lambda: _configured_url(), show_default="STAGE1_URL, else STAGE1_HOST:STAGE1_PORT")
 @click.option("--token", "token_", default=None, help="A token issued before (asked for if neither this nor --secret).")
 @click.option("--secret", default=None, help="The server's shared secret: issue a new token named --name.")
 @click.option("--name", default="python-client", show_default=True, help="Name of a token issued with --secret.")
@@ -234,6 +234,13 @@ def token_revoke(token_id: str) -> None:
     from entrypoints import cli_tokens
 
     cli_tokens.revoke(Settings(), token_id)
+
+
+def _configured_url() -> str:
+    """Where `stage1 serve` with the same settings listens, so a command finds the server without --url."""
+    from entrypoints.cli_target import server_url
+
+    return server_url(Settings())
 
 
 main.add_command(gc)

@@ -264,3 +264,11 @@ def test_store_addresses_in_start_up_lines_never_show_a_password() -> None:
         "metadata": "postgresql+asyncpg://stage1:***@db.internal:5432/stage1",
         "timeseries (questdb)": "http://admin:***@qdb.internal:9000",
     }
+
+
+def test_import_finds_the_server_at_the_configured_address_without_url(
+    server: str, operator: dict[str, str], tmp_path: Path
+) -> None:
+    imported = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "found_by_port", **operator)
+    assert imported.returncode == 0, imported.stderr
+    assert "10 rows" in imported.stderr
