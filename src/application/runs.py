@@ -32,6 +32,7 @@ class RunSaved:
     run_id: str
     prediction_measurement: str
     questdb_rows_written: int
+    checks: dict[str, Any] | None = None  # the run's walk-forward checks once these rows are in
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,7 +86,7 @@ async def save_run(
             predictions = None if opened.schema is None else checked_predictions(aiter(opened), check)
         async with landed_rows(writer, catalog, measurement, predictions, FrameKind.PREDICTIONS) as rows:
             run.checks = check.report()
-            saved = RunSaved(str(run.run_id), str(measurement), rows)
+            saved = RunSaved(str(run.run_id), str(measurement), rows, run.checks)
             async with uow() as tx:
                 await tx.runs.add(run)
                 await settle(tx, measurement, owner, now)
@@ -124,15 +125,14 @@ async def append_predictions(
     check = PredictionCheck(run.folds)
     rows = None if opened.schema is None else checked_predictions(aiter(opened), check)
     measurement = run.prediction_measurement
-    async with landed_rows(writer, catalog, measurement, rows, FrameKind.PREDICTIONS) as written:
-        appended = RunSaved(str(run.run_id), str(measurement), written)
-        async with uow() as tx:
-            if written:
-                stored = await find_run(tx, str(run.run_id))  # the checks as they are now, not as first read
-                stored.checks = check.report(stored.checks)
-                await tx.runs.save(stored)
-            await remember_answer(tx, command.idempotency, True, appended.as_dict(), clock.now())
-            await tx.commit()
+    async with landed_rows(writer, catalog, measurement, rows, FrameKind.PREDICTIONS) as written, uow() as tx:
+        stored = await find_run(tx, str(run.run_id))  # the checks as they are now, not as first read
+        if written:
+            stored.checks = check.report(stored.checks)
+            await tx.runs.save(stored)
+        appended = RunSaved(str(run.run_id), str(measurement), written, stored.checks)
+        await remember_answer(tx, command.idempotency, True, appended.as_dict(), clock.now())
+        await tx.commit()
     await events.publish(EventType.RUN_UPDATED, {"run_id": appended.run_id, "status": run.status.value})
     return appended
 

@@ -353,11 +353,14 @@ def test_a_run_logged_as_it_goes_is_closed_by_an_update(stage1: tuple[Client, Se
     replaced = client.runs.set_folds(saved, [fold(1, (30, 79), (80, 99), thresholds={"long": 0.6})])
     assert [(f.fold_number, f.train_start) for f in replaced.folds or []] == [(0, 0), (1, 30)]
     appended = client.runs.append(saved, predictions(frame, 60).iloc[:20])
+    checks = appended.pop("checks")
     assert appended == {
         "run_id": saved.run_id,
         "prediction_measurement": saved.prediction_measurement,
         "questdb_rows_written": 20,
     }
+    # The rows logged first (bars 80-99, fold 0) lie past fold 0's test window once its bounds came (60-79).
+    assert checks["predictions_outside_test_window"] == 20 and checks["examples"][0] == {"bar_index": 80, "fold_number": 0}
     closed = client.runs.update(saved, status="COMPLETED", tags={"stage": None, "final": "yes"}, metrics={"hit": 0.6})
     assert closed.status == "COMPLETED" and closed.completed_at is not None
     assert closed.tags == {"owner": "ana", "final": "yes"} and closed.summary_metrics == {"sharpe": 0.1, "hit": 0.6}

@@ -175,3 +175,6 @@ class RunSavedOut(Struct):
     run_id: RunIdOut
     prediction_measurement: PredictionMeasurementOut
     questdb_rows_written: RowsWritten
+    checks: Annotated[
+        RunChecksOut | None, doc("The run's walk-forward checks with these rows in (null for a run saved before them).")
+    ] = None

@@ -47,6 +47,7 @@ async def test_rows_appended_to_a_running_run_read_back_in_order_after_those_sav
         "run_id": run_id,
         "prediction_measurement": detail["prediction_measurement"],
         "questdb_rows_written": 2,
+        "checks": detail["checks"],
     }
     csv = "timestamp,bar_index,fold_number,prediction,target\n" + f"{START + 5 * 3600},5,1,0.5,1\n"
     second = await client.post(f"/api/runs/{run_id}/predictions", json={"predictions_csv": csv})

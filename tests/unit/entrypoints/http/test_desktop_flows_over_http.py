@@ -150,7 +150,8 @@ async def test_a_run_with_folds_and_predictions_reads_back_in_the_desktop_column
     )
     assert response.status_code == 201, response.text
     saved = response.json()
-    assert set(saved) == {"run_id", "prediction_measurement", "questdb_rows_written"}
+    # The contract's three fields, plus `checks` (added fields are allowed; none is renamed or removed).
+    assert set(saved) == {"run_id", "prediction_measurement", "questdb_rows_written", "checks"}
     assert saved["questdb_rows_written"] == 48
     assert saved["prediction_measurement"].startswith("btc25_3_wf_")
 

@@ -101,7 +101,7 @@ async def test_predictions_outside_their_test_window_are_stored_and_counted_in_c
     run_id = saved.json()["run_id"]
     assert saved.json()["questdb_rows_written"] == 5
     checks = (await client.get(f"/api/runs/{run_id}")).json()["checks"]
-    assert checks == {
+    assert checks == saved.json()["checks"] == {
         "predictions_outside_test_window": 3,
         "examples": [{"bar_index": b, "fold_number": 1} for b in (20, 36, 40)],
     }
@@ -109,6 +109,7 @@ async def test_predictions_outside_their_test_window_are_stored_and_counted_in_c
     appended = await client.post(f"/api/runs/{run_id}/predictions", json={"predictions": [prediction(41, 1)]})
     assert appended.status_code == 201, appended.text
     checks = (await client.get(f"/api/runs/{run_id}")).json()["checks"]
+    assert checks == appended.json()["checks"]
     assert checks["predictions_outside_test_window"] == 4 and checks["examples"][-1]["bar_index"] == 41
 
     # New bounds for fold 1 take every stored prediction again.
