@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.connection import ASGIConnection
@@ -201,14 +201,20 @@ def not_locked_out(connection: ASGIConnection[Any, Any, Any, Any], _: Any) -> No
     lockout_of(connection).check(client_address(connection))
 
 
+# Where a secret or a token is presented: a small body, the lockout first, and its refusals.
+PRESENTS_A_SECRET: Final[dict[str, Any]] = {
+    "request_max_body_size": OPEN_BODY_BYTES,
+    "guards": [not_locked_out],
+    "responses": error_responses(401, 403),
+}
+
+
 @post(
     "/session",
     status_code=201,
     summary="Open a browser session (HttpOnly cookie) against a token or the shared secret",
-    request_max_body_size=OPEN_BODY_BYTES,
-    guards=[not_locked_out],
-    responses=error_responses(401, 403),
     opt=described(example={"secret": "the shared secret", "name": "alice-browser"}),
+    **PRESENTS_A_SECRET,
 )
 async def start_session(
     request: Request[Any, Any, Any], data: SessionIn, open_session: UseCase[IssuedToken], settings: Settings
@@ -274,10 +280,8 @@ async def issue_checked(
     "/token",
     status_code=201,
     summary="Issue a token against the shared secret (shown once)",
-    request_max_body_size=OPEN_BODY_BYTES,
-    guards=[not_locked_out],
-    responses=error_responses(401, 403),
     opt=described(example={"secret": "the shared secret", "name": "alice-desktop", "ttl_days": 30}),
+    **PRESENTS_A_SECRET,
 )
 async def issue(
     request: Request[Any, Any, Any], data: TokenIn, issue_token: UseCase[IssuedToken], settings: Settings

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import msgspec
-from litestar import Response
+from litestar import Request, Response
 
 from application.commands import JobCommand
 from application.idempotency import IdempotencyKey
 from application.series_ports import FrameUpload
+from domain.frames import FrameKind
 from domain.jobs import Job, JobType
 from entrypoints.http import schemas as s
 from entrypoints.http.access_log import current_request_id
-from entrypoints.http.inputs import sha256
-from entrypoints.http.uploads import UploadSpool
+from entrypoints.http.inputs import idempotency_key, sha256
+from entrypoints.http.uploads import UploadSpool, record_with_frame
+from entrypoints.settings import Settings
+
+Record = TypeVar("Record", bound=msgspec.Struct)
+Command = TypeVar("Command", bound=JobCommand)
 
 
 async def queue_command(
@@ -56,3 +62,37 @@ def accepted(job: Job) -> Response[s.JobAcceptedOut]:
         status_code=202,
         headers={"Location": poll_url},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWithFrame(Generic[Record, Command]):
+    """A record saved with its optional frame (a run with predictions, a simulation with trades): how it
+    arrives, the command it becomes, the job `?async=true` queues and the answer of a save that waits."""
+
+    record: type[Record]
+    head: str  # the record's multipart part, and the idempotency scope `<head>s.save`
+    frame: str
+    kind: FrameKind
+    job_type: JobType
+    command: Callable[[Record, FrameUpload | None, IdempotencyKey | None], Command]
+    visible: Callable[[Command], dict[str, Any]]  # what readers of the queued job see of it
+    out: type[msgspec.Struct]
+
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        save: Callable[[Command], Awaitable[Any]],
+        submit_job: Callable[..., Awaitable[Job]],
+        run_async: bool,
+    ) -> Response[Any]:
+        async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
+            body, frame, digest = await record_with_frame(request, spool, self.record, self.head, self.frame, self.kind)
+            key = idempotency_key(request, f"{self.head}s.save", digest)
+            command = self.command(body, frame, key)  # validates before anything is queued
+            if run_async:
+                frames = [frame] if frame else []
+                visible = self.visible(command)
+                return accepted(await queue_command(submit_job, spool, self.job_type, command, frames, key, **visible))
+            saved = await save(command)
+        return Response(self.out(**saved.as_dict()), status_code=201)

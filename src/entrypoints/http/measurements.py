@@ -37,7 +37,6 @@ from entrypoints.http.openapi_extras import (
     GZIP,
     MULTIPART,
     PARQUET,
-    binary,
     described,
     frame_part,
     frame_stream,
@@ -75,10 +74,10 @@ IMPORT_BODY: Final = {
         ["file"],
     ),
     CSV: OpenAPIMediaType(schema=text("CSV with a header row; `?measurement=` names the target."), example=OHLCV_CSV),
-    GZIP: OpenAPIMediaType(schema=binary("Gzipped CSV.")),
-    PARQUET: OpenAPIMediaType(schema=binary("A Parquet file.")),
-    ARROW_STREAM: OpenAPIMediaType(schema=binary("An Arrow IPC stream.")),
-    ARROW_FILE: OpenAPIMediaType(schema=binary("An Arrow IPC file.")),
+    GZIP: OpenAPIMediaType(schema=text("Gzipped CSV.", binary=True)),
+    PARQUET: OpenAPIMediaType(schema=text("A Parquet file.", binary=True)),
+    ARROW_STREAM: OpenAPIMediaType(schema=text("An Arrow IPC stream.", binary=True)),
+    ARROW_FILE: OpenAPIMediaType(schema=text("An Arrow IPC file.", binary=True)),
     **json_of(ref("ImportJsonIn"), IMPORT_EXAMPLE),
 }
 SQL_ERRORS: Final = error_responses(403, *STORE_ERRORS)

@@ -43,12 +43,8 @@ def json_of(target: Reference | Schema, example: Any = None) -> dict[str, OpenAP
     return {JSON: OpenAPIMediaType(schema=target, example=example)}
 
 
-def binary(description: str) -> Schema:
-    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
-
-
-def text(description: str) -> Schema:
-    return Schema(type=OpenAPIType.STRING, description=description)
+def text(description: str, binary: bool = False) -> Schema:
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY if binary else None, description=description)
 
 
 ROWS: Final = Schema(
@@ -64,8 +60,8 @@ def frame_stream(json: Reference | Schema = ROWS) -> dict[str, OpenAPIMediaType]
         CSV: OpenAPIMediaType(schema=text("CSV with a header row.")),
         JSON: OpenAPIMediaType(schema=json),
         NDJSON: OpenAPIMediaType(schema=text("One JSON object per line.")),
-        ARROW_STREAM: OpenAPIMediaType(schema=binary("An Arrow IPC stream.")),
-        PARQUET: OpenAPIMediaType(schema=binary("A Parquet file, a row group per chunk.")),
+        ARROW_STREAM: OpenAPIMediaType(schema=text("An Arrow IPC stream.", binary=True)),
+        PARQUET: OpenAPIMediaType(schema=text("A Parquet file, a row group per chunk.", binary=True)),
     }
 
 
@@ -75,7 +71,7 @@ def streamed(json: Reference | Schema = ROWS) -> dict[str, Any]:
 
 
 def frame_part(what: str) -> Schema:
-    return binary(f"{what} as CSV, CSV.gz, Parquet or Arrow IPC.")
+    return text(f"{what} as CSV, CSV.gz, Parquet or Arrow IPC.", binary=True)
 
 
 def multipart(parts: dict[str, Schema | Reference], required: list[str]) -> OpenAPIMediaType:

@@ -49,12 +49,10 @@ _SHARED: dict[tuple[type[Any], type[Any]], tuple[str, ...] | None] = {}
 
 def _shared_fields(kind: type[Any], out: type[msgspec.Struct]) -> tuple[str, ...] | None:
     """The dataclass fields of `kind` that `out` also has (None: `kind` is no dataclass, take it whole)."""
-    key = (kind, out)
-    if key not in _SHARED:
-        wanted = set(out.__struct_fields__)
+    if (kind, out) not in _SHARED:
         own = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else None
-        _SHARED[key] = None if own is None else tuple(f.name for f in own if f.name in wanted)
-    return _SHARED[key]
+        _SHARED[kind, out] = None if own is None else tuple(f.name for f in own if f.name in out.__struct_fields__)
+    return _SHARED[kind, out]
 
 
 def page_out(out: type[W], page: Page[T], item: Callable[[T], Any]) -> W:

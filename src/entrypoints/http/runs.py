@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from uuid import UUID
 
 import msgspec
@@ -37,11 +37,10 @@ from entrypoints.http import search as finding
 from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.examples import RUN_EXAMPLE
 from entrypoints.http.inputs import columns_param, idempotency_key, sha256, time_param
-from entrypoints.http.jobs_submit import accepted, queue_command
+from entrypoints.http.jobs_submit import RecordWithFrame
 from entrypoints.http.openapi_extras import ROWS, described, json_of, record_with_frame, ref, streamed
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
 from entrypoints.http.uploads import UploadSpool, frame_only
-from entrypoints.http.uploads import record_with_frame as read_record_with_frame
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
@@ -98,6 +97,16 @@ def run_command(body: s.RunIn, predictions: FrameUpload | None, key: Idempotency
     )
 
 
+RUN_WITH_PREDICTIONS: Final = RecordWithFrame(
+    s.RunIn,
+    "run",
+    "predictions",
+    FrameKind.PREDICTIONS,
+    JobType.RUN_PERSIST,
+    run_command,
+    lambda command: {"dataset_ref": command.dataset_ref},
+    s.RunSavedOut,
+)
 RUN_SAVED = {"201": json_of(ref("RunSavedOut"))}
 
 
@@ -119,25 +128,7 @@ async def save_run(
     settings: Settings,
     run_async: p.RunAsync = False,
 ) -> Response[Any]:
-    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
-        body, predictions, digest = await read_record_with_frame(
-            request, spool, s.RunIn, "run", "predictions", FrameKind.PREDICTIONS
-        )
-        key = idempotency_key(request, "runs.save", digest)
-        command = run_command(body, predictions, key)  # validates before anything is queued
-        if run_async:
-            job = await queue_command(
-                submit_job,
-                spool,
-                JobType.RUN_PERSIST,
-                command,
-                [predictions] if predictions else [],
-                key,
-                dataset_ref=command.dataset_ref,
-            )
-            return accepted(job)
-        saved = await save_run(command)
-    return Response(s.RunSavedOut(**saved.as_dict()), status_code=201)
+    return await RUN_WITH_PREDICTIONS.save(request, settings, save_run, submit_job, run_async)
 
 
 def run_page(page: Page[WalkforwardRun]) -> s.RunPage:

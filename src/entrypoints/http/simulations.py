@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
@@ -29,13 +29,10 @@ from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
 from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.examples import SIMULATION_EXAMPLE
-from entrypoints.http.inputs import idempotency_key
-from entrypoints.http.jobs_submit import accepted, queue_command
+from entrypoints.http.jobs_submit import RecordWithFrame
 from entrypoints.http.openapi_extras import described, json_of, record_with_frame, ref, streamed
 from entrypoints.http.runs import dataset_named, parse_uuid
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
-from entrypoints.http.uploads import UploadSpool
-from entrypoints.http.uploads import record_with_frame as read_record_with_frame
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
 
@@ -58,6 +55,18 @@ def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: Id
     )
 
 
+SIMULATION_WITH_TRADES: Final = RecordWithFrame(
+    s.SimulationIn,
+    "simulation",
+    "trades",
+    FrameKind.TRADES,
+    JobType.SIMULATION_PERSIST,
+    simulation_command,
+    lambda command: {"run_id": command.run_ref},
+    s.SimulationSavedOut,
+)
+
+
 @post(
     "/",
     status_code=201,
@@ -76,25 +85,7 @@ async def save_simulation(
     settings: Settings,
     run_async: p.RunAsync = False,
 ) -> Response[Any]:
-    async with UploadSpool.for_request(request, settings.uploads, settings.max_upload_bytes) as spool:
-        body, trades, digest = await read_record_with_frame(
-            request, spool, s.SimulationIn, "simulation", "trades", FrameKind.TRADES
-        )
-        key = idempotency_key(request, "simulations.save", digest)
-        command = simulation_command(body, trades, key)
-        if run_async:
-            job = await queue_command(
-                submit_job,
-                spool,
-                JobType.SIMULATION_PERSIST,
-                command,
-                [trades] if trades else [],
-                key,
-                run_id=body.run_id,
-            )
-            return accepted(job)
-        saved = await save_simulation(command)
-    return Response(s.SimulationSavedOut(**saved.as_dict()), status_code=201)
+    return await SIMULATION_WITH_TRADES.save(request, settings, save_simulation, submit_job, run_async)
 
 
 @get("/", summary="List simulations")
