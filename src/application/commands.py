@@ -12,7 +12,7 @@ import msgspec
 from application.idempotency import IdempotencyKey
 from application.series_ports import FrameUpload
 from domain.datasets import DatasetChanges
-from domain.frames import FrameKind, WriteMode
+from domain.frames import FrameKind, OnError, WriteMode
 from domain.runs import RunDetails
 from domain.simulations import SimulationDetails, TradeBucket
 
@@ -27,6 +27,9 @@ class ImportFrame(Command):
     kind: FrameKind = FrameKind.GENERIC
     mode: WriteMode = WriteMode.APPEND
     idempotency: IdempotencyKey | None = None
+    on_error: OnError = OnError.FAIL
+    # The bar length a dry run measures gaps against.
+    granularity: str | None = None
 
 
 class UpsertDataset(Command):

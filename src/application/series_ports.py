@@ -7,14 +7,14 @@ and streams exports out of, so every store speaks it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pyarrow as pa
 
 from domain.datasets import FrameStats
-from domain.frames import FrameKind, WriteMode
+from domain.frames import FrameKind, OnError, WriteMode
 from domain.values import MeasurementName
 
 # ---------------------------------------------------------------- time series
@@ -160,11 +160,20 @@ class FrameUpload:
     fmt: str | None = None
 
 
+# Rows checked so far, called while the whole upload is checked (before the first batch comes out).
+CheckProgress = Callable[[int], Coroutine[Any, Any, None]]
+
+
 class CheckedBatches(Protocol):
     """An upload's normalized batches. The whole upload is checked before the first batch comes out, so a bad
-    row anywhere fails before anything is written; from then on `rows` holds its row count."""
+    row anywhere fails before anything is written; from then on `rows` holds its row count.
+
+    Read with `on_error=skip`, rows that do not fit are left out: `rejected_rows` counts them and `rejected`
+    describes the first ones (`row`, `line`, `column`, `value`, `reason`)."""
 
     rows: int | None
+    rejected_rows: int
+    rejected: list[dict[str, Any]]
 
     def __aiter__(self) -> CheckedBatches: ...
 
@@ -182,4 +191,11 @@ class SpooledFiles(Protocol):
 class UploadReader(Protocol):
     """Reads an upload as normalized Arrow batches, checked whole (columns, every cell) before the first."""
 
-    def read(self, upload: FrameUpload, kind: FrameKind) -> CheckedBatches: ...
+    def read(
+        self,
+        upload: FrameUpload,
+        kind: FrameKind,
+        *,
+        on_error: OnError = OnError.FAIL,
+        progress: CheckProgress | None = None,
+    ) -> CheckedBatches: ...

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
 
 import pyarrow as pa
 
 from application.commands import ImportFrame
 from application.idempotency import earlier_answer, remember_answer
 from application.ports import Clock, UnitOfWorkFactory
+from application.preview import FramePreview, preview_frame
 from application.series_ports import (
+    CheckedBatches,
+    CheckProgress,
     MeasurementInfo,
     QueryResult,
     RangeQuery,
@@ -25,10 +29,13 @@ from application.series_ports import (
 from application.streams import open_stream
 from domain.errors import InvalidInput, NotFound
 from domain.read_only_sql import ensure_read_only
-from domain.values import MeasurementName
+from domain.values import MeasurementName, validate_granularity
 
-# (rows written so far, rows in the frame)
-ProgressCallback = Callable[[int, int | None], Awaitable[None]]
+# (rows so far, rows in the frame once counted, the phase: CHECKED while the whole upload is checked —
+# the total is not known yet — then WRITTEN while it is written)
+ProgressCallback = Callable[[int, int | None, str], Awaitable[None]]
+CHECKED: Final = "checked"
+WRITTEN: Final = "written"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,8 @@ class ImportReport:
     first_ts: int | None
     last_ts: int | None
     duration_ms: int
+    rejected_rows: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,15 +83,16 @@ async def import_frame(
         if replay is not None:
             return ImportReport(**replay.body)
     started = time.perf_counter()
-    frame = uploads.read(command.upload, command.kind)
+    checked = None if progress is None else _checking(progress)
+    frame = uploads.read(command.upload, command.kind, on_error=command.on_error, progress=checked)
     # The whole frame is checked here, before the store sees a row: a bad cell anywhere leaves it untouched.
     stream = await open_stream(frame)
     try:
         if stream.schema is None:
-            raise InvalidInput("the frame has no rows", {"field": "file"})
+            raise no_rows(frame)
         batches: AsyncIterator[pa.RecordBatch] = aiter(stream)
         if progress is not None:
-            await progress(0, frame.rows)
+            await progress(0, frame.rows, WRITTEN)
             batches = _counting(batches, progress, frame.rows)
         report = await writer.write(measurement, batches, kind=command.kind, mode=command.mode)
     finally:
@@ -93,12 +103,46 @@ async def import_frame(
         first_ts=None if report.first_ns is None else report.first_ns // 10**9,
         last_ts=None if report.last_ns is None else report.last_ns // 10**9,
         duration_ms=round((time.perf_counter() - started) * 1000),
+        rejected_rows=frame.rejected_rows,
+        rejected=frame.rejected,
     )
     if command.idempotency is not None:
         async with uow() as tx:
             await remember_answer(tx, command.idempotency, False, result.as_dict(), clock.now())
             await tx.commit()
     return result
+
+
+def _checking(progress: ProgressCallback) -> CheckProgress:
+    async def checked(rows: int) -> None:
+        await progress(rows, None, CHECKED)
+
+    return checked
+
+
+async def preview_import(command: ImportFrame, *, uploads: UploadReader) -> FramePreview:
+    """A dry run: the frame checked whole, as for an import, and described; nothing is written."""
+    measurement = MeasurementName(command.measurement)
+    if command.granularity is not None:
+        validate_granularity(command.granularity)
+    frame = uploads.read(command.upload, command.kind, on_error=command.on_error)
+    stream = await open_stream(frame)
+    try:
+        if stream.schema is None:
+            raise no_rows(frame)
+        preview = await preview_frame(str(measurement), command.kind, aiter(stream), stream.schema, command.granularity)
+    finally:
+        await stream.aclose()
+    return dataclasses.replace(preview, rejected_rows=frame.rejected_rows, rejected=frame.rejected)
+
+
+def no_rows(frame: CheckedBatches, field_name: str = "file") -> InvalidInput:
+    """An empty frame is a 400; one whose every row was skipped says which rows and why."""
+    details: dict[str, Any] = {"field": field_name}
+    if frame.rejected_rows:
+        details |= {"rejected_rows": frame.rejected_rows, "rejected": frame.rejected}
+        return InvalidInput(f"no row could be imported: {frame.rejected_rows} rows were rejected", details)
+    return InvalidInput("the frame has no rows", details)
 
 
 async def _counting(
@@ -108,7 +152,7 @@ async def _counting(
     async for batch in batches:
         yield batch
         rows += batch.num_rows
-        await progress(rows, total)
+        await progress(rows, total, WRITTEN)
 
 
 async def list_measurements(prefix: str | None, *, catalog: SeriesCatalog) -> list[MeasurementInfo]:

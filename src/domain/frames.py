@@ -22,6 +22,13 @@ class WriteMode(StrEnum):
     REPLACE = "replace"
 
 
+class OnError(StrEnum):
+    """What a bad row does to an import: fail it whole (nothing written), or be left out and reported."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+
+
 # Input may name the time column either way; inside the service it is always `timestamp`.
 TIMESTAMP_ALIASES: Final = ("timestamp", "timestamp_unix", "bar_timestamp")
 TIMESTAMP: Final = "timestamp"
@@ -81,6 +88,20 @@ def check_columns(kind: FrameKind, found: Sequence[str]) -> None:
             f"{kind.value} frame is missing columns: {', '.join(missing)}",
             {"missing_columns": missing, "found_columns": list(found)},
         )
+
+
+# Frames with gaps worth reporting: bars at a fixed step.
+BAR_KINDS: Final = (FrameKind.OHLCV, FrameKind.INDICATORS)
+
+
+def infer_kind(found: Sequence[str]) -> FrameKind:
+    """The kind whose required columns a header carries (OHLCV first, the desktop's usual file); else generic."""
+    names = {name.strip().lower() for name in found}
+    if timestamp_column(sorted(names)) is not None:
+        for kind in (FrameKind.OHLCV, FrameKind.PREDICTIONS, FrameKind.TRADES):
+            if set(REQUIRED_COLUMNS[kind]) <= names:
+                return kind
+    return FrameKind.GENERIC
 
 
 def prediction_column_order(columns: Iterable[str]) -> list[str]:

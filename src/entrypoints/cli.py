@@ -164,19 +164,46 @@ def worker(concurrency: int) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--measurement", required=True)
 @click.option(
-    "--kind", type=click.Choice(["ohlcv", "indicators", "predictions", "trades", "generic"]), default="generic"
+    "--kind",
+    type=click.Choice(["ohlcv", "indicators", "predictions", "trades", "generic"]),
+    default=None,
+    help="What the file holds; told from its columns when not given (ohlcv when open/high/low/close/volume are).",
 )
 @click.option("--mode", type=click.Choice(["append", "replace"]), default="append")
 @click.option("--async", "run_async", is_flag=True, help="Queue a job and follow its progress.")
+@click.option("--dry-run", is_flag=True, help="Check the file and print what would be written, gaps included.")
+@click.option("--granularity", default=None, help="Bar length gaps are measured against in a dry run (e.g. 1h).")
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="skip: import the good rows and list the bad ones.",
+)
 @click.option("--url", default=lambda: _configured_url(), show_default="STAGE1_URL, else STAGE1_HOST:STAGE1_PORT")
 @click.option("--token", default=lambda: os.environ.get("STAGE1_TOKEN"), help="API token (STAGE1_TOKEN).")
 def import_file(
-    file: Path, measurement: str, kind: str, mode: str, run_async: bool, url: str, token: str | None
+    file: Path,
+    measurement: str,
+    kind: str | None,
+    mode: str,
+    run_async: bool,
+    dry_run: bool,
+    granularity: str | None,
+    on_error: str,
+    url: str,
+    token: str | None,
 ) -> None:
     """Upload FILE (CSV, CSV.gz, Parquet, Arrow) into a measurement through a running server."""
-    from entrypoints.import_client import import_through_api
+    from domain.frames import infer_kind
+    from entrypoints.file_columns import file_columns
+    from entrypoints.import_client import ImportRequest, import_through_api
 
-    sys.exit(import_through_api(url, token, file, measurement, kind, mode, run_async))
+    if kind is None:
+        kind = infer_kind(file_columns(file)).value
+        click.echo(f"kind: {kind} (from the file's columns; --kind to choose)", err=True)
+    request = ImportRequest(file, measurement, kind, mode, run_async, dry_run, on_error, granularity)
+    sys.exit(import_through_api(url, token, request))
 
 
 @main.command()

@@ -32,8 +32,10 @@ def handlers(ports: OpenPorts) -> JobHandlers:
     async def questdb_import(job: Job, progress: Progress) -> dict[str, Any]:
         command = msgspec.convert(job.payload["command"], ImportFrame)
 
-        async def on_rows(rows: int, total: int | None) -> None:
-            await progress.report(rows, total, f"{rows} of {total} rows written" if total else f"{rows} rows written")
+        async def on_rows(rows: int, total: int | None, phase: str) -> None:
+            # While the upload is checked its size is unknown; once counted, `total` is set for the write.
+            said = f"{rows:,} of {total:,} rows {phase}" if total is not None else f"{rows:,} rows {phase}"
+            await progress.report(rows, total, said)
 
         report = await import_frame(command, on_rows)
         return report.as_dict()

@@ -96,8 +96,27 @@ def test_stage1_import_uploads_a_file_blocking_and_as_a_job_with_progress(served
     )
     assert queued.returncode == 0, queued.stderr
     assert "20000 rows" in queued.stderr
+    assert "kind: ohlcv (from the file's columns" in queued.stderr  # no --kind given: told from the columns
     described = httpx.get(f"{served}/api/questdb/measurement/cli_bars_async").json()
     assert described["row_count"] == 20_000
+    holes = {5, 10, 11, 30, 31, 32}
+    hourly = tmp_path / "hourly.csv"
+    hourly.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        + "".join(f"{1704067200 + h * 3600},1,2,0.5,1.5,1\n" for h in range(48) if h not in holes)
+    )
+    previewed = subprocess.run(
+        [str(BIN / "stage1"), "import", str(hourly), "--measurement", "cli_preview", "--dry-run",
+         "--granularity", "1h", "--url", served],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert previewed.returncode == 0, previewed.stderr
+    assert "rows: 42" in previewed.stdout and "gaps: 3, 6 missing bars at 3600 s bars" in previewed.stdout
+    assert httpx.get(f"{served}/api/questdb/measurement/cli_preview").status_code == 404
     refused = subprocess.run(
         [str(BIN / "stage1"), "import", str(csv), "--measurement", "Bad-Name", "--url", served],
         env=clean_env(),

@@ -11,8 +11,9 @@ import duckdb
 import pyarrow as pa
 
 from adapters.duckdb.sql import CATALOG, duckdb_type, quote
-from adapters.series.schema import SYMBOL, check_keys, column_type_for, conform, dedup_keys, normalize, time_bounds
+from adapters.series.schema import check_keys, conform, dedup_keys, normalize, time_bounds
 from adapters.series.tables import keep_last
+from application.store_types import SYMBOL, column_type_for
 from domain.frames import TIMESTAMP, FrameKind, WriteMode
 
 _INCOMING: Final = "__stage1_incoming"

@@ -13,9 +13,10 @@ import uuid
 from collections.abc import AsyncGenerator
 from functools import partial
 from pathlib import Path
-from typing import Final, Self
+from typing import Any, Final, Self
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 import pyarrow as pa
 import pyarrow.ipc as pa_ipc
@@ -23,7 +24,8 @@ import pyarrow.ipc as pa_ipc
 from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
 from adapters.frames.readers import DEFAULT_BATCH_ROWS, open_frames
-from domain.frames import FrameKind
+from application.series_ports import CheckProgress
+from domain.frames import FrameKind, OnError
 
 CHECKED_SUFFIX: Final = ".checked.arrow"
 
@@ -46,12 +48,17 @@ class CheckedFrame:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         block_size: int = DEFAULT_BLOCK_SIZE,
         max_columns: int = DEFAULT_MAX_COLUMNS,
+        on_error: OnError = OnError.FAIL,
+        progress: CheckProgress | None = None,
     ) -> None:
         self.rows: int | None = None
+        self.rejected_rows = 0
+        self.rejected: list[dict[str, Any]] = []
         self._path = Path(path)
+        self._progress = progress
         self._open = partial(
             open_frames, self._path, kind, fmt=fmt, batch_rows=batch_rows, block_size=block_size,
-            max_columns=max_columns,
+            max_columns=max_columns, skip_bad_rows=on_error is OnError.SKIP,
         )  # fmt: skip
         self._batches = self._generate()
 
@@ -80,8 +87,17 @@ class CheckedFrame:
         rows = 0
         with self._open() as reader, pa_ipc.new_file(str(target), reader.schema) as out:
             for batch in reader:
+                if not batch.num_rows:
+                    continue
                 out.write_batch(batch if batch.schema.equals(reader.schema) else batch.cast(reader.schema))
                 rows += batch.num_rows
+                if self._progress is not None:
+                    # One hop to the event loop per batch (100,000 rows): the job's progress moves while
+                    # the check pass, where most of an import's time goes, is still running.
+                    anyio.from_thread.run(self._progress, rows)
+            if reader.rejections is not None:
+                self.rejected_rows = reader.rejections.count
+                self.rejected = reader.rejections.report()
         return rows
 
 

@@ -27,6 +27,7 @@ from adapters.frames.detection import UploadFormat
 from adapters.frames.frame_reader import FrameReader, Source, input_stream
 from adapters.frames.normalize import FramePlan, canonical_type, is_time_like
 from adapters.frames.positions import csv_start
+from adapters.frames.rejections import Rejections
 from domain.errors import InvalidInput
 from domain.frames import TIMESTAMP_ALIASES, TRADE_TIME_COLUMNS, FrameKind, check_columns
 
@@ -51,12 +52,16 @@ def open_csv(
     batch_rows: int,
     block_size: int = DEFAULT_BLOCK_SIZE,
     max_columns: int = DEFAULT_MAX_COLUMNS,
+    skip_bad_rows: bool = False,
 ) -> FrameReader:
-    """Checks the header (width, names) and pins every column's type, then opens the one streaming reader."""
+    """Checks the header (width, names) and pins every column's type, then opens the one streaming reader.
+
+    To skip bad rows, the reader drops rows of the wrong width and reads typed columns as text, so that a bad
+    cell costs its row only (Arrow fails a whole block on one cell); the plan casts them back row by row."""
     block_size = max(block_size, MIN_BLOCK_SIZE)
     first = _first_block(source, fmt, block_size, max_columns)
     try:
-        inferred = _inferred_schema(first, block_size)
+        inferred = _inferred_schema(first, block_size, skip_bad_rows)
         names = [name.strip() for name in inferred.names]
     except UnicodeDecodeError as exc:
         raise InvalidInput("the CSV header is not UTF-8 text", {"line": 1, "reason": str(exc)[:200]}) from exc
@@ -64,11 +69,17 @@ def open_csv(
         raise _physical_line(source, fmt, error) from error
     check_columns(kind, names)
     column_types, time_typed = _pinned_csv_types(kind, inferred)
+    relocate = partial(_physical_line, source, fmt)
+    rejections, recast = None, {}
+    if skip_bad_rows:
+        rejections = Rejections(relocate)
+        recast = {raw.strip(): kind_of for raw, kind_of in column_types.items() if kind_of != pa.string()}
+        column_types = dict.fromkeys(column_types, pa.string())
     try:
-        reader = _csv_reader(source, fmt, block_size, column_types, names)
+        reader = _csv_reader(source, fmt, block_size, column_types, names, rejections)
     except InvalidInput as error:
         raise _physical_line(source, fmt, error) from error
-    plan = FramePlan.for_schema(kind, reader.schema, time_typed)
+    plan = FramePlan.for_schema(kind, reader.schema, time_typed, recast)
     return FrameReader(
         plan,
         reader.schema,
@@ -76,7 +87,8 @@ def open_csv(
         start=csv_start(),
         batch_rows=batch_rows,
         translate=partial(_csv_error, names=names),
-        relocate=partial(_physical_line, source, fmt),
+        relocate=relocate,
+        rejections=rejections,
     )
 
 
@@ -113,11 +125,14 @@ def _check_width(block: bytes, max_columns: int) -> None:
         )
 
 
-def _inferred_schema(block: bytes, block_size: int) -> pa.Schema:
+def _inferred_schema(block: bytes, block_size: int, skip_bad_rows: bool = False) -> pa.Schema:
+    # Rows of the wrong width that are to be skipped are reported by the one real reader, not here.
+    parse = pa_csv.ParseOptions(invalid_row_handler=lambda _row: "skip") if skip_bad_rows else pa_csv.ParseOptions()
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(block),
             read_options=pa_csv.ReadOptions(block_size=block_size, use_threads=False),
+            parse_options=parse,
             convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
         )
     except (pa.ArrowException, OSError) as exc:
@@ -131,6 +146,7 @@ def _csv_reader(
     block_size: int,
     column_types: dict[str, pa.DataType],
     names: Sequence[str],
+    rejections: Rejections | None = None,
 ) -> Any:
     """An Arrow streaming reader; opening it already parses the first block.
 
@@ -139,11 +155,20 @@ def _csv_reader(
     stream = input_stream(source)
     if fmt is UploadFormat.CSV_GZIP:
         stream = pa.CompressedInputStream(stream, "gzip")
+    parse = pa_csv.ParseOptions()
+    if rejections is not None:
+
+        def drop(row: Any) -> str:
+            rejections.parser_dropped(row.number, row.expected_columns, row.actual_columns, row.text)
+            return "skip"
+
+        parse = pa_csv.ParseOptions(invalid_row_handler=drop)
     try:
         return pa_csv.open_csv(
             stream,
             # Serial reading is what makes Arrow report the row number of a bad cell.
             read_options=pa_csv.ReadOptions(block_size=block_size, use_threads=False),
+            parse_options=parse,
             convert_options=pa_csv.ConvertOptions(column_types=column_types, strings_can_be_null=True),
         )
     except (pa.ArrowException, OSError, EOFError) as exc:

@@ -12,7 +12,12 @@ import pyarrow as pa
 from adapters.frames.detection import HEAD_BYTES
 from adapters.frames.normalize import FramePlan
 from adapters.frames.positions import Position
+from adapters.frames.rejections import Rejections
 from domain.errors import InvalidInput
+
+# After a bad row, the rest of a batch is normalized in pieces this long, so each further bad row costs
+# one small piece again rather than the whole remainder.
+SKIP_PIECE_ROWS = 4096
 
 Source = Path | str | bytes
 
@@ -31,8 +36,11 @@ class FrameReader:
         translate: Callable[[Exception], InvalidInput],
         relocate: Callable[[InvalidInput], InvalidInput] | None = None,
         closers: Sequence[Callable[[], Any]] = (),
+        rejections: Rejections | None = None,
     ) -> None:
+        """With `rejections`, a row that does not fit is left out and recorded there instead of failing."""
         self.plan = plan
+        self.rejections = rejections
         self._closers = list(closers)
         self._raw = raw
         try:
@@ -64,8 +72,40 @@ class FrameReader:
                 raise self._translate(exc) from exc
             for offset in range(0, batch.num_rows, self._batch_rows):
                 piece = batch.slice(offset, self._batch_rows)
-                yield self.plan.normalize(piece, position)
+                if self.rejections is None:
+                    yield self.plan.normalize(piece, position)
+                else:
+                    yield from self._normalize_skipping(piece, position, self.rejections)
                 position = position.shifted(piece.num_rows)
+
+    def _normalize_skipping(
+        self, piece: pa.RecordBatch, position: Position, rejections: Rejections
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of `piece` that fit, normalized; each row that does not is recorded and left out."""
+        pending = [(piece, position)]
+        while pending:
+            part, where = pending.pop()
+            if part.num_rows == 0:
+                continue
+            next_trade_id = self.plan.next_trade_id
+            try:
+                yield self.plan.normalize(part, where)
+                continue
+            except InvalidInput as error:
+                self.plan.next_trade_id = next_trade_id
+                bad = _row_index(error, where)
+                if bad is None or not 0 <= bad < part.num_rows:
+                    raise
+                rejections.rejected(error)
+            # Rows before the bad one may still fail in another column; those after, anywhere. Pieces go on
+            # the stack last-first so rows come out in input order.
+            rest = part.slice(bad + 1)
+            after = where.shifted(bad + 1)
+            pieces = [
+                (rest.slice(at, SKIP_PIECE_ROWS), after.shifted(at)) for at in range(0, rest.num_rows, SKIP_PIECE_ROWS)
+            ]
+            pending.extend(reversed(pieces))
+            pending.append((part.slice(0, bad), where))
 
     def close(self) -> None:
         # Dropping the batch iterator lets a reader that owns its file (CSV) release it.
@@ -79,6 +119,13 @@ class FrameReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _row_index(error: InvalidInput, where: Position) -> int | None:
+    """Which row of the batch starting at `where` an error from `plan.normalize` is about."""
+    details = error.details if isinstance(error.details, dict) else {}
+    at = details.get(where.unit)
+    return at - where.first if isinstance(at, int) else None
 
 
 def head(source: Source) -> bytes:

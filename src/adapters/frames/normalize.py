@@ -9,7 +9,7 @@ that does not fit is a 400 naming its line (CSV) or row (everything else) and it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import pyarrow as pa
@@ -67,10 +67,18 @@ class FramePlan:
     time_columns: frozenset[str]
     widen_to_float: frozenset[str] = frozenset()
     null_to_text: frozenset[str] = frozenset()
+    # Columns read as text that must become this type here, row by row (a CSV read to skip bad cells).
+    recast: dict[str, pa.DataType] = field(default_factory=dict)
     next_trade_id: int = 1
 
     @classmethod
-    def for_schema(cls, kind: FrameKind, schema: pa.Schema, time_typed: Sequence[str] = ()) -> FramePlan:
+    def for_schema(
+        cls,
+        kind: FrameKind,
+        schema: pa.Schema,
+        time_typed: Sequence[str] = (),
+        recast: dict[str, pa.DataType] | None = None,
+    ) -> FramePlan:
         """Checks the header (400 listing missing and found columns) and plans the conversions.
 
         `time_typed` names columns that hold times although their input type does not say so
@@ -103,6 +111,7 @@ class FramePlan:
             time_columns=frozenset(times),
             widen_to_float=frozenset(widen),
             null_to_text=frozenset(null_text),
+            recast={name: kind_of for name, kind_of in (recast or {}).items() if name not in times},
         )
 
     def output_columns(self) -> list[str]:
@@ -160,6 +169,8 @@ class FramePlan:
         target = canonical_type(self.kind, name)
         if target is None and name in self.widen_to_float:
             target = FLOAT
+        if target is None:
+            target = self.recast.get(name)
         if target is None and name in self.null_to_text:
             target = TEXT
         if target is None:

@@ -22,6 +22,7 @@ from adapters.frames.detection import UploadFormat, detect_format
 from adapters.frames.frame_reader import FrameReader, Source, head, input_stream, name_of, random_access
 from adapters.frames.normalize import FramePlan, canonical_type
 from adapters.frames.positions import rows_start
+from adapters.frames.rejections import Rejections
 from domain.errors import InvalidInput
 from domain.frames import TIMESTAMP_ALIASES, TRADE_TIME_COLUMNS, FrameKind, check_columns
 
@@ -40,17 +41,24 @@ def open_frames(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     block_size: int = DEFAULT_BLOCK_SIZE,
     max_columns: int = DEFAULT_MAX_COLUMNS,
+    skip_bad_rows: bool = False,
 ) -> FrameReader:
-    """Opens an upload (a file path or the bytes themselves) and checks its header. Blocking."""
+    """Opens an upload (a file path or the bytes themselves) and checks its header. Blocking.
+
+    With `skip_bad_rows`, rows that do not fit are left out and recorded in the reader's `rejections`."""
     if fmt is None:
         fmt = detect_format(head(source), content_type, filename or name_of(source))
     elif not head(source):
         raise InvalidInput("the upload is empty", {"bytes": 0})
     if fmt in (UploadFormat.CSV, UploadFormat.CSV_GZIP):
-        return open_csv(source, kind, fmt, batch_rows=batch_rows, block_size=block_size, max_columns=max_columns)
+        return open_csv(
+            source, kind, fmt, batch_rows=batch_rows, block_size=block_size, max_columns=max_columns,
+            skip_bad_rows=skip_bad_rows,
+        )  # fmt: skip
+    rejections = Rejections() if skip_bad_rows else None
     if fmt is UploadFormat.PARQUET:
-        return _open_parquet(source, kind, batch_rows)
-    return _open_ipc(source, kind, fmt, batch_rows)
+        return _open_parquet(source, kind, batch_rows, rejections)
+    return _open_ipc(source, kind, fmt, batch_rows, rejections)
 
 
 async def read_frames(
@@ -175,7 +183,7 @@ def _as_text(value: Any) -> str:
 # ---------------------------------------------------------------- Parquet and Arrow IPC
 
 
-def _open_parquet(source: Source, kind: FrameKind, batch_rows: int) -> FrameReader:
+def _open_parquet(source: Source, kind: FrameKind, batch_rows: int, rejections: Rejections | None) -> FrameReader:
     handle = random_access(source)
     try:
         parquet = pq.ParquetFile(handle)
@@ -192,10 +200,13 @@ def _open_parquet(source: Source, kind: FrameKind, batch_rows: int) -> FrameRead
         batch_rows=batch_rows,
         translate=partial(_binary_error, "Parquet"),
         closers=[parquet.close, handle.close],
+        rejections=rejections,
     )
 
 
-def _open_ipc(source: Source, kind: FrameKind, fmt: UploadFormat, batch_rows: int) -> FrameReader:
+def _open_ipc(
+    source: Source, kind: FrameKind, fmt: UploadFormat, batch_rows: int, rejections: Rejections | None
+) -> FrameReader:
     label = "Arrow IPC file" if fmt is UploadFormat.ARROW_FILE else "Arrow IPC stream"
     handle = random_access(source) if fmt is UploadFormat.ARROW_FILE else input_stream(source)
     try:
@@ -221,6 +232,7 @@ def _open_ipc(source: Source, kind: FrameKind, fmt: UploadFormat, batch_rows: in
         batch_rows=batch_rows,
         translate=partial(_binary_error, label),
         closers=[handle.close],
+        rejections=rejections,
     )
 
 

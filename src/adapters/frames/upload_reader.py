@@ -5,8 +5,8 @@ from __future__ import annotations
 from adapters.frames.checked import CheckedFrame
 from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
-from application.series_ports import FrameUpload
-from domain.frames import FrameKind
+from application.series_ports import CheckProgress, FrameUpload
+from domain.frames import FrameKind, OnError
 
 
 class ArrowUploadReader:
@@ -16,11 +16,20 @@ class ArrowUploadReader:
         self.block_size = block_size
         self.max_columns = max_columns
 
-    def read(self, upload: FrameUpload, kind: FrameKind) -> CheckedFrame:
+    def read(
+        self,
+        upload: FrameUpload,
+        kind: FrameKind,
+        *,
+        on_error: OnError = OnError.FAIL,
+        progress: CheckProgress | None = None,
+    ) -> CheckedFrame:
         return CheckedFrame(
             upload.path,
             kind,
             fmt=UploadFormat(upload.fmt) if upload.fmt else None,
             block_size=self.block_size,
             max_columns=self.max_columns,
+            on_error=on_error,
+            progress=progress,
         )

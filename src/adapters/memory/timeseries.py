@@ -24,7 +24,6 @@ from adapters.series.schema import (
     check_keys,
     check_query,
     coerce_equals,
-    column_type_for,
     conform,
     dedup_keys,
     normalize,
@@ -34,6 +33,7 @@ from adapters.series.schema import (
 )
 from adapters.series.tables import sample, select, upsert
 from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from application.store_types import column_type_for
 from domain.errors import NotFound
 from domain.frames import TIMESTAMP, FrameKind, WriteMode
 from domain.values import MeasurementName

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from adapters.series.sampling import Bucket
-from adapters.series.schema import COLUMN_PATTERN, SYMBOL, TIME_TYPES, Literal
+from adapters.series.schema import COLUMN_PATTERN, TIME_TYPES, Literal
+from application.store_types import SYMBOL
 from domain.errors import InvalidInput
 from domain.frames import TIMESTAMP
 from domain.values import MEASUREMENT_PATTERN

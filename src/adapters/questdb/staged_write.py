@@ -29,8 +29,9 @@ from adapters.questdb import sql
 from adapters.questdb.http import QuestDBHttp
 from adapters.questdb.ingest import chunk_rows, send
 from adapters.series.sampling import partition_by
-from adapters.series.schema import SYMBOL, check_keys, column_type_for, conform, dedup_keys, normalize, time_bounds
+from adapters.series.schema import check_keys, conform, dedup_keys, normalize, time_bounds
 from application.series_ports import WriteReport
+from application.store_types import SYMBOL, column_type_for
 from domain.frames import TIMESTAMP, FrameKind, WriteMode
 from domain.values import MeasurementName
 

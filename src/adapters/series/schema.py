@@ -10,6 +10,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from application.series_ports import RangeQuery
+from application.store_types import (
+    BOOLEAN,
+    DOUBLE,
+    LONG,
+    TIMESTAMP_TYPE,
+    VARCHAR,
+    type_name,
+)
 from domain.errors import InvalidInput
 from domain.frames import DEDUP_KEYS, TIMESTAMP, FrameKind
 from domain.values import coerce_timestamp
@@ -21,34 +29,12 @@ COLUMN_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
 TIME: Final = pa.timestamp("ns")
 _MICROS: Final = pa.timestamp("us")
 
-# The type vocabulary every store describes its columns with (QuestDB's names).
-LONG: Final = "LONG"
-DOUBLE: Final = "DOUBLE"
-VARCHAR: Final = "VARCHAR"
-SYMBOL: Final = "SYMBOL"
-BOOLEAN: Final = "BOOLEAN"
-TIMESTAMP_TYPE: Final = "TIMESTAMP"
 
 INTEGER_TYPES: Final = frozenset({"LONG", "INT", "SHORT", "BYTE"})
 FLOAT_TYPES: Final = frozenset({"DOUBLE", "FLOAT"})
 TEXT_TYPES: Final = frozenset({"VARCHAR", "SYMBOL", "STRING", "CHAR", "UUID", "IPV4"})
 TIME_TYPES: Final = frozenset({"TIMESTAMP", "TIMESTAMP_NS", "DATE"})
 
-# Text columns that hold a handful of distinct values are stored as QuestDB symbols.
-SYMBOL_COLUMNS: Final[dict[FrameKind, frozenset[str]]] = {FrameKind.TRADES: frozenset({"side"})}
-
-
-def type_name(dtype: pa.DataType) -> str:
-    """The store type a stored-shape Arrow type maps to."""
-    if pa.types.is_timestamp(dtype):
-        return TIMESTAMP_TYPE
-    if pa.types.is_integer(dtype):
-        return LONG
-    if pa.types.is_floating(dtype):
-        return DOUBLE
-    if pa.types.is_boolean(dtype):
-        return BOOLEAN
-    return VARCHAR
 
 
 def arrow_type(store_type: str) -> pa.DataType:
@@ -63,14 +49,6 @@ def arrow_type(store_type: str) -> pa.DataType:
     if upper == BOOLEAN:
         return pa.bool_()
     return pa.string()
-
-
-def column_type_for(kind: FrameKind, name: str, dtype: pa.DataType) -> str:
-    """The store type a new column gets (a symbol for low-cardinality text such as `side`)."""
-    chosen = type_name(dtype)
-    if chosen == VARCHAR and name in SYMBOL_COLUMNS.get(kind, frozenset()):
-        return SYMBOL
-    return chosen
 
 
 def dedup_keys(kind: FrameKind) -> list[str]:

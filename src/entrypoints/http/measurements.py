@@ -7,6 +7,7 @@ import math
 from datetime import date, datetime
 from typing import Annotated, Any, Final
 
+import msgspec
 import pyarrow as pa
 from litestar import Request, Response, Router, get, post
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Schema
@@ -14,10 +15,11 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from application.commands import ImportFrame
+from application.preview import FramePreview
 from application.series_ports import FrameUpload, MeasurementInfo, QueryResult
 from application.timeseries import ImportReport
 from domain.errors import InvalidInput
-from domain.frames import FrameKind, WriteMode
+from domain.frames import FrameKind, OnError, WriteMode
 from domain.jobs import Job, JobType
 from domain.remote_sources import FetchPolicy
 from domain.values import MeasurementName, output_unit
@@ -81,6 +83,17 @@ IMPORT_BODY: Final = {
     **json_of(ref("ImportJsonIn"), IMPORT_EXAMPLE),
 }
 SQL_ERRORS: Final = error_responses(403, *STORE_ERRORS)
+OnErrorParam = Annotated[
+    OnError,
+    Parameter(required=False, description="`skip` imports the good rows and reports the rest; `fail` (default) "
+              "refuses the whole upload on its first bad row"),
+]  # fmt: skip
+DryRun = Annotated[
+    bool, Parameter(required=False, description="check and describe the upload (columns, counts, gaps); write nothing")
+]
+Granularity = Annotated[
+    str | None, Parameter(max_length=8, required=False, description="bar length a dry run measures gaps against")
+]
 
 
 async def _import_request(
@@ -89,6 +102,8 @@ async def _import_request(
     measurement: str | None,
     kind: FrameKind | None,
     mode: WriteMode | None,
+    on_error: OnError = OnError.FAIL,
+    granularity: str | None = None,
 ) -> tuple[ImportFrame, FrameUpload]:
     """The three forms of an import: a multipart `file` part, a raw body, or JSON with `data`."""
     if is_multipart(request):
@@ -123,7 +138,9 @@ async def _import_request(
     if not measurement:
         raise InvalidInput("measurement is required", {"field": "measurement"})
     key = idempotency_key(request, "questdb.import", digest)
-    command = ImportFrame(measurement, upload, kind or FrameKind.GENERIC, mode or WriteMode.APPEND, key)
+    command = ImportFrame(
+        measurement, upload, kind or FrameKind.GENERIC, mode or WriteMode.APPEND, key, on_error, granularity
+    )
     return command, upload
 
 
@@ -137,25 +154,31 @@ def _enum(kind: Any, value: str, field: str) -> Any:
 @post(
     "/import",
     status_code=200,
-    summary="Import a frame into a measurement and wait for it",
+    summary="Import a frame into a measurement and wait for it (or preview it)",
     responses=error_responses(*WRITE_ERRORS),
     opt=described(body=IMPORT_BODY, idempotent=True),
 )
 async def import_frame(
     request: Request[Any, Any, Any],
     import_frame: UseCase[ImportReport],
+    preview_import: UseCase[FramePreview],
     settings: Settings,
     measurement: Measurement = None,
     kind: p.Kind = None,
     mode: Mode = None,
-) -> s.ImportOut:
+    on_error: OnErrorParam = OnError.FAIL,
+    dry_run: DryRun = False,
+    granularity: Granularity = None,
+) -> s.ImportOut | s.ImportPreviewOut:
     async with UploadSpool.for_request(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
     ) as spool:
-        command, _ = await _import_request(request, spool, measurement, kind, mode)
+        command, _ = await _import_request(request, spool, measurement, kind, mode, on_error, granularity)
+        if dry_run:
+            return msgspec.convert(await preview_import(command), s.ImportPreviewOut, from_attributes=True)
         report = await import_frame(command)
     ROWS_IMPORTED.labels(route="questdb.import").inc(report.rows_written)
-    return s.ImportOut(**report.as_dict())
+    return msgspec.convert(report, s.ImportOut, from_attributes=True)
 
 
 @post(
@@ -172,11 +195,12 @@ async def import_async(
     measurement: Measurement = None,
     kind: p.Kind = None,
     mode: Mode = None,
+    on_error: OnErrorParam = OnError.FAIL,
 ) -> Response[s.JobAcceptedOut]:
     async with UploadSpool.for_request(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
     ) as spool:
-        command, upload = await _import_request(request, spool, measurement, kind, mode)
+        command, upload = await _import_request(request, spool, measurement, kind, mode, on_error)
         MeasurementName(command.measurement)
         job = await queue_command(
             submit_job,

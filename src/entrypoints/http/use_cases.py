@@ -62,6 +62,7 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     simulations.trades_as_batches,
     simulations.simulation_equity,
     timeseries.import_frame,
+    timeseries.preview_import,
     timeseries.list_measurements,
     timeseries.describe_measurement,
     timeseries.run_query,

@@ -41,12 +41,67 @@ class ImportJsonIn(Struct, forbid_unknown_fields=False):
     mode: Annotated[ModeName, doc("append adds rows, deduplicated on the keys; replace swaps the table.")] = "append"
 
 
+class RejectedRowOut(Struct):
+    """A row an `on_error=skip` import left out: `row` is the 1-based data row, `line` the file line (text)."""
+
+    row: Annotated[int | None, doc("The 1-based data row, in every format.")]
+    line: Annotated[int | None, doc("The 1-based line of a text file (the header is line 1); null otherwise.")]
+    column: Annotated[str | None, doc("The column whose cell did not fit; null for a row of the wrong width.")]
+    value: Annotated[Any, doc("The cell (or the row's text), cut to 80 characters.")]
+    reason: Annotated[str, doc("Why the row was left out.")]
+
+
 class ImportOut(Struct):
     measurement: MeasurementNameOut
     rows_written: Annotated[int, doc("Rows written.")]
     first_ts: Annotated[int | None, doc("Earliest timestamp written, epoch seconds.")]
     last_ts: Annotated[int | None, doc("Latest timestamp written, epoch seconds.")]
     duration_ms: Annotated[int, doc("How long the import took, in milliseconds.")]
+    rejected_rows: Annotated[int, doc("Rows left out by on_error=skip (0 otherwise).")] = 0
+    rejected: Annotated[list[RejectedRowOut], doc("The first 100 rows left out, in file order.")] = []
+
+
+class PreviewColumnOut(Struct):
+    """A column the import would write."""
+
+    name: ColumnName
+    type: ColumnType
+
+
+class GapOut(Struct):
+    """`missing_bars` bars missing between the bar at `after_ts` and the next one, at `before_ts`."""
+
+    after_ts: Annotated[int, doc("The last bar before the gap, epoch seconds.")]
+    before_ts: Annotated[int, doc("The first bar after the gap, epoch seconds.")]
+    missing_bars: Annotated[int, doc("Bars of the granularity that fit between the two.")]
+
+
+class GapsOut(Struct):
+    """Missing bars against the granularity."""
+
+    interval_s: Annotated[int, doc("The bar length gaps are measured against, seconds.")]
+    count: Annotated[int, doc("How many gaps.")]
+    missing_bars: Annotated[int, doc("Bars missing in all gaps together.")]
+    largest: Annotated[list[GapOut], doc("The largest gaps (up to 100), largest first, then earliest.")]
+
+
+class ImportPreviewOut(Struct):
+    """A dry run: what the import would write; nothing was written."""
+
+    measurement: MeasurementNameOut
+    rows: Annotated[int, doc("Rows that would be written.")]
+    columns: Annotated[list[PreviewColumnOut], doc("The columns and the store types they would get.")]
+    first_ts: Annotated[int | None, doc("Earliest timestamp in the upload, epoch seconds.")]
+    last_ts: Annotated[int | None, doc("Latest timestamp in the upload, epoch seconds.")]
+    duplicate_timestamps: Annotated[
+        int, doc("Rows whose dedup key (timestamp, plus fold or trade id) an earlier row has: the store keeps one.")
+    ]
+    nulls: Annotated[dict[str, int], doc("Empty cells per column.")]
+    gaps: Annotated[
+        GapsOut | None, doc("Missing bars, for OHLCV and indicator frames with a granularity; null otherwise.")
+    ]
+    rejected_rows: Annotated[int, doc("Rows on_error=skip would leave out.")]
+    rejected: Annotated[list[RejectedRowOut], doc("The first 100 of them, in file order.")]
 
 
 class ColumnOut(Struct):

@@ -1,9 +1,10 @@
-// Import: drop a CSV / CSV.gz / Parquet / Arrow file, upload it as a job (POST /api/questdb/import/async)
-// and watch the job's progress live.
+// Import: drop a CSV / CSV.gz / Parquet / Arrow file, preview it (a dry run: columns, rows, gaps, rejected
+// rows; nothing is written), then upload it as a job (POST /api/questdb/import/async) and watch its progress.
 import { capabilities, get, request } from "../api.js";
 import { ProgressTracker } from "../jobprogress.js";
 import { subscribe } from "../live.js";
 import { el, errorBox, fmtDate, fmtValue, gap, statusBadge } from "../util.js";
+import { previewView } from "./import_preview.js";
 
 const FINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 
@@ -21,6 +22,8 @@ export async function render(view) {
   const measurement = el("input", { type: "text", id: "import-measurement", placeholder: "measurement name" });
   const kind = el("select", { id: "import-kind" }, ["generic", "ohlcv", "indicators", "predictions", "trades"].map((k) => el("option", { value: k }, k)));
   const mode = el("select", { id: "import-mode" }, ["append", "replace"].map((m) => el("option", { value: m }, m)));
+  const onError = el("select", { id: "import-on-error" }, ["fail", "skip"].map((m) => el("option", { value: m }, m)));
+  const granularity = el("input", { type: "text", id: "import-granularity", placeholder: "e.g. 1h", size: 6 });
   const upload = el("button", { class: "primary", id: "import-upload", disabled: true }, "Upload as a job");
   const preview = el("button", { id: "import-preview", disabled: true }, "Preview (dry run)");
   const chosen = el("span", { class: "muted", id: "import-chosen" }, "no file chosen");
@@ -50,7 +53,7 @@ export async function render(view) {
     body.append("file", file, file.name);
     return body;
   }
-  const query = () => ({ measurement: measurement.value.trim(), kind: kind.value, mode: mode.value });
+  const query = () => ({ measurement: measurement.value.trim(), kind: kind.value, mode: mode.value, on_error: onError.value });
 
   let stream = null;
   upload.addEventListener("click", async () => {
@@ -65,11 +68,17 @@ export async function render(view) {
     }
   });
   preview.addEventListener("click", async () => {
+    preview.disabled = true;
+    out.replaceChildren(el("p", { class: "muted" }, "Checking the file (nothing is written)…"));
     try {
-      const result = await request("POST", "/api/questdb/import", { query: { ...query(), dry_run: "true" }, body: form() });
-      out.replaceChildren(el("h2", {}, "Preview"), el("pre", { class: "mono", id: "import-preview-result" }, JSON.stringify(result, null, 2)));
+      const dry = { ...query(), dry_run: "true" };
+      if (granularity.value.trim()) dry.granularity = granularity.value.trim();
+      const result = await request("POST", "/api/questdb/import", { query: dry, body: form() });
+      out.replaceChildren(previewView(result));
     } catch (error) {
       out.replaceChildren(errorBox(error));
+    } finally {
+      preview.disabled = false;
     }
   });
 
@@ -100,10 +109,20 @@ export async function render(view) {
   view.replaceChildren(
     el("h1", {}, "Import"),
     zone,
-    el("div", { class: "row card" }, chosen, el("label", {}, "Measurement ", measurement), el("label", {}, "Kind ", kind), el("label", {}, "Mode ", mode), upload, preview),
-    // GAP: `dry_run=true` (the import preview) is being added to the import routes; the button stays off
-    // until the server lists that parameter in its OpenAPI document.
-    caps.importDryRun ? "" : gap("the import preview (dry_run=true) — the Preview button turns on once the server offers it."),
+    el(
+      "div",
+      { class: "row card" },
+      chosen,
+      el("label", {}, "Measurement ", measurement),
+      el("label", {}, "Kind ", kind),
+      el("label", {}, "Mode ", mode),
+      el("label", { title: "skip: import the good rows and list the bad ones" }, "Bad rows ", onError),
+      el("label", { title: "bar length the preview measures gaps against" }, "Granularity ", granularity),
+      preview,
+      upload,
+    ),
+    // An older server without `dry_run` keeps the Preview button off.
+    caps.importDryRun ? "" : gap("the import preview (dry_run=true) — this server does not offer it."),
     out,
   );
   return { dispose: () => stream && stream.close() };
