@@ -49,6 +49,16 @@ class UploadDatasetFrames(Command):
     idempotency: IdempotencyKey | None = None
 
 
+class PreviewDatasetFrames(Command):
+    """A dry run of a dataset save or frame upload: `changes` are the fields a create or upsert would set."""
+
+    dataset_ref: str
+    frames: dict[FrameKind, FrameUpload]
+    changes: DatasetChanges = msgspec.field(default_factory=DatasetChanges)
+    # Gaps are measured against this, else the granularity the save sets, else the dataset's own.
+    granularity: str | None = None
+
+
 class BackfillDataset(Command):
     dataset_slug: str
     symbol: str | None

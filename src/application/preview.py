@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -9,9 +10,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from application.series_ports import CheckedBatches, FrameUpload, UploadReader
 from application.store_types import column_type_for
-from domain.frames import BAR_KINDS, DEDUP_KEYS, TIMESTAMP, FrameKind
+from application.streams import open_stream
+from domain.errors import InvalidInput
+from domain.frames import BAR_KINDS, DEDUP_KEYS, TIMESTAMP, FrameKind, OnError
 from domain.gaps import GapReport, find_gaps, granularity_seconds
+from domain.values import MeasurementName, validate_granularity
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +84,34 @@ def _gaps(kind: FrameKind, seconds: pa.ChunkedArray, granularity: str | None) ->
         return None
     # Repeated times are dropped by Arrow first: the domain then walks each bar time once.
     return find_gaps(pc.unique(seconds).to_pylist(), interval)
+
+
+async def preview_upload(
+    uploads: UploadReader,
+    upload: FrameUpload,
+    kind: FrameKind,
+    measurement: MeasurementName,
+    granularity: str | None,
+    on_error: OnError = OnError.FAIL,
+) -> FramePreview:
+    """One upload checked whole, as for a write, and described; nothing is written."""
+    if granularity is not None:
+        validate_granularity(granularity)
+    frame = uploads.read(upload, kind, on_error=on_error)
+    stream = await open_stream(frame)
+    try:
+        if stream.schema is None:
+            raise no_rows(frame, kind.value if kind in BAR_KINDS else "file")
+        preview = await preview_frame(str(measurement), kind, aiter(stream), stream.schema, granularity)
+    finally:
+        await stream.aclose()
+    return dataclasses.replace(preview, rejected_rows=frame.rejected_rows, rejected=frame.rejected)
+
+
+def no_rows(frame: CheckedBatches, field_name: str = "file") -> InvalidInput:
+    """An empty frame is a 400; one whose every row was skipped says which rows and why."""
+    details: dict[str, Any] = {"field": field_name}
+    if frame.rejected_rows:
+        details |= {"rejected_rows": frame.rejected_rows, "rejected": frame.rejected}
+        return InvalidInput(f"no row could be imported: {frame.rejected_rows} rows were rejected", details)
+    return InvalidInput("the frame has no rows", details)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -13,9 +12,8 @@ import pyarrow as pa
 from application.commands import ImportFrame
 from application.idempotency import earlier_answer, remember_answer
 from application.ports import Clock, UnitOfWorkFactory
-from application.preview import FramePreview, preview_frame
+from application.preview import FramePreview, no_rows, preview_upload
 from application.series_ports import (
-    CheckedBatches,
     CheckProgress,
     MeasurementInfo,
     QueryResult,
@@ -29,7 +27,7 @@ from application.series_ports import (
 from application.streams import open_stream
 from domain.errors import InvalidInput, NotFound
 from domain.read_only_sql import ensure_read_only
-from domain.values import MeasurementName, validate_granularity
+from domain.values import MeasurementName
 
 # (rows so far, rows in the frame once counted, the phase: CHECKED while the whole upload is checked —
 # the total is not known yet — then WRITTEN while it is written)
@@ -123,26 +121,9 @@ def _checking(progress: ProgressCallback) -> CheckProgress:
 async def preview_import(command: ImportFrame, *, uploads: UploadReader) -> FramePreview:
     """A dry run: the frame checked whole, as for an import, and described; nothing is written."""
     measurement = MeasurementName(command.measurement)
-    if command.granularity is not None:
-        validate_granularity(command.granularity)
-    frame = uploads.read(command.upload, command.kind, on_error=command.on_error)
-    stream = await open_stream(frame)
-    try:
-        if stream.schema is None:
-            raise no_rows(frame)
-        preview = await preview_frame(str(measurement), command.kind, aiter(stream), stream.schema, command.granularity)
-    finally:
-        await stream.aclose()
-    return dataclasses.replace(preview, rejected_rows=frame.rejected_rows, rejected=frame.rejected)
-
-
-def no_rows(frame: CheckedBatches, field_name: str = "file") -> InvalidInput:
-    """An empty frame is a 400; one whose every row was skipped says which rows and why."""
-    details: dict[str, Any] = {"field": field_name}
-    if frame.rejected_rows:
-        details |= {"rejected_rows": frame.rejected_rows, "rejected": frame.rejected}
-        return InvalidInput(f"no row could be imported: {frame.rejected_rows} rows were rejected", details)
-    return InvalidInput("the frame has no rows", details)
+    return await preview_upload(
+        uploads, command.upload, command.kind, measurement, command.granularity, command.on_error
+    )
 
 
 async def _counting(

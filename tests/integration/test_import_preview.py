@@ -150,3 +150,28 @@ async def test_an_import_whose_every_row_is_rejected_is_a_400_that_lists_them(
     details = answer.json()["details"]
     assert details["rejected_rows"] == 2
     assert [(r["line"], r["column"]) for r in details["rejected"]] == [(2, "open"), (3, "volume")]
+
+
+async def test_a_dataset_dry_run_measures_gaps_against_the_dataset_granularity_and_saves_nothing(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    slug = f"pre_{uuid.uuid4().hex[:8]}"
+    client.made.append(f"{slug}_ohlcv")  # type: ignore[attr-defined]
+    with_holes = hourly_csv(24, holes={3, 4, 20}).decode()
+    frame = {"dataset_slug": slug, "symbol": "PRE", "granularity": "1h", "record_questdb": True}
+
+    previewed = await client.post("/api/datasets", params={"dry_run": "true"}, json={**frame, "ohlcv_csv": with_holes})
+    assert previewed.status_code == 200, previewed.text
+    ohlcv = previewed.json()["ohlcv"]
+    assert (ohlcv["measurement"], ohlcv["rows"], ohlcv["gaps"]["count"]) == (f"{slug}_ohlcv", 21, 2)
+    assert previewed.json()["indicators"] is None
+    assert (await client.get(f"/api/datasets/{slug}")).status_code == 404
+
+    assert (await client.post("/api/datasets", json={**frame, "ohlcv_csv": hourly_csv(4).decode()})).status_code == 201
+    exported = await client.post(
+        f"/api/datasets/{slug}/export", params={"dry_run": "true"}, json={"ohlcv_csv": with_holes}
+    )
+    assert exported.status_code == 200, exported.text
+    gaps = exported.json()["ohlcv"]["gaps"]
+    assert (gaps["interval_s"], gaps["missing_bars"]) == (HOUR, 3)  # the dataset's own 1h
+    assert (await client.get(f"/api/datasets/{slug}")).json()["ohlcv_rows"] == 4

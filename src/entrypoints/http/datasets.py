@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.openapi.spec import Reference, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
+from application.commands import BackfillDataset, PreviewDatasetFrames, UploadDatasetFrames, UpsertDataset
 from application.datasets import DatasetDetail, DatasetSaved, FrameRead, HierarchyNode
 from application.ports import DatasetFilter, DatasetListing, RunFilter
+from application.preview import FramePreview
 from application.series_ports import FrameUpload
 from application.timeseries import RangeRows
 from domain.datasets import Dataset, DatasetChanges
@@ -155,8 +157,11 @@ async def upsert_dataset(
     request: Request[Any, Any, Any],
     upsert_dataset: UseCase[DatasetSaved],
     settings: Settings,
+    preview_dataset_frames: UseCase[dict[FrameKind, FramePreview]],
     mode: p.Mode = WriteMode.APPEND,
-) -> Response[s.DatasetOut]:
+    dry_run: p.DryRun = False,
+    granularity: p.GapGranularity = None,
+) -> Response[s.DatasetOut | s.DatasetPreviewOut]:
     async with UploadSpool.for_request(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
     ) as spool:
@@ -165,6 +170,9 @@ async def upsert_dataset(
             raise InvalidInput(
                 "a multipart dataset upload needs a `metadata` JSON part", {"missing_parts": ["metadata"]}
             )
+        if dry_run:
+            command = PreviewDatasetFrames(body.dataset_slug, frames, changes_of(body), granularity)
+            return Response(_previews(await preview_dataset_frames(command)), status_code=200)
         saved = await upsert_dataset(
             UpsertDataset(
                 body.dataset_slug,
@@ -175,6 +183,12 @@ async def upsert_dataset(
             ),
         )
     return Response(present.dataset_out(saved.dataset), status_code=201 if saved.created else 200)
+
+
+def _previews(previews: dict[FrameKind, FramePreview]) -> s.DatasetPreviewOut:
+    return s.DatasetPreviewOut(
+        **{kind.value: msgspec.convert(p, s.ImportPreviewOut, from_attributes=True) for kind, p in previews.items()}
+    )
 
 
 @get("/", summary="List datasets")
@@ -241,13 +255,20 @@ async def export_frames(
     submit_job: UseCase[Job],
     settings: Settings,
     ref: p.DatasetRef,
+    preview_dataset_frames: UseCase[dict[FrameKind, FramePreview]],
     mode: p.Mode = WriteMode.APPEND,
     run_async: p.RunAsync = False,
+    dry_run: p.DryRun = False,
+    granularity: p.GapGranularity = None,
 ) -> Response[Any]:
     async with UploadSpool.for_request(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
     ) as spool:
         _, frames, digest = await _frames_from_request(request, spool, existing=True)
+        if dry_run:
+            await get_dataset(ref)
+            previewed = await preview_dataset_frames(PreviewDatasetFrames(ref, frames, granularity=granularity))
+            return Response(_previews(previewed), status_code=200)
         key = idempotency_key(request, "datasets.export", digest)
         command = UploadDatasetFrames(dataset_ref=ref, frames=frames, mode=mode, idempotency=key)
         if run_async:

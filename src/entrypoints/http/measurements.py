@@ -83,17 +83,6 @@ IMPORT_BODY: Final = {
     **json_of(ref("ImportJsonIn"), IMPORT_EXAMPLE),
 }
 SQL_ERRORS: Final = error_responses(403, *STORE_ERRORS)
-OnErrorParam = Annotated[
-    OnError,
-    Parameter(required=False, description="`skip` imports the good rows and reports the rest; `fail` (default) "
-              "refuses the whole upload on its first bad row"),
-]  # fmt: skip
-DryRun = Annotated[
-    bool, Parameter(required=False, description="check and describe the upload (columns, counts, gaps); write nothing")
-]
-Granularity = Annotated[
-    str | None, Parameter(max_length=8, required=False, description="bar length a dry run measures gaps against")
-]
 
 
 async def _import_request(
@@ -166,9 +155,9 @@ async def import_frame(
     measurement: Measurement = None,
     kind: p.Kind = None,
     mode: Mode = None,
-    on_error: OnErrorParam = OnError.FAIL,
-    dry_run: DryRun = False,
-    granularity: Granularity = None,
+    on_error: p.OnErrorMode = OnError.FAIL,
+    dry_run: p.DryRun = False,
+    granularity: p.GapGranularity = None,
 ) -> s.ImportOut | s.ImportPreviewOut:
     async with UploadSpool.for_request(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
@@ -195,7 +184,7 @@ async def import_async(
     measurement: Measurement = None,
     kind: p.Kind = None,
     mode: Mode = None,
-    on_error: OnErrorParam = OnError.FAIL,
+    on_error: p.OnErrorMode = OnError.FAIL,
 ) -> Response[s.JobAcceptedOut]:
     async with UploadSpool.for_request(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)

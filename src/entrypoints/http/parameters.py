@@ -8,7 +8,7 @@ from typing import Annotated
 
 from litestar.params import Parameter
 
-from domain.frames import FrameKind, WriteMode
+from domain.frames import FrameKind, OnError, WriteMode
 
 # Paths
 DatasetRef = Annotated[str, Parameter(description="The dataset's id (UUID) or its slug.")]
@@ -132,4 +132,20 @@ RunAsync = Annotated[
 Kind = Annotated[
     FrameKind | None,
     Parameter(required=False, description="What the rows are; it sets the required columns and dedup keys."),
+]
+
+# Uploads of rows: preview and partial imports
+DryRun = Annotated[
+    bool, Parameter(required=False, description="Check and describe the upload (columns, counts, gaps); write nothing.")
+]
+GapGranularity = Annotated[
+    str | None,
+    Parameter(max_length=8, required=False, description="The bar width a dry run measures gaps against, e.g. `1h`."),
+]
+OnErrorMode = Annotated[
+    OnError,
+    Parameter(
+        required=False,
+        description="`skip` imports the good rows and reports the rest; `fail` (the default) refuses the upload.",
+    ),
 ]

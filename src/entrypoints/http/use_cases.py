@@ -11,6 +11,7 @@ from litestar.di import Provide
 
 from application import (
     auth,
+    dataset_preview,
     datasets,
     deletion,
     events,
@@ -35,6 +36,7 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     datasets.upsert_dataset,
     datasets.upload_dataset_frames,
     datasets.backfill_dataset,
+    dataset_preview.preview_dataset_frames,
     datasets.get_dataset,
     datasets.list_datasets,
     datasets.dataset_detail,

@@ -34,6 +34,7 @@ from entrypoints.http.schemas.common import (
     Url,
     doc,
 )
+from entrypoints.http.schemas.measurements import ImportPreviewOut
 
 Slug = Annotated[str, Meta(max_length=200), doc("The dataset's unique slug, `^[a-z][a-z0-9_]{0,63}$`.")]
 Symbol = Annotated[str | None, doc("The traded instrument, e.g. `BTC`.")]
@@ -82,6 +83,16 @@ class DatasetFramesIn(Struct, forbid_unknown_fields=False):
     indicator_csv: IndicatorCsv = None
     ohlcv_url: OhlcvUrl = None
     indicator_url: IndicatorUrl = None
+
+
+class DatasetPreviewOut(Struct):
+    """A dataset dry run: each frame sent, described as an import's dry run (gaps against the dataset's
+    granularity); nothing was written and the record did not change."""
+
+    ohlcv: Annotated[ImportPreviewOut | None, doc("The OHLCV frame's preview; null when none was sent.")] = None
+    indicators: Annotated[
+        ImportPreviewOut | None, doc("The indicator frame's preview; null when none was sent.")
+    ] = None
 
 
 class DatasetOut(Struct):
