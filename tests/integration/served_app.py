@@ -7,14 +7,16 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner, Result
+from litestar.testing import AsyncTestClient
 
 from entrypoints.cli import main
 from entrypoints.http.app import create_app
@@ -35,6 +37,25 @@ def questdb_settings() -> dict[str, Any]:
         "questdb_http_url": need("STAGE1_TEST_QUESTDB_HTTP"),
         "questdb_pg_url": need("STAGE1_TEST_QUESTDB_PG"),
     }
+
+
+def store_settings(store: str, folder: Path) -> Settings:
+    """An embedded app whose time series live in DuckDB (the default) or in the test QuestDB."""
+    extra: dict[str, Any] = questdb_settings() if store == "questdb" else {}
+    return Settings(data_dir=folder, auth_enabled=False, in_process_worker=True, _env_file=None, **extra)
+
+
+@asynccontextmanager
+async def store_client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """A test client of the app; the QuestDB tables named in its `made` list are dropped at the end."""
+    made: list[str] = []
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        test_client.made = made  # type: ignore[attr-defined]
+        yield test_client
+    if settings.timeseries == "questdb":
+        async with httpx.AsyncClient(base_url=settings.questdb_http_url) as questdb:
+            for name in made:
+                await questdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS {name}"})
 
 
 def free_port() -> int:

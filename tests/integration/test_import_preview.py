@@ -4,15 +4,13 @@ rest, over HTTP on the embedded default store (DuckDB) and on QuestDB."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from litestar.testing import AsyncTestClient
-from tests.integration.served_app import questdb_settings
+from tests.integration.served_app import store_client, store_settings
 
-from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -38,22 +36,14 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module", params=["duckdb", "questdb"])
-def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    extra: dict[str, Any] = questdb_settings() if request.param == "questdb" else {}
-    folder = tmp_path_factory.mktemp(f"preview_{request.param}")
-    yield Settings(data_dir=folder, auth_enabled=False, in_process_worker=True, _env_file=None, **extra)
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return store_settings(request.param, tmp_path_factory.mktemp(f"preview_{request.param}"))
 
 
 @pytest.fixture(scope="module")
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    made: list[str] = []
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
-        test_client.made = made  # type: ignore[attr-defined]
+    async with store_client(settings) as test_client:
         yield test_client
-    if settings.timeseries == "questdb":
-        async with httpx.AsyncClient(base_url=settings.questdb_http_url) as questdb:
-            for name in made:
-                await questdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS {name}"})
 
 
 def fresh(client: AsyncTestClient) -> str:  # type: ignore[type-arg]

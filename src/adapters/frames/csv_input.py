@@ -61,7 +61,7 @@ def open_csv(
     block_size = max(block_size, MIN_BLOCK_SIZE)
     first = _first_block(source, fmt, block_size, max_columns)
     try:
-        inferred = _inferred_schema(first, block_size, skip_bad_rows)
+        inferred = _inferred_schema(first, block_size, kind, skip_bad_rows)
         names = [name.strip() for name in inferred.names]
     except UnicodeDecodeError as exc:
         raise InvalidInput("the CSV header is not UTF-8 text", {"line": 1, "reason": str(exc)[:200]}) from exc
@@ -125,19 +125,48 @@ def _check_width(block: bytes, max_columns: int) -> None:
         )
 
 
-def _inferred_schema(block: bytes, block_size: int, skip_bad_rows: bool = False) -> pa.Schema:
+def _inferred_schema(block: bytes, block_size: int, kind: FrameKind, skip_bad_rows: bool = False) -> pa.Schema:
+    """The header's names, with the types CSV inference gives in the first block to the columns whose type
+    the contract does not fix (times, and the columns a kind does not name); fixed columns read as null here.
+
+    Only those columns are converted: inferring every column of a block costs about as much as reading it."""
     # Rows of the wrong width that are to be skipped are reported by the one real reader, not here.
     parse = pa_csv.ParseOptions(invalid_row_handler=lambda _row: "skip") if skip_bad_rows else pa_csv.ParseOptions()
+    read = pa_csv.ReadOptions(block_size=block_size, use_threads=False)
     try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(block),
-            read_options=pa_csv.ReadOptions(block_size=block_size, use_threads=False),
-            parse_options=parse,
-            convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
-        )
+        names = _header_names(block, parse)
+        guessed = [name for name in names if _needs_inference(kind, name.strip())]
+        if len(set(names)) != len(names) or len(guessed) == len(names):
+            guessed = []  # every column (or an ambiguous header): infer them all, as Arrow would
+        convert = pa_csv.ConvertOptions(strings_can_be_null=True, include_columns=guessed or None)
+        table = pa_csv.read_csv(pa.py_buffer(block), read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowException, OSError) as exc:
         raise _csv_error(exc, ()) from exc
-    return table.schema
+    if not guessed:
+        return table.schema
+    types = dict(zip(table.schema.names, table.schema.types, strict=True))
+    return pa.schema([(name, types.get(name, pa.null())) for name in names])
+
+
+def _header_names(block: bytes, parse: Any) -> list[str]:
+    """The header's column names, parsed by Arrow from the start of the block only."""
+    ends = [at for at in (block.find(b"\n"), block.find(b"\r")) if at >= 0]
+    head = min(len(block), max(1 << 16, 2 * (min(ends, default=len(block)) + 1)))
+    sample = block[:head]
+    if head < len(block):
+        cut = max(sample.rfind(b"\n"), sample.rfind(b"\r")) + 1
+        sample = sample[:cut] if cut else block
+    reader = pa_csv.open_csv(
+        pa.py_buffer(sample),
+        read_options=pa_csv.ReadOptions(block_size=max(len(sample), MIN_BLOCK_SIZE), use_threads=False),
+        parse_options=parse,
+    )
+    return list(reader.schema.names)
+
+
+def _needs_inference(kind: FrameKind, name: str) -> bool:
+    is_time = name in TIMESTAMP_ALIASES or (kind is FrameKind.TRADES and name in TRADE_TIME_COLUMNS)
+    return is_time or canonical_type(kind, name) is None
 
 
 def _csv_reader(
