@@ -525,6 +525,51 @@ def test_tokens_measurements_metrics_and_a_failed_job_put_back(
         assert client.jobs.get(job_id).attempts >= 2
 
 
+def test_a_dataset_with_two_runs_and_three_simulations_goes_in_one_delete_with_every_measurement(
+    stage1: tuple[Client, Server],
+) -> None:
+    """The desktop's view of a delete: one call, every measurement the records owned gone from the store,
+    nothing left for the orphans check; dry run and the 409 first, then a free table and the finished job."""
+    client, server = stage1
+    slug, frame = unique("cl_gone"), bars(60)
+    dataset = client.datasets.create(slug, "SOLUSDT", "1h", ohlcv=frame)
+    owned = {dataset.ohlcv_measurement or ""}
+    for simulations in (2, 1):
+        run = client.runs.log(slug, predictions=predictions(frame, 40))
+        owned.add(run.prediction_measurement)
+        for _ in range(simulations):
+            owned.add(client.simulations.log(run, trades=trades(frame, 40, 4)).trades_measurement)
+    created(server, *owned)
+    assert len(owned) == 6 and owned <= {m.name for m in client.measurements.list(prefix=slug)}
+
+    with pytest.raises(Conflict) as refused:
+        client.datasets.delete(slug)
+    assert refused.value.details == {"runs": 2, "simulations": 3}
+    preview = client.datasets.delete(slug, cascade=True, dry_run=True)
+    assert set(preview["deleted"]["measurements"]) == owned and client.datasets.get(slug).dataset_slug == slug
+
+    gone = client.datasets.delete(slug, cascade=True)
+    assert gone["deleted"] | {"measurements": None} == {
+        "datasets": 1, "runs": 2, "simulations": 3, "measurements": None
+    }
+    assert set(gone["deleted"]["measurements"]) == owned
+    (drop,) = client.jobs.list(type="measurement_drop", limit=1)
+    client.jobs.wait(drop, timeout=60)
+    assert not {m.name for m in client.measurements.list(prefix=slug)}
+    orphans = client.maintenance.orphans()
+    assert orphans["unowned_measurements"] == [] and orphans["missing_measurements"] == []
+    assert not [name for name in orphans["free_measurements"] if name.startswith(slug)]
+    with pytest.raises(NotFound):
+        client.datasets.delete(slug, cascade=True)
+    assert client.jobs.delete(drop)["status"] == "COMPLETED"
+
+    own_table = unique("cl_free")
+    client.imports.upload(bars(5), own_table, kind="ohlcv", job=False, progress=False)
+    assert own_table in client.maintenance.orphans()["free_measurements"]
+    assert client.measurements.delete(own_table)["deleted"]["measurements"] == [own_table]
+    assert not client.measurements.list(prefix=own_table)
+
+
 # ---------------------------------------------------------------- a flaky network
 
 
