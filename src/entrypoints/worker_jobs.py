@@ -4,6 +4,7 @@ metadata writes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -113,11 +114,9 @@ def owning_uploads(handler: JobHandler) -> JobHandler:
                 raise InvalidInput("this job's upload is no longer on the server; send it again") from exc
             raise
         except Exception as exc:
-            text = str(exc)
-            if not any(path in text for path in paths):
+            text = scrubbed(str(exc), paths)
+            if text == str(exc):
                 raise
-            for path in paths:
-                text = text.replace(path, "<upload>")
             if isinstance(exc, Stage1Error):  # keeps its meaning (a bad row is not retried)
                 exc.message, exc.args = text, (text,)
                 raise
@@ -126,6 +125,13 @@ def owning_uploads(handler: JobHandler) -> JobHandler:
         return result
 
     return run
+
+
+def scrubbed(text: str, paths: list[str]) -> str:
+    """`text` without the spooled files' paths or their folder (a job's words reach every client)."""
+    for path in paths:
+        text = text.replace(path, "<upload>").replace(str(Path(path).parent), "<uploads>")
+    return text
 
 
 def release_uploads(job: Job) -> None:
