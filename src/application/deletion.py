@@ -9,6 +9,7 @@ hits new data (a dataset re-created meanwhile under the same slug gets `<slug>_o
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -72,7 +73,33 @@ class _Doomed:
 DATASET_KINDS = (FrameKind.OHLCV, FrameKind.INDICATORS)
 
 
-async def delete_dataset(
+async def _dataset_tree(tx: UnitOfWork, ref: str) -> _Doomed:
+    dataset = await find_dataset(tx, ref)
+    runs = await all_pages(lambda page: tx.runs.list(RunFilter(dataset_id=dataset.dataset_id), page))
+    sims = await all_pages(lambda page: tx.simulations.list(SimulationFilter(dataset_id=dataset.dataset_id), page))
+    return _Doomed([dataset], runs, sims)
+
+
+async def _run_tree(tx: UnitOfWork, ref: str) -> _Doomed:
+    run = await find_run(tx, ref)
+    sims = await all_pages(lambda page: tx.simulations.list(SimulationFilter(run_id=run.run_id), page))
+    return _Doomed([], [run], sims)
+
+
+async def _simulation_tree(tx: UnitOfWork, ref: str) -> _Doomed:
+    return _Doomed([], [], [await find_simulation(tx, ref)])
+
+
+# What a delete of each kind of record takes with it: a dataset its runs and simulations, a run its simulations.
+TREES: dict[str, Callable[[UnitOfWork, str], Awaitable[_Doomed]]] = {
+    "dataset": _dataset_tree,
+    "run": _run_tree,
+    "simulation": _simulation_tree,
+}
+
+
+async def delete_record(
+    kind: str,
     ref: str,
     options: DeleteOptions,
     *,
@@ -83,68 +110,12 @@ async def delete_dataset(
     queue: JobQueue,
     events: EventPublisher,
 ) -> dict[str, Any]:
-    async def doomed(tx: UnitOfWork) -> _Doomed:
-        dataset = await find_dataset(tx, ref)
-        runs = await all_pages(lambda page: tx.runs.list(RunFilter(dataset_id=dataset.dataset_id), page))
-        sims = await all_pages(lambda page: tx.simulations.list(SimulationFilter(dataset_id=dataset.dataset_id), page))
-        return _Doomed([dataset], runs, sims)
-
-    return await _delete(doomed, options, uow=uow, catalog=catalog, clock=clock, ids=ids, queue=queue, events=events)
-
-
-async def delete_run(
-    ref: str,
-    options: DeleteOptions,
-    *,
-    uow: UnitOfWorkFactory,
-    catalog: SeriesCatalog,
-    clock: Clock,
-    ids: IdGenerator,
-    queue: JobQueue,
-    events: EventPublisher,
-) -> dict[str, Any]:
-    async def doomed(tx: UnitOfWork) -> _Doomed:
-        run = await find_run(tx, ref)
-        sims = await all_pages(lambda page: tx.simulations.list(SimulationFilter(run_id=run.run_id), page))
-        return _Doomed([], [run], sims)
-
-    return await _delete(doomed, options, uow=uow, catalog=catalog, clock=clock, ids=ids, queue=queue, events=events)
-
-
-async def delete_simulation(
-    ref: str,
-    options: DeleteOptions,
-    *,
-    uow: UnitOfWorkFactory,
-    catalog: SeriesCatalog,
-    clock: Clock,
-    ids: IdGenerator,
-    queue: JobQueue,
-    events: EventPublisher,
-) -> dict[str, Any]:
-    async def doomed(tx: UnitOfWork) -> _Doomed:
-        return _Doomed([], [], [await find_simulation(tx, ref)])
-
-    return await _delete(doomed, options, uow=uow, catalog=catalog, clock=clock, ids=ids, queue=queue, events=events)
-
-
-async def _delete(
-    find: Any,
-    options: DeleteOptions,
-    *,
-    uow: UnitOfWorkFactory,
-    catalog: SeriesCatalog,
-    clock: Clock,
-    ids: IdGenerator,
-    queue: JobQueue,
-    events: EventPublisher,
-) -> dict[str, Any]:
-    """One delete for the three kinds: what `find` names goes, with its measurements, or (dry run) nothing."""
+    """Deletes the `kind` ("dataset", "run" or "simulation") named `ref` with what it owns, or (dry run) nothing."""
     async with uow() as tx:
         replay = None if options.dry_run else await earlier_answer(tx, options.idempotency)
         if replay is not None:
             return replay.body
-        doomed: _Doomed = await find(tx)
+        doomed = await TREES[kind](tx, ref)
         dependants = {
             "runs": len(doomed.runs) if doomed.datasets else 0,
             "simulations": len(doomed.simulations) if doomed.datasets or doomed.runs else 0,

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,14 @@ def free_port() -> int:
 
 @pytest.fixture
 def production_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with production_stores(tmp_path) as env:
+        yield env
+
+
+@contextmanager
+def production_stores(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of `stage1` processes on a fresh Postgres database (dropped after) and the shared
+    QuestDB, with no in-process worker and a 3 s lease."""
     server = need("STAGE1_TEST_POSTGRES_URL")
     name = f"stage1_kill_{uuid.uuid4().hex[:10]}"
     url = migrate.create_database(server, name)

@@ -24,14 +24,7 @@ class InMemoryMeasurementNames:
         return True
 
     async def settle(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
-        held = self._names.get(name)
-        if held is None:
-            self._names.insert(name, NameReservation(name, owner_kind, owner_id, NameState.OWNED, now))
-            return True
-        if held.owner_id != owner_id:
-            return False
-        self._names.update(name, replace(held, state=NameState.OWNED))
-        return True
+        return self._hold(name, NameReservation(name, owner_kind, owner_id, NameState.OWNED, now))
 
     async def release(self, name: str, owner_id: UUID) -> None:
         held = self._names.get(name)
@@ -39,13 +32,17 @@ class InMemoryMeasurementNames:
             self._names.delete(name)
 
     async def doom(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        return self._hold(name, NameReservation(name, owner_kind, owner_id, NameState.DROPPING, now))
+
+    def _hold(self, name: str, wanted: NameReservation) -> bool:
+        """The name in `wanted`'s state: taken if free, moved if its owner holds it, else False."""
         held = self._names.get(name)
         if held is None:
-            self._names.insert(name, NameReservation(name, owner_kind, owner_id, NameState.DROPPING, now))
+            self._names.insert(name, wanted)
             return True
-        if held.owner_id != owner_id:
+        if held.owner_id != wanted.owner_id:
             return False
-        self._names.update(name, replace(held, state=NameState.DROPPING))
+        self._names.update(name, replace(held, state=wanted.state))
         return True
 
     async def forget(self, name: str) -> bool:

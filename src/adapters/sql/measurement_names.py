@@ -48,16 +48,7 @@ class SqlMeasurementNames:
         return result.first() is not None
 
     async def settle(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
-        statement = self._insert().values(
-            name=name, owner_kind=owner_kind, owner_id=owner_id, state=NameState.OWNED.value, created_at=now
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[_names.c.name],
-            set_={"state": NameState.OWNED.value},
-            where=_names.c.owner_id == owner_id,
-        )
-        result = await self._execute(statement)
-        return bool(result.rowcount)
+        return await self._hold(name, owner_kind, owner_id, NameState.OWNED, now)
 
     async def release(self, name: str, owner_id: UUID) -> None:
         await self._execute(
@@ -67,13 +58,15 @@ class SqlMeasurementNames:
         )
 
     async def doom(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
+        return await self._hold(name, owner_kind, owner_id, NameState.DROPPING, now)
+
+    async def _hold(self, name: str, owner_kind: str, owner_id: UUID, state: NameState, now: datetime) -> bool:
+        """The name in `state`: taken if free, moved if this owner holds it; False when another owner does."""
         statement = self._insert().values(
-            name=name, owner_kind=owner_kind, owner_id=owner_id, state=NameState.DROPPING.value, created_at=now
+            name=name, owner_kind=owner_kind, owner_id=owner_id, state=state.value, created_at=now
         )
         statement = statement.on_conflict_do_update(
-            index_elements=[_names.c.name],
-            set_={"state": NameState.DROPPING.value},
-            where=_names.c.owner_id == owner_id,
+            index_elements=[_names.c.name], set_={"state": state.value}, where=_names.c.owner_id == owner_id
         )
         return bool((await self._execute(statement)).rowcount)
 

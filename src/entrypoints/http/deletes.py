@@ -27,13 +27,17 @@ Cascade = Annotated[bool, Parameter(required=False, description="Delete what it 
 DryRun = Annotated[bool, Parameter(required=False, description="Answer what would go; delete nothing.")]
 
 
-def _options(request: Request[Any, Any, Any], scope: str, ref: str, cascade: bool, dry_run: bool) -> DeleteOptions:
-    key = idempotency_key(request, scope, sha256(f"{ref}\n{cascade}".encode()))
-    return DeleteOptions(cascade=cascade, dry_run=dry_run, idempotency=key)
-
-
-def _out(body: dict[str, Any]) -> DeletedOut:
-    return msgspec.convert(body, DeletedOut)
+async def _delete(
+    request: Request[Any, Any, Any],
+    delete_record: UseCase[dict[str, Any]],
+    kind: str,
+    ref: str,
+    flags: tuple[bool, bool],
+) -> DeletedOut:
+    cascade, dry_run = flags
+    key = idempotency_key(request, f"{kind}s.delete", sha256(f"{ref}\n{cascade}".encode()))
+    answer = await delete_record(kind, ref, DeleteOptions(cascade=cascade, dry_run=dry_run, idempotency=key))
+    return msgspec.convert(answer, DeletedOut)
 
 
 # A record with dependants (without cascade) or a name in use is a 409; a retried Idempotency-Key answers again.
@@ -48,12 +52,12 @@ DELETE_RECORD: Final[dict[str, Any]] = {"responses": error_responses(404, 409), 
 )
 async def delete_dataset(
     request: Request[Any, Any, Any],
-    delete_dataset: UseCase[dict[str, Any]],
+    delete_record: UseCase[dict[str, Any]],
     ref: p.DatasetRef,
     cascade: Cascade = False,
     dry_run: DryRun = False,
 ) -> DeletedOut:
-    return _out(await delete_dataset(ref, _options(request, "datasets.delete", ref, cascade, dry_run)))
+    return await _delete(request, delete_record, "dataset", ref, (cascade, dry_run))
 
 
 @delete(
@@ -61,24 +65,23 @@ async def delete_dataset(
 )
 async def delete_run(
     request: Request[Any, Any, Any],
-    delete_run: UseCase[dict[str, Any]],
+    delete_record: UseCase[dict[str, Any]],
     run_id: p.RunId,
     cascade: Cascade = False,
     dry_run: DryRun = False,
 ) -> DeletedOut:
-    return _out(await delete_run(run_id, _options(request, "runs.delete", run_id, cascade, dry_run)))
+    return await _delete(request, delete_record, "run", run_id, (cascade, dry_run))
 
 
 @delete("/{simulation_id:str}", status_code=200, summary="Delete a simulation and its trades", **DELETE_RECORD)
 async def delete_simulation(
     request: Request[Any, Any, Any],
-    delete_simulation: UseCase[dict[str, Any]],
+    delete_record: UseCase[dict[str, Any]],
     simulation_id: p.SimulationId,
     cascade: Cascade = False,
     dry_run: DryRun = False,
 ) -> DeletedOut:
-    options = _options(request, "simulations.delete", simulation_id, cascade, dry_run)
-    return _out(await delete_simulation(simulation_id, options))
+    return await _delete(request, delete_record, "simulation", simulation_id, (cascade, dry_run))
 
 
 @delete(
@@ -88,7 +91,7 @@ async def delete_simulation(
     responses=error_responses(404, 409),
 )
 async def delete_measurement(delete_measurement: UseCase[dict[str, Any]], name: p.MeasurementName) -> DeletedOut:
-    return _out(await delete_measurement(name))
+    return msgspec.convert(await delete_measurement(name), DeletedOut)
 
 
 @delete(

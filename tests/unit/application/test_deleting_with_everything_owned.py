@@ -14,7 +14,7 @@ from tests.unit.application.harness import Harness
 
 from application.commands import DropMeasurements, UpsertDataset
 from application.datasets import upsert_dataset
-from application.deletion import DeleteOptions, delete_dataset, drop_measurements
+from application.deletion import DeleteOptions, delete_record, drop_measurements
 from application.jobs import prune_jobs
 from application.maintenance import collect_garbage, find_orphans
 from application.ports import NameState
@@ -62,7 +62,7 @@ async def test_the_delete_commits_its_drop_job_and_the_name_stays_held_until_the
     harness: Harness,
 ) -> None:
     old = await create(harness, "eth", 5)
-    answer = await harness.ports.bind(delete_dataset)("eth", DeleteOptions())
+    answer = await harness.ports.bind(delete_record)("dataset", "eth", DeleteOptions())
     assert answer["deleted"]["measurements"] == [old]
     # Committed with the delete: the job to drop it, and the name, held.
     assert drop_command(harness).measurements == ["eth_ind", "eth_ohlcv"]
@@ -83,7 +83,7 @@ async def test_the_delete_commits_its_drop_job_and_the_name_stays_held_until_the
 
 async def test_a_drop_run_again_after_the_name_was_taken_anew_never_touches_the_new_rows(harness: Harness) -> None:
     old = await create(harness, "btc", 4)
-    await harness.ports.bind(delete_dataset)("btc", DeleteOptions())
+    await harness.ports.bind(delete_record)("dataset", "btc", DeleteOptions())
     command = drop_command(harness)
     drop = harness.ports.bind(drop_measurements)
     await drop(command)
@@ -94,7 +94,7 @@ async def test_a_drop_run_again_after_the_name_was_taken_anew_never_touches_the_
 
 async def test_a_dry_run_deletes_nothing_and_queues_nothing(harness: Harness) -> None:
     name = await create(harness, "ada", 3)
-    answer = await harness.ports.bind(delete_dataset)("ada", DeleteOptions(dry_run=True))
+    answer = await harness.ports.bind(delete_record)("dataset", "ada", DeleteOptions(dry_run=True))
     assert answer == {"deleted": {"datasets": 1, "runs": 0, "simulations": 0, "measurements": [name]}}
     assert harness.metadata.jobs == {} and harness.metadata.measurement_names[name].state is NameState.OWNED
     assert len(harness.metadata.datasets) == 1
