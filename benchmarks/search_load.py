@@ -18,7 +18,7 @@ import search_data as data
 from sqlalchemy.engine import make_url
 
 from adapters.jobs.pg import asyncpg_dsn
-from adapters.sql import migrate
+from adapters.sql import migrate, tables
 from adapters.sql.engine import async_url
 
 MARKER = "searchbench_loaded"
@@ -199,18 +199,7 @@ async def _copy_simulations(
     await _copy(
         conn,
         "simulation_trade_buckets",
-        (
-            "simulation_id",
-            "bucket",
-            "trade_count",
-            "win_count",
-            "loss_count",
-            "total_pnl",
-            "avg_pnl",
-            "avg_return_pct",
-            "max_win",
-            "max_loss",
-        ),
+        tuple(column.name for column in tables.trade_buckets.c),  # every column, in order
         [
             (s.simulation_id, name, n, wins, n - wins, pnl, pnl / n, pnl / n / 100, abs(pnl), -abs(pnl) / 2)
             for s in chunk
