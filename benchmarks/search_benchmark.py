@@ -225,7 +225,7 @@ def throughput_lines(url: str, seconds: float, rounds: int, over_http: float) ->
     ratio = app / raw
     return [
         f"Metadata read path, `GET /api/runs?limit={throughput.PAGE}` driven through ASGI in this process: "
-        f"{spread(rates['app'])} requests/s (best / median / worst of {rounds} x {seconds:g} s); a raw asyncpg "
+        f"{spread(rates['app'])} requests/s (lowest / median / highest of {rounds} x {seconds:g} s); a raw asyncpg "
         f"loop of the same {int(rates['statements'][0])} statements in the same process: {spread(rates['raw'])} "
         f"pages/s. Ratio of medians {ratio:.2f} (goal >= 0.5). Through `stage1 serve` and an httpx client: "
         f"{over_http:.0f} requests/s."
