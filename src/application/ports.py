@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain.datasets import Dataset
 from domain.jobs import Job, JobStatus
+from domain.lockout import Attempts
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun
 from domain.search.query import Found, SearchQuery
@@ -303,6 +304,16 @@ class Clock(Protocol):
 
 class IdGenerator(Protocol):
     def new_id(self) -> UUID: ...
+
+
+class AttemptLedger(Protocol):
+    """Credential tries and failures per client, seen by every server process that shares the ledger."""
+
+    async def get(self, key: str) -> Attempts | None: ...
+
+    async def change(self, key: str, how: Callable[[Attempts], Attempts]) -> Attempts:
+        """Applies `how` to the key's record (a fresh one when none) atomically across processes; answers it."""
+        ...
 
 
 class WorkerMetrics(Protocol):

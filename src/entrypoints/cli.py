@@ -68,7 +68,9 @@ def serve(host: str | None, port: int | None, reload: bool, tls_cert: str | None
         # Neither log_config nor log_level: uvicorn's records go through the one format set up above.
         log_config=None,
         access_log=False,  # the app writes its own access lines, with the request id
-        proxy_headers=True,
+        # Only the proxies the settings trust may name the client (and its scheme); nobody else may.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=[str(network) for network in settings.trusted_proxies] or None,
         timeout_graceful_shutdown=30,
     )
 

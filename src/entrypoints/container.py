@@ -26,7 +26,7 @@ from adapters.sql import migrate
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import unit_of_work_factory
 from adapters.system import RandomIds, SystemClock
-from application.ports import Clock, EventFeed, IdGenerator, JobQueue, UnitOfWorkFactory
+from application.ports import AttemptLedger, Clock, EventFeed, IdGenerator, JobQueue, UnitOfWorkFactory
 from application.series_ports import TimeSeriesStore, UploadReader
 from entrypoints.settings import Settings
 
@@ -126,6 +126,18 @@ async def _job_backend(settings: Settings) -> AsyncIterator[JobBackend]:
         await pool.close()
 
 
+def _attempt_ledger(settings: Settings, engine: AsyncEngine) -> AttemptLedger:
+    """Credential tries live in Postgres when servers share it (N processes must not give a guesser N
+    budgets); an embedded server is one process, and keeps them in memory."""
+    if settings.is_embedded_metadata:
+        from adapters.memory.attempts import InMemoryAttemptLedger
+
+        return InMemoryAttemptLedger()
+    from adapters.sql.attempts import SqlAttemptLedger
+
+    return SqlAttemptLedger(engine)
+
+
 async def resolve(value: Any) -> Any:
     """A provider whose dependencies include an async resource answers a future; others answer the value."""
     if inspect.isawaitable(value):
@@ -149,6 +161,7 @@ class Container(containers.DeclarativeContainer):
     jobs = providers.Resource(_job_backend, settings)
     events = providers.Callable(attrgetter("events"), jobs)
     queue = providers.Callable(attrgetter("queue"), jobs)
+    attempts = providers.Singleton(_attempt_ledger, settings, engine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +176,7 @@ class OpenPorts:
     ids: IdGenerator
     feed: EventFeed
     queue: JobQueue
+    attempts: AttemptLedger
 
     def roles(self) -> dict[str, Any]:
         store = self.store
@@ -180,6 +194,7 @@ class OpenPorts:
             "feed": self.feed,
             "queue": self.queue,
             "spool": LocalSpooledFiles(),
+            "attempts": self.attempts,
         }
 
     def bind(self, use_case: Callable[..., R]) -> Callable[..., R]:
@@ -213,6 +228,7 @@ async def open_ports(settings: Settings, container: Container | None = None) -> 
             ids=await resolve(container.ids()),
             feed=await resolve(container.events()),
             queue=await resolve(container.queue()),
+            attempts=await resolve(container.attempts()),
         )
     finally:
         await _maybe_await(container.shutdown_resources())

@@ -7,7 +7,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="Hosts a dataset or import may name in `ohlcv_url`/`indicator_url`/`url` for the server to "
         "fetch (JSON list; empty: fetching is off). Internal addresses (private, loopback, link-local) are "
         "refused unless listed too, as an address or a network such as 10.0.0.0/8.",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies in front of the server (JSON list). Only a request "
+        "from one of them is keyed (rate limits, lockout) on the client X-Forwarded-For names; default: none.",
     )
     session_ttl_days: int = Field(1, description="Lifetime of a browser session (POST /api/auth/session).")
     rate_limit_per_minute: int = Field(

@@ -5,21 +5,15 @@ no save loses another's rows."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
-
-from adapters.sql import migrate
+from tests.integration.serve_processes import postgres_database, production, started
 
 pytestmark = pytest.mark.anyio
 
@@ -42,88 +36,19 @@ def trades_csv(count: int = 20) -> str:
     return header + "".join(f"{START + i * 7200},long,100,101,1,1,1,0.1,1\n" for i in range(count))
 
 
-def need(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"{name} is not set: source .testenv/env.sh, which points at the real stores")
-    return value
-
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(data_dir: Path, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("STAGE1_")}
-    env |= {"STAGE1_DATA_DIR": str(data_dir), "STAGE1_AUTH_ENABLED": "false", "STAGE1_PORT": str(port)}
-    env |= {f"STAGE1_{key.upper()}": value for key, value in settings.items()}
-    process = subprocess.Popen(
-        [str(BIN / "stage1"), "serve"], cwd=data_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("serve did not become healthy")
-
-
 @pytest.fixture(scope="module", params=["embedded", "production"])
 def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """Real `stage1 serve` processes: one on SQLite + DuckDB (embedded is one process by design), two
     sharing Postgres + QuestDB as production runs them."""
     root = tmp_path_factory.mktemp(request.param)
-    database: str | None = None
-    server = ""
-    if request.param == "embedded":
-        settings: list[dict[str, str]] = [{}]
-    else:
-        server = need("STAGE1_TEST_POSTGRES_URL")
-        database = f"stage1_races_{uuid.uuid4().hex[:10]}"
-        url = migrate.create_database(server, database)
-        migrate.upgrade(url)
-        production = {
-            "database_url": url, "timeseries": "questdb", "in_process_worker": "false",
-            "questdb_http_url": need("STAGE1_TEST_QUESTDB_HTTP"), "questdb_pg_url": need("STAGE1_TEST_QUESTDB_PG"),
-        }
-        settings = [production, production]
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        urls = []
-        for number, options in enumerate(settings):
-            data_dir = root / f"server{number}"
-            data_dir.mkdir()
-            process, url = serve(data_dir, **options)
-            processes.append(process)
-            urls.append(url)
-        for process, url in zip(processes, urls, strict=True):
-            wait_healthy(url, process)
+    with ExitStack() as stack:
+        if request.param == "embedded":
+            settings: list[dict[str, str]] = [{}]
+        else:
+            options = production(stack.enter_context(postgres_database("stage1_races")))
+            settings = [options, options]
+        urls = stack.enter_context(started(root, settings))
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if database is not None:
-            migrate.drop_database(server, database)
 
 
 class Servers:

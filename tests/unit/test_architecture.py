@@ -90,6 +90,6 @@ def test_every_use_case_a_route_calls_names_only_ports_the_composition_root_prov
     from entrypoints.container import OpenPorts
     from entrypoints.http.use_cases import ROUTED
 
-    ports = OpenPorts(*(object() for _ in range(7)))  # type: ignore[arg-type]
+    ports = OpenPorts(*(object() for _ in range(8)))  # type: ignore[arg-type]
     for use_case in ROUTED:
         ports.bind(use_case)  # raises TypeError naming a port nobody provides

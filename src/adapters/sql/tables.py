@@ -337,3 +337,16 @@ measurement_names = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Index(None, "owner_id"),
 )
+
+# Credential tries and failures per client address, shared by every server process on one Postgres (a guesser
+# must not get one budget per process). Times are epoch seconds, as the lockout policy counts them.
+auth_attempts = Table(
+    "stage1_auth_attempts",
+    metadata,
+    Column("client", String(200), primary_key=True),
+    Column("failures", Integer(), nullable=False),
+    Column("locked_until", Double(), nullable=False),
+    Column("last_failure", Double(), nullable=False),
+    Column("minute", BigInteger(), nullable=False),
+    Column("tries", Integer(), nullable=False),
+)

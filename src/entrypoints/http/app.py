@@ -12,6 +12,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from adapters.worker_metrics import PrometheusWorkerMetrics
+from application.credential_guard import CredentialGuard
+from domain.lockout import LockoutPolicy
 from entrypoints.container import Container, open_ports
 from entrypoints.http import (
     auth,
@@ -33,7 +35,6 @@ from entrypoints.http.body_timeout import body_timeout
 from entrypoints.http.dashboard import browser_routers
 from entrypoints.http.dashboard_docs import docs_render_plugins
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.lockout import FailureLockout
 from entrypoints.http.openapi_document import with_full_openapi
 from entrypoints.http.operations import VERSION
 from entrypoints.http.request_guard import request_guard
@@ -54,6 +55,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         async with open_ports(settings, container) as ports:
             app.state.use_cases = use_cases.bind_routed(ports)
             app.state.worker_metrics = PrometheusWorkerMetrics()
+            app.state.credential_guard = CredentialGuard(
+                ports.attempts,
+                LockoutPolicy(settings.auth_lockout_after, settings.auth_lockout_seconds),
+                settings.auth_rate_limit_per_minute,
+                ports.clock,
+            )
             async with in_process_worker(ports, settings, app.state.worker_metrics):
                 yield
 
@@ -91,7 +98,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             request_guard(settings),
             body_timeout,
             metrics.PROMETHEUS.middleware,
-            auth.credential_rate_limit(settings).middleware,
             # Authentication first, so the general limit keys on a token only once the store recognised it.
             *([auth.auth_middleware()] if settings.auth_required else []),
             auth.rate_limit(settings).middleware,
@@ -119,7 +125,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         request_max_body_size=settings.max_upload_bytes,
         debug=False,
     )
-    app.state.auth_lockout = FailureLockout(settings.auth_lockout_after, settings.auth_lockout_seconds)
+    app.state.trusted_proxies = tuple(settings.trusted_proxies)
     # Outermost, around the router itself: every answer (a 404 for an unknown path included) has an id and a line.
     app.asgi_handler = access_log(app.asgi_handler)
     return with_full_openapi(strict_input.learn(allow_every_method(app)))

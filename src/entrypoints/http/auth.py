@@ -18,7 +18,7 @@ from domain.paging import Page, PageRequest
 from domain.tokens import ApiToken, csrf_for, secret_matches
 from entrypoints.http import parameters as p
 from entrypoints.http.errors import error_responses
-from entrypoints.http.lockout import FailureLockout, client_address
+from entrypoints.http.lockout import check_credential_try, check_not_locked_out, client_address, guard_of
 from entrypoints.http.openapi_extras import described
 from entrypoints.http.schemas import Struct
 from entrypoints.http.schemas.common import NextCursor, PageLimit, PageOffset, Total, doc
@@ -34,8 +34,6 @@ SESSION_COOKIE = "stage1_session"
 CSRF_COOKIE = "stage1_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Where a client presents the shared secret: its own strict per-address limit on top of the lockout.
-CREDENTIAL_PATHS = frozenset({"/api/auth/token", "/api/auth/session"})
 # An open route reads a small JSON object; anything bigger is refused before it is buffered.
 OPEN_BODY_BYTES = 16 * 1024
 
@@ -111,10 +109,6 @@ def presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | Non
     return None
 
 
-def lockout_of(connection: ASGIConnection[Any, Any, Any, Any]) -> FailureLockout:
-    return connection.app.state.auth_lockout  # type: ignore[no-any-return]
-
-
 def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], session: str) -> None:
     """A write carried by the session cookie must echo the CSRF cookie in `X-CSRF-Token`: a page of another
     site can make the browser send the cookie, but cannot read it to write the header."""
@@ -140,13 +134,12 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         if not (presented or session):
             # Not a guess: a page or a desktop asking before it signed in must not lock its address out.
             raise Unauthorized("a token is required: X-Stage1-Token or Authorization: Bearer")
-        lockout, address = lockout_of(connection), client_address(connection)
-        lockout.check(address)
+        address = await check_not_locked_out(connection)
         authenticate: UseCase[ApiToken] = connection.app.state.use_cases["authenticate"]
         try:
             token = await authenticate(presented or session)
         except Unauthorized:
-            lockout.failed(address)
+            await guard_of(connection).failed(address)
             raise
         if session is not None:
             check_csrf(connection, session)
@@ -174,20 +167,6 @@ def rate_limit(settings: Settings) -> RateLimitConfig:
     )
 
 
-def credential_rate_limit(settings: Settings) -> RateLimitConfig:
-    """The routes that check the shared secret get a strict limit of their own, per client address."""
-
-    def is_credential_route(request: Request[Any, Any, Any]) -> bool:
-        return request.url.path in CREDENTIAL_PATHS
-
-    return RateLimitConfig(
-        rate_limit=("minute", settings.auth_rate_limit_per_minute),
-        identifier_for_request=lambda request: "addr:" + client_address(request),
-        check_throttle_handler=is_credential_route,
-        store="credential_rate_limit",
-    )
-
-
 def session_cookie(name: str, value: str, max_age: int, secure: bool) -> Cookie:
     """Strict same-site cookies; the session's is HttpOnly, the CSRF one is for page scripts to read."""
     return Cookie(
@@ -196,9 +175,10 @@ def session_cookie(name: str, value: str, max_age: int, secure: bool) -> Cookie:
     )
 
 
-def not_locked_out(connection: ASGIConnection[Any, Any, Any, Any], _: Any) -> None:
-    """A guard, so a locked-out address is refused before its body is even read."""
-    lockout_of(connection).check(client_address(connection))
+async def not_locked_out(connection: ASGIConnection[Any, Any, Any, Any], _: Any) -> None:
+    """A guard, so a try over the minute's limit or from a locked-out address is refused before its body is
+    even read."""
+    await check_credential_try(connection)
 
 
 # Where a secret or a token is presented: a small body, the lockout first, and its refusals.
@@ -219,14 +199,14 @@ PRESENTS_A_SECRET: Final[dict[str, Any]] = {
 async def start_session(
     request: Request[Any, Any, Any], data: SessionIn, open_session: UseCase[IssuedToken], settings: Settings
 ) -> Response[SessionOut]:
-    lockout, address, body = lockout_of(request), client_address(request), data
+    address, body = client_address(request), data
     if settings.auth_secret is None and body.token is None:
         raise Forbidden("sessions against the secret are disabled: no shared secret is configured")
     secret = settings.auth_secret.get_secret_value() if settings.auth_secret else ""
     try:
         issued = await open_session(secret, body.token, body.secret, body.name, settings.session_ttl_days)
     except Unauthorized:
-        lockout.failed(address)
+        await guard_of(request).failed(address)
         raise
     csrf = csrf_for(issued.secret_token)
     out = token_out(issued.token)
@@ -265,14 +245,14 @@ async def issue_checked(
     request: Request[Any, Any, Any], body: TokenIn, issue_token: UseCase[IssuedToken], settings: Settings
 ) -> IssuedToken:
     """A token for a caller who knows the shared secret; a wrong secret counts against the address."""
-    lockout, address = lockout_of(request), client_address(request)
+    address = client_address(request)
     if settings.auth_secret is None:
         raise Forbidden("token issuance is disabled: no shared secret is configured (STAGE1_AUTH_SECRET)")
     secret = settings.auth_secret.get_secret_value()
     try:
         return await issue_token(secret, body.secret, body.name, body.ttl_days or settings.token_ttl_days)
     except Unauthorized:
-        lockout.failed(address)
+        await guard_of(request).failed(address)
         raise
 
 

@@ -13,6 +13,7 @@ import pyarrow.ipc as ipc
 from adapters.frames.upload_reader import ArrowUploadReader
 from adapters.jobs.events import MemoryEventFeed
 from adapters.jobs.memory_queue import MemoryJobQueue
+from adapters.memory.attempts import InMemoryAttemptLedger
 from adapters.memory.metadata import InMemoryMetadata, InMemoryUnitOfWorkFactory
 from adapters.memory.timeseries import InMemoryTimeSeriesStore
 from application.series_ports import FrameUpload
@@ -51,6 +52,7 @@ class Harness:
             ids=CountingIds(),
             feed=self.events,
             queue=MemoryJobQueue(clock, self.events),
+            attempts=InMemoryAttemptLedger(),
         )
         self._files = itertools.count()
 

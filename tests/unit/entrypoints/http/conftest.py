@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from adapters.jobs.events import MemoryEventFeed
 from adapters.jobs.memory_queue import MemoryJobQueue
+from adapters.memory.attempts import InMemoryAttemptLedger
 from adapters.memory.metadata import InMemoryMetadata, InMemoryUnitOfWorkFactory
 from adapters.memory.timeseries import InMemoryTimeSeriesStore
 from adapters.system import SystemClock
@@ -29,6 +30,7 @@ class World:
         self.queue = MemoryJobQueue(SystemClock(), self.events)
         # The API lists jobs through the metadata store and the queue writes them: one table, as in SQL.
         self.queue._jobs = self.metadata.jobs
+        self.attempts = InMemoryAttemptLedger()
         self.uploads = tmp / "uploads"
         self.settings = Settings(
             data_dir=tmp,
@@ -45,6 +47,7 @@ class World:
         container.uow.override(providers.Object(InMemoryUnitOfWorkFactory(self.metadata)))
         container.store.override(providers.Object(self.store))
         container.jobs.override(providers.Object(JobBackend(self.queue, self.events)))
+        container.attempts.override(providers.Object(self.attempts))
         return container
 
     def leftover_uploads(self) -> list[Path]:

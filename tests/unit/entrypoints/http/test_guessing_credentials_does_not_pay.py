@@ -7,14 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
 
 from entrypoints.http.app import create_app
-from entrypoints.http.lockout import FailureLockout
 
 pytestmark = pytest.mark.anyio
 
@@ -106,55 +103,3 @@ async def test_token_issuance_has_its_own_strict_limit_per_address(world: Any) -
         ]
         assert (await client.get("/api/health")).status_code == 200
     assert statuses == [201] * 4 + [429, 429]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-# failures sent in a row -> the lockout in force after the last one (locked at the 3rd, 10 s first lockout)
-DOUBLING = [(1, 0.0), (2, 0.0), (3, 10.0), (4, 20.0), (5, 40.0), (6, 80.0), (12, 3600.0), (40, 3600.0)]
-
-
-@pytest.mark.parametrize(("failures", "wait"), DOUBLING)
-def test_each_failure_past_the_free_ones_doubles_the_lockout_up_to_an_hour(failures: int, wait: float) -> None:
-    clock = Clock()
-    lockout = FailureLockout(3, 10.0, clock=clock)
-    for _ in range(failures):
-        lockout.failed("addr")
-    assert lockout.wait_seconds("addr") == wait
-    assert lockout.wait_seconds("another") == 0.0
-
-
-def test_a_lockout_ends_and_old_failures_are_forgotten() -> None:
-    clock = Clock()
-    lockout = FailureLockout(2, 10.0, clock=clock)
-    lockout.failed("addr")
-    lockout.failed("addr")
-    clock.now += 10.0
-    assert lockout.wait_seconds("addr") == 0.0
-    assert lockout.failed("addr") == 20.0  # still remembered: the next lockout doubles
-    clock.now += 20.0 + 901.0
-    assert lockout.failed("addr") == 0.0  # forgotten: a free failure again
-
-
-def test_the_lockout_table_stays_bounded() -> None:
-    lockout = FailureLockout(1, 1.0, clock=Clock(), capacity=50)
-    for i in range(60):
-        lockout.failed(f"10.0.0.{i}")
-    assert len(lockout._records) == 50
-    assert lockout.wait_seconds("10.0.0.0") == 0.0  # the oldest went first
-    assert lockout.wait_seconds("10.0.0.59") == 1.0
-
-
-@given(lock_after=st.integers(1, 10), first=st.floats(0.1, 600), failures=st.integers(0, 60))
-def test_the_wait_never_shrinks_and_never_passes_the_ceiling(lock_after: int, first: float, failures: int) -> None:
-    lockout = FailureLockout(lock_after, first, clock=Clock())
-    waits = [lockout.failed("a") for _ in range(failures)]
-    assert waits == sorted(waits)
-    assert all(0.0 <= wait <= max(3600.0, first) for wait in waits)
-    assert sum(1 for wait in waits if wait == 0.0) == min(lock_after - 1, failures)
