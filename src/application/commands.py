@@ -24,7 +24,7 @@ class Command(msgspec.Struct):
 class ImportFrame(Command):
     measurement: str
     upload: FrameUpload
-    kind: FrameKind = FrameKind.GENERIC
+    kind: FrameKind | None = None  # None: the owner's kind in a measurement a record owns, else generic
     mode: WriteMode = WriteMode.APPEND
     idempotency: IdempotencyKey | None = None
     on_error: OnError = OnError.FAIL

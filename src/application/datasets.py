@@ -16,7 +16,7 @@ from application.dataset_names import (
     slug_exists,
 )
 from application.idempotency import earlier_answer, remember_answer
-from application.landing import Owner, release_quietly, settle, try_reserve
+from application.landing import Owner, leases_kept, release_quietly, settle, try_reserve
 from application.ports import (
     Clock,
     DatasetFilter,
@@ -38,7 +38,7 @@ from application.series_ports import (
     UploadReader,
 )
 from application.timeseries import RangeRows
-from domain.datasets import Dataset, DatasetChanges
+from domain.datasets import Dataset, DatasetChanges, dataset_event
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import EventType
 from domain.frames import FrameKind
@@ -111,7 +111,7 @@ async def upsert_dataset(
         else:
             saved = await _update(deps, dataset, command)
         if saved is not None:
-            await events.publish(EventType.DATASET_UPDATED, _event(saved.dataset))
+            await events.publish(EventType.DATASET_UPDATED, dataset_event(saved.dataset))
             return saved
     raise Conflict(f"dataset {slug} keeps changing under this save; retry", {"dataset_slug": str(slug)})
 
@@ -142,20 +142,21 @@ async def _create(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> Da
                 return None
             reserved.append(name)
             setattr(dataset, field_name, name)
-        streams = await open_frames(deps.uploads, command.frames)
-        written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
-        try:
-            async with deps.uow() as tx:
-                await tx.datasets.add(dataset)
-                for name in reserved:
-                    await settle(tx, name, owner, now)
-                await remember_answer(tx, command.idempotency, True, {"dataset_id": str(dataset.dataset_id)}, now)
-                await tx.commit()
-        except BaseException as exc:
-            await drop_all(deps.writer, fresh)
-            if isinstance(exc, Conflict) and await slug_exists(deps.uow, slug):
-                return None
-            raise
+        async with leases_kept(deps.uow, reserved, owner, now):
+            streams = await open_frames(deps.uploads, command.frames)
+            written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
+            try:
+                async with deps.uow() as tx:
+                    await tx.datasets.add(dataset)
+                    for name in reserved:
+                        await settle(tx, name, owner, now)
+                    await remember_answer(tx, command.idempotency, True, {"dataset_id": str(dataset.dataset_id)}, now)
+                    await tx.commit()
+            except BaseException as exc:
+                await drop_all(deps.writer, fresh)
+                if isinstance(exc, Conflict) and await slug_exists(deps.uow, slug):
+                    return None
+                raise
         done = True
         return DatasetSaved(dataset, True, written)
     finally:
@@ -177,17 +178,18 @@ async def _update(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> Da
             if not await try_reserve(deps.uow, name, owner, now):
                 raise Conflict(f"measurement {name} already belongs to another record", {"measurement": str(name)})
             reserved.append(name)
-        streams = await open_frames(deps.uploads, command.frames)
-        written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
-        try:
-            async with deps.uow() as tx:
-                await tx.datasets.save(dataset)
-                await settle_names(tx, dataset, renamed, owner, now)
-                await remember_answer(tx, command.idempotency, False, {"dataset_id": str(dataset.dataset_id)}, now)
-                await tx.commit()
-        except BaseException:
-            await drop_all(deps.writer, fresh)
-            raise
+        async with leases_kept(deps.uow, reserved, owner, now):
+            streams = await open_frames(deps.uploads, command.frames)
+            written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
+            try:
+                async with deps.uow() as tx:
+                    await tx.datasets.save(dataset)
+                    await settle_names(tx, dataset, renamed, owner, now)
+                    await remember_answer(tx, command.idempotency, False, {"dataset_id": str(dataset.dataset_id)}, now)
+                    await tx.commit()
+            except BaseException:
+                await drop_all(deps.writer, fresh)
+                raise
         done = True
         return DatasetSaved(dataset, False, written)
     finally:
@@ -223,7 +225,7 @@ async def upload_dataset_frames(
     except BaseException:
         await drop_all(writer, fresh)
         raise
-    await events.publish(EventType.DATASET_UPDATED, _event(dataset))
+    await events.publish(EventType.DATASET_UPDATED, dataset_event(dataset))
     return DatasetSaved(dataset, False, written)
 
 
@@ -277,7 +279,7 @@ async def backfill_dataset(
         new = [name for kind, name in zip(DATASET_FRAME_KINDS, names, strict=True) if before.get(kind) != name]
         await settle_names(tx, dataset, new, Owner("dataset", dataset.dataset_id), now)
         await tx.commit()
-    await events.publish(EventType.DATASET_UPDATED, _event(dataset))
+    await events.publish(EventType.DATASET_UPDATED, dataset_event(dataset))
     return DatasetSaved(dataset, created, {})
 
 
@@ -385,7 +387,3 @@ async def all_pages(fetch: Any) -> list[Any]:
         if result.next_cursor is None:
             return items
         page = PageRequest.of(limit=MAX_LIMIT, after=result.next_cursor)
-
-
-def _event(dataset: Dataset) -> dict[str, Any]:
-    return {"dataset_id": str(dataset.dataset_id), "dataset_slug": str(dataset.dataset_slug)}

@@ -1,23 +1,27 @@
 """Records whose rows live in the time-series store — a run's predictions, a simulation's trades.
 
 The measurement name is reserved first, in the metadata store and in a transaction of its own, so no other
-save in any process can write into it; then the rows are written; then the record commits and settles the
-reservation. If anything fails, nothing stays: a measurement this save created is dropped and its name
-released. (Rows appended to a measurement that already existed cannot be taken back, but its dedup keys
-make the retry that follows write them exactly once.)"""
+save in any process can write into it; then the rows are written (the reservation's lease renewed all the
+while); then the record commits and settles the reservation. If anything fails, nothing stays: a
+measurement this save created is dropped and its name released. A save whose process dies lets its lease
+lapse: the next save of that name takes it over, and the sweep releases it. (Rows appended to a
+measurement that already existed cannot be taken back, but its dedup keys make the retry that follows
+write them exactly once.)"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pyarrow as pa
 
-from application.ports import UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.series_ports import SeriesCatalog, SeriesWriter
 from domain.errors import Conflict
 from domain.frames import FrameKind, WriteMode
@@ -82,10 +86,47 @@ async def release_quietly(uow: UnitOfWorkFactory, names: list[MeasurementName], 
                 await tx.commit()
 
 
+async def release_stale_names(*, uow: UnitOfWorkFactory, clock: Clock) -> list[str]:
+    """Frees the reservations of saves whose process died mid-save (their lease lapsed); a measurement such
+    a save left behind is no record's, for the orphan finder to catch."""
+    async with uow() as tx:
+        released = await tx.measurement_names.release_stale(clock.now())
+        await tx.commit()
+    return released
+
+
 async def settle(uow: UnitOfWork, name: MeasurementName, owner: Owner, now: datetime) -> None:
     """Inside the record's own transaction: the name becomes the committed record's."""
     if not await uow.measurement_names.settle(name, owner.kind, owner.id, now):
         raise Conflict(f"measurement {name} belongs to another record", {"measurement": str(name)})
+
+
+@asynccontextmanager
+async def leases_kept(
+    uow: UnitOfWorkFactory, names: list[MeasurementName], owner: Owner, now: datetime
+) -> AsyncIterator[None]:
+    """Renews the LANDING leases of `names` (a third of a lease apart) for as long as the block runs: only a
+    save whose process died lets its reservation lapse. `names` may grow while the block runs."""
+    period = uow().measurement_names.lease.total_seconds() / 3
+    started = time.monotonic()
+
+    async def renew_forever() -> None:
+        while True:
+            await asyncio.sleep(period)
+            moment = now + timedelta(seconds=time.monotonic() - started)
+            with contextlib.suppress(Exception):  # a missed renewal is retried: the lease lasts two more
+                async with uow() as tx:
+                    for name in list(names):
+                        await tx.measurement_names.renew(name, owner.id, moment)
+                    await tx.commit()
+
+    renewing = asyncio.get_running_loop().create_task(renew_forever())
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
 
 
 @asynccontextmanager
@@ -100,7 +141,8 @@ async def reserved_measurement(
     """A name reserved for the block; leaving it with an error releases the name again."""
     measurement = await reserve_measurement(uow, requested, default, now, field_name, owner)
     try:
-        yield measurement
+        async with leases_kept(uow, [measurement], owner, now):
+            yield measurement
     except BaseException:
         await release_quietly(uow, [measurement], owner)
         raise

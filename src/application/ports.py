@@ -131,6 +131,10 @@ class JobRepository(Protocol):
         """Up to `limit` finished jobs completed before `cutoff`, oldest first."""
         ...
 
+    async def uploads_in_use(self, paths: Sequence[str]) -> set[str]:
+        """Those of `paths` that a job not yet COMPLETED still names as its upload (it may run, or be retried)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
@@ -167,17 +171,35 @@ class NameReservation:
     owner_id: UUID
     state: NameState
     created_at: datetime
+    lease_until: datetime | None = None  # LANDING only: lapsed means the save's process died
+
+
+# How long a LANDING reservation holds without being renewed: a save renews it while it runs, so only a
+# save whose process died lets it lapse (`STAGE1_NAME_LEASE_SECONDS`).
+NAME_LEASE = timedelta(seconds=60)
 
 
 class MeasurementNames(Protocol):
     """Measurement names taken by records, one holder each (unique in the store, not per process).
 
-    A save reserves its name in a transaction of its own, committed before any row is written, settles it
-    with the record's commit, and releases it when it fails. A name stays reserved until its measurement
-    is dropped."""
+    A save reserves its name in a transaction of its own, committed before any row is written, renews the
+    reservation's lease while it writes, settles it with the record's commit, and releases it when it
+    fails. A name stays reserved until its measurement is dropped. A LANDING reservation whose lease lapsed
+    was left by a process that died mid-save: another save may take it over, and the sweep releases it."""
+
+    lease: timedelta
 
     async def reserve(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
-        """Takes a free name for the owner (LANDING); True only when this very call took it."""
+        """Takes a free name (or one whose LANDING lease lapsed) for the owner, LANDING until `now + lease`;
+        True only when this very call took it."""
+        ...
+
+    async def renew(self, name: str, owner_id: UUID, now: datetime) -> bool:
+        """Extends the owner's LANDING lease to `now + lease`; False when the owner no longer holds it."""
+        ...
+
+    async def release_stale(self, now: datetime) -> list[str]:
+        """Frees every LANDING reservation whose lease lapsed before `now`; answers their names."""
         ...
 
     async def settle(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:

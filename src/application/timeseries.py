@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from application.commands import ImportFrame
 from application.idempotency import earlier_answer, remember_answer
-from application.ports import Clock, UnitOfWorkFactory
+from application.owned_imports import check_columns, import_kind, owner_of, through_owner
+from application.ports import Clock, EventPublisher, UnitOfWorkFactory
 from application.preview import FramePreview, no_rows, preview_upload
 from application.series_ports import (
     CheckProgress,
@@ -26,6 +27,7 @@ from application.series_ports import (
 )
 from application.streams import open_stream
 from domain.errors import InvalidInput, NotFound
+from domain.frames import FrameKind
 from domain.read_only_sql import ensure_read_only
 from domain.values import MeasurementName
 
@@ -71,9 +73,12 @@ async def import_frame(
     uow: UnitOfWorkFactory,
     uploads: UploadReader,
     writer: SeriesWriter,
+    catalog: SeriesCatalog,
     clock: Clock,
+    events: EventPublisher,
 ) -> ImportReport:
-    """Check the whole frame (columns for its kind, every cell), then stream it into the measurement."""
+    """Check the whole frame (columns for its kind, every cell), then stream it into the measurement; into a
+    measurement a record owns, only as that record's rows (see `owned_imports`)."""
     measurement = MeasurementName(command.measurement)
     if command.idempotency is not None:
         async with uow() as tx:
@@ -82,19 +87,29 @@ async def import_frame(
             return ImportReport(**replay.body)
     started = time.perf_counter()
     checked = None if progress is None else _checking(progress)
-    frame = uploads.read(command.upload, command.kind, on_error=command.on_error, progress=checked)
+    owned = await owner_of(uow, measurement)
+    kind = import_kind(owned, command.kind)
+    frame = uploads.read(command.upload, kind, on_error=command.on_error, progress=checked)
     # The whole frame is checked here, before the store sees a row: a bad cell anywhere leaves it untouched.
-    stream = await open_stream(frame)
+    try:
+        stream = await open_stream(frame)
+    except InvalidInput as exc:
+        if owned is not None:
+            owned.raise_for_missing_columns(exc)
+        raise
     try:
         if stream.schema is None:
             raise no_rows(frame)
+        await check_columns(owned, stream.schema, catalog)
         batches: AsyncIterator[pa.RecordBatch] = aiter(stream)
         if progress is not None:
             await progress(0, frame.rows, WRITTEN)
             batches = _counting(batches, progress, frame.rows)
-        report = await writer.write(measurement, batches, kind=command.kind, mode=command.mode)
+        report = await writer.write(measurement, batches, kind=kind, mode=command.mode)
     finally:
         await stream.aclose()
+    if owned is not None:
+        await through_owner(owned, clock.now(), uow=uow, catalog=catalog, events=events)
     result = ImportReport(
         measurement=str(measurement),
         rows_written=report.rows_written,
@@ -122,8 +137,14 @@ async def preview_import(command: ImportFrame, *, uploads: UploadReader) -> Fram
     """A dry run: the frame checked whole, as for an import, and described; nothing is written."""
     measurement = MeasurementName(command.measurement)
     return await preview_upload(
-        uploads, command.upload, command.kind, measurement, command.granularity, command.on_error
+        uploads, command.upload, command.kind or FrameKind.GENERIC, measurement, command.granularity, command.on_error
     )
+
+
+async def check_import_target(measurement: str, kind: FrameKind | None, *, uow: UnitOfWorkFactory) -> None:
+    """What can be known of an import before its frame is read (a queued import is refused now rather than
+    failing in a worker): a 409 for a measurement whose owner takes another kind, or is not open to it."""
+    import_kind(await owner_of(uow, MeasurementName(measurement)), kind)
 
 
 async def _counting(

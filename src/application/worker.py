@@ -17,7 +17,7 @@ import anyio
 
 from application.job_registry import JobCancelled, JobHandler, ProgressReporter
 from application.ports import Clock, JobQueue, WorkerMetrics
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Refused
 from domain.jobs import Job, JobStatus
 
 __all__ = ["JobCancelled", "JobHandler", "ProgressReporter", "Worker"]
@@ -263,7 +263,7 @@ class Worker:
             job.complete(outcome, now, self._summary(job, outcome, reporter.said_something))
         elif isinstance(outcome, JobCancelled):
             job.acknowledge_cancel(now)
-        elif isinstance(outcome, InvalidInput):
+        elif isinstance(outcome, InvalidInput | Refused):
             job.fail(outcome.message, now, retryable=False)
         else:
             await self._refresh_cancel_flag(job)

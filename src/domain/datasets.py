@@ -131,6 +131,11 @@ class Dataset:
         return (stats.row_count, first_s, last_s) == (rows, first, last)
 
 
+def dataset_event(dataset: Dataset) -> dict[str, Any]:
+    """What a `dataset.updated` event says of the dataset."""
+    return {"dataset_id": str(dataset.dataset_id), "dataset_slug": str(dataset.dataset_slug)}
+
+
 def default_ohlcv_measurement(slug: Slug) -> MeasurementName:
     return MeasurementName(f"{slug}_ohlcv")
 

@@ -50,5 +50,9 @@ class StoreTimeout(Stage1Error):
     """A time-series query ran past its timeout."""
 
 
+class Refused(Conflict):
+    """A conflict no retry can change: what was sent does not fit the record it would touch."""
+
+
 class InvalidTransition(Conflict):
     """A state machine was asked for a move it does not allow."""

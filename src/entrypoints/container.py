@@ -149,7 +149,7 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     engine = providers.Resource(_engine, settings)
-    uow = providers.Singleton(unit_of_work_factory, engine)
+    uow = providers.Singleton(unit_of_work_factory, engine, name_lease_seconds=settings.provided.name_lease_seconds)
     store = providers.Resource(_time_series_store, settings)
     uploads = providers.Singleton(
         ArrowUploadReader,

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     )
     duckdb_threads: int = Field(2, description="Threads DuckDB runs one statement on.")
     upload_dir: Path | None = Field(None, description="Where uploads are spooled; default data_dir/uploads.")
+    sweep_seconds: float = Field(
+        600.0, ge=0, description="How often `serve` sweeps crash leftovers (spool files no live request or "
+        "unfinished job holds, lapsed measurement-name reservations); it also sweeps at start. 0: only at start.",
+    )
+    name_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a save's measurement-name reservation holds unless the save renews it "
+        "(it does, a third of this apart); one whose process died lapses after this and is taken over or released.",
+    )
     csv_block_bytes: int = Field(
         8 * 1024 * 1024,
         ge=4096,

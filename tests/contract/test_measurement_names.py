@@ -81,3 +81,43 @@ async def test_settling_takes_a_free_name_but_never_another_owners(uow_factory: 
         assert not await uow.measurement_names.settle("btc_ohlcv", "dataset", other, NOW)
         await uow.commit()
     assert await holder_state(uow_factory, "btc_ohlcv") == (owner, NameState.OWNED)
+
+
+async def at(store: Store, moment: datetime, action: str, name: str, owner: UUID) -> bool:
+    async with store() as uow:
+        names = uow.measurement_names
+        done = await (names.reserve(name, "run", owner, moment) if action == "reserve" else names.renew(name, owner, moment))
+        await uow.commit()
+    return done
+
+
+async def test_a_lapsed_landing_reservation_is_taken_over_but_a_renewed_one_never_is(uow_factory: Store) -> None:
+    dead, live, late = uuid4(), uuid4(), uuid4()
+    async with uow_factory() as uow:
+        lease = uow.measurement_names.lease
+    assert await at(uow_factory, NOW, "reserve", "btc_wf_dead", dead)
+    assert await at(uow_factory, NOW, "reserve", "btc_wf_live", live)
+    halfway, past = NOW + lease / 2, NOW + lease * 1.2
+    assert await at(uow_factory, halfway, "renew", "btc_wf_live", live)  # the live save renews; the dead cannot
+    assert not await at(uow_factory, halfway, "reserve", "btc_wf_dead", late)  # not yet lapsed
+    assert await at(uow_factory, past, "reserve", "btc_wf_dead", late)
+    assert not await at(uow_factory, past, "reserve", "btc_wf_live", late)
+    assert await holder_state(uow_factory, "btc_wf_dead") == (late, NameState.LANDING)
+    assert not await at(uow_factory, past, "renew", "btc_wf_dead", dead)  # the one taken over lost it for good
+
+
+async def test_the_sweep_releases_lapsed_reservations_only(uow_factory: Store) -> None:
+    dead, live, settled = uuid4(), uuid4(), uuid4()
+    async with uow_factory() as uow:
+        lease = uow.measurement_names.lease
+    for name, owner in (("eth_wf_dead", dead), ("eth_wf_live", live), ("eth_wf_settled", settled)):
+        assert await at(uow_factory, NOW, "reserve", name, owner)
+    async with uow_factory() as uow:
+        assert await uow.measurement_names.settle("eth_wf_settled", "run", settled, NOW)
+        assert await uow.measurement_names.renew("eth_wf_live", live, NOW + lease)
+        released = await uow.measurement_names.release_stale(NOW + lease * 1.5)
+        await uow.commit()
+    assert released == ["eth_wf_dead"]
+    assert await holder_state(uow_factory, "eth_wf_dead") is None
+    assert await holder_state(uow_factory, "eth_wf_live") == (live, NameState.LANDING)
+    assert await holder_state(uow_factory, "eth_wf_settled") == (settled, NameState.OWNED)

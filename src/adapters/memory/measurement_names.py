@@ -3,25 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from application.ports import NameReservation, NameState
+from application.ports import NAME_LEASE, NameReservation, NameState
 
 if TYPE_CHECKING:
     from adapters.memory.tables import Table
 
 
 class InMemoryMeasurementNames:
-    def __init__(self, table: Table[str, NameReservation]) -> None:
+    def __init__(self, table: Table[str, NameReservation], lease: timedelta = NAME_LEASE) -> None:
         self._names = table
+        self.lease = lease
 
     async def reserve(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
-        if self._names.get(name) is not None:
+        held = self._names.get(name)
+        taken = NameReservation(name, owner_kind, owner_id, NameState.LANDING, now, now + self.lease)
+        if held is None:
+            self._names.insert(name, taken)
+            return True
+        if _lapsed(held, now):
+            self._names.update(name, taken)
+            return True
+        return False
+
+    async def renew(self, name: str, owner_id: UUID, now: datetime) -> bool:
+        held = self._names.get(name)
+        if held is None or held.owner_id != owner_id or held.state is not NameState.LANDING:
             return False
-        self._names.insert(name, NameReservation(name, owner_kind, owner_id, NameState.LANDING, now))
+        self._names.update(name, replace(held, lease_until=now + self.lease))
         return True
+
+    async def release_stale(self, now: datetime) -> list[str]:
+        stale = [name for name, held in self._names.rows().items() if _lapsed(held, now)]
+        for name in stale:
+            self._names.delete(name)
+        return stale
 
     async def settle(self, name: str, owner_kind: str, owner_id: UUID, now: datetime) -> bool:
         return self._hold(name, NameReservation(name, owner_kind, owner_id, NameState.OWNED, now))
@@ -57,3 +76,7 @@ class InMemoryMeasurementNames:
 
     async def holder(self, name: str) -> NameReservation | None:
         return self._names.get(name)
+
+
+def _lapsed(held: NameReservation, now: datetime) -> bool:
+    return held.state is NameState.LANDING and held.lease_until is not None and held.lease_until < now

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from adapters.memory.tables import Table, Tables, contains, newest_first
 from adapters.trade_paging import trade_cursor, trade_position
+from application.jobs import uploads_of
 from application.ports import DatasetFilter, DatasetListing, IdempotencyRecord, JobFilter, RunFilter, SimulationFilter
 from domain.datasets import Dataset
 from domain.errors import Conflict, NotFound
@@ -256,6 +257,11 @@ class InMemoryJobRepository(_Entities[UUID, Job]):
         for job in self._t.jobs.rows().values():
             counts[job.status] += 1
         return counts
+
+    async def uploads_in_use(self, paths: Sequence[str]) -> set[str]:
+        wanted = set(paths)
+        live = [job for job in self._t.jobs.rows().values() if job.status is not JobStatus.COMPLETED]
+        return {path for job in live for path in uploads_of(job) if path in wanted}
 
 
 class InMemoryIdempotencyRecords:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import PurePath
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, select
 
 from adapters.sql import tables as t
 from adapters.sql.repositories import SqlEntities
@@ -57,3 +59,13 @@ class SqlJobRepository(SqlEntities[Job]):
             if status in known:
                 counts[known[status]] = int(count)
         return counts
+
+    async def uploads_in_use(self, paths: Sequence[str]) -> set[str]:
+        if not paths:
+            return set()
+        wanted = set(paths)
+        # The payload's text narrows the rows down by file name (unique per upload); the exact path decides.
+        names = [cast(t.jobs.c.payload, Text).contains(PurePath(path).name, autoescape=True) for path in wanted]
+        statement = select(t.jobs.c.payload).where(t.jobs.c.status != JobStatus.COMPLETED.value, or_(*names))
+        rows = (await self._execute(statement)).all()
+        return {path for (payload,) in rows for path in (payload or {}).get("uploads", []) if path in wanted}

@@ -335,6 +335,7 @@ measurement_names = Table(
     Column("owner_id", Uuid(), nullable=False),
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("lease_until", UtcDateTime()),
     Index(None, "owner_id"),
 )
 

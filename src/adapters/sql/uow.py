@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
@@ -16,6 +17,7 @@ from adapters.sql.search import SqlRunSearch, SqlSimulationSearch
 from adapters.sql.simulations import SqlSimulationRepository
 from adapters.sql.tokens import SqlIdempotencyRecords, SqlTokenRepository
 from application.ports import (
+    NAME_LEASE,
     DatasetRepository,
     IdempotencyRecords,
     JobRepository,
@@ -38,13 +40,16 @@ def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncE
     return bind
 
 
+Source = AsyncEngine | async_sessionmaker[AsyncSession]
+
+
 class SqlUnitOfWork:
     """Opens a connection on entry; leaving without `commit()` rolls back.
 
     After `commit()` the unit may go on: the next statement starts a new transaction.
     """
 
-    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, source: Source, name_lease: timedelta = NAME_LEASE) -> None:
         self._engine = _engine_of(source)
         self._connection: AsyncConnection | None = None
         # Typed as the ports: the UnitOfWork protocol declares them as (invariant) attributes.
@@ -56,7 +61,7 @@ class SqlUnitOfWork:
         self.tokens: TokenRepository = SqlTokenRepository(self)
         self.run_search: RunSearch = SqlRunSearch(self)
         self.simulation_search: SimulationSearch = SqlSimulationSearch(self)
-        self.measurement_names: MeasurementNames = SqlMeasurementNames(self)
+        self.measurement_names: MeasurementNames = SqlMeasurementNames(self, name_lease)
 
     @property
     def connection(self) -> AsyncConnection:
@@ -98,12 +103,15 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """The `UnitOfWorkFactory` the container hands to use cases."""
 
-    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, source: Source, name_lease: timedelta = NAME_LEASE) -> None:
         self.engine = _engine_of(source)
+        self.name_lease = name_lease
 
     def __call__(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.name_lease)
 
 
-def unit_of_work_factory(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(source)
+def unit_of_work_factory(
+    source: AsyncEngine | async_sessionmaker[AsyncSession], name_lease_seconds: float = NAME_LEASE.total_seconds()
+) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(source, timedelta(seconds=name_lease_seconds))

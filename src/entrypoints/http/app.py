@@ -15,6 +15,7 @@ from adapters.worker_metrics import PrometheusWorkerMetrics
 from application.credential_guard import CredentialGuard
 from domain.lockout import LockoutPolicy
 from entrypoints.container import Container, open_ports
+from entrypoints.housekeeping import leftovers_swept
 from entrypoints.http import (
     auth,
     datasets,
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 settings.auth_rate_limit_per_minute,
                 ports.clock,
             )
-            async with in_process_worker(ports, settings, app.state.worker_metrics):
+            async with leftovers_swept(ports, settings), in_process_worker(ports, settings, app.state.worker_metrics):
                 yield
 
     def provide_settings() -> Settings:

@@ -22,7 +22,7 @@ from domain.errors import InvalidInput
 from domain.frames import FrameKind, OnError, WriteMode
 from domain.jobs import Job, JobType
 from domain.remote_sources import FetchPolicy
-from domain.values import MeasurementName, output_unit
+from domain.values import output_unit
 from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
@@ -114,7 +114,7 @@ async def _import_request(
         raw = await request.body()
         body = decode(raw, s.ImportJsonIn)
         measurement = measurement or body.measurement
-        kind = kind or FrameKind(body.kind)
+        kind = kind or (None if body.kind is None else FrameKind(body.kind))
         mode = mode or WriteMode(body.mode)
         if (body.data is None) == (body.url is None):
             raise InvalidInput("send data (CSV text) or url, one of them", {"field": "data"})
@@ -128,7 +128,7 @@ async def _import_request(
         raise InvalidInput("measurement is required", {"field": "measurement"})
     key = idempotency_key(request, "questdb.import", digest)
     command = ImportFrame(
-        measurement, upload, kind or FrameKind.GENERIC, mode or WriteMode.APPEND, key, on_error, granularity
+        measurement, upload, kind, mode or WriteMode.APPEND, key, on_error, granularity
     )
     return command, upload
 
@@ -180,6 +180,7 @@ async def import_frame(
 async def import_async(
     request: Request[Any, Any, Any],
     submit_job: UseCase[Job],
+    check_import_target: UseCase[None],
     settings: Settings,
     measurement: Measurement = None,
     kind: p.Kind = None,
@@ -190,7 +191,7 @@ async def import_async(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
     ) as spool:
         command, upload = await _import_request(request, spool, measurement, kind, mode, on_error)
-        MeasurementName(command.measurement)
+        await check_import_target(command.measurement, command.kind)
         job = await queue_command(
             submit_job,
             spool,
@@ -199,7 +200,7 @@ async def import_async(
             [upload],
             command.idempotency,
             measurement=command.measurement,
-            kind=command.kind.value,
+            kind=None if command.kind is None else command.kind.value,
             mode=command.mode.value,
         )
     return accepted(job)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import pyarrow.ipc as ipc
 from litestar import Request
 
 from adapters.frames.readers import read_json_rows
+from adapters.frames.spool_files import create_held, let_go
 from adapters.remote.url_fetch import fetch
 from application.series_ports import FrameUpload
 from domain.errors import InvalidInput
@@ -65,6 +65,7 @@ class UploadSpool:
     max_bytes: int
     _files: list[Path] = field(default_factory=list)
     _kept: set[Path] = field(default_factory=set)
+    _holders: list[int] = field(default_factory=list)
     hashing: bool = True
     _digest: Any = field(default_factory=hashlib.sha256)
     _received: int = 0
@@ -92,6 +93,10 @@ class UploadSpool:
             if path not in self._kept:
                 path.unlink(missing_ok=True)
         self._files.clear()
+        # Kept files are named by their job from here on; until now the lock kept a sweep away from them.
+        for holder in self._holders:
+            let_go(holder)
+        self._holders.clear()
 
     def keep(self, upload: FrameUpload) -> None:
         """A job now owns this file and deletes it when it finishes."""
@@ -106,9 +111,9 @@ class UploadSpool:
             self._digest.update(data)
 
     def _new_file(self, suffix: str) -> tuple[Path, Any]:
-        handle, name = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=self.root)
-        path = Path(name)
+        path, handle, holder = create_held(self.root, suffix)
         self._files.append(path)
+        self._holders.append(holder)
         return path, os.fdopen(handle, "wb")
 
     def _count(self, size: int) -> None:

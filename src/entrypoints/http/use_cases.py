@@ -65,6 +65,7 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     simulations.simulation_equity,
     timeseries.import_frame,
     timeseries.preview_import,
+    timeseries.check_import_target,
     timeseries.list_measurements,
     timeseries.describe_measurement,
     timeseries.run_query,

@@ -37,7 +37,11 @@ class ImportJsonIn(Struct, forbid_unknown_fields=False):
     url: Annotated[
         Url | None, doc("Instead of `data`: a URL the server fetches the file from (STAGE1_FETCH_ALLOWED_HOSTS).")
     ] = None
-    kind: Annotated[FrameKindName, doc("What the rows are; it sets the required columns and dedup keys.")] = "generic"
+    kind: Annotated[
+        FrameKindName | None,
+        doc("What the rows are; it sets the required columns and dedup keys. Left out: the kind of the record "
+            "that owns the measurement, else generic."),
+    ] = None
     mode: Annotated[ModeName, doc("append adds rows, deduplicated on the keys; replace swaps the table.")] = "append"
 
 
