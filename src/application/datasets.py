@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -261,6 +262,26 @@ async def backfill_dataset(
         source="backfill",
     )
     now = clock.now()
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            dataset, created = await _backfilled(uow, slug, changes, infos, ids, now)
+            break
+        except Conflict:
+            # Parallel backfills of one new slug: the loser finds the winner's record and updates it.
+            if attempt == CREATE_ATTEMPTS - 1 or not await slug_exists(uow, slug):
+                raise
+    await events.publish(EventType.DATASET_UPDATED, dataset_event(dataset))
+    return DatasetSaved(dataset, created, {})
+
+
+async def _backfilled(
+    uow: UnitOfWorkFactory,
+    slug: Slug,
+    changes: DatasetChanges,
+    infos: dict[FrameKind, MeasurementInfo],
+    ids: IdGenerator,
+    now: datetime,
+) -> tuple[Dataset, bool]:
     async with uow() as tx:
         dataset = await tx.datasets.get_by_slug(slug)
         created = dataset is None
@@ -279,8 +300,7 @@ async def backfill_dataset(
         new = [name for kind, name in zip(DATASET_FRAME_KINDS, names, strict=True) if before.get(kind) != name]
         await settle_names(tx, dataset, new, Owner("dataset", dataset.dataset_id), now)
         await tx.commit()
-    await events.publish(EventType.DATASET_UPDATED, dataset_event(dataset))
-    return DatasetSaved(dataset, created, {})
+    return dataset, created
 
 
 async def list_datasets(filters: DatasetFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[DatasetListing]:

@@ -78,6 +78,9 @@ class DatasetRepository(Protocol):
 
 class RunRepository(Protocol):
     async def add(self, run: WalkforwardRun) -> None: ...
+    async def lock(self, run_id: UUID) -> None:
+        """Until the transaction ends, no other one changes this run (read it again after this)."""
+        ...
     async def get(self, run_id: UUID) -> WalkforwardRun | None: ...
     async def save(self, run: WalkforwardRun) -> None:
         """Updates the run's own row (not its folds); a missing run is NotFound."""
@@ -104,6 +107,9 @@ class SimulationSearch(Protocol):
 
 class SimulationRepository(Protocol):
     async def add(self, simulation: Simulation, trades: Sequence[Trade]) -> None: ...
+    async def lock(self, simulation_id: UUID) -> None:
+        """Until the transaction ends, no other one changes this simulation (read it again after this)."""
+        ...
     async def get(self, simulation_id: UUID) -> Simulation | None: ...
     async def save(self, simulation: Simulation) -> None:
         """Updates the simulation's own row (not its buckets or trades)."""

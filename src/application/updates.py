@@ -15,6 +15,7 @@ from application.run_checks import fill_fold_times, recheck_predictions
 from application.runs import find_run
 from application.series_ports import SeriesCatalog, SeriesReader
 from application.simulations import find_simulation
+from domain.errors import NotFound
 from domain.events import EventType
 from domain.fold_checks import check_folds
 from domain.lifecycle import Update, apply_update, merge_folds
@@ -43,7 +44,7 @@ async def add_folds(
     # Read outside the transaction below: the store may take a while, and the metadata rows need not wait.
     checks = await recheck_predictions(run.folds, run.prediction_measurement, catalog, reader)
     async with uow() as tx:
-        run = await find_run(tx, ref)
+        run: WalkforwardRun = await locked(tx, "run", await find_run(tx, ref))
         merge_folds(run, folds)
         run.checks = checks
         run.declared_fold_count = None  # the folds are at hand now: their number is the count
@@ -74,7 +75,7 @@ def _updater(kind: str, find: Callable[[UnitOfWork, str], Awaitable[Any]]) -> Ca
             replay = await earlier_answer(tx, key)
             if replay is not None:
                 return replay.body
-            record = await find(tx, ref)
+            record = await locked(tx, kind, await find(tx, ref))
             now = clock.now()
             changed = apply_update(kind, record, update, now)
             if changed:
@@ -95,3 +96,15 @@ def _updater(kind: str, find: Callable[[UnitOfWork, str], Awaitable[Any]]) -> Ca
 # One PATCH for both kinds; each is a use case of its own name (the routes ask for it by name).
 update_run = _updater("run", find_run)
 update_simulation = _updater("simulation", find_simulation)
+
+
+async def locked(tx: UnitOfWork, kind: str, record: Any) -> Any:
+    """The record read again under its lock: parallel updates of one record apply one after the other, and
+    none is lost (two PATCHes of different tags, two posts of different folds)."""
+    repository = tx.runs if kind == "run" else tx.simulations
+    ident = getattr(record, f"{kind}_id")
+    await repository.lock(ident)
+    fresh = await repository.get(ident)
+    if fresh is None:
+        raise NotFound(f"{kind} {ident} not found", {f"{kind}_id": str(ident)})
+    return fresh

@@ -105,6 +105,9 @@ class InMemoryRunRepository(_Entities[UUID, WalkforwardRun]):
     def __init__(self, tables: Tables) -> None:
         super().__init__(tables, tables.runs, lambda r: r.run_id)
 
+    async def lock(self, run_id: UUID) -> None:
+        """One event loop, no awaits between read and write: nothing to lock."""
+
     async def add(self, run: WalkforwardRun) -> None:
         if run.dataset_id not in self._t.datasets.rows():
             raise Conflict(f"dataset {run.dataset_id} does not exist", {"reason": "unknown dataset"})
@@ -158,6 +161,9 @@ class InMemoryRunRepository(_Entities[UUID, WalkforwardRun]):
 class InMemorySimulationRepository:
     def __init__(self, tables: Tables) -> None:
         self._t = tables
+
+    async def lock(self, simulation_id: UUID) -> None:
+        """One event loop, no awaits between read and write: nothing to lock."""
 
     async def add(self, simulation: Simulation, trades: Sequence[Trade]) -> None:
         if simulation.run_id not in self._t.runs.rows():

@@ -41,6 +41,15 @@ class SqlRepository:
     def _dialect(self) -> str:
         return self._link.connection.dialect.name
 
+    async def _lock_row(self, table: Table, column: str, value: Any) -> None:
+        """Held until the transaction ends, taken before anything is read: a row lock on Postgres; on SQLite
+        the database's write lock, taken by an update that changes nothing."""
+        key = table.c[column]
+        if self._dialect == "postgresql":
+            await self._execute(select(key).where(key == value).with_for_update())
+        else:
+            await self._execute(update(table).where(key == value).values({column: key}))
+
     async def _execute(self, statement: Executable, rows: Sequence[dict[str, Any]] | None = None) -> Any:
         async with translated():
             if rows is None:

@@ -33,6 +33,9 @@ class SqlRunRepository(SqlRepository):
     async def delete(self, run_id: UUID) -> None:
         await self._delete(t.folds, t.runs, key="run_id", ident=run_id, noun="run")
 
+    async def lock(self, run_id: UUID) -> None:
+        await self._lock_row(t.runs, "run_id", run_id)
+
     async def replace_folds(self, run: WalkforwardRun) -> None:
         await self._execute(delete(t.folds).where(t.folds.c.run_id == run.run_id))
         await self._bulk_insert(t.folds, (row_values(t.folds, fold, run_id=run.run_id) for fold in run.folds))

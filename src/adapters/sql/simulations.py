@@ -22,6 +22,9 @@ _TRADE_COLUMNS = [column for column in t.trades.c if column.name != "simulation_
 
 
 class SqlSimulationRepository(SqlRepository):
+    async def lock(self, simulation_id: UUID) -> None:
+        await self._lock_row(t.simulations, "simulation_id", simulation_id)
+
     async def add(self, simulation: Simulation, trades: Sequence[Trade]) -> None:
         await self._insert(t.simulations, simulation)
         mine = {"simulation_id": simulation.simulation_id}
