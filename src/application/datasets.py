@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,21 +144,18 @@ async def _create(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> Da
                 return None
             reserved.append(name)
             setattr(dataset, field_name, name)
-        async with leases_kept(deps.uow, reserved, owner, now):
-            streams = await open_frames(deps.uploads, command.frames)
-            written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
-            try:
-                async with deps.uow() as tx:
-                    await tx.datasets.add(dataset)
-                    for name in reserved:
-                        await settle(tx, name, owner, now)
-                    await remember_answer(tx, command.idempotency, True, {"dataset_id": str(dataset.dataset_id)}, now)
-                    await tx.commit()
-            except BaseException as exc:
-                await drop_all(deps.writer, fresh)
-                if isinstance(exc, Conflict) and await slug_exists(deps.uow, slug):
-                    return None
-                raise
+
+        async def record(tx: UnitOfWork) -> None:
+            await tx.datasets.add(dataset)
+            for name in reserved:
+                await settle(tx, name, owner, now)
+
+        try:
+            written = await _written(deps, dataset, command, reserved, owner, record, created=True)
+        except Conflict:
+            if await slug_exists(deps.uow, slug):
+                return None
+            raise
         done = True
         return DatasetSaved(dataset, True, written)
     finally:
@@ -179,23 +177,44 @@ async def _update(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> Da
             if not await try_reserve(deps.uow, name, owner, now):
                 raise Conflict(f"measurement {name} already belongs to another record", {"measurement": str(name)})
             reserved.append(name)
-        async with leases_kept(deps.uow, reserved, owner, now):
-            streams = await open_frames(deps.uploads, command.frames)
-            written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
-            try:
-                async with deps.uow() as tx:
-                    await tx.datasets.save(dataset)
-                    await settle_names(tx, dataset, renamed, owner, now)
-                    await remember_answer(tx, command.idempotency, False, {"dataset_id": str(dataset.dataset_id)}, now)
-                    await tx.commit()
-            except BaseException:
-                await drop_all(deps.writer, fresh)
-                raise
+
+        async def record(tx: UnitOfWork) -> None:
+            await tx.datasets.save(dataset)
+            await settle_names(tx, dataset, renamed, owner, now)
+
+        written = await _written(deps, dataset, command, reserved, owner, record, created=False)
         done = True
         return DatasetSaved(dataset, False, written)
     finally:
         if not done:
             await release_quietly(deps.uow, reserved, owner)
+
+
+async def _written(
+    deps: _Saving,
+    dataset: Dataset,
+    command: UpsertDataset,
+    reserved: list[MeasurementName],
+    owner: Owner,
+    record: Callable[[UnitOfWork], Awaitable[None]],
+    *,
+    created: bool,
+) -> dict[FrameKind, int]:
+    """The frames written (names `reserved` kept leased meanwhile), then `record` and the answer committed in
+    one transaction; a failed commit drops the tables this save created."""
+    async with leases_kept(deps.uow, reserved, owner, dataset.updated_at):
+        streams = await open_frames(deps.uploads, command.frames)
+        written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
+        try:
+            async with deps.uow() as tx:
+                await record(tx)
+                answer = {"dataset_id": str(dataset.dataset_id)}
+                await remember_answer(tx, command.idempotency, created, answer, deps.clock.now())
+                await tx.commit()
+        except BaseException:
+            await drop_all(deps.writer, fresh)
+            raise
+    return written
 
 
 async def upload_dataset_frames(
