@@ -7,7 +7,7 @@ replayed verbatim for a retried key.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
 from application.ports import Clock, EventPublisher, UnitOfWork, UnitOfWorkFactory
@@ -22,6 +22,8 @@ from domain.lifecycle import Update, apply_update, merge_folds
 from domain.runs import Fold, WalkforwardRun
 
 Present = Callable[[Any], dict[str, Any]]
+
+R = TypeVar("R")
 
 
 async def add_folds(
@@ -44,7 +46,7 @@ async def add_folds(
     # Read outside the transaction below: the store may take a while, and the metadata rows need not wait.
     checks = await recheck_predictions(run.folds, run.prediction_measurement, catalog, reader)
     async with uow() as tx:
-        run: WalkforwardRun = await locked(tx, "run", await find_run(tx, ref))
+        run = await locked(tx, "run", await find_run(tx, ref))
         merge_folds(run, folds)
         run.checks = checks
         run.declared_fold_count = None  # the folds are at hand now: their number is the count
@@ -98,7 +100,7 @@ update_run = _updater("run", find_run)
 update_simulation = _updater("simulation", find_simulation)
 
 
-async def locked(tx: UnitOfWork, kind: str, record: Any) -> Any:
+async def locked(tx: UnitOfWork, kind: str, record: R) -> R:
     """The record read again under its lock: parallel updates of one record apply one after the other, and
     none is lost (two PATCHes of different tags, two posts of different folds)."""
     repository = tx.runs if kind == "run" else tx.simulations
@@ -107,4 +109,4 @@ async def locked(tx: UnitOfWork, kind: str, record: Any) -> Any:
     fresh = await repository.get(ident)
     if fresh is None:
         raise NotFound(f"{kind} {ident} not found", {f"{kind}_id": str(ident)})
-    return fresh
+    return cast(R, fresh)
