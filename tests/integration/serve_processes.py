@@ -9,15 +9,12 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-
-from adapters.sql import migrate
 
 BIN = Path(sys.executable).parent
 
@@ -94,19 +91,6 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL: the process gets no chance to clean anything up."""
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=20)
-
-
-@contextmanager
-def postgres_database(prefix: str) -> Iterator[str]:
-    """A migrated database of its own on the test Postgres, dropped afterwards; answers its URL."""
-    server = need("STAGE1_TEST_POSTGRES_URL")
-    database = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    url = migrate.create_database(server, database)
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        migrate.drop_database(server, database)
 
 
 def production(database_url: str) -> dict[str, str]:

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.integration.serve_processes import postgres_database, production, started
+from tests.integration.serve_processes import production, started
+from tests.jobs_support import fresh_postgres_database as postgres_database
 
 pytestmark = pytest.mark.anyio
 

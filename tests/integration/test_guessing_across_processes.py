@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.integration.serve_processes import postgres_database, production, started
+from tests.integration.serve_processes import production, started
+from tests.jobs_support import fresh_postgres_database as postgres_database
 
 SECRET = "correct horse battery staple"
 GUARDED = {"auth_secret": SECRET, "auth_enabled": "true"}

@@ -14,8 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.integration.serve_processes import need, postgres_database
+from tests.integration.serve_processes import need
 from tests.integration.served_app import questdb_settings, serve
+from tests.jobs_support import fresh_postgres_database as postgres_database
 
 pytestmark = pytest.mark.anyio
 
