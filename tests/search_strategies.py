@@ -21,7 +21,7 @@ JSON_KEYS = ("a", "b")
 RUN_FIELDS = [
     *(RUNS.resolve(f"{group}.{key}") for group in ("metrics", "params", "tags") for key in JSON_KEYS),
     *(RUNS.resolve(name) for name in ("status", "name", "fold_count", "created_at", "completed_at", "run_id")),
-    *(RUNS.resolve(name) for name in ("dataset.symbol", "target_column")),
+    *(RUNS.resolve(name) for name in ("dataset.symbol", "target_column", "stale")),
 ]
 
 

@@ -1,17 +1,28 @@
-"""A dataset's frames on their way into the store: opened all before any is written, counted after."""
+"""A dataset's frames on their way into the store: opened all before any is written, counted and
+fingerprinted after, and the dataset's new version (if its rows changed) saved with it."""
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from datetime import datetime
 
 from application.dataset_names import DATASET_FRAME_KINDS
-from application.ports import Clock
-from application.series_ports import FrameUpload, SeriesCatalog, SeriesWriter, UploadReader, WriteReport
+from application.ports import Clock, UnitOfWork
+from application.series_ports import (
+    FrameUpload,
+    RowFingerprints,
+    SeriesCatalog,
+    SeriesWriter,
+    UploadReader,
+    WriteReport,
+)
 from application.streams import OpenedStream, open_stream
 from domain.datasets import Dataset
 from domain.errors import Conflict, InvalidInput
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
+from domain.versions import DatasetVersion, FrameChange, next_version
 
 
 async def open_frames(uploads: UploadReader, frames: dict[FrameKind, FrameUpload]) -> dict[FrameKind, OpenedStream]:
@@ -31,36 +42,68 @@ async def open_frames(uploads: UploadReader, frames: dict[FrameKind, FrameUpload
     return streams
 
 
+@dataclass(frozen=True, slots=True)
+class FrameWriter:
+    """The ports writing a dataset's frames takes."""
+
+    writer: SeriesWriter
+    catalog: SeriesCatalog
+    fingerprints: RowFingerprints
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
+class FramesWritten:
+    rows: dict[FrameKind, int]
+    fresh: list[MeasurementName]
+    changes: list[FrameChange]
+
+
 async def write_frames(
-    writer: SeriesWriter,
-    catalog: SeriesCatalog,
-    clock: Clock,
-    dataset: Dataset,
-    streams: dict[FrameKind, OpenedStream],
-    mode: WriteMode,
-) -> tuple[dict[FrameKind, int], list[MeasurementName]]:
-    """Write the frames, then read counts and bounds back from the store; undo new tables on failure."""
+    ports: FrameWriter, dataset: Dataset, streams: dict[FrameKind, OpenedStream], mode: WriteMode
+) -> FramesWritten:
+    """Write the frames, then read counts, bounds and fingerprints back from the store; undo new tables
+    on failure."""
     written: dict[FrameKind, int] = {}
     fresh: list[MeasurementName] = []
+    changes: list[FrameChange] = []
     try:
         for kind, stream in streams.items():
             measurement = dataset.measurement_for(kind)
-            if await catalog.describe(measurement) is None:
+            if await ports.catalog.describe(measurement) is None:
                 fresh.append(measurement)
-            report: WriteReport = await writer.write(
+            before = await ports.fingerprints.fingerprint(measurement)
+            report: WriteReport = await ports.writer.write(
                 measurement, aiter(stream), kind=kind, mode=mode, granularity=dataset.granularity
             )
             written[kind] = report.rows_written
-            info = await catalog.describe(measurement)
+            info = await ports.catalog.describe(measurement)
             if info is None:
                 raise Conflict(f"measurement {measurement} vanished while it was written")
-            dataset.record_frame(kind, info.stats, clock.now())
+            dataset.record_frame(kind, info.stats, ports.clock.now())
+            after = await ports.fingerprints.fingerprint(measurement)
+            changes.append(FrameChange(kind, after.checksum, after.first_difference(before)))
     except BaseException:
         for stream in streams.values():
             await stream.aclose()
-        await drop_all(writer, fresh)
+        await drop_all(ports.writer, fresh)
         raise
-    return written, fresh
+    return FramesWritten(written, fresh, changes)
+
+
+async def save_with_version(
+    tx: UnitOfWork, dataset: Dataset, changes: list[FrameChange], now: datetime, *, new: bool
+) -> DatasetVersion | None:
+    """Add or save the dataset, with a new version row when `changes` changed its rows."""
+    latest = None if new else await tx.versions.latest(dataset.dataset_id)
+    version = next_version(dataset, latest, changes, now)
+    if new:
+        await tx.datasets.add(dataset)
+    else:
+        await tx.datasets.save(dataset)
+    if version is not None:
+        await tx.versions.add(version)
+    return version
 
 
 async def drop_all(writer: SeriesWriter, measurements: list[MeasurementName]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
-from application.dataset_frames import drop_all, open_frames, write_frames
+from application.dataset_frames import FrameWriter, drop_all, open_frames, save_with_version, write_frames
 from application.dataset_names import (
     CREATE_ATTEMPTS,
     DATASET_FRAME_KINDS,
@@ -33,6 +33,7 @@ from application.ports import (
 from application.series_ports import (
     MeasurementInfo,
     RangeQuery,
+    RowFingerprints,
     SampleBy,
     SeriesCatalog,
     SeriesReader,
@@ -48,6 +49,7 @@ from domain.paging import MAX_LIMIT, Page, PageRequest
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation
 from domain.values import MeasurementName, Slug, sample_aggregate, sample_interval, validate_granularity
+from domain.versions import DatasetVersion, FrameChange
 
 MEASUREMENT_FIELDS = {FrameKind.OHLCV: "ohlcv_measurement", FrameKind.INDICATORS: "indicator_measurement"}
 
@@ -90,6 +92,7 @@ async def upsert_dataset(
     uploads: UploadReader,
     writer: SeriesWriter,
     catalog: SeriesCatalog,
+    fingerprints: RowFingerprints,
     clock: Clock,
     ids: IdGenerator,
     events: EventPublisher,
@@ -101,7 +104,7 @@ async def upsert_dataset(
     slug = Slug(command.dataset_slug)
     if command.changes.granularity is not None:
         validate_granularity(command.changes.granularity)
-    deps = _Saving(uow, uploads, writer, catalog, clock)
+    deps = _Saving(uow, uploads, writer, catalog, clock, fingerprints)
     for _ in range(CREATE_ATTEMPTS):
         async with uow() as tx:
             replay = await earlier_answer(tx, command.idempotency)
@@ -127,6 +130,7 @@ class _Saving:
     writer: SeriesWriter
     catalog: SeriesCatalog
     clock: Clock
+    fingerprints: RowFingerprints
 
 
 async def _create(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> DatasetSaved | None:
@@ -146,7 +150,6 @@ async def _create(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> Da
             setattr(dataset, field_name, name)
 
         async def record(tx: UnitOfWork) -> None:
-            await tx.datasets.add(dataset)
             for name in reserved:
                 await settle(tx, name, owner, now)
 
@@ -179,7 +182,6 @@ async def _update(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> Da
             reserved.append(name)
 
         async def record(tx: UnitOfWork) -> None:
-            await tx.datasets.save(dataset)
             await settle_names(tx, dataset, renamed, owner, now)
 
         written = await _written(deps, dataset, command, reserved, owner, record, created=False)
@@ -200,13 +202,17 @@ async def _written(
     *,
     created: bool,
 ) -> dict[FrameKind, int]:
-    """The frames written (names `reserved` kept leased meanwhile), then `record` and the answer committed in
-    one transaction; a failed commit drops the tables this save created."""
+    """The frames written (names `reserved` kept leased meanwhile), then the dataset (with a new version when
+    its rows changed), `record` and the answer committed in one transaction; a failed commit drops the
+    tables this save created."""
     async with leases_kept(deps.uow, reserved, owner, dataset.updated_at):
         streams = await open_frames(deps.uploads, command.frames)
-        written, fresh = await write_frames(deps.writer, deps.catalog, deps.clock, dataset, streams, command.mode)
+        frames = FrameWriter(deps.writer, deps.catalog, deps.fingerprints, deps.clock)
+        done_writing = await write_frames(frames, dataset, streams, command.mode)
+        written, fresh = done_writing.rows, done_writing.fresh
         try:
             async with deps.uow() as tx:
+                await save_with_version(tx, dataset, done_writing.changes, deps.clock.now(), new=created)
                 await record(tx)
                 answer = {"dataset_id": str(dataset.dataset_id)}
                 await remember_answer(tx, command.idempotency, created, answer, deps.clock.now())
@@ -224,6 +230,7 @@ async def upload_dataset_frames(
     uploads: UploadReader,
     writer: SeriesWriter,
     catalog: SeriesCatalog,
+    fingerprints: RowFingerprints,
     clock: Clock,
     events: EventPublisher,
 ) -> DatasetSaved:
@@ -235,10 +242,11 @@ async def upload_dataset_frames(
         if await earlier_answer(tx, command.idempotency) is not None:
             return DatasetSaved(dataset, False, {})
     streams = await open_frames(uploads, command.frames)
-    written, fresh = await write_frames(writer, catalog, clock, dataset, streams, command.mode)
+    done_writing = await write_frames(FrameWriter(writer, catalog, fingerprints, clock), dataset, streams, command.mode)
+    written, fresh = done_writing.rows, done_writing.fresh
     try:
         async with uow() as tx:
-            await tx.datasets.save(dataset)
+            await save_with_version(tx, dataset, done_writing.changes, clock.now(), new=False)
             answer = {"dataset_id": str(dataset.dataset_id)}
             await remember_answer(tx, command.idempotency, False, answer, clock.now())
             await tx.commit()
@@ -259,11 +267,14 @@ async def backfill_dataset(
     *,
     uow: UnitOfWorkFactory,
     catalog: SeriesCatalog,
+    fingerprints: RowFingerprints,
     clock: Clock,
     ids: IdGenerator,
     events: EventPublisher,
 ) -> DatasetSaved:
-    """Register a dataset over measurements already in the store; counts and bounds come from it."""
+    """Register a dataset over measurements already in the store; counts, bounds and checksums come
+    from it. Rows the client put there without the service show up as a whole: a frame whose checksum
+    differs from the latest version's counts as changed from its first bar."""
     slug = Slug(command.dataset_slug)
     ohlcv = MeasurementName(command.ohlcv_measurement, "ohlcv_measurement")
     indicators = MeasurementName(command.indicator_measurement, "indicator_measurement")
@@ -273,6 +284,9 @@ async def backfill_dataset(
         if info is None:
             raise NotFound(f"measurement {name} does not exist", {"measurement": str(name)})
         infos[kind] = info
+    checksums = {
+        kind: (await fingerprints.fingerprint(MeasurementName(info.name))).checksum for kind, info in infos.items()
+    }
     changes = DatasetChanges(
         symbol=command.symbol,
         granularity=command.granularity,
@@ -283,7 +297,7 @@ async def backfill_dataset(
     now = clock.now()
     for attempt in range(CREATE_ATTEMPTS):
         try:
-            dataset, created = await _backfilled(uow, slug, changes, infos, ids, now)
+            dataset, created = await _backfilled(uow, slug, changes, infos, checksums, ids, now)
             break
         except Conflict:
             # Parallel backfills of one new slug: the loser finds the winner's record and updates it.
@@ -298,6 +312,7 @@ async def _backfilled(
     slug: Slug,
     changes: DatasetChanges,
     infos: dict[FrameKind, MeasurementInfo],
+    checksums: dict[FrameKind, str],
     ids: IdGenerator,
     now: datetime,
 ) -> tuple[Dataset, bool]:
@@ -309,17 +324,26 @@ async def _backfilled(
             dataset = Dataset.register(ids.new_id(), slug, changes, now)
         else:
             dataset.revise(changes, now)
+        latest = None if created else await tx.versions.latest(dataset.dataset_id)
+        frame_changes: list[FrameChange] = []
         for kind, info in infos.items():
             dataset.record_frame(kind, info.stats, now)
-        if created:
-            await tx.datasets.add(dataset)
-        else:
-            await tx.datasets.save(dataset)
+            checksum = checksums[kind]
+            known = None if latest is None else latest.checksum_of(kind)
+            frame_changes.append(FrameChange(kind, checksum, None if checksum == known else info.first_ns))
+        await save_with_version(tx, dataset, frame_changes, now, new=created)
         names = [dataset.measurement_for(kind) for kind in DATASET_FRAME_KINDS]
         new = [name for kind, name in zip(DATASET_FRAME_KINDS, names, strict=True) if before.get(kind) != name]
         await settle_names(tx, dataset, new, Owner("dataset", dataset.dataset_id), now)
         await tx.commit()
     return dataset, created
+
+
+async def dataset_versions(ref: str, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[DatasetVersion]:
+    """A dataset's versions, newest first."""
+    async with uow() as tx:
+        dataset = await find_dataset(tx, ref)
+        return await tx.versions.newest_first(dataset.dataset_id, page)
 
 
 async def list_datasets(filters: DatasetFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[DatasetListing]:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,6 +21,7 @@ from domain.search.query import Found, SearchQuery
 from domain.search.records import RunRecord, SimulationRecord
 from domain.simulations import Simulation, Trade
 from domain.tokens import ApiToken
+from domain.versions import DatasetVersion
 
 # ---------------------------------------------------------------- metadata
 
@@ -242,6 +243,20 @@ class TokenRepository(Protocol):
     async def list(self, page: PageRequest) -> Page[ApiToken]: ...
 
 
+class DatasetVersions(Protocol):
+    """`stage1_dataset_versions`: a fingerprint per change of a dataset's rows, numbered from 1."""
+
+    async def add(self, version: DatasetVersion) -> None: ...
+    async def latest(self, dataset_id: UUID) -> DatasetVersion | None: ...
+    async def newest_first(self, dataset_id: UUID, page: PageRequest) -> Page[DatasetVersion]:
+        """Newest first, by offset."""
+        ...
+
+    async def history(self, dataset_ids: Collection[UUID]) -> dict[UUID, list[DatasetVersion]]:
+        """Every version of each dataset (those without any are left out)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One metadata transaction. Leaving the block without `commit()` rolls back."""
 
@@ -254,6 +269,7 @@ class UnitOfWork(Protocol):
     run_search: RunSearch
     simulation_search: SimulationSearch
     measurement_names: MeasurementNames
+    versions: DatasetVersions
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

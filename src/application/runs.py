@@ -15,6 +15,7 @@ from application.landing import Owner, landed_rows, reserved_measurement, settle
 from application.ports import Clock, EventPublisher, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
 from application.run_checks import checked_predictions, fill_fold_times
 from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
+from application.staleness import mark_stale
 from application.streams import open_stream
 from application.timeseries import RangeRows
 from domain.errors import Conflict, NotFound
@@ -77,6 +78,7 @@ async def save_run(
             dataset_slug=Slug(dataset.dataset_slug),
             prediction_measurement=measurement,
             created_at=now,
+            dataset_version=dataset.version,
         )
         predictions = None
         check = PredictionCheck(run.folds)
@@ -141,7 +143,9 @@ async def list_runs(filters: RunFilter, page: PageRequest, *, uow: UnitOfWorkFac
     async with uow() as tx:
         if filters.dataset_id is None and filters.dataset_slug is not None and len(filters.dataset_slug) > 64:
             return Page([], 0, page.limit, page.offset, None)
-        return await tx.runs.list(filters, page)
+        found = await tx.runs.list(filters, page)
+        await mark_stale(tx, found.items)
+        return found
 
 
 async def runs_of_dataset(
@@ -149,9 +153,11 @@ async def runs_of_dataset(
 ) -> Page[WalkforwardRun]:
     async with uow() as tx:
         dataset = await find_dataset(tx, ref)
-        return await tx.runs.list(
+        found = await tx.runs.list(
             RunFilter(dataset.dataset_id, None, filters.status, filters.measurement, filters.search), page
         )
+        await mark_stale(tx, found.items)
+        return found
 
 
 async def get_run(run_ref: str, *, uow: UnitOfWorkFactory) -> WalkforwardRun:
@@ -165,6 +171,7 @@ async def find_run(uow: UnitOfWork, run_ref: str) -> WalkforwardRun:
         run = await uow.runs.get(UUID(run_ref))
     if run is None:
         raise NotFound(f"run {run_ref[:80]!r} not found", {"run_id": run_ref[:80]})
+    await mark_stale(uow, [run])
     return run
 
 

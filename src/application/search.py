@@ -10,6 +10,7 @@ from uuid import UUID
 from application.ports import UnitOfWorkFactory
 from application.runs import find_run
 from application.simulations import find_simulation
+from application.staleness import mark_stale
 from domain.errors import InvalidInput
 from domain.paging import PageRequest
 from domain.runs import WalkforwardRun
@@ -68,12 +69,16 @@ def _equals(ref: FieldRef, value: Any) -> Expr:
 
 async def search_runs(query: SearchQuery, *, uow: UnitOfWorkFactory) -> Found[RunRecord]:
     async with uow() as unit:
-        return await unit.run_search.search(query)
+        found = await unit.run_search.search(query)
+        await mark_stale(unit, [record.run for record in found.items])
+        return found
 
 
 async def search_simulations(query: SearchQuery, *, uow: UnitOfWorkFactory) -> Found[SimulationRecord]:
     async with uow() as unit:
-        return await unit.simulation_search.search(query)
+        found = await unit.simulation_search.search(query)
+        await mark_stale(unit, [record.simulation for record in found.items])
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,6 @@ class RunComparison:
     params_differ: list[str]
     metrics: dict[str, list[Any]]
     fold_metrics: dict[str, dict[str, list[Any]]]
-    # Dataset versions are not recorded yet: `dataset_version` and `stale` stay null until they are.
     datasets: list[dict[str, Any]]
 
 
@@ -101,8 +105,8 @@ async def compare_runs(ids: str | None, *, uow: UnitOfWorkFactory) -> RunCompari
         {
             "dataset_id": str(run.dataset_id),
             "dataset_slug": str(run.dataset_slug),
-            "dataset_version": None,
-            "stale": None,
+            "dataset_version": run.dataset_version,
+            "stale": run.stale,
         }
         for run in runs
     ]

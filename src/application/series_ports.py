@@ -139,7 +139,24 @@ class StoreProbe(Protocol):
     async def ping(self) -> dict[str, Any]: ...
 
 
-class TimeSeriesStore(SeriesWriter, SeriesCatalog, SeriesReader, ReadOnlySql, StoreProbe, Protocol):
+class RowsFingerprint(Protocol):
+    """A frame's rows as a set keyed by timestamp (adapters/series/fingerprint.py)."""
+
+    checksum: str
+
+    def first_difference(self, before: Any) -> int | None:
+        """The earliest timestamp (epoch ns) whose row differs from `before` (another fingerprint of the
+        same store); None when both hold the same rows."""
+        ...
+
+
+class RowFingerprints(Protocol):
+    """Fingerprints of what a measurement holds, equal for equal rows on every store."""
+
+    async def fingerprint(self, measurement: MeasurementName) -> RowsFingerprint: ...
+
+
+class TimeSeriesStore(SeriesWriter, SeriesCatalog, SeriesReader, ReadOnlySql, StoreProbe, RowFingerprints, Protocol):
     """Where bars, indicators, predictions and trades live (QuestDB, DuckDB or memory): every role above.
 
     Only the composition root holds a whole store; a use case takes the roles it uses."""

@@ -19,6 +19,7 @@ from application.landing import Owner, landed_rows, reserved_measurement, settle
 from application.ports import Clock, EventPublisher, IdGenerator, SimulationFilter, UnitOfWork, UnitOfWorkFactory
 from application.runs import find_run
 from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
+from application.staleness import mark_stale
 from application.streams import collect, from_batches
 from application.timeseries import RangeRows
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -84,6 +85,8 @@ async def save_simulation(
             dataset_id=run.dataset_id,
             trades_measurement=measurement,
             created_at=now,
+            # Its trades replay the run's predictions: it stands on the data the run was saved against.
+            dataset_version=run.dataset_version,
             trade_count=len(trades) if trades else (command.trade_count or 0),
             trade_buckets=list(command.trade_buckets)
             if command.trade_buckets is not None
@@ -110,7 +113,9 @@ async def save_simulation(
 
 async def list_simulations(filters: SimulationFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[Simulation]:
     async with uow() as tx:
-        return await tx.simulations.list(filters, page)
+        found = await tx.simulations.list(filters, page)
+        await mark_stale(tx, found.items)
+        return found
 
 
 async def get_simulation(ref: str, *, uow: UnitOfWorkFactory) -> Simulation:
@@ -124,6 +129,7 @@ async def find_simulation(uow: UnitOfWork, ref: str) -> Simulation:
         simulation = await uow.simulations.get(UUID(ref))
     if simulation is None:
         raise NotFound(f"simulation {ref[:80]!r} not found", {"simulation_id": ref[:80]})
+    await mark_stale(uow, [simulation])
     return simulation
 
 

@@ -57,6 +57,8 @@ class Dataset:
     indicator_first_ts: int | None = None
     indicator_last_ts: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The latest version of its rows (domain/versions.py); 0 while it has none.
+    version: int = 0
 
     @classmethod
     def register(cls, dataset_id: UUID, slug: Slug, changes: DatasetChanges, now: datetime) -> Dataset:

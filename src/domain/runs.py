@@ -84,6 +84,9 @@ class WalkforwardRun(RunDetails):
     dataset_version: int | None = None
     # What the saves of predictions found (domain.fold_checks); None for a run saved before they were checked.
     checks: dict[str, Any] | None = None
+    # Answered, never stored: whether a later dataset version changed bars this record used (domain/versions.py).
+    stale: bool = False
+    stale_reason: str | None = None
 
 
 def default_prediction_measurement(slug: Slug, now: datetime) -> MeasurementName:

@@ -96,6 +96,9 @@ class Simulation(SimulationDetails):
     trade_buckets: list[TradeBucket] = field(default_factory=list)
     # The dataset version the simulation was saved against (null: saved before datasets had versions).
     dataset_version: int | None = None
+    # Answered, never stored: whether a later dataset version changed bars this record used (domain/versions.py).
+    stale: bool = False
+    stale_reason: str | None = None
 
 
 def default_trades_measurement(slug: Slug, now: datetime) -> MeasurementName:

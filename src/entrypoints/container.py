@@ -187,6 +187,7 @@ class OpenPorts:
             "reader": store,
             "read_only": store,
             "probe": store,
+            "fingerprints": store,
             "uploads": self.uploads,
             "clock": self.clock,
             "ids": self.ids,

@@ -33,6 +33,7 @@ from domain.search.query import SearchQuery, decode_cursor
 from domain.search.tree import Expr
 from domain.simulations import Simulation, SimulationStatus, TradeBucket
 from domain.values import MeasurementName, Slug
+from domain.versions import DatasetVersion
 
 pytestmark = pytest.mark.anyio
 
@@ -53,6 +54,7 @@ SIM_FIELDS: list[FieldRef | None] = [
         "trade_count",
         "created_at",
         "dataset.symbol",
+        "stale",
     )
 ]
 
@@ -74,7 +76,18 @@ def json_object(rng: random.Random) -> dict[str, Any]:
     return {key: json_value(rng) for key in ("a", "b") if rng.random() < 0.8}
 
 
-def world(seed: int) -> tuple[list[Dataset], list[WalkforwardRun], list[Simulation]]:
+def versions_of(dataset: Dataset, rng: random.Random) -> list[DatasetVersion]:
+    """0 to 3 versions; each ends at a bar and changed bars from a point before or after the last one."""
+    made, last = [], 1000
+    for number in range(1, rng.randint(0, 3) + 1):
+        changed = rng.choice([None, last - 10, last, last + 1])
+        last = last + rng.choice([0, 10])
+        made.append(DatasetVersion(dataset.dataset_id, number, T0, ohlcv_rows=1, ohlcv_last_ts=last,
+                                   indicator_last_ts=rng.choice([None, last + 5]), changed_from_ts=changed))
+    return made
+
+
+def world(seed: int) -> tuple[list[Dataset], list[WalkforwardRun], list[Simulation], list[DatasetVersion]]:
     rng = random.Random(seed)
     datasets = [
         Dataset.register(
@@ -101,6 +114,7 @@ def world(seed: int) -> tuple[list[Dataset], list[WalkforwardRun], list[Simulati
                 declared_fold_count=rng.randint(0, 3),
                 name=rng.choice([None, "a", "B", "a%b"]),
                 tags={key: rng.choice(["a", "A", "it's", ""]) for key in ("a", "b") if rng.random() < 0.5},
+                dataset_version=rng.choice([None, 0, 1, 2, 3]),
             )
         )
     simulations = []
@@ -123,9 +137,11 @@ def world(seed: int) -> tuple[list[Dataset], list[WalkforwardRun], list[Simulati
                 summary_metrics=json_object(rng),
                 trade_count=rng.randint(0, 3),
                 trade_buckets=buckets,
+                dataset_version=rng.choice([None, 0, 1, 2, 3]),
             )
         )
-    return datasets, runs, simulations
+    versions = [version for dataset in datasets for version in versions_of(dataset, rng)]
+    return datasets, runs, simulations, versions
 
 
 @dataclass
@@ -138,7 +154,7 @@ class Stores:
     async def load(self, seed: int) -> None:
         if self.seed == seed:
             return
-        datasets, runs, simulations = world(seed)
+        datasets, runs, simulations, versions = world(seed)
         for store in self.stores:
             await store.clear()
             async with store() as uow:
@@ -148,6 +164,8 @@ class Stores:
                     await uow.runs.add(run)
                 for simulation in simulations:
                     await uow.simulations.add(simulation, [])
+                for version in versions:
+                    await uow.versions.add(version)
                 await uow.commit()
         self.seed = seed
 

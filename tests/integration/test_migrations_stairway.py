@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from adapters.sql import create_engine, migrate
@@ -147,3 +148,56 @@ def test_migrating_from_inside_an_event_loop_works(sqlite_database: str) -> None
 
     asyncio.run(from_async_code())
     assert migrate.current(sqlite_database) == migrate.head()
+
+
+def test_existing_datasets_get_version_1_and_their_runs_and_simulations_that_version(database: str) -> None:
+    migrate.upgrade(database, "0008_dataset_version_field")
+    full, empty, run, simulation = uuid4(), uuid4(), uuid4(), uuid4()
+    now = "2025-01-01 00:00:00"
+
+    async def seed_and_read(statements: list[str]) -> list[Any]:
+        engine = create_engine(database)
+        try:
+            async with engine.begin() as connection:
+                results = []
+                for statement in statements:
+                    result = await connection.execute(text(statement))
+                    results.append(result.all() if result.returns_rows else [])
+        finally:
+            await engine.dispose()
+        return results
+
+    def ident(value: Any) -> str:
+        return value.hex if database.startswith("sqlite") else str(value)
+
+    dataset_columns = "dataset_id, dataset_slug, ohlcv_measurement, indicator_measurement, metadata, created_at, updated_at"
+    migrate.run_coroutine(
+        lambda: seed_and_read(
+            [
+                f"INSERT INTO stage1_datasets ({dataset_columns}, ohlcv_rows, ohlcv_first_ts, ohlcv_last_ts) "
+                f"VALUES ('{ident(full)}', 'full', 'full_ohlcv', 'full_ind', '{{}}', '{now}', '{now}', 3, 10, 30)",
+                f"INSERT INTO stage1_datasets ({dataset_columns}) "
+                f"VALUES ('{ident(empty)}', 'empty', 'empty_ohlcv', 'empty_ind', '{{}}', '{now}', '{now}')",
+                "INSERT INTO walkforward_runs (run_id, dataset_id, dataset_slug, prediction_measurement, status, "
+                "feature_columns, walk_config, hyperparameters, summary_metrics, created_at) "
+                f"VALUES ('{ident(run)}', '{ident(full)}', 'full', 'p', 'COMPLETED', '[]', '{{}}', '{{}}', '{{}}', '{now}')",
+                "INSERT INTO simulation_runs (simulation_id, run_id, dataset_id, trades_measurement, status, config, "
+                f"summary_metrics, created_at) VALUES ('{ident(simulation)}', '{ident(run)}', '{ident(full)}', 't', "
+                f"'COMPLETED', '{{}}', '{{}}', '{now}')",
+            ]
+        )
+    )
+    migrate.upgrade(database)
+    datasets, versions, runs, simulations = migrate.run_coroutine(
+        lambda: seed_and_read(
+            [
+                "SELECT dataset_slug, version FROM stage1_datasets ORDER BY dataset_slug",
+                "SELECT version, ohlcv_rows, ohlcv_first_ts, ohlcv_last_ts FROM stage1_dataset_versions",
+                "SELECT dataset_version FROM walkforward_runs",
+                "SELECT dataset_version FROM simulation_runs",
+            ]
+        )
+    )
+    assert [tuple(row) for row in datasets] == [("empty", 0), ("full", 1)]
+    assert [tuple(row) for row in versions] == [(1, 3, 10, 30)]
+    assert [tuple(row) for row in runs] == [(1,)] and [tuple(row) for row in simulations] == [(1,)]

@@ -17,6 +17,7 @@ from adapters.sql import SqlUnitOfWork, create_engine, migrate
 from adapters.sql.tables import metadata
 from domain.datasets import Dataset, DatasetChanges
 from domain.errors import InvalidInput
+from domain.paging import PageRequest
 from domain.runs import RunStatus, WalkforwardRun
 from domain.simulations import Simulation, SimulationStatus
 from domain.values import MeasurementName, Slug
@@ -135,6 +136,24 @@ async def test_a_dataset_the_service_stored_is_updated_in_place_by_the_desktop_f
     assert returned == dataset.dataset_id
     assert stored is not None and stored.indicator_rows == 7 and stored.symbol == "ETHUSD"
     assert stored.created_at == T0
+
+
+async def test_upsert_stage1_dataset_records_a_version_when_counts_or_bounds_change(engine: AsyncEngine) -> None:
+    rows = {"ohlcv_rows": 10, "ohlcv_first": 1_700_000_000, "ohlcv_last": 1_700_032_400}
+    for given in ({"symbol": "SOL"}, rows, rows, {**rows, "ohlcv_rows": 11, "ohlcv_last": 1_700_036_000}):
+        async with engine.begin() as connection:
+            await connection.execute(UPSERT, upsert_args("sol_1h", **given))
+
+    async with SqlUnitOfWork(engine) as uow:
+        dataset = await uow.datasets.get_by_slug("sol_1h")
+        assert dataset is not None
+        versions = await uow.versions.newest_first(dataset.dataset_id, PageRequest.of(10))
+    # No rows: no version; the same counts again: no new one; without the rows, where they changed is unknown.
+    assert dataset.version == 2
+    assert [(v.version, v.ohlcv_rows, v.ohlcv_last_ts, v.changed_from_ts) for v in versions.items] == [
+        (2, 11, 1_700_036_000, None),
+        (1, 10, 1_700_032_400, None),
+    ]
 
 
 async def seed_tree(engine: AsyncEngine) -> tuple[Dataset, Dataset, list[WalkforwardRun], Simulation]:

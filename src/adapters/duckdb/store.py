@@ -24,6 +24,7 @@ from adapters.duckdb.read_only import guarded, run_query, stream_query
 from adapters.duckdb.sql import CATALOG, CATALOG_DDL, quote, range_sql, sample_sql
 from adapters.duckdb.writer import TableWriter, catalog_entry, column_types
 from adapters.frames.encoders import encode
+from adapters.series.fingerprint import ReadBackFingerprints
 from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
@@ -45,7 +46,7 @@ _EPOCH: Final = datetime(1970, 1, 1)
 T = TypeVar("T")
 
 
-class DuckDBTimeSeriesStore:
+class DuckDBTimeSeriesStore(ReadBackFingerprints):
     """A `TimeSeriesStore` in a DuckDB file (created, with its folder, on first use)."""
 
     def __init__(

@@ -24,8 +24,10 @@ from adapters.memory.repositories import (
 )
 from adapters.memory.search import InMemoryRunSearch, InMemorySimulationSearch
 from adapters.memory.tables import Tables
+from adapters.memory.versions import InMemoryDatasetVersions
 from application.ports import (
     DatasetRepository,
+    DatasetVersions,
     IdempotencyRecord,
     IdempotencyRecords,
     JobRepository,
@@ -43,6 +45,7 @@ from domain.jobs import Job
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation, Trade
 from domain.tokens import ApiToken
+from domain.versions import DatasetVersion
 
 
 @dataclass
@@ -60,6 +63,7 @@ class InMemoryMetadata:
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     tokens: dict[UUID, ApiToken] = field(default_factory=dict)
     measurement_names: dict[str, NameReservation] = field(default_factory=dict)
+    versions: dict[tuple[UUID, int], DatasetVersion] = field(default_factory=dict)
     unavailable: Exception | None = None
 
     def clear(self) -> None:
@@ -84,6 +88,7 @@ class InMemoryUnitOfWork:
         self.run_search: RunSearch = InMemoryRunSearch(self._tables)
         self.simulation_search: SimulationSearch = InMemorySimulationSearch(self._tables)
         self.measurement_names: MeasurementNames = InMemoryMeasurementNames(self._tables.measurement_names)
+        self.versions: DatasetVersions = InMemoryDatasetVersions(self._tables.versions)
         self.committed = False
 
     async def __aenter__(self) -> Self:

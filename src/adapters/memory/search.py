@@ -10,6 +10,7 @@ from domain.datasets import Dataset
 from domain.search import memory
 from domain.search.query import Found, SearchQuery
 from domain.search.records import DatasetFacts, RunRecord, SimulationRecord
+from domain.versions import staleness
 
 R = TypeVar("R", RunRecord, SimulationRecord)
 
@@ -27,6 +28,17 @@ class Tables(Protocol):
     def runs(self) -> _Rows: ...
     @property
     def simulations(self) -> _Rows: ...
+    @property
+    def versions(self) -> _Rows: ...
+
+
+def _stale(tables: Tables, record: R) -> R:
+    """The record with `stale` answered from the dataset's versions, as the application does."""
+    item = record.run if isinstance(record, RunRecord) else record.simulation
+    history = [v for v in tables.versions.rows().values() if v.dataset_id == item.dataset_id]
+    found = staleness(item.dataset_version, history, "run" if isinstance(record, RunRecord) else "simulation")
+    marked = replace(item, stale=found.stale, stale_reason=found.reason)
+    return replace(record, run=marked) if isinstance(record, RunRecord) else replace(record, simulation=marked)
 
 
 def _facts(dataset: Dataset | None) -> DatasetFacts:
@@ -48,9 +60,12 @@ class InMemoryRunSearch:
         datasets = self._t.datasets.rows()
         records = [
             # As a SQL list gives it: the fold count without the folds.
-            RunRecord(
-                replace(run, folds=[], declared_fold_count=run.fold_count or None),
-                _facts(datasets.get(run.dataset_id)),
+            _stale(
+                self._t,
+                RunRecord(
+                    replace(run, folds=[], declared_fold_count=run.fold_count or None),
+                    _facts(datasets.get(run.dataset_id)),
+                ),
             )
             for run in self._t.runs.rows().values()
         ]
@@ -67,11 +82,14 @@ class InMemorySimulationSearch:
         for simulation in self._t.simulations.rows().values():
             run = runs.get(simulation.run_id)
             records.append(
-                SimulationRecord(
-                    simulation,
-                    _facts(datasets.get(simulation.dataset_id)),
-                    dict(run.summary_metrics) if run else {},
-                    dict(run.hyperparameters) if run else {},
+                _stale(
+                    self._t,
+                    SimulationRecord(
+                        simulation,
+                        _facts(datasets.get(simulation.dataset_id)),
+                        dict(run.summary_metrics) if run else {},
+                        dict(run.hyperparameters) if run else {},
+                    ),
                 )
             )
         return _copied(memory.search(records, query))

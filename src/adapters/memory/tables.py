@@ -16,6 +16,7 @@ from application.ports import NameReservation
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.paging import Cursor, Page, PageRequest
 from domain.simulations import Trade
+from domain.versions import DatasetVersion
 
 if TYPE_CHECKING:
     from adapters.memory.metadata import InMemoryMetadata
@@ -138,6 +139,7 @@ class Tables:
         self.measurement_names: Table[str, NameReservation] = Table(
             "measurement name", state.measurement_names, copier=_same
         )
+        self.versions: Table[tuple[UUID, int], DatasetVersion] = Table("dataset version", state.versions, copier=_same)
 
     def all(self) -> tuple[Table[Any, Any], ...]:
         return tuple(table for table in vars(self).values() if isinstance(table, Table))

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from adapters.duckdb.read_only import run_query, stream_query
 from adapters.frames.encoders import encode
+from adapters.series.fingerprint import ReadBackFingerprints
 from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
@@ -48,7 +49,7 @@ class _Series:
     types: dict[str, str] = field(default_factory=dict)
 
 
-class InMemoryTimeSeriesStore:
+class InMemoryTimeSeriesStore(ReadBackFingerprints):
     """A `TimeSeriesStore` held in a dict; writes are atomic and serialized."""
 
     def __init__(self) -> None:

@@ -21,6 +21,7 @@ from adapters.questdb.http import QuestDBHttp
 from adapters.questdb.ingest import ilp_conf
 from adapters.questdb.read_only_sql import ReadOnlySql
 from adapters.questdb.staged_write import StagedWrite
+from adapters.series.fingerprint import ReadBackFingerprints
 from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
@@ -38,7 +39,7 @@ SYSTEM_PREFIXES: Final = ("sys.", "telemetry", "_")
 DESCRIBE_CONCURRENCY: Final = 8
 
 
-class QuestDBTimeSeriesStore:
+class QuestDBTimeSeriesStore(ReadBackFingerprints):
     """A `TimeSeriesStore` on a QuestDB server.
 
     `http_url` is the REST endpoint (/exec, /exp, and ILP over HTTP unless `ilp` names another ILP/HTTP

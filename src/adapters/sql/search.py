@@ -12,11 +12,14 @@ from adapters.sql.mapping import entity
 from adapters.sql.repositories import SqlRepository
 from adapters.sql.runs import _run
 from adapters.sql.search_filters import JsonKey, Sql, Translator
+from adapters.sql.versions import stale_condition
 from domain.search.fields import FieldRef
 from domain.search.memory import position_of
 from domain.search.query import Found, SearchQuery, encode_cursor
 from domain.search.records import DatasetFacts, RunRecord, SimulationRecord
 from domain.simulations import Simulation, TradeBucket
+
+STALE = ("stale",)
 
 
 class _Search(SqlRepository):
@@ -80,9 +83,12 @@ class SqlRunSearch(_Search):
         def resolve(field: FieldRef) -> Sql | JsonKey:
             if field.path[0] == "dataset":
                 return dataset.c[{"slug": "dataset_slug"}.get(field.path[1], field.path[1])]
+            if field.path == STALE:
+                return stale_condition(runs)
             return self._source(runs, field)
 
-        statement = select(runs, *_dataset_columns(dataset)).select_from(
+        # `stale` is read along (the cursor of a page sorted by it needs each row's value).
+        statement = select(runs, stale_condition(runs).label("stale"), *_dataset_columns(dataset)).select_from(
             runs.outerjoin(dataset, dataset.c.dataset_id == runs.c.dataset_id)
         )
 
@@ -104,6 +110,8 @@ class SqlSimulationSearch(_Search):
                 return dataset.c[{"slug": "dataset_slug"}.get(field.path[1], field.path[1])]
             if head == "run" and len(field.path) == 3:
                 return self._source(run, field, offset=1)
+            if field.path == STALE:
+                return stale_condition(sims)
             if head == "buckets":
                 column = buckets.c[field.path[2]]
                 return (
@@ -115,6 +123,7 @@ class SqlSimulationSearch(_Search):
 
         statement = select(
             sims,
+            stale_condition(sims).label("stale"),
             *_dataset_columns(dataset),
             run.c.summary_metrics.label("search_run_metrics"),
             run.c.hyperparameters.label("search_run_params"),

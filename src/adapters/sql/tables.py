@@ -106,7 +106,29 @@ datasets = Table(
     Column("indicator_last_ts", BigInteger()),
     Column("metadata", json_type(), nullable=False),
     *_timestamps(),
+    Column("version", BigInteger(), nullable=False, server_default=text("0")),
     Index(None, "created_at"),
+)
+
+# One row per change of a dataset's rows: a fingerprint (counts, bounds, checksums), not a snapshot.
+dataset_versions = Table(
+    "stage1_dataset_versions",
+    metadata,
+    Column(
+        "dataset_id", Uuid(), ForeignKey("stage1_datasets.dataset_id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("version", BigInteger(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("ohlcv_rows", BigInteger(), nullable=False, server_default=text("0")),
+    Column("indicator_rows", BigInteger(), nullable=False, server_default=text("0")),
+    Column("ohlcv_first_ts", BigInteger()),
+    Column("ohlcv_last_ts", BigInteger()),
+    Column("indicator_first_ts", BigInteger()),
+    Column("indicator_last_ts", BigInteger()),
+    Column("ohlcv_checksum", String(64)),
+    Column("indicator_checksum", String(64)),
+    Column("changed_from_ts", BigInteger()),
+    PrimaryKeyConstraint("dataset_id", "version"),
 )
 
 # The Stage 1.3 registry, kept as a mirror of `stage1_datasets` for desktops that still read it.

@@ -16,9 +16,11 @@ from adapters.sql.runs import SqlRunRepository
 from adapters.sql.search import SqlRunSearch, SqlSimulationSearch
 from adapters.sql.simulations import SqlSimulationRepository
 from adapters.sql.tokens import SqlIdempotencyRecords, SqlTokenRepository
+from adapters.sql.versions import SqlDatasetVersions
 from application.ports import (
     NAME_LEASE,
     DatasetRepository,
+    DatasetVersions,
     IdempotencyRecords,
     JobRepository,
     MeasurementNames,
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
         self.run_search: RunSearch = SqlRunSearch(self)
         self.simulation_search: SimulationSearch = SqlSimulationSearch(self)
         self.measurement_names: MeasurementNames = SqlMeasurementNames(self, name_lease)
+        self.versions: DatasetVersions = SqlDatasetVersions(self)
 
     @property
     def connection(self) -> AsyncConnection:

@@ -87,6 +87,7 @@ _COMMON = (
     ("created_at", ("created_at",), TM),
     ("started_at", ("started_at",), TM),
     ("completed_at", ("completed_at",), TM),
+    ("stale", ("stale",), ValueType.BOOLEAN),
 )
 
 RUNS = Catalog(

@@ -23,6 +23,7 @@ from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
 from domain.remote_sources import FetchPolicy
 from domain.runs import WalkforwardRun
+from domain.versions import DatasetVersion
 from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
@@ -353,6 +354,14 @@ async def dataset_hierarchy(
     return present.hierarchy(dataset, nodes)
 
 
+@get("/{ref:str}/versions", summary="A dataset's versions (fingerprints of its rows per change), newest first")
+async def dataset_versions(
+    dataset_versions: UseCase[Page[DatasetVersion]], ref: p.DatasetRef, limit: p.Limit = None, offset: p.Offset = None
+) -> s.VersionPage:
+    page = await dataset_versions(ref, PageRequest.of(limit, offset))
+    return present.page_out(s.VersionPage, page, lambda version: present.wire(s.VersionOut, version))
+
+
 router = Router(
     path="/api/datasets",
     route_handlers=[
@@ -366,6 +375,7 @@ router = Router(
         read_indicators,
         dataset_runs,
         dataset_hierarchy,
+        dataset_versions,
     ],
     tags=["datasets"],
 )

@@ -41,6 +41,7 @@ ROUTED: tuple[Callable[..., Any], ...] = (
     datasets.list_datasets,
     datasets.dataset_detail,
     datasets.dataset_hierarchy,
+    datasets.dataset_versions,
     datasets.read_dataset_frame,
     runs.save_run,
     runs.append_predictions,

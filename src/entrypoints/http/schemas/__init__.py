@@ -29,6 +29,8 @@ from entrypoints.http.schemas.datasets import (
     HierarchyRun,
     HierarchySimulation,
     MeasurementState,
+    VersionOut,
+    VersionPage,
 )
 from entrypoints.http.schemas.jobs import HealthOut, JobAcceptedOut, JobOut, JobPage
 from entrypoints.http.schemas.measurements import (
@@ -135,4 +137,6 @@ __all__ = [
     "TradeBucketIO",
     "TradeOut",
     "TradePage",
+    "VersionOut",
+    "VersionPage",
 ]

@@ -114,6 +114,7 @@ class DatasetOut(Struct):
     metadata: Metadata
     created_at: CreatedAt
     updated_at: UpdatedAt
+    version: Annotated[int, doc("The latest version of its rows (`GET .../versions`); 0 while it holds none.")]
 
 
 class DatasetListItem(DatasetOut):
@@ -186,3 +187,31 @@ class HierarchyOut(Struct):
     ohlcv_measurement: OhlcvMeasurement
     indicator_measurement: IndicatorMeasurement
     runs: Annotated[list[HierarchyRun], doc("The dataset's runs, each with its simulations.")]
+
+
+class VersionOut(Struct):
+    """One change of a dataset's rows: a fingerprint of what it held after, not a snapshot."""
+
+    version: Annotated[int, doc("1, 2, 3, ... in the order of the changes.")]
+    created_at: CreatedAt
+    ohlcv_rows: OhlcvRows
+    indicator_rows: IndicatorRows
+    ohlcv_first_ts: OhlcvFirst
+    ohlcv_last_ts: OhlcvLast
+    indicator_first_ts: IndicatorFirst
+    indicator_last_ts: IndicatorLast
+    ohlcv_checksum: Annotated[str | None, doc("Hex digest of the OHLCV rows as a set keyed by timestamp.")]
+    indicator_checksum: Annotated[str | None, doc("Hex digest of the indicator rows as a set keyed by timestamp.")]
+    changed_from_ts: Annotated[
+        int | None, doc("The earliest bar (epoch s) the change added, removed or altered; null: unknown.")
+    ]
+
+
+class VersionPage(Struct):
+    """A page of a dataset's versions, newest first."""
+
+    versions: Annotated[list[VersionOut], doc("The versions on this page.")]
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
