@@ -207,7 +207,8 @@ async def test_an_event_committed_late_is_still_delivered_in_id_order(jobs: Back
         await jobs.feed.publish("dataset.updated", {"n": "first"})
         conn, tx = await _hold_an_event_open(jobs._pg_url)  # type: ignore[arg-type]
         await jobs.feed.publish("dataset.updated", {"n": "after"})
-        await anyio.sleep(0.5)
+        # Longer than the 2 s after which an open id used to be taken for aborted and skipped.
+        await anyio.sleep(2.5)
         assert [e.data["n"] for e in got] == ["first"], "nothing may pass a gap that may still commit"
         await tx.commit()  # type: ignore[attr-defined]
         await conn.close()  # type: ignore[attr-defined]
@@ -216,8 +217,8 @@ async def test_an_event_committed_late_is_still_delivered_in_id_order(jobs: Back
 
 
 @pytest.mark.parametrize("jobs_backend", POSTGRES_ONLY, indirect=True)
-async def test_an_event_id_that_never_commits_is_skipped_after_a_short_wait(jobs: Backend) -> None:
-    feed_owner = await jobs.another_feed(gap_wait=0.3)
+async def test_an_event_id_whose_transaction_aborted_is_skipped_at_once(jobs: Backend) -> None:
+    feed_owner = await jobs.another_feed()
     feed = feed_owner.subscribe(None, last_event_id=0)
     await feed_owner.publish("dataset.updated", {"n": "first"})
     assert [e.data["n"] for e in await take(feed, 1)] == ["first"]
@@ -230,4 +231,4 @@ async def test_an_event_id_that_never_commits_is_skipped_after_a_short_wait(jobs
     after = await take(feed, 1, timeout=5)
     await feed.aclose()  # type: ignore[attr-defined]
     assert [e.data["n"] for e in after] == ["after"]
-    assert anyio.current_time() - started < 2
+    assert anyio.current_time() - started < 1

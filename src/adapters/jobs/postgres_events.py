@@ -1,8 +1,11 @@
 """The event feed on Postgres: rows in `stage1_events`, a NOTIFY per commit, one listener per process.
 
 Event ids come from a sequence, but transactions commit in any order, so id 11 can be visible before
-id 10. The listener therefore hands events out strictly in id order and waits (up to `gap_wait`) for a
-missing id to commit; an id that never shows up (its transaction rolled back) is skipped after that.
+id 10. The listener therefore hands events out strictly in id order and waits for a missing id to
+commit, however long its transaction runs (a cascade delete, a million-row save). It skips an id only
+once the id is known to be aborted: the read that found the gap also took the database's snapshot, and
+once every transaction that was in progress in that snapshot has ended, an id still missing can never
+commit (whoever took it held a transaction id before it took the event id, so it was in that snapshot).
 Everything up to `delivered` is settled, which is what makes resume-by-id lossless.
 """
 
@@ -25,11 +28,22 @@ log = logging.getLogger("stage1.events.postgres")
 
 FETCH_PAGE = 1000
 
+# The transaction id is taken (FROM, evaluated first) before the event id (the select list): a
+# transaction that holds an event id is always in the snapshot of a reader that sees a later one.
 _PUBLISH = f"""
 WITH inserted AS (
-    INSERT INTO stage1_events (type, data, created_at) VALUES ($1, $2, now()) RETURNING event_id
+    INSERT INTO stage1_events (event_id, type, data, created_at)
+    SELECT nextval(pg_get_serial_sequence('stage1_events', 'event_id')), $1, $2, now()
+    FROM (SELECT pg_current_xact_id()) AS holds_a_transaction_id
+    RETURNING event_id
 )
 SELECT event_id, pg_notify('{pg.EVENTS_CHANNEL}', event_id::text) IS NULL AS _notified FROM inserted
+"""
+
+# Every transaction in progress when the gap was seen has ended (a status too old to know is ended).
+_SNAPSHOT_SETTLED = """
+SELECT coalesce(bool_and(coalesce(pg_xact_status(xid) <> 'in progress', true)), true)
+FROM pg_snapshot_xip($1::text::pg_snapshot) AS xid
 """
 
 
@@ -40,7 +54,7 @@ class PostgresEventFeed(FanoutFeed):
         url: str,
         *,
         buffer: int = SUBSCRIBER_BUFFER,
-        gap_wait: float = 2.0,
+        gap_poll: float = 0.05,
         poll_interval: float = 5.0,
         retention: timedelta = timedelta(hours=24),
         prune_every: float = 3600.0,
@@ -49,7 +63,7 @@ class PostgresEventFeed(FanoutFeed):
         super().__init__(buffer)
         self._pool = pool
         self._url = url
-        self.gap_wait = gap_wait
+        self.gap_poll = gap_poll
         self.poll_interval = poll_interval
         self.retention = retention
         self.prune_every = prune_every
@@ -59,7 +73,8 @@ class PostgresEventFeed(FanoutFeed):
         self._started = asyncio.Event()
         self._start_lock = asyncio.Lock()
         self._dirty = asyncio.Event()
-        self._gap_since: float | None = None
+        # The first missing id and the snapshot (text) of the read that found it missing.
+        self._gap: tuple[int, str] | None = None
         self._last_prune = 0.0
         self._closed = False
 
@@ -121,7 +136,7 @@ class PostgresEventFeed(FanoutFeed):
                     pass
                 failures = 0
                 await self._maybe_prune()
-                wait = self.poll_interval if self._gap_since is None else 0.01
+                wait = self.poll_interval if self._gap is None else self.gap_poll
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._dirty.wait(), wait)
                 self._dirty.clear()
@@ -153,21 +168,23 @@ class PostgresEventFeed(FanoutFeed):
 
     async def _deliver_new(self) -> bool:
         """Delivers the next settled events; True when there may be more right away."""
+        # Settled is checked before the read: an id that committed meanwhile is then in the read.
+        settled = self._gap is not None and bool(await self._pool.fetchval(_SNAPSHOT_SETTLED, self._gap[1]))
         rows = await self._pool.fetch(
-            "SELECT event_id, type, data FROM stage1_events WHERE event_id > $1 ORDER BY event_id LIMIT $2",
+            "SELECT event_id, type, data, pg_current_snapshot()::text AS snapshot FROM stage1_events "
+            "WHERE event_id > $1 ORDER BY event_id LIMIT $2",
             self._fanout.delivered, FETCH_PAGE,
         )
         ready: list[Event] = []
         expected = self._fanout.delivered + 1
         for row in rows:
             if row["event_id"] != expected:
-                now = time.monotonic()
-                if self._gap_since is None:
-                    self._gap_since = now
-                if now - self._gap_since < self.gap_wait:
+                if self._gap is None or self._gap[0] != expected:
+                    self._gap, settled = (expected, row["snapshot"]), False
+                if not settled:
                     break
-                log.info("skipping event ids %d..%d that never committed", expected, row["event_id"] - 1)
-            self._gap_since = None
+                log.info("skipping event ids %d..%d: their transactions aborted", expected, row["event_id"] - 1)
+            self._gap = None
             ready.append(Event(row["event_id"], row["type"], row["data"]))
             expected = row["event_id"] + 1
         self._fanout.deliver(ready)

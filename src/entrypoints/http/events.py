@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
 import msgspec
 from litestar import Request, Router, get
@@ -18,6 +20,37 @@ from entrypoints.http.openapi_extras import described
 from entrypoints.http.use_cases import StreamingUseCase
 
 EVENT_TYPES = frozenset(t.value for t in EventType)
+# An idle stream gets a comment line this often, so proxies with a 60 s read timeout keep it open.
+KEEPALIVE_SECONDS = 15.0
+T = TypeVar("T")
+
+
+async def with_keepalive(source: AsyncIterator[T], seconds: float) -> AsyncIterator[T | None]:
+    """`source`'s items, and None whenever `seconds` pass without one. The pending read is kept across
+    the pauses (cancelling it would close the source)."""
+    pending: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(source))
+            done, _ = await asyncio.wait({pending}, timeout=seconds)
+            if not done:
+                yield None
+                continue
+            finished, pending = pending, None
+            try:
+                item = finished.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        closer = getattr(source, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 def _types(value: str | None) -> set[str] | None:
@@ -83,7 +116,10 @@ async def events(
     resume = _last_event_id(request.headers.get("last-event-id"), last_event_id)
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in follow_events(wanted, resume):
+        async for event in with_keepalive(aiter(follow_events(wanted, resume)), KEEPALIVE_SECONDS):
+            if event is None:
+                yield ServerSentEventMessage(comment="keepalive")
+                continue
             yield ServerSentEventMessage(
                 data=msgspec.json.encode(event.data).decode(), event=event.type, id=str(event.id)
             )

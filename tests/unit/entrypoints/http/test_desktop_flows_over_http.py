@@ -33,6 +33,7 @@ TRIPLET_FIELDS = {
     "metadata",
     "created_at",
     "updated_at",
+    "version",
 }
 
 
@@ -67,6 +68,7 @@ async def test_a_dataset_created_with_frames_reports_the_counts_and_bounds_the_s
         1704067200 + 47 * 3600,
     )
     assert body["indicator_rows"] == 48
+    assert body["version"] == 1
     assert body["created_at"].endswith("Z")
     assert world.leftover_uploads() == []
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import anyio
 import pytest
 from litestar.testing import AsyncTestClient
-
-from domain.errors import StoreUnavailable
 
 pytestmark = pytest.mark.anyio
 
@@ -144,41 +141,3 @@ async def test_job_events_and_job_bodies_never_show_server_file_paths(client: As
     assert str(world.uploads) not in str(events)
 
 
-async def test_an_import_that_failed_on_a_dead_store_is_retried_from_its_kept_upload_and_lands_once(
-    client: AsyncTestClient, world, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def, type-arg]
-) -> None:
-    rows = 50
-    csv = "timestamp,open,high,low,close,volume\n" + "".join(f"{1704067200 + 60 * i},1,2,0,1,5\n" for i in range(rows))
-    write = world.store.write
-
-    async def dead(*args: Any, **kwargs: Any) -> Any:
-        raise StoreUnavailable(f"the store is down (upload dir {world.uploads})")
-
-    monkeypatch.setattr(world.store, "write", dead)
-    accepted = await client.post("/api/questdb/import/async", json={"measurement": "kept", "data": csv, "kind": "ohlcv"})
-    job = await finished(client, accepted.json()["poll_url"], tries=1000)
-    assert job["status"] == "FAILED" and job["attempts"] == 3
-    assert len(world.leftover_uploads()) == 1
-    assert str(world.uploads) not in job["error"] + job["message"]
-    assert str(world.uploads) not in (await client.get(accepted.json()["poll_url"])).text
-    monkeypatch.setattr(world.store, "write", write)
-    assert (await client.post(f"/api/jobs/{job['job_id']}/retry")).status_code == 200
-    done = await finished(client, accepted.json()["poll_url"])
-    assert done["status"] == "COMPLETED" and done["result"]["rows_written"] == rows
-    assert (await world.store.describe("kept")).row_count == rows
-    assert world.leftover_uploads() == []
-
-
-async def test_a_retry_whose_upload_is_gone_fails_once_without_naming_a_server_path(
-    client: AsyncTestClient, world  # type: ignore[no-untyped-def, type-arg]
-) -> None:
-    accepted = await client.post(
-        "/api/questdb/import/async", json={"measurement": "bars", "data": "timestamp,open\n1704067200,1\n", "kind": "ohlcv"}
-    )
-    job = await finished(client, accepted.json()["poll_url"])
-    for upload in world.leftover_uploads():
-        upload.unlink()
-    await client.post(f"/api/jobs/{job['job_id']}/retry")
-    again = await finished(client, accepted.json()["poll_url"])
-    assert again["status"] == "FAILED" and again["attempts"] == 1
-    assert "no longer on the server" in again["error"] and str(world.uploads) not in again["error"]
