@@ -8,9 +8,10 @@ from tests.unit.application.harness import Harness
 
 from application.commands import BackfillDataset, SaveRun, SaveSimulation, UploadDatasetFrames, UpsertDataset
 from application.datasets import backfill_dataset, dataset_versions, upload_dataset_frames, upsert_dataset
-from application.ports import FrameUpload, RunFilter
+from application.ports import RunFilter
 from application.runs import get_run, list_runs, save_run
 from application.search import SearchRequest, build_query, search_runs
+from application.series_ports import FrameUpload
 from application.simulations import get_simulation, save_simulation
 from domain.datasets import DatasetChanges
 from domain.frames import FrameKind, WriteMode
