@@ -135,7 +135,10 @@ async def append_predictions(
         appended = RunSaved(str(run.run_id), str(measurement), written, stored.checks)
         await remember_answer(tx, command.idempotency, True, appended.as_dict(), clock.now())
         await tx.commit()
-    await events.publish(EventType.RUN_UPDATED, {"run_id": appended.run_id, "status": run.status.value})
+    await events.publish(
+        EventType.RUN_UPDATED,
+        {"run_id": appended.run_id, "dataset_id": str(run.dataset_id), "status": run.status.value},
+    )
     return appended
 
 

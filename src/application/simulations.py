@@ -105,6 +105,7 @@ async def save_simulation(
         {
             "simulation_id": saved.simulation_id,
             "run_id": str(run.run_id),
+            "dataset_id": str(run.dataset_id),
             "trades_measurement": saved.trades_measurement,
         },
     )

@@ -87,7 +87,12 @@ def _updater(kind: str, find: Callable[[UnitOfWork, str], Awaitable[Any]]) -> Ca
             await tx.commit()
         if changed:
             await events.publish(
-                _EVENTS[kind], {f"{kind}_id": str(getattr(record, f"{kind}_id")), "status": record.status.value}
+                _EVENTS[kind],
+                {
+                    f"{kind}_id": str(getattr(record, f"{kind}_id")),
+                    "dataset_id": str(record.dataset_id),
+                    "status": record.status.value,
+                },
             )
         return body
 

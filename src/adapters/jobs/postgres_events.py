@@ -4,8 +4,9 @@ Event ids come from a sequence, but transactions commit in any order, so id 11 c
 id 10. The listener therefore hands events out strictly in id order and waits for a missing id to
 commit, however long its transaction runs (a cascade delete, a million-row save). It skips an id only
 once the id is known to be aborted: the read that found the gap also took the database's snapshot, and
-once every transaction that was in progress in that snapshot has ended, an id still missing can never
-commit (whoever took it held a transaction id before it took the event id, so it was in that snapshot).
+once no transaction that was in progress in that snapshot is still inserting events, an id still
+missing can never commit (whoever took it held a transaction id before it took the event id, so it was
+in that snapshot, and it holds the table's lock until it ends).
 Everything up to `delivered` is settled, which is what makes resume-by-id lossless.
 """
 
@@ -40,10 +41,20 @@ WITH inserted AS (
 SELECT event_id, pg_notify('{pg.EVENTS_CHANNEL}', event_id::text) IS NULL AS _notified FROM inserted
 """
 
-# Every transaction in progress when the gap was seen has ended (a status too old to know is ended).
+# No transaction that was in progress when the gap was seen is still writing events: still running (it
+# holds the lock on its own id) and holding the table lock every insert into stage1_events takes. Other
+# transactions of the cluster (other databases, idle sessions) do not hold the gap up.
 _SNAPSHOT_SETTLED = """
-SELECT coalesce(bool_and(coalesce(pg_xact_status(xid) <> 'in progress', true)), true)
-FROM pg_snapshot_xip($1::text::pg_snapshot) AS xid
+SELECT NOT EXISTS (
+    SELECT 1
+    FROM pg_snapshot_xip($1::text::pg_snapshot) AS gap(xid)
+    JOIN pg_locks AS own
+        ON own.locktype = 'transactionid' AND own.transactionid::text = (gap.xid::text::numeric % 4294967296)::text
+    JOIN pg_locks AS writes
+        ON writes.virtualtransaction = own.virtualtransaction AND writes.locktype = 'relation'
+        AND writes.relation = 'stage1_events'::regclass
+        AND writes.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+)
 """
 
 

@@ -14,10 +14,12 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from application.ports import Event
+from domain.datasets import Dataset
 from domain.errors import InvalidInput
 from domain.events import EventType
+from entrypoints.http.errors import error_responses
 from entrypoints.http.openapi_extras import described
-from entrypoints.http.use_cases import StreamingUseCase
+from entrypoints.http.use_cases import StreamingUseCase, UseCase
 
 EVENT_TYPES = frozenset(t.value for t in EventType)
 # An idle stream gets a comment line this often, so proxies with a 60 s read timeout keep it open.
@@ -94,10 +96,12 @@ EVENT: Final = Schema(
     summary="Server-Sent Events; reconnect with Last-Event-ID to resume",
     tags=["events"],
     opt=described(ok={"200": {"text/event-stream": OpenAPIMediaType(schema=EVENT)}}),
+    responses=error_responses(404),
 )
 async def events(
     request: Request[Any, Any, Any],
     follow_events: StreamingUseCase[Event],
+    get_dataset: UseCase[Dataset],
     types: Annotated[
         str | None,
         Parameter(max_length=200, required=False, description="Comma-separated event types to receive; default all."),
@@ -111,12 +115,22 @@ async def events(
             description="Resume after this event id (the Last-Event-ID header wins when both are sent).",
         ),
     ] = None,
+    dataset: Annotated[
+        str | None,
+        Parameter(
+            max_length=200,
+            required=False,
+            description="Only events about this dataset (id or slug), its runs, simulations and jobs.",
+        ),
+    ] = None,
 ) -> ServerSentEvent:
     wanted = _types(types)
     resume = _last_event_id(request.headers.get("last-event-id"), last_event_id)
+    # Resolved before the stream starts, so an unknown dataset is a 404, not an empty stream.
+    about = None if dataset is None else await get_dataset(dataset)
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in with_keepalive(aiter(follow_events(wanted, resume)), KEEPALIVE_SECONDS):
+        async for event in with_keepalive(aiter(follow_events(wanted, resume, about)), KEEPALIVE_SECONDS):
             if event is None:
                 yield ServerSentEventMessage(comment="keepalive")
                 continue

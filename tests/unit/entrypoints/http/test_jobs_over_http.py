@@ -141,3 +141,64 @@ async def test_job_events_and_job_bodies_never_show_server_file_paths(client: As
     assert str(world.uploads) not in str(events)
 
 
+async def test_an_idle_event_stream_gets_a_keepalive_comment(live_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from entrypoints.http import events
+
+    monkeypatch.setattr(events, "KEEPALIVE_SECONDS", 0.2)
+    comments = 0
+    async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
+        with anyio.fail_after(10):
+            async with client.stream("GET", "/api/events") as stream:
+                async for line in stream.aiter_lines():
+                    if line.startswith(":"):
+                        comments += 1
+                        if comments == 2:
+                            break
+    assert comments == 2
+
+
+async def test_keepalive_waits_for_the_pending_item_instead_of_dropping_it() -> None:
+    from entrypoints.http.events import with_keepalive
+
+    async def slow() -> AsyncIterator[int]:
+        for number in (1, 2):
+            await asyncio.sleep(0.15)
+            yield number
+
+    seen = [item async for item in with_keepalive(slow(), 0.1)]
+    assert [item for item in seen if item is not None] == [1, 2] and None in seen
+
+
+async def test_the_feed_filtered_by_a_dataset_carries_only_its_own_events(live_url: str) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
+        for slug in ("mine", "other"):
+            assert (await client.post("/api/datasets", json={"dataset_slug": slug})).status_code == 201
+        assert (await client.get("/api/events", params={"dataset": "nope"})).status_code == 404
+        seen: list[tuple[str, dict]] = []  # type: ignore[type-arg]
+
+        async def listen() -> None:
+            async with client.stream("GET", "/api/events", params={"dataset": "mine", "last_event_id": 0}) as stream:
+                event: dict[str, str] = {}
+                async for line in stream.aiter_lines():
+                    if line.startswith(("event:", "data:")):
+                        key, _, value = line.partition(":")
+                        event[key] = value.strip()
+                    elif line == "" and "data" in event:
+                        seen.append((event["event"], json.loads(event["data"])))
+                        event = {}
+                        if seen[-1][0] == "run.created":
+                            return
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(listen)
+                await client.post("/api/datasets", json={"dataset_slug": "other", "source": "x"})
+                await client.post("/api/runs", json={"dataset_slug": "other"})
+                await client.post("/api/runs", json={"dataset_slug": "mine"})
+    slugs = {data.get("dataset_slug") for kind, data in seen if kind == "dataset.updated"}
+    assert slugs == {"mine"} and [kind for kind, _ in seen][-1] == "run.created"
+    assert {data["dataset_id"] for _, data in seen} == {seen[0][1]["dataset_id"]}
