@@ -6,8 +6,8 @@ until the next write reads the rows back), and their runs and simulations that v
 change anything; without the rows at hand it cannot tell where they changed, so `changed_from_ts` is
 null there, which marks every result saved before it as stale.
 
-Revision ID: 0010_dataset_versions
-Revises: 0009_run_checks
+Revision ID: 0012_dataset_versions
+Revises: 0011_name_leases
 Create Date: 2026-11-30
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_dataset_versions"
-down_revision: str | Sequence[str] | None = "0009_run_checks"
+revision: str = "0012_dataset_versions"
+down_revision: str | Sequence[str] | None = "0011_name_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
