@@ -48,6 +48,8 @@ DatasetIdOut = Annotated[str, doc("The dataset's id (UUID).")]
 DatasetVersionOut = Annotated[
     int | None, doc("The dataset version it was saved against; null if saved before versions existed.")
 ]
+StaleOut = Annotated[bool, doc("A later dataset version changed bars this record used.")]
+StaleReasonOut = Annotated[str | None, doc("Why it is stale, or that newer bars were only appended; null otherwise.")]
 DatasetSlugOut = Annotated[str, doc("The dataset's unique slug, `^[a-z][a-z0-9_]{0,63}$`.")]
 RunIdOut = Annotated[str, doc("The run's id (UUID).")]
 SimulationIdOut = Annotated[str, doc("The simulation's id (UUID).")]

@@ -28,6 +28,8 @@ from entrypoints.http.schemas.common import (
     RunIdOut,
     RunStatusName,
     ShortText,
+    StaleOut,
+    StaleReasonOut,
     StartedAt,
     StatusOut,
     Struct,
@@ -128,8 +130,8 @@ class RunSummaryOut(Struct):
     name: LabelOut
     tags: TagsOut
     dataset_version: DatasetVersionOut
-    stale: Annotated[bool, doc("A later dataset version changed bars this record used.")]
-    stale_reason: Annotated[str | None, doc("Why it is stale, or that newer bars were only appended; null otherwise.")]
+    stale: StaleOut
+    stale_reason: StaleReasonOut
 
 
 class RunLinks(Struct):

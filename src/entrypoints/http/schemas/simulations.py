@@ -26,6 +26,8 @@ from entrypoints.http.schemas.common import (
     RunStatusName,
     ShortText,
     SimulationIdOut,
+    StaleOut,
+    StaleReasonOut,
     StartedAt,
     StatusOut,
     Struct,
@@ -95,8 +97,8 @@ class SimulationSummaryOut(Struct):
     name: LabelOut
     tags: TagsOut
     dataset_version: DatasetVersionOut
-    stale: Annotated[bool, doc("A later dataset version changed bars this record used.")]
-    stale_reason: Annotated[str | None, doc("Why it is stale, or that newer bars were only appended; null otherwise.")]
+    stale: StaleOut
+    stale_reason: StaleReasonOut
 
 
 class SimulationLinks(Struct):
