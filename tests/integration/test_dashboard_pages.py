@@ -243,6 +243,40 @@ def watch_progress(page: Page, selector: str) -> None:
     )
 
 
+def test_an_edited_earlier_bar_makes_a_new_version_and_the_runs_on_it_stale(
+    session: tuple[Page, Recorder], service: tuple[str, dict[str, str]]
+) -> None:
+    page, recorder = session
+    url, headers = service
+    bars = httpx.get(f"{url}/api/datasets/btc_4h/ohlcv", params={"format": "csv"}, headers=headers).text.splitlines()
+    fields = bars[10].split(",")
+    fields[4] = str(float(fields[4]) + 1.0)  # the close of the tenth bar, long before the run's last bar
+    bars[10] = ",".join(fields)
+    uploaded = httpx.post(
+        f"{url}/api/datasets/btc_4h/export",
+        files={"ohlcv": ("btc.csv", "\n".join(bars) + "\n", "text/csv")},
+        headers=headers,
+        timeout=60,
+    )
+    assert uploaded.status_code < 300, uploaded.text
+    show(page, "#/datasets", "datasets")
+    btc = page.locator("#datasets-table tbody tr", has_text="btc_4h")
+    headings = page.locator("#datasets-table thead th").all_inner_texts()
+    cells = dict(zip(headings, btc.locator("td").all_inner_texts(), strict=True))
+    assert cells["Version"] == "2" and cells["Stale results"] == "2", cells  # its run and its simulation
+    show(page, "#/datasets/btc_4h", "dataset")
+    assert page.eval_on_selector_all("#versions-table tbody tr", "rows => rows.map(r => r.dataset.version)") == [
+        "2",
+        "1",
+    ]
+    show(page, "#/runs", "runs")
+    stale = page.locator(f"#runs-table tr[data-run-id='{BTC_RUN}'] .stale")
+    assert stale.count() == 1 and "version 1" in (stale.get_attribute("title") or "")
+    assert page.locator(f"#runs-table tr[data-run-id='{ETH_RUN}'] .stale").count() == 0
+    screenshot(page, "runs_stale")
+    recorder.assert_clean()
+
+
 def test_import_previews_a_dropped_file_with_its_gaps_then_uploads_it_and_its_progress_moves_live(
     session: tuple[Page, Recorder], tmp_path: Path
 ) -> None:

@@ -53,6 +53,11 @@ export function statusBadge(status) {
   return el("span", { class: `status ${status}` }, status);
 }
 
+// A record trained or simulated on rows that have changed since: the reason names both versions.
+export function staleBadge(record) {
+  return record.stale ? el("span", { class: "stale", title: record.stale_reason || "" }, "stale") : "";
+}
+
 export function shortId(id) {
   return id ? id.slice(0, 8) : "";
 }

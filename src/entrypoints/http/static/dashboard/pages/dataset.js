@@ -1,7 +1,7 @@
 // One dataset: the price chart with indicator panes, and overlays from its runs and simulations.
 import { get } from "../api.js";
 import { MAX_BARS, PriceChart } from "../pricechart.js";
-import { el, fmtDate, fmtNumber, shortId } from "../util.js";
+import { el, fmtDate, fmtIso, fmtNumber, shortId, sortableTable, staleBadge } from "../util.js";
 
 export async function render(view, { ref }, query) {
   const dataset = await get(`/api/datasets/${encodeURIComponent(ref)}`);
@@ -20,10 +20,11 @@ export async function render(view, { ref }, query) {
   // The bars are the slow part: ask for them together with the page's other lists, not after them.
   const firstWindow = dataset.ohlcv_rows ? chart.fetchWindow(chart.first, chart.last) : null;
   firstWindow?.catch(() => {}); // awaited below; a failure must not be reported as unhandled meanwhile
-  const [sample, runs, simulations] = await Promise.all([
+  const [sample, runs, simulations, versions] = await Promise.all([
     dataset.indicator_rows ? get(`${base}/indicators`, { format: "json", limit: 1 }) : [],
     get(`${base}/runs`, { limit: 1000 }),
     get("/api/simulations", { dataset_id: dataset.dataset_id, limit: 1000 }),
+    "version" in dataset ? get(`${base}/versions`, { limit: 50 }) : null,
   ]);
   const indicatorNames = sample.length ? Object.keys(sample[0]).filter((name) => name !== "timestamp") : [];
   const chosen = new Set((query.indicators || "").split(",").filter((name) => indicatorNames.includes(name)));
@@ -54,7 +55,7 @@ export async function render(view, { ref }, query) {
     { id: "run-overlay", onchange: () => chart.setRun(runSelect.value).catch((error) => console.error(error)) },
     el("option", { value: "" }, "no run"),
     runs.runs.map((run) =>
-      el("option", { value: run.run_id, selected: run.run_id === query.run }, `${run.name || shortId(run.run_id)} · ${run.status}`),
+      el("option", { value: run.run_id, selected: run.run_id === query.run }, `${run.name || shortId(run.run_id)} · ${run.status}${run.stale ? " · stale" : ""}`),
     ),
   );
   const simulationSelect = el(
@@ -103,6 +104,7 @@ export async function render(view, { ref }, query) {
     ),
     status,
     chartDiv,
+    ...(versions ? [el("h2", {}, "Versions"), versionsTable(versions)] : []),
     el("h2", {}, "Simulations"),
     simulations.simulations.length
       ? el(
@@ -114,6 +116,7 @@ export async function render(view, { ref }, query) {
               {},
               el("a", { href: `#/simulations/${sim.simulation_id}` }, sim.name || shortId(sim.simulation_id)),
               ` · ${sim.status} · ${sim.trade_count} trades · run ${shortId(sim.run_id)}`,
+              staleBadge(sim),
             ),
           ),
         )
@@ -132,4 +135,17 @@ export async function render(view, { ref }, query) {
   }
   if (query.simulation) await chart.setSimulation(query.simulation);
   return chart;
+}
+
+// Every change of the rows, newest first: a fingerprint (counts, bounds, checksums), not a snapshot.
+function versionsTable(page) {
+  const columns = [
+    { key: "version", label: "Version", num: true },
+    { key: "created_at", label: "Recorded (UTC)", render: (v) => fmtIso(v.created_at) },
+    { key: "ohlcv_rows", label: "Bars", num: true, render: (v) => fmtNumber(v.ohlcv_rows) },
+    { key: "ohlcv_first_ts", label: "Span (UTC)", render: (v) => (v.ohlcv_first_ts ? `${fmtDate(v.ohlcv_first_ts)} → ${fmtDate(v.ohlcv_last_ts)}` : "") },
+    { key: "indicator_rows", label: "Indicator rows", num: true, render: (v) => fmtNumber(v.indicator_rows) },
+    { key: "changed_from_ts", label: "Changed from (UTC)", render: (v) => fmtDate(v.changed_from_ts) },
+  ];
+  return sortableTable(columns, page.versions, { id: "versions-table", rowAttrs: (v) => ({ "data-version": v.version }) });
 }

@@ -21,6 +21,9 @@ export async function render(view, _args, query) {
     if (mine !== generation) return;
     const rows = page.datasets;
     const hasVersion = rows.some((row) => "version" in row);
+    const stale = hasVersion ? await staleCounts() : new Map();
+    if (mine !== generation) return;
+    for (const row of rows) row.stale_results = stale.get(row.dataset_id) || 0;
     const columns = [
       { key: "symbol", label: "Symbol" },
       {
@@ -38,6 +41,7 @@ export async function render(view, _args, query) {
       ...(hasVersion ? [{ key: "version", label: "Version", num: true }] : []),
       { key: "related_runs", label: "Runs", num: true },
       { key: "related_simulations", label: "Simulations", num: true },
+      ...(hasVersion ? [{ key: "stale_results", label: "Stale results", num: true }] : []),
     ];
     count.textContent = `${page.total} dataset${page.total === 1 ? "" : "s"}`;
     holder.replaceChildren(sortableTable(columns, rows, { id: "datasets-table" }));
@@ -49,4 +53,17 @@ export async function render(view, _args, query) {
   });
   await load();
   return { dispose: () => clearTimeout(timer) };
+}
+
+// Stale runs and simulations per dataset id, from the search language's `stale` field (two requests).
+async function staleCounts() {
+  const [runs, simulations] = await Promise.all([
+    get("/api/runs", { filter: "stale = true", limit: 1000 }),
+    get("/api/simulations", { filter: "stale = true", limit: 1000 }),
+  ]);
+  const counts = new Map();
+  for (const record of [...runs.runs, ...simulations.simulations]) {
+    counts.set(record.dataset_id, (counts.get(record.dataset_id) || 0) + 1);
+  }
+  return counts;
 }

@@ -1,6 +1,6 @@
 // Runs: a filterable table with sortable metric columns; pick 2–4 runs to compare them.
 import { capabilities, get } from "../api.js";
-import { el, fmtIso, fmtNumber, gap, shortId, sortableTable, statusBadge } from "../util.js";
+import { el, fmtIso, fmtNumber, gap, shortId, sortableTable, staleBadge, statusBadge } from "../util.js";
 
 const PAGE = 25;
 // Column -> field of the search language (GET /api/runs?order_by=...).
@@ -32,11 +32,6 @@ export async function render(view, _args, query) {
       ),
     );
   }
-  notes.append(
-    gap(
-      "metrics in the run list (fields=metrics.…). Each row's metrics and parameters are read from GET /api/runs/{id}.",
-    ),
-  );
   compare.addEventListener("click", () => {
     window.location.hash = `#/compare?ids=${[...selected].join(",")}`;
   });
@@ -98,7 +93,7 @@ export async function render(view, _args, query) {
         render: (run) =>
           el("a", { href: `#/datasets/${encodeURIComponent(run.dataset_slug)}?run=${run.run_id}` }, run.dataset_slug),
       },
-      { key: "status", label: "Status", render: (run) => statusBadge(run.status) },
+      { key: "status", label: "Status", render: (run) => el("span", {}, statusBadge(run.status), staleBadge(run)) },
       { key: "target_column", label: "Target" },
       { key: "fold_count", label: "Folds", num: true },
       ...metricKeys.map((key) => ({

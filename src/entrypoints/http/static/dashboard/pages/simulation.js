@@ -3,7 +3,7 @@
 import { get } from "../api.js";
 import { ascendingUnique, bandMargins, baseOptions, heldSeries, lightweightCharts, toSeconds } from "../charts.js";
 import { PriceChart } from "../pricechart.js";
-import { el, fmtIso, fmtNumber, fmtValue, shortId, sortableTable, statusBadge } from "../util.js";
+import { el, fmtIso, fmtNumber, fmtValue, shortId, sortableTable, staleBadge, statusBadge } from "../util.js";
 
 const TRADES_PAGE = 25;
 
@@ -22,7 +22,7 @@ export async function render(view, { id }) {
   ].map((key) => ({ key, label: key.replaceAll("_", " "), num: key !== "bucket", render: (row) => fmtValue(row[key]) }));
 
   view.replaceChildren(
-    el("h1", {}, `Simulation ${sim.name || shortId(sim.simulation_id)} `, statusBadge(sim.status)),
+    el("h1", {}, `Simulation ${sim.name || shortId(sim.simulation_id)} `, statusBadge(sim.status), staleBadge(sim)),
     el(
       "div",
       { class: "card" },
