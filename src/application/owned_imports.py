@@ -11,9 +11,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from application.dataset_frames import save_with_version
 from application.landing import Owner
 from application.ports import EventPublisher, NameState, UnitOfWorkFactory
-from application.series_ports import SeriesCatalog
+from application.series_ports import RowFingerprints, RowsFingerprint, SeriesCatalog
 from domain.datasets import Dataset, dataset_event
 from domain.errors import Conflict, InvalidInput, Refused
 from domain.events import EventType
@@ -22,6 +23,7 @@ from domain.lifecycle import require_open
 from domain.runs import WalkforwardRun
 from domain.simulations import Simulation
 from domain.values import MeasurementName
+from domain.versions import FrameChange
 
 RECORD_KINDS = {"run": FrameKind.PREDICTIONS, "simulation": FrameKind.TRADES}
 
@@ -108,20 +110,41 @@ async def check_columns(owned: OwnedMeasurement | None, schema: pa.Schema, catal
         raise owned.refuse(f"it has no column {', '.join(foreign[:20])}", unknown_columns=foreign[:100])
 
 
+async def rows_before(owned: OwnedMeasurement | None, fingerprints: RowFingerprints) -> RowsFingerprint | None:
+    """A dataset's rows before the import, to tell which bars it changed (its next version); None for other owners."""
+    if owned is None or not isinstance(owned.record, Dataset):
+        return None
+    return await fingerprints.fingerprint(owned.measurement)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerPorts:
+    """The ports an import takes through its owner."""
+
+    uow: UnitOfWorkFactory
+    catalog: SeriesCatalog
+    events: EventPublisher
+    fingerprints: RowFingerprints
+
+
 async def through_owner(
-    owned: OwnedMeasurement, now: datetime, *, uow: UnitOfWorkFactory, catalog: SeriesCatalog, events: EventPublisher
+    owned: OwnedMeasurement, before: RowsFingerprint | None, now: datetime, ports: OwnerPorts
 ) -> None:
-    """After the rows landed: the record takes the store's count and bounds, and its event goes out."""
-    info = await catalog.describe(owned.measurement)
+    """After the rows landed: the record takes the store's count and bounds, and its event goes out; a dataset
+    records a new version, exactly as an upload does (none when the rows are the ones it held)."""
+    info = await ports.catalog.describe(owned.measurement)
     record = owned.record
-    async with uow() as tx:
+    change = None
+    if isinstance(record, Dataset) and before is not None:
+        after = await ports.fingerprints.fingerprint(owned.measurement)
+        change = FrameChange(owned.kind, after.checksum, after.first_difference(before))
+    async with ports.uow() as tx:
         if isinstance(record, Dataset):
             dataset = await tx.datasets.get(record.dataset_id)
             if dataset is None or info is None:
                 return
             dataset.record_frame(owned.kind, info.stats, now)
-            await tx.datasets.save(dataset)
-            # Dataset versions (issue 11) hook in here: this import is a new version of the dataset's frame.
+            await save_with_version(tx, dataset, [] if change is None else [change], now, new=False)
             await tx.commit()
             event, data = EventType.DATASET_UPDATED, dataset_event(dataset)
         elif isinstance(record, Simulation):
@@ -134,4 +157,4 @@ async def through_owner(
             event, data = EventType.SIMULATION_UPDATED, {"simulation_id": str(simulation.simulation_id)}
         else:
             event, data = EventType.RUN_UPDATED, {"run_id": str(record.run_id), "status": record.status.value}
-    await events.publish(event, data)
+    await ports.events.publish(event, data)

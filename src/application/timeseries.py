@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from application.commands import ImportFrame
 from application.idempotency import earlier_answer, remember_answer
-from application.owned_imports import check_columns, import_kind, owner_of, through_owner
+from application.owned_imports import OwnerPorts, check_columns, import_kind, owner_of, rows_before, through_owner
 from application.ports import Clock, EventPublisher, UnitOfWorkFactory
 from application.preview import FramePreview, no_rows, preview_upload
 from application.series_ports import (
@@ -20,6 +20,7 @@ from application.series_ports import (
     QueryResult,
     RangeQuery,
     ReadOnlySql,
+    RowFingerprints,
     SeriesCatalog,
     SeriesReader,
     SeriesWriter,
@@ -76,6 +77,7 @@ async def import_frame(
     catalog: SeriesCatalog,
     clock: Clock,
     events: EventPublisher,
+    fingerprints: RowFingerprints,
 ) -> ImportReport:
     """Check the whole frame (columns for its kind, every cell), then stream it into the measurement; into a
     measurement a record owns, only as that record's rows (see `owned_imports`)."""
@@ -101,6 +103,7 @@ async def import_frame(
         if stream.schema is None:
             raise no_rows(frame)
         await check_columns(owned, stream.schema, catalog)
+        before = await rows_before(owned, fingerprints)
         batches: AsyncIterator[pa.RecordBatch] = aiter(stream)
         if progress is not None:
             await progress(0, frame.rows, WRITTEN)
@@ -109,7 +112,7 @@ async def import_frame(
     finally:
         await stream.aclose()
     if owned is not None:
-        await through_owner(owned, clock.now(), uow=uow, catalog=catalog, events=events)
+        await through_owner(owned, before, clock.now(), OwnerPorts(uow, catalog, events, fingerprints))
     result = ImportReport(
         measurement=str(measurement),
         rows_written=report.rows_written,

@@ -101,6 +101,8 @@ async def test_the_desktop_saving_a_dataset_by_importing_into_its_measurement_go
 
         assert answer.status_code == 200, answer.text
         after = (await http.get(f"/api/datasets/{dataset['dataset_slug']}")).json()
+        assert after["version"] == dataset["version"] + 1  # each save changed the rows: a new version
+        dataset = after
         assert after["ohlcv_rows"] == expected_rows == await rows_in(http, measurement)
         assert after["ohlcv_first_ts"] == START and after["ohlcv_last_ts"] == START + (first + count - 1) * 3600
         assert after["questdb_state"]["ohlcv"]["in_sync"] is True
