@@ -17,7 +17,8 @@ from uuid import UUID
 import msgspec
 
 from application.commands import DropMeasurements
-from application.datasets import all_pages, find_dataset
+from application.dataset_queries import all_pages
+from application.datasets import find_dataset
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
 from application.ports import (
     Clock,

@@ -11,7 +11,8 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from application.commands import BackfillDataset, PreviewDatasetFrames, UploadDatasetFrames, UpsertDataset
-from application.datasets import DatasetDetail, DatasetSaved, FrameRead, HierarchyNode
+from application.dataset_queries import DatasetDetail, FrameRead, HierarchyNode
+from application.datasets import DatasetSaved
 from application.ports import DatasetFilter, DatasetListing, RunFilter
 from application.preview import FramePreview
 from application.series_ports import FrameUpload

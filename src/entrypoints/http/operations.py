@@ -7,7 +7,7 @@ from typing import Any, Final
 from litestar import Response, Router, get
 from litestar.openapi.spec import OpenAPIType, Schema
 
-from application.datasets import DatasetDetail
+from application.dataset_queries import DatasetDetail
 from application.health import HealthReport
 from application.ports import DatasetListing
 from application.timeseries import RangeRows

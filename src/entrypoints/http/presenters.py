@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from application.datasets import DatasetDetail, HierarchyNode
+from application.dataset_queries import DatasetDetail, HierarchyNode
 from application.job_events import public_payload
 from application.ports import DatasetListing
 from application.series_ports import MeasurementInfo

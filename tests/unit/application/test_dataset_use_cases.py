@@ -6,7 +6,8 @@ import pytest
 from tests.unit.application.harness import Harness
 
 from application.commands import UploadDatasetFrames, UpsertDataset
-from application.datasets import dataset_detail, get_dataset, list_datasets, upload_dataset_frames, upsert_dataset
+from application.dataset_queries import dataset_detail, get_dataset, list_datasets
+from application.datasets import upload_dataset_frames, upsert_dataset
 from application.ports import DatasetFilter
 from application.series_ports import FrameUpload
 from domain.datasets import DatasetChanges

@@ -7,7 +7,8 @@ import pytest
 from tests.unit.application.harness import Harness
 
 from application.commands import BackfillDataset, SaveRun, SaveSimulation, UploadDatasetFrames, UpsertDataset
-from application.datasets import backfill_dataset, dataset_versions, upload_dataset_frames, upsert_dataset
+from application.dataset_queries import dataset_versions
+from application.datasets import backfill_dataset, upload_dataset_frames, upsert_dataset
 from application.ports import RunFilter
 from application.runs import get_run, list_runs, save_run
 from application.search import SearchRequest, build_query, search_runs

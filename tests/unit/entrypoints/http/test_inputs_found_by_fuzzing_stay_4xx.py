@@ -331,7 +331,8 @@ async def test_sql_in_an_imported_name_or_header_never_reaches_another_table(
 ) -> None:
     await story(embedded)
     response = await embedded.post("/api/questdb/import", json=body)
-    assert response.status_code in (200, 400), response.text
+    # 409: the dataset owns btc_1h_ohlcv and the hostile header is not its columns (imports go through owners).
+    assert response.status_code in (200, 400, 409), response.text
     indicators = await embedded.get("/api/datasets/btc_1h/indicators", params={"format": "json"})
     assert len(indicators.json()) == 3
     assert {"btc_1h_ohlcv", "btc_1h_ind"} <= {
