@@ -123,10 +123,13 @@ def test_a_server_that_is_down_is_one_line_saying_to_start_it_and_debug_shows_th
     tmp_path: Path,
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    down = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "m", "--url", url)
+    # --kind given: the error is the only line (an inferred kind is announced on a line of its own).
+    down = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "m", "--kind", "ohlcv", "--url", url)
     assert down.returncode == 1
     assert down.stderr.count("\n") == 1 and "stage1 serve" in down.stderr and "Traceback" not in down.stderr
-    debugged = stage1(tmp_path, "--debug", "import", str(bars(tmp_path)), "--measurement", "m", "--url", url)
+    debugged = stage1(
+        tmp_path, "--debug", "import", str(bars(tmp_path)), "--measurement", "m", "--kind", "ohlcv", "--url", url
+    )
     assert debugged.returncode == 1 and "Traceback" in debugged.stderr
 
 
@@ -137,7 +140,9 @@ def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
 
 
 def test_a_4xx_prints_the_servers_details_verbatim_in_one_line(server: str, operator: dict[str, str], tmp_path: Path) -> None:
-    refused = stage1(tmp_path, "import", str(bars(tmp_path)), "--measurement", "Bad-Name", "--url", server, **operator)
+    refused = stage1(
+        tmp_path, "import", str(bars(tmp_path)), "--measurement", "Bad-Name", "--kind", "ohlcv", "--url", server, **operator
+    )
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "400" in refused.stderr and "^[a-z][a-z0-9_]{0,126}$" in refused.stderr, "markup ate the pattern"
 
