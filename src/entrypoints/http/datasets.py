@@ -139,6 +139,10 @@ async def _url_frames(
 
 FRAMES: dict[str, Schema | Reference] = {"ohlcv": frame_part("OHLCV bars"), "indicators": frame_part("Indicator rows")}
 DATASET_OUT = {"200": json_of(ref("DatasetOut"))}
+# A write route that takes dry_run=true answers either the saved dataset or the preview of its frames.
+DATASET_OR_PREVIEW = {
+    "200": json_of(Schema(one_of=[ref("DatasetOut"), ref("DatasetPreviewOut")]), None),
+}
 
 
 @post(
@@ -151,7 +155,7 @@ DATASET_OUT = {"200": json_of(ref("DatasetOut"))}
             **json_of(ref("DatasetIn"), DATASET_EXAMPLE),
             MULTIPART: multipart({"metadata": ref("DatasetIn"), **FRAMES}, ["metadata"]),
         },
-        ok=DATASET_OUT,
+        ok=DATASET_OR_PREVIEW,
         idempotent=True,
     ),
 )
@@ -246,7 +250,7 @@ async def dataset_detail(dataset_detail: UseCase[DatasetDetail], ref: p.DatasetR
     responses=error_responses(*WRITE_ERRORS),
     opt=described(
         body={**json_of(ref("DatasetFramesIn"), DATASET_EXAMPLE), MULTIPART: multipart(FRAMES, [])},
-        ok=DATASET_OUT,
+        ok=DATASET_OR_PREVIEW,
         idempotent=True,
     ),
 )
