@@ -4,6 +4,7 @@ fingerprinted after, and the dataset's new version (if its rows changed) saved w
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,10 +92,22 @@ async def write_frames(
     return FramesWritten(written, fresh, changes)
 
 
+async def recount(catalog: SeriesCatalog, dataset: Dataset, kinds: Iterable[FrameKind], now: datetime) -> None:
+    """Counts and bounds read again from the store. Called under the dataset's lock, so the writer that commits
+    last records every parallel writer's rows, not just the ones there when its own write ended."""
+    for kind in kinds:
+        info = await catalog.describe(dataset.measurement_for(kind))
+        if info is not None:
+            dataset.record_frame(kind, info.stats, now)
+
+
 async def save_with_version(
     tx: UnitOfWork, dataset: Dataset, changes: list[FrameChange], now: datetime, *, new: bool
 ) -> DatasetVersion | None:
-    """Add or save the dataset, with a new version row when `changes` changed its rows."""
+    """Add or save the dataset, with a new version row when `changes` changed its rows. An existing dataset
+    is locked first, so parallel writers of one dataset number their versions one after the other."""
+    if not new:
+        await tx.datasets.lock(dataset.dataset_id)
     latest = None if new else await tx.versions.latest(dataset.dataset_id)
     version = next_version(dataset, latest, changes, now)
     if new:

@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
-from application.dataset_frames import FrameWriter, drop_all, open_frames, save_with_version, write_frames
+from application.dataset_frames import FrameWriter, drop_all, open_frames, recount, save_with_version, write_frames
 from application.dataset_names import (
     CREATE_ATTEMPTS,
     DATASET_FRAME_KINDS,
@@ -194,6 +194,9 @@ async def _written(
         written, fresh = done_writing.rows, done_writing.fresh
         try:
             async with deps.uow() as tx:
+                if not created:
+                    await tx.datasets.lock(dataset.dataset_id)
+                    await recount(deps.catalog, dataset, written, deps.clock.now())
                 await save_with_version(tx, dataset, done_writing.changes, deps.clock.now(), new=created)
                 await record(tx)
                 answer = {"dataset_id": str(dataset.dataset_id)}

@@ -113,7 +113,7 @@ async def frames_case(http: httpx.AsyncClient) -> tuple[Send, Check]:
     made = await dataset(http, rows=10)
 
     async def check(answers: list[httpx.Response]) -> None:
-        assert all(a.status_code == 200 for a in answers)
+        assert all(a.status_code == 200 for a in answers), [(a.status_code, a.text[:300]) for a in answers]
         detail = (await http.get(f"/api/datasets/{made['dataset_slug']}")).json()
         assert detail["ohlcv_rows"] == 10 + 5 * PARALLEL == await rows_in(http, detail["ohlcv_measurement"])
 

@@ -58,6 +58,9 @@ class InMemoryDatasetRepository(_Entities[UUID, Dataset]):
     def __init__(self, tables: Tables) -> None:
         super().__init__(tables, tables.datasets, lambda d: d.dataset_id)
 
+    async def lock(self, dataset_id: UUID) -> None:
+        """One event loop, no awaits between read and write: nothing to lock."""
+
     async def get_by_slug(self, slug: str) -> Dataset | None:
         return self._t.datasets.find(lambda d: d.dataset_slug == slug)
 

@@ -40,6 +40,9 @@ def _related(table: Any, label: str) -> Any:
 
 
 class SqlDatasetRepository(SqlRepository):
+    async def lock(self, dataset_id: UUID) -> None:
+        await self._lock_row(t.datasets, "dataset_id", dataset_id)
+
     async def add(self, dataset: Dataset) -> None:
         await self._insert(t.datasets, dataset)
         await self._mirror(dataset)
