@@ -14,14 +14,16 @@ import pyarrow as pa
 from application.dataset_frames import save_with_version
 from application.landing import Owner
 from application.ports import EventPublisher, NameState, UnitOfWorkFactory
-from application.series_ports import RowFingerprints, RowsFingerprint, SeriesCatalog
+from application.series_ports import RangeQuery, RowFingerprints, RowsFingerprint, SeriesCatalog, SeriesReader
+from application.streams import collect
+from application.trade_tables import number_trades, trades_from_table
 from domain.datasets import Dataset, dataset_event
 from domain.errors import Conflict, InvalidInput, Refused
 from domain.events import EventType
 from domain.frames import FrameKind
 from domain.lifecycle import require_open
 from domain.runs import WalkforwardRun
-from domain.simulations import Simulation
+from domain.simulations import Simulation, aggregate_buckets
 from domain.values import MeasurementName
 from domain.versions import FrameChange
 
@@ -125,6 +127,7 @@ class OwnerPorts:
     catalog: SeriesCatalog
     events: EventPublisher
     fingerprints: RowFingerprints
+    reader: SeriesReader
 
 
 async def through_owner(
@@ -151,8 +154,12 @@ async def through_owner(
             simulation = await tx.simulations.get(record.simulation_id)
             if simulation is None or info is None:
                 return
-            simulation.trade_count = info.row_count
-            await tx.simulations.save(simulation)
+            # Its trades, buckets and equity follow the measurement: read back whole, as a save would store them.
+            table = await collect(ports.reader.read(RangeQuery(measurement=owned.measurement)))
+            trades = [] if table is None else trades_from_table(number_trades(table))
+            simulation.trade_count = len(trades)
+            simulation.trade_buckets = aggregate_buckets(trades)
+            await tx.simulations.replace_trades(simulation, trades)
             await tx.commit()
             event, data = EventType.SIMULATION_UPDATED, {"simulation_id": str(simulation.simulation_id)}
         else:

@@ -112,6 +112,10 @@ class SimulationSearch(Protocol):
 
 class SimulationRepository(Protocol):
     async def add(self, simulation: Simulation, trades: Sequence[Trade]) -> None: ...
+    async def replace_trades(self, simulation: Simulation, trades: Sequence[Trade]) -> None:
+        """The simulation saved with these trades and its buckets in place of the ones it had."""
+        ...
+
     async def lock(self, simulation_id: UUID) -> None:
         """Until the transaction ends, no other one changes this simulation (read it again after this)."""
         ...

@@ -78,6 +78,7 @@ async def import_frame(
     clock: Clock,
     events: EventPublisher,
     fingerprints: RowFingerprints,
+    reader: SeriesReader,
 ) -> ImportReport:
     """Check the whole frame (columns for its kind, every cell), then stream it into the measurement; into a
     measurement a record owns, only as that record's rows (see `owned_imports`)."""
@@ -112,7 +113,7 @@ async def import_frame(
     finally:
         await stream.aclose()
     if owned is not None:
-        await through_owner(owned, before, clock.now(), OwnerPorts(uow, catalog, events, fingerprints))
+        await through_owner(owned, before, clock.now(), OwnerPorts(uow, catalog, events, fingerprints, reader))
     result = ImportReport(
         measurement=str(measurement),
         rows_written=report.rows_written,

@@ -511,6 +511,29 @@ async def test_a_simulation_reads_back_with_its_buckets_and_trades_in_bar_order(
     assert every[0].exit_timestamp is None and every[1].exit_timestamp == 1_700_000_001_000_000_000
 
 
+async def test_replacing_a_simulations_trades_replaces_its_trades_buckets_and_count(uow_factory: Store) -> None:
+    dataset = await add_dataset(uow_factory, make_dataset())
+    run = await add_run(uow_factory, make_run(dataset))
+    before = make_trades(4)
+    simulation = make_simulation(run, trade_count=4, trade_buckets=aggregate_buckets(before))
+    await add_simulation(uow_factory, simulation, before)
+    after = make_trades(9, bars_per_ts=3)
+    simulation.trade_count, simulation.trade_buckets = len(after), aggregate_buckets(after)
+
+    async with uow_factory() as uow:
+        await uow.simulations.replace_trades(simulation, after)
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.simulations.get(simulation.simulation_id)
+        every = await uow.simulations.all_trades(simulation.simulation_id)
+
+    assert stored is not None and stored.trade_count == 9
+    assert {b.bucket: b.trade_count for b in stored.trade_buckets} == {
+        b.bucket: b.trade_count for b in aggregate_buckets(after)
+    }
+    assert every == sorted(after, key=lambda t: (t.bar_timestamp, t.trade_id))
+
+
 async def test_a_simulation_for_an_unknown_run_is_a_conflict(uow_factory: Store) -> None:
     dataset = await add_dataset(uow_factory, make_dataset())
     orphan = make_simulation(make_run(dataset))

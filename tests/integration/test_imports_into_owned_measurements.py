@@ -163,6 +163,13 @@ async def test_imports_into_a_runs_and_a_simulations_measurements_go_through_the
     assert trades_again.status_code == 200, trades_again.text
     detail = (await http.get(f"/api/simulations/{simulation.json()['simulation_id']}")).json()
     assert detail["trade_count"] == 6 == await rows_in(http, trades_measurement)
+    # The simulation follows its measurement whole: buckets, the trades it pages and its equity.
+    simulation_id = simulation.json()["simulation_id"]
+    buckets = {b["bucket"]: b["trade_count"] for b in detail["trade_buckets"]}
+    assert buckets["all"] == 6 == buckets.get("long", 0) + buckets.get("short", 0)
+    assert (await http.get(f"/api/simulations/{simulation_id}/trades", params={"limit": 100})).json()["total"] == 6
+    equity = (await http.get(f"/api/simulations/{simulation_id}/equity")).json()["points"]
+    assert len(equity) == 1 + 6  # the starting capital, then one point per trade
     assert closed.status_code == 200, closed.text
     assert into_a_closed_run.status_code == 409 and into_a_closed_run.json()["details"]["status"] == "COMPLETED"
     assert await rows_in(http, run_measurement) == 6

@@ -188,6 +188,15 @@ class InMemorySimulationRepository:
     async def save(self, simulation: Simulation) -> None:
         self._t.simulations.update(simulation.simulation_id, simulation)
 
+    async def replace_trades(self, simulation: Simulation, trades: Sequence[Trade]) -> None:
+        stored = replace(simulation, trade_buckets=sorted(simulation.trade_buckets, key=lambda b: b.bucket))
+        self._t.simulations.update(simulation.simulation_id, stored)
+        ordered = tuple(sorted(trades, key=lambda t: (t.bar_timestamp, t.trade_id)))
+        if self._t.trades.get(simulation.simulation_id) is None:
+            self._t.trades.insert(simulation.simulation_id, ordered)
+        else:
+            self._t.trades.update(simulation.simulation_id, ordered)
+
     async def get(self, simulation_id: UUID) -> Simulation | None:
         return self._t.simulations.get(simulation_id)
 

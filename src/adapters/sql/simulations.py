@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity, row_values
@@ -36,6 +36,15 @@ class SqlSimulationRepository(SqlRepository):
 
     async def save(self, simulation: Simulation) -> None:
         await self._update(t.simulations, "simulation_id", simulation, "simulation")
+
+    async def replace_trades(self, simulation: Simulation, trades: Sequence[Trade]) -> None:
+        mine = {"simulation_id": simulation.simulation_id}
+        for table in (t.trades, t.trade_buckets):
+            await self._execute(delete(table).where(table.c.simulation_id == simulation.simulation_id))
+        await self.save(simulation)
+        buckets = simulation.trade_buckets
+        await self._bulk_insert(t.trade_buckets, (row_values(t.trade_buckets, b, **mine) for b in buckets))
+        await self._bulk_insert(t.trades, (row_values(t.trades, trade, **mine) for trade in trades))
 
     async def delete(self, simulation_id: UUID) -> None:
         tables = (t.trades, t.trade_buckets, t.simulations)
