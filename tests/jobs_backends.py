@@ -18,7 +18,10 @@ from adapters.jobs.postgres_events import PostgresEventFeed
 from adapters.jobs.postgres_queue import PostgresJobQueue
 from adapters.jobs.sqlite_events import SqliteEventFeed
 from adapters.jobs.sqlite_queue import SqliteJobQueue
-from adapters.sql import migrate
+from adapters.memory.metadata import InMemoryMetadata, InMemoryUnitOfWorkFactory
+from adapters.sql import create_engine, migrate
+from adapters.sql.uow import SqlUnitOfWorkFactory
+from application.ports import UnitOfWorkFactory
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -36,6 +39,18 @@ class Backend:
     feed: FanoutFeed
     _extra: list[Any] = field(default_factory=list)
     _pg_url: str | None = None
+    _sqlite_url: str | None = None
+
+    def unit_of_work(self) -> UnitOfWorkFactory:
+        """Units of work on the same store whose events go to this feed, as the composition root wires them."""
+        if self.kind == "memory":
+            assert isinstance(self.feed, MemoryEventFeed)
+            return InMemoryUnitOfWorkFactory(InMemoryMetadata(feed=self.feed))
+        engine = create_engine(self._pg_url or self._sqlite_url or "")
+        self._extra.append(engine)
+        factory = SqlUnitOfWorkFactory(engine)
+        factory.connect_feed(self.feed)
+        return factory
 
     async def another_queue(self) -> Any:
         """A second queue as another process would have it (its own pool on Postgres)."""
@@ -69,9 +84,12 @@ async def open_backend(kind: str, pg_url: str | None, tmp_path: Path) -> AsyncIt
         url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
         migrate.upgrade(url)
         queue = SqliteJobQueue.open(url, SystemClock())
+        backend = Backend(kind, queue, queue.events, _sqlite_url=url)
         try:
-            yield Backend(kind, queue, queue.events)
+            yield backend
         finally:
+            for extra in backend._extra:
+                await extra.dispose()
             await queue.close()
         return
     assert pg_url is not None
@@ -90,6 +108,8 @@ async def open_backend(kind: str, pg_url: str | None, tmp_path: Path) -> AsyncIt
             if isinstance(extra, tuple):
                 await extra[0].close()
                 await extra[1].close()
+            elif hasattr(extra, "dispose"):
+                await extra.dispose()
             else:
                 await extra.close()
         await pool.close()

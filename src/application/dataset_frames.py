@@ -19,8 +19,9 @@ from application.series_ports import (
     WriteReport,
 )
 from application.streams import OpenedStream, open_stream
-from domain.datasets import Dataset
+from domain.datasets import Dataset, dataset_event
 from domain.errors import Conflict, InvalidInput
+from domain.events import EventType
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
 from domain.versions import DatasetVersion, FrameChange, next_version
@@ -104,8 +105,9 @@ async def recount(catalog: SeriesCatalog, dataset: Dataset, kinds: Iterable[Fram
 async def save_with_version(
     tx: UnitOfWork, dataset: Dataset, changes: list[FrameChange], now: datetime, *, new: bool
 ) -> DatasetVersion | None:
-    """Add or save the dataset, with a new version row when `changes` changed its rows. An existing dataset
-    is locked first, so parallel writers of one dataset number their versions one after the other."""
+    """Add or save the dataset, with a new version row when `changes` changed its rows, and its
+    `dataset.updated` event. An existing dataset is locked first, so parallel writers of one dataset number
+    their versions one after the other."""
     if not new:
         await tx.datasets.lock(dataset.dataset_id)
     latest = None if new else await tx.versions.latest(dataset.dataset_id)
@@ -116,6 +118,7 @@ async def save_with_version(
         await tx.datasets.save(dataset)
     if version is not None:
         await tx.versions.add(version)
+    await tx.events.add(EventType.DATASET_UPDATED, dataset_event(dataset))
     return version
 
 

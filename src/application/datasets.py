@@ -20,7 +20,6 @@ from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, leases_kept, release_quietly, settle, try_reserve
 from application.ports import (
     Clock,
-    EventPublisher,
     IdGenerator,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -32,9 +31,8 @@ from application.series_ports import (
     SeriesWriter,
     UploadReader,
 )
-from domain.datasets import Dataset, DatasetChanges, dataset_event
+from domain.datasets import Dataset, DatasetChanges
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.events import EventType
 from domain.frames import FrameKind
 from domain.values import MeasurementName, Slug, validate_granularity
 from domain.versions import FrameChange
@@ -77,7 +75,6 @@ async def upsert_dataset(
     fingerprints: RowFingerprints,
     clock: Clock,
     ids: IdGenerator,
-    events: EventPublisher,
 ) -> DatasetSaved:
     """Create or update the triplet by slug; with frames, write them and record the store's counts.
 
@@ -98,7 +95,6 @@ async def upsert_dataset(
         else:
             saved = await _update(deps, dataset, command)
         if saved is not None:
-            await events.publish(EventType.DATASET_UPDATED, dataset_event(saved.dataset))
             return saved
     raise Conflict(f"dataset {slug} keeps changing under this save; retry", {"dataset_slug": str(slug)})
 
@@ -217,7 +213,6 @@ async def upload_dataset_frames(
     catalog: SeriesCatalog,
     fingerprints: RowFingerprints,
     clock: Clock,
-    events: EventPublisher,
 ) -> DatasetSaved:
     """Upload OHLCV and/or indicator frames for a dataset that exists."""
     if not command.frames:
@@ -238,7 +233,6 @@ async def upload_dataset_frames(
     except BaseException:
         await drop_all(writer, fresh)
         raise
-    await events.publish(EventType.DATASET_UPDATED, dataset_event(dataset))
     return DatasetSaved(dataset, False, written)
 
 
@@ -250,7 +244,6 @@ async def backfill_dataset(
     fingerprints: RowFingerprints,
     clock: Clock,
     ids: IdGenerator,
-    events: EventPublisher,
 ) -> DatasetSaved:
     """Register a dataset over measurements already in the store; counts, bounds and checksums come
     from it. Rows the client put there without the service show up as a whole: a frame whose checksum
@@ -283,7 +276,6 @@ async def backfill_dataset(
             # Parallel backfills of one new slug: the loser finds the winner's record and updates it.
             if attempt == CREATE_ATTEMPTS - 1 or not await slug_exists(uow, slug):
                 raise
-    await events.publish(EventType.DATASET_UPDATED, dataset_event(dataset))
     return DatasetSaved(dataset, created, {})
 
 

@@ -22,7 +22,6 @@ from application.datasets import find_dataset
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
 from application.ports import (
     Clock,
-    EventPublisher,
     IdGenerator,
     JobQueue,
     NameState,
@@ -109,7 +108,6 @@ async def delete_record(
     clock: Clock,
     ids: IdGenerator,
     queue: JobQueue,
-    events: EventPublisher,
 ) -> dict[str, Any]:
     """Deletes the `kind` ("dataset", "run" or "simulation") named `ref` with what it owns, or (dry run) nothing."""
     async with uow() as tx:
@@ -147,11 +145,11 @@ async def delete_record(
                 )
             )
         await remember_answer(tx, options.idempotency, False, body, now)
+        for event_type, data in _events(doomed):
+            await tx.events.add(event_type, data)
         await tx.commit()
     if to_drop:
         await queue.wake()
-    for event_type, data in _events(doomed):
-        await events.publish(event_type, data)
     return body
 
 

@@ -13,11 +13,11 @@ import pyarrow as pa
 
 from application.dataset_frames import save_with_version
 from application.landing import Owner
-from application.ports import EventPublisher, NameState, UnitOfWorkFactory
+from application.ports import NameState, UnitOfWorkFactory
 from application.series_ports import RangeQuery, RowFingerprints, RowsFingerprint, SeriesCatalog, SeriesReader
 from application.streams import collect
 from application.trade_tables import number_trades, trades_from_table
-from domain.datasets import Dataset, dataset_event
+from domain.datasets import Dataset
 from domain.errors import Conflict, InvalidInput, Refused
 from domain.events import EventType
 from domain.frames import FrameKind
@@ -125,7 +125,6 @@ class OwnerPorts:
 
     uow: UnitOfWorkFactory
     catalog: SeriesCatalog
-    events: EventPublisher
     fingerprints: RowFingerprints
     reader: SeriesReader
 
@@ -148,8 +147,6 @@ async def through_owner(
                 return
             dataset.record_frame(owned.kind, info.stats, now)
             await save_with_version(tx, dataset, [] if change is None else [change], now, new=False)
-            await tx.commit()
-            event, data = EventType.DATASET_UPDATED, dataset_event(dataset)
         elif isinstance(record, Simulation):
             simulation = await tx.simulations.get(record.simulation_id)
             if simulation is None or info is None:
@@ -160,8 +157,13 @@ async def through_owner(
             simulation.trade_count = len(trades)
             simulation.trade_buckets = aggregate_buckets(trades)
             await tx.simulations.replace_trades(simulation, trades)
-            await tx.commit()
-            event, data = EventType.SIMULATION_UPDATED, {"simulation_id": str(simulation.simulation_id)}
+            await tx.events.add(
+                EventType.SIMULATION_UPDATED,
+                {"simulation_id": str(simulation.simulation_id), "dataset_id": str(simulation.dataset_id)},
+            )
         else:
-            event, data = EventType.RUN_UPDATED, {"run_id": str(record.run_id), "status": record.status.value}
-    await ports.events.publish(event, data)
+            await tx.events.add(
+                EventType.RUN_UPDATED,
+                {"run_id": str(record.run_id), "dataset_id": str(record.dataset_id), "status": record.status.value},
+            )
+        await tx.commit()

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,6 +12,11 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
+# The event ports live in their own module; re-exported, so `application.ports` still names every port.
+from application.event_ports import Event as Event
+from application.event_ports import EventFeed as EventFeed
+from application.event_ports import EventOutbox as EventOutbox
+from application.event_ports import EventPublisher as EventPublisher
 from domain.datasets import Dataset
 from domain.jobs import Job, JobStatus
 from domain.lockout import Attempts
@@ -278,6 +283,7 @@ class UnitOfWork(Protocol):
     simulation_search: SimulationSearch
     measurement_names: MeasurementNames
     versions: DatasetVersions
+    events: EventOutbox
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -373,24 +379,3 @@ class WorkerMetrics(Protocol):
 
     def count(self, counter: str, job_type: str, n: int = 1) -> None: ...
     def observe_duration(self, job_type: str, seconds: float) -> None: ...
-
-
-class EventPublisher(Protocol):
-    """Tells subscribers (SSE) that something changed: `job.updated`, `dataset.updated`, ..."""
-
-    async def publish(self, event_type: str, data: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One change, numbered in the order subscribers see it (the SSE `id`, resumed by Last-Event-ID)."""
-
-    id: int
-    type: str
-    data: dict[str, Any]
-
-
-class EventFeed(EventPublisher, Protocol):
-    def subscribe(self, types: set[str] | None = None, last_event_id: int | None = None) -> AsyncIterator[Event]:
-        """Events after `last_event_id` (None: from now on), then live ones, in order, until closed."""
-        ...

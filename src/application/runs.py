@@ -12,7 +12,7 @@ from application.commands import AppendPredictions, SaveRun, described
 from application.datasets import find_dataset, unknown_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
-from application.ports import Clock, EventPublisher, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
 from application.run_checks import checked_predictions, fill_fold_times
 from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
 from application.staleness import mark_stale
@@ -49,7 +49,6 @@ async def save_run(
     reader: SeriesReader,
     clock: Clock,
     ids: IdGenerator,
-    events: EventPublisher,
 ) -> RunSaved:
     """Predictions land in the store and the run in the metadata store together, or neither does.
 
@@ -93,15 +92,15 @@ async def save_run(
                 await tx.runs.add(run)
                 await settle(tx, measurement, owner, now)
                 await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
+                await tx.events.add(
+                    EventType.RUN_CREATED,
+                    {
+                        "run_id": saved.run_id,
+                        "dataset_id": str(run.dataset_id),
+                        "prediction_measurement": saved.prediction_measurement,
+                    },
+                )
                 await tx.commit()
-    await events.publish(
-        EventType.RUN_CREATED,
-        {
-            "run_id": saved.run_id,
-            "dataset_id": str(run.dataset_id),
-            "prediction_measurement": saved.prediction_measurement,
-        },
-    )
     return saved
 
 
@@ -113,7 +112,6 @@ async def append_predictions(
     writer: SeriesWriter,
     catalog: SeriesCatalog,
     clock: Clock,
-    events: EventPublisher,
 ) -> RunSaved:
     """Prediction rows added to the measurement of a run still PENDING or RUNNING: the whole upload is
     checked before the first row is written, so a bad row leaves the measurement as it was."""
@@ -134,11 +132,11 @@ async def append_predictions(
             await tx.runs.save(stored)
         appended = RunSaved(str(run.run_id), str(measurement), written, stored.checks)
         await remember_answer(tx, command.idempotency, True, appended.as_dict(), clock.now())
+        await tx.events.add(
+            EventType.RUN_UPDATED,
+            {"run_id": appended.run_id, "dataset_id": str(run.dataset_id), "status": run.status.value},
+        )
         await tx.commit()
-    await events.publish(
-        EventType.RUN_UPDATED,
-        {"run_id": appended.run_id, "dataset_id": str(run.dataset_id), "status": run.status.value},
-    )
     return appended
 
 

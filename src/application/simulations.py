@@ -14,7 +14,7 @@ import pyarrow as pa
 from application.commands import SaveSimulation, described
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
-from application.ports import Clock, EventPublisher, IdGenerator, SimulationFilter, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, IdGenerator, SimulationFilter, UnitOfWork, UnitOfWorkFactory
 from application.runs import find_run
 from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
 from application.staleness import mark_stale
@@ -54,7 +54,6 @@ async def save_simulation(
     catalog: SeriesCatalog,
     clock: Clock,
     ids: IdGenerator,
-    events: EventPublisher,
 ) -> SimulationSaved:
     """Trades land in the store and the simulation (with trades and buckets) in metadata, or neither."""
     async with uow() as tx:
@@ -97,16 +96,16 @@ async def save_simulation(
                 await tx.simulations.add(simulation, trades)
                 await settle(tx, measurement, owner, now)
                 await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
+                await tx.events.add(
+                    EventType.SIMULATION_CREATED,
+                    {
+                        "simulation_id": saved.simulation_id,
+                        "run_id": str(run.run_id),
+                        "dataset_id": str(run.dataset_id),
+                        "trades_measurement": saved.trades_measurement,
+                    },
+                )
                 await tx.commit()
-    await events.publish(
-        EventType.SIMULATION_CREATED,
-        {
-            "simulation_id": saved.simulation_id,
-            "run_id": str(run.run_id),
-            "dataset_id": str(run.dataset_id),
-            "trades_measurement": saved.trades_measurement,
-        },
-    )
     return saved
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from application.commands import ImportFrame
 from application.idempotency import earlier_answer, remember_answer
 from application.owned_imports import OwnerPorts, check_columns, import_kind, owner_of, rows_before, through_owner
-from application.ports import Clock, EventPublisher, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
 from application.preview import FramePreview, no_rows, preview_upload
 from application.series_ports import (
     CheckProgress,
@@ -76,7 +76,6 @@ async def import_frame(
     writer: SeriesWriter,
     catalog: SeriesCatalog,
     clock: Clock,
-    events: EventPublisher,
     fingerprints: RowFingerprints,
     reader: SeriesReader,
 ) -> ImportReport:
@@ -113,7 +112,7 @@ async def import_frame(
     finally:
         await stream.aclose()
     if owned is not None:
-        await through_owner(owned, before, clock.now(), OwnerPorts(uow, catalog, events, fingerprints, reader))
+        await through_owner(owned, before, clock.now(), OwnerPorts(uow, catalog, fingerprints, reader))
     result = ImportReport(
         measurement=str(measurement),
         rows_written=report.rows_written,

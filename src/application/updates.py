@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from application.idempotency import IdempotencyKey, earlier_answer, remember_answer
-from application.ports import Clock, EventPublisher, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.run_checks import fill_fold_times, recheck_predictions
 from application.runs import find_run
 from application.series_ports import SeriesCatalog, SeriesReader
@@ -33,7 +33,6 @@ async def add_folds(
     uow: UnitOfWorkFactory,
     catalog: SeriesCatalog,
     reader: SeriesReader,
-    events: EventPublisher,
 ) -> WalkforwardRun:
     """Folds added to (or replacing, by number) those of a run still PENDING or RUNNING, under the same
     walk-forward checks as a save; the run's `checks` are taken again against its new folds."""
@@ -52,8 +51,11 @@ async def add_folds(
         run.declared_fold_count = None  # the folds are at hand now: their number is the count
         await tx.runs.save(run)
         await tx.runs.replace_folds(run)
+        await tx.events.add(
+            EventType.RUN_UPDATED,
+            {"run_id": str(run.run_id), "dataset_id": str(run.dataset_id), "status": run.status.value},
+        )
         await tx.commit()
-    await events.publish(EventType.RUN_UPDATED, {"run_id": str(run.run_id), "status": run.status.value})
     return run
 
 
@@ -69,7 +71,6 @@ def _updater(kind: str, find: Callable[[UnitOfWork, str], Awaitable[Any]]) -> Ca
         *,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        events: EventPublisher,
     ) -> dict[str, Any]:
         """One PATCH for both kinds: the record is saved only when the update changed it, and the first answer is
         remembered under the idempotency key."""
@@ -82,18 +83,17 @@ def _updater(kind: str, find: Callable[[UnitOfWork, str], Awaitable[Any]]) -> Ca
             changed = apply_update(kind, record, update, now)
             if changed:
                 await (tx.runs if kind == "run" else tx.simulations).save(record)
+                await tx.events.add(
+                    _EVENTS[kind],
+                    {
+                        f"{kind}_id": str(getattr(record, f"{kind}_id")),
+                        "dataset_id": str(record.dataset_id),
+                        "status": record.status.value,
+                    },
+                )
             body = present(record)
             await remember_answer(tx, key, False, body, now)
             await tx.commit()
-        if changed:
-            await events.publish(
-                _EVENTS[kind],
-                {
-                    f"{kind}_id": str(getattr(record, f"{kind}_id")),
-                    "dataset_id": str(record.dataset_id),
-                    "status": record.status.value,
-                },
-            )
         return body
 
     update_record.__name__ = update_record.__qualname__ = f"update_{kind}"

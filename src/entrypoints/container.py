@@ -11,6 +11,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,6 +107,7 @@ async def _job_backend(settings: Settings) -> AsyncIterator[JobBackend]:
         from adapters.jobs.sqlite_queue import SqliteJobQueue
 
         sqlite_queue = SqliteJobQueue.open(settings.metadata_url)
+        sqlite_queue.events.retention = retention(settings)
         try:
             yield JobBackend(sqlite_queue, sqlite_queue.events)
         finally:
@@ -116,7 +118,7 @@ async def _job_backend(settings: Settings) -> AsyncIterator[JobBackend]:
     from adapters.jobs.postgres_queue import PostgresJobQueue
 
     pool = await pg.create_pool(settings.metadata_url, min_size=1, max_size=10)
-    feed = PostgresEventFeed(pool, settings.metadata_url)
+    feed = PostgresEventFeed(pool, settings.metadata_url, retention=retention(settings))
     queue = PostgresJobQueue(pool, settings.metadata_url)
     try:
         yield JobBackend(queue, feed)
@@ -124,6 +126,11 @@ async def _job_backend(settings: Settings) -> AsyncIterator[JobBackend]:
         await queue.close()
         await feed.close()
         await pool.close()
+
+
+def retention(settings: Settings) -> timedelta:
+    """One retention for finished jobs and events (`STAGE1_JOB_RETENTION_DAYS`)."""
+    return timedelta(days=settings.job_retention_days)
 
 
 def _attempt_ledger(settings: Settings, engine: AsyncEngine) -> AttemptLedger:
@@ -221,13 +228,18 @@ async def open_ports(settings: Settings, container: Container | None = None) -> 
         await anyio.to_thread.run_sync(migrate.upgrade, settings.metadata_url)
     await _maybe_await(container.init_resources())
     try:
+        uow, feed = await resolve(container.uow()), await resolve(container.events())
+        # Units of work tell the process's feed when they commit events (the embedded feed has no NOTIFY).
+        connect_feed = getattr(uow, "connect_feed", None)
+        if connect_feed is not None:
+            connect_feed(feed)
         yield OpenPorts(
-            uow=await resolve(container.uow()),
+            uow=uow,
             store=await resolve(container.store()),
             uploads=await resolve(container.uploads()),
             clock=await resolve(container.clock()),
             ids=await resolve(container.ids()),
-            feed=await resolve(container.events()),
+            feed=feed,
             queue=await resolve(container.queue()),
             attempts=await resolve(container.attempts()),
         )

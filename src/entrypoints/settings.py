@@ -109,7 +109,9 @@ class Settings(BaseSettings):
         30.0, description="How long a worker holds a job without renewing it; a dead worker's jobs move on after."
     )
     job_retention_days: float = Field(
-        30.0, description="Finished jobs (and their spooled uploads and events) older than this are pruned."
+        30.0,
+        description="The one retention of the history: finished jobs (with their spooled uploads) and events older "
+        "than this are pruned.",
     )
     strict_bodies: bool = Field(
         False,

@@ -56,6 +56,15 @@ class EventFanout:
                     sub.pending.append(event)
                 sub.wake.set()
 
+    def deliver_live(self, event_type: str, data: dict[str, Any]) -> None:
+        """An event that is not stored (a job's progress): to the subscribers connected now, with the id of
+        the last stored one, so a client that resumes from it misses no stored event."""
+        event = Event(self.delivered, event_type, data, kept=False)
+        for sub in self._subscribers:
+            if (sub.types is None or event_type in sub.types) and len(sub.pending) < self.buffer:
+                sub.pending.append(event)
+                sub.wake.set()
+
     def add(self, types: set[str] | None) -> _Subscriber:
         sub = _Subscriber(types)
         self._subscribers.add(sub)
@@ -85,10 +94,21 @@ class FanoutFeed(ABC):
     async def _start(self) -> None:  # noqa: B027 - optional hook, most feeds need no start
         """Make sure live events flow and `self._fanout.delivered` is current (no-op by default)."""
 
+    async def committed(self) -> None:  # noqa: B027 - optional hook
+        """A unit of work of this process committed events: deliver them soon (no-op by default)."""
+
+    def announce(self, event_type: str, data: dict[str, Any]) -> None:
+        """Sends an event live only, without storing it (a job's progress)."""
+        self._fanout.deliver_live(event_type, data)
+
     async def subscribe(
         self, types: set[str] | None = None, last_event_id: int | None = None
     ) -> AsyncIterator[Event]:
         await self._start()
+        if last_event_id is not None:
+            # What committed without its wake-up arriving yet (its writer died right after the commit) is
+            # looked for now, not at the next poll.
+            await self.committed()
         sub = self._fanout.add(types)
         try:
             last = self._fanout.delivered if last_event_id is None else last_event_id
@@ -108,7 +128,9 @@ class FanoutFeed(ABC):
                     await sub.wake.wait()
                     continue
                 event = sub.pending.popleft()
-                if event.id > last:
+                if not event.kept:
+                    yield event
+                elif event.id > last:
                     yield event
                     last = event.id
         finally:

@@ -82,7 +82,8 @@ class MemoryJobQueue:
         ):
             return True
         job.report_progress(progress, total, message, self.clock.now())
-        self._changed(job)
+        # Progress is sent live and not kept: only status changes are replayed on resume.
+        self.events.announce(EventType.JOB_UPDATED, copy.deepcopy(job_event_data(job)))
         return job.cancel_requested
 
     async def finish(self, job: Job, worker_id: str) -> bool:

@@ -72,6 +72,22 @@ def job_events_sql(source: str) -> str:
     )"""
 
 
+# pg_notify refuses a payload of 8000 bytes or more; a larger job is announced without its bulky fields.
+_NOTIFY_LIMIT = 7900
+
+
+def job_progress_sql(source: str) -> str:
+    """A CTE piece that sends each row of `source` to the feed's listeners as a live `job.updated` (its JSON is
+    the NOTIFY's payload): progress is not stored. Reference `(SELECT count(*) FROM announced)`."""
+    job = job_json(source)
+    return f"""
+    announced AS (
+        SELECT pg_notify('{EVENTS_CHANNEL}', CASE WHEN octet_length(j::text) < {_NOTIFY_LIMIT} THEN j::text
+            ELSE (j - 'payload' - 'result' - 'message')::text END)
+        FROM (SELECT {job} AS j FROM {source}) AS jobs
+    )"""
+
+
 QUEUE_SESSION = {
     "application_name": "stage1-jobs",
     # A queue table swings from empty to thousands of PENDING rows faster than autovacuum re-analyzes

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from datetime import timedelta
@@ -24,6 +25,7 @@ import asyncpg
 from adapters.jobs import pg
 from adapters.jobs.events import SUBSCRIBER_BUFFER, Event, FanoutFeed
 from domain.errors import StoreUnavailable
+from domain.events import EventType
 
 log = logging.getLogger("stage1.events.postgres")
 
@@ -84,6 +86,8 @@ class PostgresEventFeed(FanoutFeed):
         self._started = asyncio.Event()
         self._start_lock = asyncio.Lock()
         self._dirty = asyncio.Event()
+        # Live-only events (job progress) that arrived in NOTIFY payloads, sent after the stored ones read with them.
+        self._live: list[dict[str, Any]] = []
         # The first missing id and the snapshot (text) of the read that found it missing.
         self._gap: tuple[int, str] | None = None
         self._last_prune = 0.0
@@ -145,6 +149,9 @@ class PostgresEventFeed(FanoutFeed):
                     self._started.set()
                 while await self._deliver_new():
                     pass
+                live, self._live = self._live, []
+                for data in live:
+                    self.announce(EventType.JOB_UPDATED, data)
                 failures = 0
                 await self._maybe_prune()
                 wait = self.poll_interval if self._gap is None else self.gap_poll
@@ -175,6 +182,12 @@ class PostgresEventFeed(FanoutFeed):
         self._listener = None
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        if payload.startswith("{"):
+            with contextlib.suppress(ValueError):
+                self._live.append(json.loads(payload))
+        self._dirty.set()
+
+    async def committed(self) -> None:
         self._dirty.set()
 
     async def _deliver_new(self) -> bool:

@@ -2,6 +2,7 @@
 
 Each hot-path call (enqueue, claim, progress, finish) is one statement and one round trip: the row
 change, its `job.updated` event row and both NOTIFYs travel in a single CTE, so they commit together.
+Progress is the exception: its `job.updated` travels in the NOTIFY only, and is not stored.
 """
 
 from __future__ import annotations
@@ -87,13 +88,14 @@ WHERE job_id = $1 AND worker_id = $2 AND status = 'RUNNING'
 RETURNING 1
 """
 
+# Progress is announced live (the job's JSON in the NOTIFY), not stored as an event: only status changes are.
 _PROGRESS = f"""
 WITH changed AS (
     UPDATE stage1_jobs SET progress = $2, total = $3, message = COALESCE($4, message), updated_at = now()
     WHERE job_id = $1 AND status = 'RUNNING' AND ($5::text IS NULL OR worker_id = $5)
     RETURNING *
-), {_EVENTS}
-SELECT cancel_requested, {_NOTIFIED} FROM changed
+), {pg.job_progress_sql("changed")}
+SELECT cancel_requested, (SELECT count(*) FROM announced) AS _announced FROM changed
 """
 
 

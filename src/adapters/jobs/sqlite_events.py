@@ -1,5 +1,10 @@
 """The event feed of the embedded (SQLite, one process) setup: rows in `stage1_events`, delivered
-in-process right after their transaction commits, so a reconnecting client can resume from the table."""
+in-process right after their transaction commits, so a reconnecting client can resume from the table.
+
+SQLite lets one transaction write at a time, so event ids are numbered in commit order across the job queue
+and units of work: once id N is committed every smaller id is committed or was never kept. Events a unit of
+work committed are read back from the table (`committed`), so they are delivered in id order with the
+queue's own, whichever of the two takes the feed's lock first."""
 
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ class SqliteEventFeed(FanoutFeed):
             await self._start_locked()
             async with self.engine.begin() as conn:
                 event = await self.record(conn, event_type, data)
-            self.deliver([event])
+            await self.deliver([event])
 
     async def record(self, conn: AsyncConnection, event_type: str, data: dict[str, Any]) -> Event:
         """Stores an event inside the caller's transaction; `deliver` it once that commits."""
@@ -51,8 +56,27 @@ class SqliteEventFeed(FanoutFeed):
             await self._prune(conn)
         return Event(int(event_id[0]), event_type, data)
 
-    def deliver(self, events: list[Event]) -> None:
+    async def deliver(self, events: list[Event]) -> None:
+        """The queue's committed events; call it holding `lock`. Ids committed before them by a unit of work
+        and not yet delivered are read from the table first."""
+        if events and events[0].id != self._fanout.delivered + 1:
+            await self._catch_up_locked()
         self._fanout.deliver(events)
+
+    async def committed(self) -> None:
+        if not self._started:
+            return  # nobody subscribed yet: the first subscriber starts from the table
+        async with self.lock:
+            await self._catch_up_locked()
+
+    async def _catch_up_locked(self) -> None:
+        after = self._fanout.delivered
+        while True:
+            page = await self._read_range_unlocked(after, 2**63 - 1, None, 500)
+            self._fanout.deliver(page)
+            if len(page) < 500:
+                return
+            after = page[-1].id
 
     async def prune(self) -> int:
         """Deletes events older than `retention`; answers how many."""
@@ -61,7 +85,11 @@ class SqliteEventFeed(FanoutFeed):
 
     async def _prune(self, conn: AsyncConnection) -> int:
         cutoff = datetime.now(UTC) - self.retention
-        result = await conn.execute(delete(events_table).where(events_table.c.created_at < cutoff))
+        # The newest row stays: SQLite numbers a new row after the largest one left, and ids must never restart.
+        newest = select(func.max(events_table.c.event_id)).scalar_subquery()
+        result = await conn.execute(
+            delete(events_table).where(events_table.c.created_at < cutoff, events_table.c.event_id < newest)
+        )
         return int(result.rowcount or 0)
 
     async def _start(self) -> None:
@@ -79,6 +107,12 @@ class SqliteEventFeed(FanoutFeed):
         self._started = True
 
     async def _read_range(self, after: int, upto: int, types: set[str] | None, limit: int) -> list[Event]:
+        async with self.lock:
+            return await self._read_range_unlocked(after, upto, types, limit)
+
+    async def _read_range_unlocked(
+        self, after: int, upto: int, types: set[str] | None, limit: int
+    ) -> list[Event]:
         query = (
             select(events_table.c.event_id, events_table.c.type, events_table.c.data)
             .where(events_table.c.event_id > after, events_table.c.event_id <= upto)
@@ -87,6 +121,6 @@ class SqliteEventFeed(FanoutFeed):
         )
         if types is not None:
             query = query.where(events_table.c.type.in_(sorted(types)))
-        async with self.lock, self.engine.connect() as conn:
+        async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [Event(int(r.event_id), r.type, r.data) for r in rows]

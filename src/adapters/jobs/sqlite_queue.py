@@ -154,10 +154,15 @@ class SqliteJobQueue:
                 return True
             job.report_progress(progress, total, message, self.clock.now())
             await self._save(conn, job)
-            changed.append(job)
+            reported.append(job)
             return job.cancel_requested
 
-        return await self._write(work)
+        # Progress is sent live and not stored: only status changes are kept for resume.
+        reported: list[Job] = []
+        stop = await self._write(work)
+        for job in reported:
+            self.events.announce(EventType.JOB_UPDATED, job_event_data(job))
+        return stop
 
     async def finish(self, job: Job, worker_id: str) -> bool:
         async def work(conn: AsyncConnection, changed: list[Job]) -> bool:
@@ -231,7 +236,7 @@ class SqliteJobQueue:
                     events: list[Event] = [
                         await self.events.record(conn, EventType.JOB_UPDATED, job_event_data(job)) for job in changed
                     ]
-                self.events.deliver(events)
+                await self.events.deliver(events)
         except OperationalError as exc:
             raise StoreUnavailable(f"job queue (sqlite): {exc.orig}") from exc
         if any(job.status is JobStatus.PENDING for job in changed):

@@ -8,11 +8,13 @@ Behaviour follows the SQL adapters (ordering, paging, conflicts), and the contra
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
+from adapters.jobs.events import MemoryEventFeed
 from adapters.memory.measurement_names import InMemoryMeasurementNames
 from adapters.memory.repositories import (
     InMemoryDatasetRepository,
@@ -28,6 +30,7 @@ from adapters.memory.versions import InMemoryDatasetVersions
 from application.ports import (
     DatasetRepository,
     DatasetVersions,
+    EventOutbox,
     IdempotencyRecord,
     IdempotencyRecords,
     JobRepository,
@@ -64,12 +67,24 @@ class InMemoryMetadata:
     tokens: dict[UUID, ApiToken] = field(default_factory=dict)
     measurement_names: dict[str, NameReservation] = field(default_factory=dict)
     versions: dict[tuple[UUID, int], DatasetVersion] = field(default_factory=dict)
+    # Where committed units' events go (the process's feed: pass the one subscribers follow).
+    feed: MemoryEventFeed = field(default_factory=MemoryEventFeed)
     unavailable: Exception | None = None
 
     def clear(self) -> None:
         for store in vars(self).values():
             if isinstance(store, dict):
                 store.clear()
+
+
+class InMemoryEventOutbox:
+    """Events staged with the unit's writes: the feed gets them when the unit commits, never otherwise."""
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[str, dict[str, Any]]] = []
+
+    async def add(self, event_type: str, data: dict[str, Any]) -> None:
+        self.staged.append((event_type, copy.deepcopy(data)))
 
 
 class InMemoryUnitOfWork:
@@ -89,6 +104,8 @@ class InMemoryUnitOfWork:
         self.simulation_search: SimulationSearch = InMemorySimulationSearch(self._tables)
         self.measurement_names: MeasurementNames = InMemoryMeasurementNames(self._tables.measurement_names)
         self.versions: DatasetVersions = InMemoryDatasetVersions(self._tables.versions)
+        self._outbox = InMemoryEventOutbox()
+        self.events: EventOutbox = self._outbox
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -110,11 +127,15 @@ class InMemoryUnitOfWork:
             table.check_commit()
         for table in tables:
             table.apply()
+        staged, self._outbox.staged = self._outbox.staged, []
+        for event_type, data in staged:
+            self.state.feed.emit(event_type, data)
         self.committed = True
 
     async def rollback(self) -> None:
         for table in self._tables.all():
             table.discard()
+        self._outbox.staged.clear()
 
 
 class InMemoryUnitOfWorkFactory:
@@ -125,3 +146,8 @@ class InMemoryUnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return InMemoryUnitOfWork(self.state)
+
+    def connect_feed(self, feed: object) -> None:
+        """Committed units' events go to `feed`, the one subscribers follow (when it is an in-memory one)."""
+        if isinstance(feed, MemoryEventFeed):
+            self.state.feed = feed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from types import TracebackType
 from typing import Self
@@ -12,6 +13,7 @@ from adapters.sql.datasets import SqlDatasetRepository
 from adapters.sql.errors import translated
 from adapters.sql.jobs import SqlJobRepository
 from adapters.sql.measurement_names import SqlMeasurementNames
+from adapters.sql.outbox import SqlEventOutbox
 from adapters.sql.runs import SqlRunRepository
 from adapters.sql.search import SqlRunSearch, SqlSimulationSearch
 from adapters.sql.simulations import SqlSimulationRepository
@@ -21,6 +23,7 @@ from application.ports import (
     NAME_LEASE,
     DatasetRepository,
     DatasetVersions,
+    EventOutbox,
     IdempotencyRecords,
     JobRepository,
     MeasurementNames,
@@ -43,6 +46,8 @@ def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncE
 
 
 Source = AsyncEngine | async_sessionmaker[AsyncSession]
+# Called after a commit that wrote events: the process's feed delivers them (on SQLite, where no NOTIFY exists).
+EventsCommitted = Callable[[], Awaitable[None]]
 
 
 class SqlUnitOfWork:
@@ -51,9 +56,12 @@ class SqlUnitOfWork:
     After `commit()` the unit may go on: the next statement starts a new transaction.
     """
 
-    def __init__(self, source: Source, name_lease: timedelta = NAME_LEASE) -> None:
+    def __init__(
+        self, source: Source, name_lease: timedelta = NAME_LEASE, events_committed: EventsCommitted | None = None
+    ) -> None:
         self._engine = _engine_of(source)
         self._connection: AsyncConnection | None = None
+        self._events_committed = events_committed
         # Typed as the ports: the UnitOfWork protocol declares them as (invariant) attributes.
         self.datasets: DatasetRepository = SqlDatasetRepository(self)
         self.runs: RunRepository = SqlRunRepository(self)
@@ -65,6 +73,8 @@ class SqlUnitOfWork:
         self.simulation_search: SimulationSearch = SqlSimulationSearch(self)
         self.measurement_names: MeasurementNames = SqlMeasurementNames(self, name_lease)
         self.versions: DatasetVersions = SqlDatasetVersions(self)
+        self._outbox = SqlEventOutbox(self)
+        self.events: EventOutbox = self._outbox
 
     @property
     def connection(self) -> AsyncConnection:
@@ -80,6 +90,7 @@ class SqlUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._outbox.added = 0
         connection, self._connection = self._connection, None
         if connection is None:
             return
@@ -97,8 +108,12 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         async with translated():
             await self.connection.commit()
+        added, self._outbox.added = self._outbox.added, 0
+        if added and self._events_committed is not None:
+            await self._events_committed()
 
     async def rollback(self) -> None:
+        self._outbox.added = 0
         async with translated():
             await self.connection.rollback()
 
@@ -106,15 +121,24 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """The `UnitOfWorkFactory` the container hands to use cases."""
 
-    def __init__(self, source: Source, name_lease: timedelta = NAME_LEASE) -> None:
+    def __init__(
+        self, source: Source, name_lease: timedelta = NAME_LEASE, events_committed: EventsCommitted | None = None
+    ) -> None:
         self.engine = _engine_of(source)
         self.name_lease = name_lease
+        self.events_committed = events_committed
 
     def __call__(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine, self.name_lease)
+        return SqlUnitOfWork(self.engine, self.name_lease, self.events_committed)
+
+    def connect_feed(self, feed: object) -> None:
+        """After a commit that wrote events, `feed.committed()` delivers them (when the feed has it)."""
+        self.events_committed = getattr(feed, "committed", None)
 
 
 def unit_of_work_factory(
-    source: AsyncEngine | async_sessionmaker[AsyncSession], name_lease_seconds: float = NAME_LEASE.total_seconds()
+    source: AsyncEngine | async_sessionmaker[AsyncSession],
+    name_lease_seconds: float = NAME_LEASE.total_seconds(),
+    events_committed: EventsCommitted | None = None,
 ) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(source, timedelta(seconds=name_lease_seconds))
+    return SqlUnitOfWorkFactory(source, timedelta(seconds=name_lease_seconds), events_committed)

@@ -134,9 +134,9 @@ async def events(
             if event is None:
                 yield ServerSentEventMessage(comment="keepalive")
                 continue
-            yield ServerSentEventMessage(
-                data=msgspec.json.encode(event.data).decode(), event=event.type, id=str(event.id)
-            )
+            # A live-only event (job progress) has no id of its own: the client's Last-Event-ID stays put.
+            ident = str(event.id) if event.kept else None
+            yield ServerSentEventMessage(data=msgspec.json.encode(event.data).decode(), event=event.type, id=ident)
 
     return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-store"})
 

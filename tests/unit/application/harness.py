@@ -40,9 +40,9 @@ class CountingIds:
 class Harness:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.metadata = InMemoryMetadata()
-        self.store = InMemoryTimeSeriesStore()
         self.events = MemoryEventFeed()
+        self.metadata = InMemoryMetadata(feed=self.events)
+        self.store = InMemoryTimeSeriesStore()
         self.clock = clock = SteppingClock()
         self.ports = OpenPorts(
             uow=InMemoryUnitOfWorkFactory(self.metadata),
