@@ -85,7 +85,8 @@ class SeriesWriter(Protocol):
     """Writes frames into measurements (and drops a measurement a failed save created).
 
     Frames carry a `timestamp` column of Arrow type timestamp; other columns keep their own types.
-    A write is visible to every read that starts after it returns (read-your-writes).
+    A write is visible to every read that starts after it returns (read-your-writes), and all or nothing:
+    when `batches` fails midway, the measurement keeps exactly the rows and columns it had.
     """
 
     async def write(
@@ -206,7 +207,11 @@ class SpooledFiles(Protocol):
 
 
 class UploadReader(Protocol):
-    """Reads an upload as normalized Arrow batches, checked whole (columns, every cell) before the first."""
+    """Reads an upload as normalized Arrow batches, checked whole (columns, every cell) before the first.
+
+    `streamed=True` hands batches out as they pass their checks (read ahead while the caller writes), so a bad
+    row fails the stream midway and `rows` is known only at its end: for a caller whose write is all or
+    nothing by itself, as every `SeriesWriter.write` is."""
 
     def read(
         self,
@@ -215,4 +220,5 @@ class UploadReader(Protocol):
         *,
         on_error: OnError = OnError.FAIL,
         progress: CheckProgress | None = None,
+        streamed: bool = False,
     ) -> CheckedBatches: ...

@@ -79,8 +79,8 @@ async def import_frame(
     fingerprints: RowFingerprints,
     reader: SeriesReader,
 ) -> ImportReport:
-    """Check the whole frame (columns for its kind, every cell), then stream it into the measurement; into a
-    measurement a record owns, only as that record's rows (see `owned_imports`)."""
+    """Check the frame (columns for its kind, every cell) and stream it into the measurement, all or nothing;
+    into a measurement a record owns, only as that record's rows (see `owned_imports`)."""
     measurement = MeasurementName(command.measurement)
     if command.idempotency is not None:
         async with uow() as tx:
@@ -91,8 +91,11 @@ async def import_frame(
     checked = None if progress is None else _checking(progress)
     owned = await owner_of(uow, measurement)
     kind = import_kind(owned, command.kind)
-    frame = uploads.read(command.upload, kind, on_error=command.on_error, progress=checked)
-    # The whole frame is checked here, before the store sees a row: a bad cell anywhere leaves it untouched.
+    # A job's progress needs the row count before the write starts, so its frame is checked whole first. A
+    # request waiting for its answer streams checked batches into the write instead (the parser reads ahead
+    # while the store takes the rows before): a bad cell anywhere still leaves the measurement untouched, as
+    # the write is all or nothing by itself.
+    frame = uploads.read(command.upload, kind, on_error=command.on_error, progress=checked, streamed=progress is None)
     try:
         stream = await open_stream(frame)
     except InvalidInput as exc:

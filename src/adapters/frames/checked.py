@@ -4,6 +4,11 @@ The spooled upload is read once, every cell parsed and normalized, into an Arrow
 then does the first batch come out, served from that file (memory-mapped, no second parse). So a bad row at
 line 900,001 is a 400 while the store is still untouched, and the row count is known before the write
 starts. The IPC file is deleted on every path: the end, an error, or the consumer letting go.
+
+`streamed=True` skips the copy: batches come out as they pass their checks, parsed a few batches ahead in
+a thread (read_ahead.py) while the caller writes the ones before, and a bad row fails the stream midway. Only a
+caller whose write is all or nothing by itself takes that (an import: every store's write keeps the measurement
+as it was when its batches fail midway); `rows` is then known at the end.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pyarrow.ipc as pa_ipc
 
 from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
+from adapters.frames.read_ahead import ReadAhead
 from adapters.frames.readers import DEFAULT_BATCH_ROWS, open_frames
 from application.series_ports import CheckProgress
 from domain.frames import FrameKind, OnError
@@ -50,6 +56,7 @@ class CheckedFrame:
         max_columns: int = DEFAULT_MAX_COLUMNS,
         on_error: OnError = OnError.FAIL,
         progress: CheckProgress | None = None,
+        streamed: bool = False,
     ) -> None:
         self.rows: int | None = None
         self.rejected_rows = 0
@@ -60,7 +67,7 @@ class CheckedFrame:
             open_frames, self._path, kind, fmt=fmt, batch_rows=batch_rows, block_size=block_size,
             max_columns=max_columns, skip_bad_rows=on_error is OnError.SKIP,
         )  # fmt: skip
-        self._batches = self._generate()
+        self._batches = self._stream() if streamed else self._generate()
 
     def __aiter__(self) -> Self:
         return self
@@ -81,6 +88,23 @@ class CheckedFrame:
         finally:
             # Unlinking leaves the mapped batches readable for whoever still holds them.
             checked.unlink(missing_ok=True)
+
+    async def _stream(self) -> AsyncGenerator[pa.RecordBatch, None]:
+        ahead = ReadAhead(self._open)
+        rows = 0
+        try:
+            async for batch in ahead:
+                assert ahead.schema is not None
+                yield batch if batch.schema.equals(ahead.schema) else batch.cast(ahead.schema)
+                rows += batch.num_rows
+                if self._progress is not None:
+                    await self._progress(rows)
+            if ahead.rejections is not None:
+                self.rejected_rows = ahead.rejections.count
+                self.rejected = ahead.rejections.report()
+            self.rows = rows
+        finally:
+            await ahead.aclose()
 
     def _check_into(self, target: Path) -> int:
         """Reads, checks and normalizes every row into `target` (blocking); answers the row count."""

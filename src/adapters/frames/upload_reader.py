@@ -23,6 +23,7 @@ class ArrowUploadReader:
         *,
         on_error: OnError = OnError.FAIL,
         progress: CheckProgress | None = None,
+        streamed: bool = False,
     ) -> CheckedFrame:
         return CheckedFrame(
             upload.path,
@@ -32,4 +33,5 @@ class ArrowUploadReader:
             max_columns=self.max_columns,
             on_error=on_error,
             progress=progress,
+            streamed=streamed,
         )
