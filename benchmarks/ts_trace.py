@@ -60,8 +60,8 @@ def _wrap(owner: Any, name: str, label: str) -> None:
 
 
 def install() -> Callable[[str], None]:
-    from adapters.frames import csv_input, frame_reader, readers
-    from adapters.questdb import ingest, store
+    from adapters.frames import checked, csv_input, frame_reader, read_ahead, readers
+    from adapters.questdb import ingest, staged_write, store
     from application import timeseries
     from entrypoints.http import uploads
 
@@ -71,11 +71,13 @@ def install() -> Callable[[str], None]:
     _wrap(readers, "open_frames", "open_frames")
     _wrap(csv_input, "_csv_reader", "csv_reader")
     _wrap(readers, "detect_format", "detect")
+    _wrap(checked.CheckedFrame, "_check_into", "check_whole")
+    _wrap(read_ahead.ReadAhead, "_run", "read_ahead")
     _wrap(ingest, "_serialize", "serialize")
     _wrap(ingest, "_flush_now", "flush")
     _wrap(ingest, "_open", "sender_open")
     _wrap(store.QuestDBTimeSeriesStore, "_await_wal", "await_wal")
-    _wrap(store.QuestDBTimeSeriesStore, "_prepare", "prepare")
+    _wrap(staged_write.StagedWrite, "_swap", "swap")
     _wrap(store.QuestDBTimeSeriesStore, "write", "store_write")
 
     def dump(path: str) -> None:
