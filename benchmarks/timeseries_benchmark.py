@@ -16,7 +16,11 @@ STAGE1_TIMESERIES=questdb, and measures, each path `--repeats` times, interleave
   2. export of a run's predictions: `GET /api/runs/{id}/predictions?format=csv` against QuestDB's `/exp`
      of the SELECT the store sends, for `limit=1000000` and for all rows, with the server's RSS sampled
      every 50 ms;
-  3. the same rows as `format=arrow`.
+  3. the same rows as `format=arrow`;
+  4. `POST /api/questdb/export` (client SQL as the read-only user) of `SELECT *` over `--rows-export` OHLCV
+     rows as CSV, Arrow and Parquet against `/exp` of the same statement (CSV and `fmt=parquet`), then
+     `--sql-disconnects` clients that hang up mid-export and the store connections the server holds after
+     them (benchmarks/ts_sql_export.py).
 
 Prints one markdown report and writes it to benchmarks/out/timeseries.md. Drops its tables and database.
 `--profile FILE` runs the server under yappi and writes pstats there (timings are then not comparable).
@@ -42,6 +46,7 @@ from typing import Any
 import anyio
 import httpx
 import ts_data
+import ts_sql_export
 from ts_questdb import ISO_PATTERN, QuestDB, read_csv_frame, send_frame, sender_conf
 from ts_report import MB, RATIO_HEAD, Series, mb, rate, rate_table, ratio_row, verdict
 from ts_server import CpuLedger, RssSampler, Server, listening_pid
@@ -396,6 +401,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per path (at least 2)")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--skip-sql-export", action="store_true")
+    parser.add_argument("--sql-disconnects", type=int, default=100, help="clients that hang up mid SQL export")
     parser.add_argument("--profile", metavar="FILE", help="run the server under yappi; pstats to FILE")
     parser.add_argument("--server-env", metavar="NAME=VALUE", action="append", default=[],
                         help="an extra environment variable for the server (tuning experiments)")
@@ -413,6 +420,8 @@ def main() -> None:
         steps.append(bench.run_import)
     if not args.skip_export:
         steps.append(bench.run_export)
+    if not args.skip_sql_export:
+        steps.append(lambda: ts_sql_export.run(bench))
     try:
         bench.setup()
         for step in steps:

@@ -1,35 +1,35 @@
 """Client SQL on QuestDB through its Postgres wire port, as a read-only user: the database itself
 refuses every write, and that refusal becomes a 403. A statement sqlglot parses is checked first (one read,
 no settings or files); QuestDB's own dialect (SAMPLE BY, LATEST ON) is left to QuestDB. Statements run within
-the `SqlGate` (a slot each, a bounded timeout), on a pool as large as the gate's concurrency.
+the `SqlGate` (a slot each, a bounded timeout). `query` answers on an asyncpg pool as large as the gate's
+concurrency; `stream` (exports) reads binary rows on a connection of its own and decodes them a block at a
+time into Arrow (pgwire.py, pgwire_rows.py), as fast as QuestDB sends them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, Final
+from collections.abc import AsyncIterator
+from typing import Final
 
 import anyio
+import anyio.to_thread
 import asyncpg
 import pyarrow as pa
 
+from adapters.questdb.pgwire import PgWire, WireError
+from adapters.questdb.pgwire_rows import arrow_type, decode, result_formats
 from adapters.series.read_only_sql import SqlGate, check_statement, scrub, unique_names
 from application.series_ports import QueryResult
 from domain.errors import Forbidden, InvalidInput, StoreTimeout, StoreUnavailable, UpstreamError
 
-STREAM_ROWS: Final = 10_000
+STREAM_ROWS: Final = 65_536  # a batch's rows at most: the encoders' chunk size
 
 _TYPE_NAMES: Final = {
     "int8": "LONG", "int4": "INT", "int2": "SHORT", "float8": "DOUBLE", "float4": "FLOAT",
     "varchar": "VARCHAR", "text": "STRING", "bool": "BOOLEAN", "timestamp": "TIMESTAMP",
     "timestamptz": "TIMESTAMP", "date": "DATE", "bpchar": "CHAR", "char": "CHAR", "uuid": "UUID",
     "bytea": "BINARY", "numeric": "DECIMAL",
-}
-_ARROW_TYPES: Final = {
-    "int8": pa.int64(), "int4": pa.int64(), "int2": pa.int64(), "float8": pa.float64(),
-    "float4": pa.float64(), "bool": pa.bool_(), "timestamp": pa.timestamp("us"),
-    "timestamptz": pa.timestamp("us"), "date": pa.date32(),
 }
 
 
@@ -90,42 +90,37 @@ class ReadOnlySql:
                 yield batch
 
     async def _stream(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
-        deadline = time.monotonic() + timeout  # one bound for the whole statement, every fetch included
-
-        def left() -> float:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            return remaining
-
-        pool = await self._connections(timeout)
+        """Binary rows on a connection of the statement's own (pgwire.py), decoded a block at a time."""
+        deadline = time.monotonic() + timeout  # one bound for the whole statement, every read included
+        wire: PgWire | None = None
         try:
-            async with pool.acquire(timeout=timeout) as connection:
-                statement = await connection.prepare(sql, timeout=timeout)
-                attributes = statement.get_attributes()
-                if not attributes:
-                    await connection.execute(sql, timeout=timeout)
-                    yield pa.RecordBatch.from_pylist([], schema=pa.schema([]))
-                    return
-                names = unique_names([attribute.name for attribute in attributes])
-                kinds = [attribute.type.name for attribute in attributes]
-                schema = pa.schema([(name, _stream_type(kind)) for name, kind in zip(names, kinds, strict=True)])
-                produced = False
-                async with connection.transaction():
-                    cursor = await statement.cursor(timeout=left())
-                    while True:
-                        records = await cursor.fetch(STREAM_ROWS, timeout=left())
-                        if records:
-                            produced = True
-                            yield _batch(records, names, schema)
-                        if len(records) < STREAM_ROWS:
-                            break
-                if not produced:
-                    yield pa.RecordBatch.from_pylist([], schema=schema)
+            with anyio.fail_after(timeout):
+                wire = await PgWire.connect(self._dsn)
+                fields = await wire.describe(sql)
+            names = unique_names([field.name for field in fields or []])
+            schema = pa.schema([(name, arrow_type(f.type_oid)) for name, f in zip(names, fields or [], strict=True)])
+            produced = False
+            rows = wire.execute(result_formats(fields or []))
+            while True:
+                with anyio.fail_after(max(deadline - time.monotonic(), 0)):
+                    found = await anext(rows, None)
+                if found is None:
+                    break
+                batch = await anyio.to_thread.run_sync(
+                    decode, found.block, found.starts, names, fields or [], limiter=self._gate.threads
+                )
+                for start in range(0, batch.num_rows, STREAM_ROWS):
+                    produced = True
+                    yield batch.slice(start, STREAM_ROWS)
+            if not produced:
+                yield pa.RecordBatch.from_pylist([], schema=schema)
         except (Forbidden, InvalidInput, UpstreamError, StoreTimeout, StoreUnavailable):
             raise
         except Exception as exc:
             raise translate(exc, timeout) from exc
+        finally:
+            if wire is not None:
+                await wire.aclose()
 
     async def ping(self, timeout: float = 5.0) -> None:
         await self._query("SELECT 1", 1, timeout)  # health never queues behind client SQL
@@ -146,11 +141,11 @@ _STORE_FAILURES: Final = ("out of memory", "internal error", "could not open", "
 def translate(exc: BaseException, timeout: float) -> Exception:
     if isinstance(exc, TimeoutError):
         return StoreTimeout(f"the QuestDB query ran past its timeout of {timeout:g} s", {"timeout": timeout})
-    if isinstance(exc, OSError | asyncpg.CannotConnectNowError):
+    if isinstance(exc, OSError | asyncpg.CannotConnectNowError | anyio.BrokenResourceError):
         return StoreUnavailable("QuestDB's Postgres port is unreachable", {"error": scrub(str(exc) or repr(exc))})
     message = scrub(str(exc) or repr(exc))
     lowered = message.lower()
-    if isinstance(exc, asyncpg.PostgresError):
+    if isinstance(exc, asyncpg.PostgresError | WireError):
         if "permission denied" in lowered:
             return Forbidden("the read-only SQL route cannot write", {"questdb": message})
         if "timeout" in lowered and "cancel" in lowered:
@@ -165,18 +160,3 @@ def translate(exc: BaseException, timeout: float) -> Exception:
 
 def _type_name(pg_name: str) -> str:
     return _TYPE_NAMES.get(pg_name, pg_name.upper())
-
-
-def _stream_type(pg_name: str) -> pa.DataType:
-    return _ARROW_TYPES.get(pg_name, pa.string())
-
-
-def _batch(records: Sequence[Any], names: list[str], schema: pa.Schema) -> pa.RecordBatch:
-    arrays = []
-    for index, field in enumerate(schema):
-        values = [record[index] for record in records]
-        if pa.types.is_string(field.type):
-            values = [None if value is None else str(value) for value in values]
-        # Times stay in QuestDB's microseconds: nanoseconds cannot hold a year-1000 or 'infinity' value.
-        arrays.append(pa.array(values, field.type))
-    return pa.RecordBatch.from_arrays(arrays, names=names)
