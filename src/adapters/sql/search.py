@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, Select, String, cast, func, null, select
+from sqlalchemy import Row, Select, String, Table, cast, func, null, select
 
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity
 from adapters.sql.repositories import SqlRepository
 from adapters.sql.runs import _run
 from adapters.sql.search_filters import JsonKey, Sql, Translator
+from adapters.sql.search_sorted import filtered, metric_first_rows, ordering, sorted_metric
 from adapters.sql.versions import stale_condition
 from domain.search.fields import FieldRef
 from domain.search.memory import position_of
@@ -40,24 +42,18 @@ class _Search(SqlRepository):
         created: Sql,
         ident: Sql,
         to_record: Callable[[Sequence[Row[Any]]], Awaitable[list[Any]]],
+        metric_values: Table,
     ) -> Found[Any]:
-        if query.filter is not None:
-            statement = statement.where(translator.where(query.filter))
         total = None
         if query.count:
-            counted = statement.with_only_columns(func.count()).order_by(None)
-            total = int(await self._scalar(counted))
-        if query.after is not None:
-            keys = [(key.field, key.descending) for key in query.order]
-            statement = statement.where(translator.after(keys, query.after, created, ident))
-        order: list[Any] = []
-        for key in query.order:
-            order.append(translator.rank(key.field))
-            order.extend(value.desc() if key.descending else value.asc() for value in translator.sort_values(key.field))
-        statement = statement.order_by(*order, created.desc(), ident.desc()).limit(query.limit + 1)
-        if query.offset:
-            statement = statement.offset(query.offset)
-        rows = await self._rows(statement)
+            counted = filtered(statement, translator, replace(query, after=None), created, ident)
+            total = int(await self._scalar(counted.with_only_columns(func.count()).order_by(None)))
+        if sorted_metric(query) is not None:
+            rows = await metric_first_rows(query, statement, translator, metric_values, created, ident, self._rows)
+        else:
+            statement = filtered(statement, translator, query, created, ident)
+            statement = statement.order_by(*ordering(translator, query, created, ident)).limit(query.limit + 1)
+            rows = await self._rows(statement.offset(query.offset) if query.offset else statement)
         records = await to_record(rows[: query.limit])
         more = len(rows) > query.limit
         next_cursor = encode_cursor(position_of(records[-1], query), query) if more and records else None
@@ -96,7 +92,9 @@ class SqlRunSearch(_Search):
             return [RunRecord(_run(row, []), _facts(row)) for row in rows]
 
         translator = Translator(self._dialect, resolve)
-        return await self._page(query, statement, translator, runs.c.created_at, runs.c.run_id, to_records)
+        return await self._page(
+            query, statement, translator, runs.c.created_at, runs.c.run_id, to_records, t.run_metric_values
+        )
 
 
 class SqlSimulationSearch(_Search):
@@ -153,4 +151,5 @@ class SqlSimulationSearch(_Search):
             ]
 
         translator = Translator(self._dialect, resolve)
-        return await self._page(query, statement, translator, sims.c.created_at, sims.c.simulation_id, to_records)
+        created, ident = sims.c.created_at, sims.c.simulation_id
+        return await self._page(query, statement, translator, created, ident, to_records, t.simulation_metric_values)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Double,
     Integer,
     String,
     and_,
@@ -73,9 +74,23 @@ Resolve = Callable[[FieldRef], "Sql | JsonKey"]
 class Translator:
     """One dialect's way to read a JSON key; the tree walk and the sort are shared."""
 
-    def __init__(self, dialect: str, resolve: Resolve) -> None:
+    def __init__(self, dialect: str, resolve: Resolve, numbers: dict[FieldRef, Sql] | None = None) -> None:
         self._postgres = dialect == "postgresql"
         self._resolve = resolve
+        # Fields read as a number column instead, in a query over only the rows where they are numbers
+        # (the metric a search sorts by, read from its side table: `search_sorted`).
+        self._numbers = numbers or {}
+
+    def numeric(self, field: FieldRef, value: Sql) -> Translator:
+        """This translator, reading `field` as the number column `value` (every row has it)."""
+        made = Translator("postgresql" if self._postgres else "sqlite", self._resolve, {**self._numbers, field: value})
+        return made
+
+    def not_a_number(self, field: FieldRef) -> Condition:
+        """Rows whose `field` (a JSON key) is not a number: the rest of a result sorted by it."""
+        target = self._resolve(field)
+        assert isinstance(target, JsonKey)
+        return self.json_rank(target) != RANK_NUMBER
 
     # ------------------------------------------------------------ JSON access per dialect
 
@@ -146,6 +161,9 @@ class Translator:
         return not_(func.coalesce(leaf, false())) if negated else leaf
 
     def _leaf(self, expr: Compare | InList | Like | IsNull) -> Condition:
+        number = self._numbers.get(expr.field)
+        if number is not None:
+            return self._number_leaf(number, expr)
         target = self._resolve(expr.field)
         if isinstance(expr, Compare):
             return self._compare(target, expr.field, expr.op, expr.literal)
@@ -165,6 +183,23 @@ class Translator:
         else:
             is_null = target.is_(None)
         return not_(is_null) if expr.negated else is_null
+
+    @staticmethod
+    def _number_leaf(number: Sql, expr: Compare | InList | Like | IsNull) -> Condition:
+        """A leaf over a field known to be a number in every row: as in memory for a JSON number."""
+        if isinstance(expr, Compare | InList):
+            literals = [expr.literal] if isinstance(expr, Compare) else list(expr.literals)
+            op = expr.op if isinstance(expr, Compare) else Op.NE if expr.negated else Op.EQ
+            parts = [
+                _COMPARE[op](number, bindparam(None, lit.value, type_=Double))
+                if lit.type is LiteralType.NUMBER
+                else false()
+                for lit in literals
+            ]
+            return and_(*parts) if isinstance(expr, InList) and expr.negated else or_(*parts)
+        if isinstance(expr, Like):
+            return false()  # LIKE matches strings only, whether negated or not
+        return constant(expr.negated)  # IS NOT NULL
 
     def _compare(self, target: Sql | JsonKey, field: FieldRef, op: Op, literal: Literal) -> Condition:
         if literal.type is LiteralType.NULL:
@@ -191,6 +226,8 @@ class Translator:
     # ------------------------------------------------------------ order and keyset
 
     def rank(self, field: FieldRef) -> Sql:
+        if field in self._numbers:
+            return sa_literal(RANK_NUMBER)
         target = self._resolve(field)
         if isinstance(target, JsonKey):
             return self.json_rank(target)
@@ -199,6 +236,8 @@ class Translator:
 
     def sort_values(self, field: FieldRef) -> list[Sql]:
         """After the rank: the value columns to order by (within one rank only one of them varies)."""
+        if field in self._numbers:
+            return [self._numbers[field]]
         target = self._resolve(field)
         if not isinstance(target, JsonKey):
             return [self._text(target) if field.type is ValueType.TEXT else target]
@@ -225,6 +264,14 @@ class Translator:
             created < position.created_at, and_(created == position.created_at, ident < position.ident)
         )
         for (field, descending), (rank, value) in reversed(list(zip(keys, position.keys, strict=True))):
+            number = self._numbers.get(field)
+            if number is not None:
+                # Every row here has a number (the cursor's rank says the same); the inclusive bound
+                # lets an index on the value start at the cursor rather than filter from the top.
+                at = bindparam(None, value, type_=Double)
+                beyond, reached = (number < at, number <= at) if descending else (number > at, number >= at)
+                tail = and_(reached, or_(beyond, and_(number == at, tail))) if rank == RANK_NUMBER else false()
+                continue
             kind = self.rank(field)
             if rank == RANK_NULL:
                 tail = and_(kind == RANK_NULL, tail)

@@ -214,6 +214,24 @@ simulations = Table(
     Index(None, "trades_measurement"),
 )
 
+
+def _metric_values(name: str, owner: str, key: str) -> Table:
+    """Each numeric summary metric of a run or simulation as a row, for search (`adapters/sql/search_sorted.py`):
+    an index walk by (key, value) sorts by a metric. Triggers of migration 0013 keep it in step."""
+    return Table(
+        name,
+        metadata,
+        Column(key, Uuid(), ForeignKey(f"{owner}.{key}", ondelete="CASCADE"), nullable=False),
+        Column("key", Text(), nullable=False),
+        Column("value", Double(), nullable=False),
+        PrimaryKeyConstraint(key, "key"),
+        Index(None, "key", "value", key),
+    )
+
+
+run_metric_values = _metric_values("walkforward_run_metric_values", "walkforward_runs", "run_id")
+simulation_metric_values = _metric_values("simulation_run_metric_values", "simulation_runs", "simulation_id")
+
 trade_buckets = Table(
     "simulation_trade_buckets",
     metadata,
