@@ -227,6 +227,9 @@ def test_a_dataset_created_from_pandas_reads_back_as_arrow_pandas_and_polars_wit
     assert str(window["timestamp"].dtype) == "datetime64[ms, UTC]"
     assert window["timestamp"].iloc[0] == pd.Timestamp("2024-01-02", tz="UTC")
     assert list(window.columns) == ["timestamp", "close"] and 5 <= len(window) <= 6
+    window.loc[0, "close"] = -1.0  # a frame the researcher owns: writable, not a view of Arrow's buffers
+    window.loc[1, "timestamp"] = pd.Timestamp("2030-01-01", tz="UTC")
+    assert window["close"].iloc[0] == -1.0 and window["timestamp"].iloc[1].year == 2030
     daily = client.datasets.bars(slug, sample_by="1d", as_="polars")
     assert isinstance(daily, pl.DataFrame) and daily.height == 13
     assert daily["volume"].sum() == pytest.approx(frame["volume"].sum())

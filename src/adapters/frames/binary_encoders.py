@@ -1,14 +1,19 @@
-"""Arrow IPC and Parquet out to clients, a chunk per batch: both are written by pyarrow into a sink whose
-bytes are taken out after every batch, so nothing is held beyond the batch at hand (Parquet keeps only its
-footer's row-group index until the end)."""
+"""Arrow IPC and Parquet out to clients, a chunk per batch, so nothing is held beyond the batch at hand
+(Parquet keeps only its footer's row-group index until the end).
+
+The Arrow stream is the schema message, one message per batch and the end-of-stream marker: pyarrow
+serializes each message straight into one buffer, byte for byte what its stream writer writes (a unit test
+holds the two equal), without a Python file object taking the writer's many small writes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
+
+# The IPC stream's end: the continuation marker and a zero-length message.
+END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 
 class _Drain:
@@ -70,11 +75,26 @@ class _SinkEncoder:
         raise NotImplementedError
 
 
-class ArrowStreamEncoder(_SinkEncoder):
-    """The Arrow IPC stream format: schema message, one message per batch, end-of-stream marker."""
+class ArrowStreamEncoder:
+    """The Arrow IPC stream format: schema message, one message per batch, end-of-stream marker. Later
+    batches are cast to the first one's schema."""
 
-    def _writer_for(self, sink: pa.PythonFile, schema: pa.Schema) -> Any:
-        return pa_ipc.new_stream(sink, schema)
+    def __init__(self) -> None:
+        self._schema: pa.Schema | None = None
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        if self._schema is None:
+            self._schema = batch.schema
+            return bytes(self._schema.serialize().to_pybytes() + batch.serialize().to_pybytes())
+        if batch.schema != self._schema:
+            batch = batch.cast(self._schema)
+        return bytes(batch.serialize().to_pybytes())
+
+    def finish(self, schema: pa.Schema | None) -> bytes:
+        head = b""
+        if self._schema is None:
+            head = (schema if schema is not None else pa.schema([])).serialize().to_pybytes()
+        return bytes(head) + END_OF_STREAM
 
 
 class ParquetEncoder(_SinkEncoder):

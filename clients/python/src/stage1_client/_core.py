@@ -16,6 +16,8 @@ import httpx
 import msgspec
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
 
+from stage1_client import _multipart as multipart
+from stage1_client._multipart import Chunk
 from stage1_client.errors import RateLimited, ServiceUnavailable, Stage1Error
 from stage1_client.models import Page
 
@@ -36,8 +38,9 @@ class Call:
     params: Mapping[str, Any] | None = None
     json: Any = None
     # Bytes, or a factory of chunks (a file read lazily) that is called again on every attempt.
-    content: bytes | Callable[[], Iterator[bytes]] | None = None
-    files: Mapping[str, tuple[str, bytes, str]] | None = None
+    content: bytes | Callable[[], Iterator[Chunk]] | None = None
+    # Multipart files: (file name, bytes or a sequence of buffers sent in order, content type).
+    files: Mapping[str, tuple[str, Any, str]] | None = None
     data: Mapping[str, str] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
@@ -49,12 +52,24 @@ class Call:
         if self.method in WRITE_METHODS and self.idempotency_key is None:
             object.__setattr__(self, "idempotency_key", uuid.uuid4().hex)
 
+    @functools.cached_property
+    def _form(self) -> list[Chunk]:
+        assert self.files
+        return multipart.form_parts(self.boundary, self.data, self.files)
+
+    def body(self) -> bytes | Iterator[Chunk] | None:
+        """What this attempt sends: multipart rendered from `data` and `files`, or `content`."""
+        if self.files:
+            return multipart.slices(self._form)
+        return self.content() if callable(self.content) else self.content
+
     def request_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
         if self.files:
             # A fixed boundary: a retry must send the very same bytes, or the server sees the reused
-            # Idempotency-Key on a different request (409) — httpx would draw a new boundary per attempt.
+            # Idempotency-Key on a different request (409).
             headers["Content-Type"] = f"multipart/form-data; boundary={self.boundary}"
+            headers["Content-Length"] = str(multipart.size(self._form))
         if self.idempotency_key:
             headers["Idempotency-Key"] = self.idempotency_key
         return headers

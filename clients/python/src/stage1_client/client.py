@@ -18,6 +18,7 @@ from tenacity import AsyncRetrying, Retrying
 
 from stage1_client import store
 from stage1_client._core import SLEPT, Call, Op, Reply, RetryPolicy, Sleep, operation
+from stage1_client._multipart import Chunk
 from stage1_client.config import resolve
 from stage1_client.datasets import Datasets
 from stage1_client.errors import ConnectionFailed, Stage1Error, error_for
@@ -96,8 +97,10 @@ class _Stage1:
 
     @staticmethod
     def _request(call: Call, content: Any) -> dict[str, Any]:
+        """httpx's arguments for one attempt; `content` is the body (`call.body()`, multipart included)."""
         kwargs: dict[str, Any] = {"params": call.query(), "headers": call.request_headers()}
-        for name, value in (("json", call.json), ("files", call.files), ("data", call.data), ("content", content)):
+        data = None if call.files else call.data
+        for name, value in (("json", call.json), ("data", data), ("content", content)):
             if value is not None:
                 kwargs[name] = value
         if call.read_timeout is not None:
@@ -144,8 +147,7 @@ class Client(_Stage1):
         try:
             for attempt in Retrying(**self._policy.tenacity_kwargs()):
                 with attempt:
-                    content = call.content() if callable(call.content) else call.content
-                    return self._reply(self._http.request(call.method, call.path, **self._request(call, content)))
+                    return self._reply(self._http.request(call.method, call.path, **self._request(call, call.body())))
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"{call.method} {call.path}: {exc!r}") from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
@@ -249,7 +251,8 @@ class AsyncClient(_Stage1):
         try:
             async for attempt in AsyncRetrying(**self._policy.tenacity_kwargs()):
                 with attempt:
-                    content = _chunks(call.content()) if callable(call.content) else call.content
+                    body = call.body()
+                    content = body if body is None or isinstance(body, bytes) else _chunks(body)
                     response = await self._http.request(call.method, call.path, **self._request(call, content))
                     return self._reply(response)
         except httpx.TransportError as exc:
@@ -304,6 +307,6 @@ class AsyncClient(_Stage1):
                 await anyio.sleep(min(self._policy.max_wait, self._policy.backoff * 2**failures))
 
 
-async def _chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def _chunks(chunks: Iterator[Chunk]) -> AsyncIterator[Chunk]:
     for chunk in chunks:
         yield chunk

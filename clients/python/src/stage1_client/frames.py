@@ -50,16 +50,24 @@ def to_table(frame: Any) -> pa.Table:
     raise TypeError(f"cannot send a {type(frame).__name__} as a frame: use pandas, polars, pyarrow or dicts")
 
 
+# The IPC stream's end: the continuation marker and a zero-length message.
+END_OF_STREAM = pa.py_buffer(b"\xff\xff\xff\xff\x00\x00\x00\x00")
+
+
+def ipc_buffers(table: pa.Table) -> tuple[pa.Buffer, ...]:
+    """The Arrow IPC stream of `table` as its messages (schema, one per batch, end marker), each serialized
+    by pyarrow into one buffer of exactly its size: the bytes of pyarrow's stream writer, sent as they are
+    instead of being copied again into one growing buffer and then into `bytes`."""
+    return (table.schema.serialize(), *(batch.serialize() for batch in table.to_batches()), END_OF_STREAM)
+
+
 def ipc_stream(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
+    return b"".join(ipc_buffers(table))
 
 
-def frame_part(frame: Any, name: str) -> tuple[str, bytes, str]:
+def frame_part(frame: Any, name: str) -> tuple[str, tuple[pa.Buffer, ...], str]:
     """A multipart file part carrying the frame as an Arrow IPC stream (binary, typed, no CSV round trip)."""
-    return (f"{name}.arrows", ipc_stream(to_table(frame)), ARROW_STREAM)
+    return (f"{name}.arrows", ipc_buffers(to_table(frame)), ARROW_STREAM)
 
 
 def read_stream(content: bytes) -> pa.Table:
@@ -87,7 +95,10 @@ def convert(table: pa.Table, as_: As) -> Any:
     if as_ == "arrow":
         return table
     if as_ == "pandas":
-        return table.to_pandas()
+        # self_destruct frees each Arrow column once converted: the peak is one copy of the frame, not two.
+        # Not split_blocks: a one-chunk column would become a read-only view of Arrow's memory, and
+        # `frame.loc[i, "close"] = x` would fail.
+        return table.to_pandas(self_destruct=True)
     if as_ == "polars":
         import polars as pl
 

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from stage1_client import _multipart as multipart
 from stage1_client._core import Call, Namespace, Op, Sleep, compact, decode, operation, page, ref
 from stage1_client.errors import JobFailed
-from stage1_client.frames import ARROW_STREAM, ipc_stream, to_table
+from stage1_client.frames import ARROW_STREAM, ipc_buffers, to_table
 from stage1_client.models import ImportResult, Job, Page
 
 CHUNK = 1024 * 1024
@@ -75,9 +76,16 @@ def upload_call(route: str, source: Any, params: dict[str, Any], bar: Bar) -> Ca
             content=lambda: file_chunks(path, bar),
             headers={"Content-Type": content_type},
         )
-    body = ipc_stream(to_table(source))
-    bar.update(len(body))
-    return Call("POST", route, params=params, content=body, headers={"Content-Type": ARROW_STREAM})
+    body = [memoryview(buffer) for buffer in ipc_buffers(to_table(source))]
+    length = multipart.size(body)
+    bar.update(length)
+    return Call(
+        "POST",
+        route,
+        params=params,
+        content=lambda: multipart.slices(body),
+        headers={"Content-Type": ARROW_STREAM, "Content-Length": str(length)},
+    )
 
 
 def follow(id_: str, timeout: float | None, poll: float, bar: Bar) -> Op[Job]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.frames import MEDIA_TYPES, OutputFormat, encode, encode_table, negotiate
-from adapters.frames.encoders import CHUNK_ROWS
+from adapters.frames.encoders import CHUNK_ROWS, prepare_batch, prepared_schema
 from adapters.frames.json_rows import rows_json
 from domain.errors import InvalidInput
 
@@ -100,6 +100,21 @@ async def test_arrow_is_an_ipc_stream_with_the_same_rows() -> None:
     decoded = pa_ipc.open_stream(body).read_all()
     assert decoded.schema.field("timestamp").type == pa.int64()
     assert decoded.to_pylist() == ms_rows(table)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("sizes", [[4, 4, 2], [0], [3, 0, 1], []])
+async def test_arrow_bytes_are_those_of_pyarrows_own_stream_writer(sizes: list[int]) -> None:
+    table, starts = frame(sum(sizes)), [sum(sizes[:i]) for i in range(len(sizes))]
+    batches = [table.slice(start, size).combine_chunks().to_batches()[0] if size else
+               pa.RecordBatch.from_pylist([], schema=table.schema) for start, size in zip(starts, sizes, strict=True)]
+    body, _ = await encoded(batches, "arrow", schema=table.schema)
+    prepared = [prepare_batch(batch, "ms") for batch in batches]
+    sink = pa.BufferOutputStream()
+    with pa_ipc.new_stream(sink, prepared_schema(table.schema, "ms")) as writer:
+        for batch in prepared:
+            writer.write_batch(batch)
+    assert body == sink.getvalue().to_pybytes()
 
 
 @pytest.mark.anyio
