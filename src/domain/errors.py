@@ -46,6 +46,10 @@ class StoreUnavailable(Stage1Error):
     """A backing store cannot be reached."""
 
 
+class NoRoom(Stage1Error):
+    """The server has no room left to keep what was sent: its disk (or its file-size limit) is full."""
+
+
 class StoreTimeout(Stage1Error):
     """A time-series query ran past its timeout."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from typing import Any, Final
 
 from litestar import MediaType, Request, Response
@@ -39,6 +41,7 @@ STATUS_BY_ERROR: Final[dict[type[errors.Stage1Error], int]] = {
     errors.UpstreamError: 502,
     errors.StoreUnavailable: 503,
     errors.StoreTimeout: 504,
+    errors.NoRoom: 507,
 }
 
 
@@ -57,6 +60,7 @@ MEANINGS: Final[dict[int, str]] = {
     502: "The time-series store answered with an error, relayed in `details`.",
     503: "A backing store is unreachable.",
     504: "A time-series query ran past its timeout.",
+    507: "The server has no room left to spool or write the upload; nothing of it was kept.",
 }
 
 WRITE_ERRORS: Final = (409, 415, 502, 504)  # a write: a clash, an unread format, the time-series store failing
@@ -120,6 +124,21 @@ def too_deep_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     return envelope(400, "the input is nested too deeply", None)
 
 
+# A full disk (ENOSPC), a full quota (EDQUOT) or a file-size limit (EFBIG): the client may send again later.
+NO_ROOM_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def os_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A write that found no room is the server's state, not a crash; the spool has deleted its files."""
+    assert isinstance(exc, OSError)
+    if exc.errno in NO_ROOM_ERRNOS:
+        reason = os.strerror(exc.errno) if exc.errno is not None else str(exc)
+        log.warning("no room to write on %s %s: %s", request.method, request.url.path, reason)
+        full = errors.NoRoom("the server has no room left to keep the upload", {"reason": reason})
+        return stage1_error_handler(request, full)
+    return unexpected_error_handler(request, exc)
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return envelope(HTTP_500_INTERNAL_SERVER_ERROR, "internal error", None)
@@ -139,5 +158,6 @@ EXCEPTION_HANDLERS: Final = {
     errors.Stage1Error: stage1_error_handler,
     HTTPException: http_error_handler,
     RecursionError: too_deep_handler,
+    OSError: os_error_handler,
     Exception: unexpected_error_handler,
 }

@@ -189,7 +189,7 @@ def _statuses_of_every_route(path: str, operation: Operation, protected: bool) -
     if "{" in path:
         statuses.add(404)
     if operation.request_body is not None:
-        statuses.update({408, 413})
+        statuses.update({408, 413, 507})
     if protected:
         statuses.add(401)
     if path not in UNLIMITED_PATHS:
