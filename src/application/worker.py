@@ -17,8 +17,8 @@ import anyio
 
 from application.job_registry import JobCancelled, JobHandler, ProgressReporter
 from application.ports import Clock, JobQueue, WorkerMetrics
-from domain.errors import InvalidInput, Refused
-from domain.jobs import Job, JobStatus
+from domain.errors import InvalidInput, Refused, StoreUnavailable
+from domain.jobs import BACKOFF_BASE, OUTAGE_BACKOFF_BASE, Job, JobStatus
 
 __all__ = ["JobCancelled", "JobHandler", "ProgressReporter", "Worker"]
 
@@ -53,6 +53,7 @@ class Worker:
         progress_interval: timedelta = timedelta(milliseconds=250),
         error_pause: float = 0.5,
         summaries: Mapping[str, Summary] | None = None,
+        outage_backoff: timedelta = OUTAGE_BACKOFF_BASE,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -74,6 +75,7 @@ class Worker:
         self.progress_interval = progress_interval
         self.error_pause = error_pause
         self.summaries = dict(summaries or {})
+        self.outage_backoff = outage_backoff
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
         self._in_hand: dict[UUID, _Held] = {}
         self._running = 0
@@ -267,7 +269,8 @@ class Worker:
             job.fail(outcome.message, now, retryable=False)
         else:
             await self._refresh_cancel_flag(job)
-            job.fail(f"{type(outcome).__name__}: {outcome}", now, retryable=True)
+            wait = self.outage_backoff if isinstance(outcome, StoreUnavailable) else BACKOFF_BASE
+            job.fail(f"{type(outcome).__name__}: {outcome}", now, retryable=True, backoff_base=wait)
             self.log.warning(
                 "job attempt failed job_id=%s type=%s attempt=%s",
                 job.job_id,

@@ -35,12 +35,15 @@ class JobType(StrEnum):
 
 BACKOFF_BASE = timedelta(seconds=2)
 BACKOFF_CAP = timedelta(minutes=5)
+# After an attempt that found a store unreachable: retrying at once only spends the attempts while the store
+# restarts, so the first retry waits this long (then twice as long): 3 attempts ride out about 30 s.
+OUTAGE_BACKOFF_BASE = timedelta(seconds=10)
 
 
-def backoff(attempt: int) -> timedelta:
-    """Exponential delay before attempt `attempt + 1`: 2 s, 4 s, 8 s, ... capped at 5 minutes."""
+def backoff(attempt: int, base: timedelta = BACKOFF_BASE) -> timedelta:
+    """Exponential delay before attempt `attempt + 1`: base, 2 x base, 4 x base, ... capped at 5 minutes."""
     exponent = min(max(attempt - 1, 0), 16)
-    return min(BACKOFF_BASE * (1 << exponent), BACKOFF_CAP)
+    return min(base * (1 << exponent), BACKOFF_CAP)
 
 
 @dataclass(slots=True)
@@ -122,13 +125,15 @@ class Job:
             self.progress = self.total
         self._finish(now)
 
-    def fail(self, error: str, now: datetime, retryable: bool = True) -> None:
+    def fail(
+        self, error: str, now: datetime, retryable: bool = True, backoff_base: timedelta = BACKOFF_BASE
+    ) -> None:
         """A failed attempt: back to PENDING after a backoff while attempts remain, else FAILED."""
         self._require(JobStatus.RUNNING, "fail")
         self.error = error
         if retryable and self.attempts < self.max_attempts and not self.cancel_requested:
             self.status = JobStatus.PENDING
-            self.run_after = now + backoff(self.attempts)
+            self.run_after = now + backoff(self.attempts, backoff_base)
             self.message = f"attempt {self.attempts} of {self.max_attempts} failed, retrying: {error}"
             self.worker_id = None
             self.lease_expires_at = None

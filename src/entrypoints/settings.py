@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         30.0, description="How long a worker holds a job without renewing it; a dead worker's jobs move on after."
     )
+    job_outage_retry_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="A job whose attempt found a store unreachable is retried after this, then twice as long, "
+        "so its attempts outlast a store's restart; other failures are retried after 2 s, 4 s, ...",
+    )
     job_retention_days: float = Field(
         30.0,
         description="The one retention of the history: finished jobs (with their spooled uploads) and events older "

@@ -15,6 +15,7 @@ import anyio
 from application.jobs import prune_jobs
 from application.ports import WorkerMetrics
 from application.worker import Worker
+from domain.jobs import OUTAGE_BACKOFF_BASE
 from entrypoints.container import OpenPorts, open_ports
 from entrypoints.settings import Settings
 from entrypoints.worker_jobs import handlers, summaries
@@ -31,7 +32,11 @@ def worker_id() -> str:
 
 
 def build_worker(
-    ports: OpenPorts, concurrency: int, metrics: WorkerMetrics | None = None, lease: timedelta = LEASE
+    ports: OpenPorts,
+    concurrency: int,
+    metrics: WorkerMetrics | None = None,
+    lease: timedelta = LEASE,
+    outage_backoff: timedelta = OUTAGE_BACKOFF_BASE,
 ) -> Worker:
     return Worker(
         ports.queue,
@@ -42,7 +47,13 @@ def build_worker(
         lease=lease,
         metrics=metrics,
         summaries=summaries(),
+        outage_backoff=outage_backoff,
     )
+
+
+def _timings(settings: Settings) -> tuple[timedelta, timedelta]:
+    """The lease and the wait after a store outage, as configured."""
+    return timedelta(seconds=settings.job_lease_seconds), timedelta(seconds=settings.job_outage_retry_seconds)
 
 
 async def prune_periodically(ports: OpenPorts, settings: Settings, every: float = PRUNE_EVERY) -> None:
@@ -78,7 +89,7 @@ async def in_process_worker(
     if not settings.runs_worker_in_process:
         yield
         return
-    worker = build_worker(ports, settings.worker_concurrency, metrics, timedelta(seconds=settings.job_lease_seconds))
+    worker = build_worker(ports, settings.worker_concurrency, metrics, *_timings(settings))
     async with pruning(ports, settings), anyio.create_task_group() as group:
         group.start_soon(worker.run)
         try:
@@ -90,7 +101,7 @@ async def in_process_worker(
 async def run_worker(settings: Settings, concurrency: int) -> None:
     """`stage1 worker`: claim and run jobs until SIGTERM or Ctrl-C, then finish or release the ones in hand."""
     async with open_ports(settings) as ports:
-        worker = build_worker(ports, concurrency, lease=timedelta(seconds=settings.job_lease_seconds))
+        worker = build_worker(ports, concurrency, None, *_timings(settings))
         async with anyio.create_task_group() as group:
 
             async def on_signals() -> None:

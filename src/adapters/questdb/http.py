@@ -92,8 +92,9 @@ class QuestDBHttp:
         if isinstance(exc, httpx.TimeoutException | TimeoutError):
             return StoreTimeout(f"the QuestDB query ran past its timeout of {timeout or self.timeout:g} s",
                                 {"timeout": timeout or self.timeout})
-        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-            return UpstreamError("QuestDB closed the connection mid-answer", {"questdb": str(exc) or repr(exc)})
+        if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+            # Reset, cut or closed without an answer: QuestDB went away (killed, restarting), it did not refuse.
+            return StoreUnavailable("QuestDB closed the connection mid-answer", {"error": str(exc) or repr(exc)})
         return UpstreamError(f"QuestDB request failed: {exc}", {"questdb": str(exc) or repr(exc)})
 
     async def close(self) -> None:

@@ -93,6 +93,29 @@ async def test_a_handler_result_completes_the_job(queue: CountingQueue, clock: F
     assert worker.metrics.value("completed", "noop") == 1
 
 
+async def test_an_attempt_that_found_a_store_unreachable_waits_the_outage_delay_so_its_attempts_outlast_a_restart(
+    queue: CountingQueue, clock: FakeClock
+) -> None:
+    async def store_down(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        raise StoreUnavailable("QuestDB is unreachable")
+
+    job = await submit(queue, clock, max_attempts=3)
+    worker = make_worker(queue, JobHandlers({"noop": store_down}), clock, outage_backoff=timedelta(seconds=10))
+
+    assert await worker.drain() == 1
+    first = await stored(queue, job)
+    assert first.status is JobStatus.PENDING and first.run_after == clock.now() + timedelta(seconds=10)
+    clock.advance(9.9)
+    assert await worker.drain() == 0, "not retried while the store may still be restarting"
+    clock.advance(0.1)
+    assert await worker.drain() == 1
+    second = await stored(queue, job)
+    assert second.status is JobStatus.PENDING and second.run_after == clock.now() + timedelta(seconds=20)
+    clock.advance(20)
+    assert await worker.drain() == 1
+    assert (await stored(queue, job)).status is JobStatus.FAILED
+
+
 async def test_a_failing_handler_is_retried_with_exponential_backoff_then_fails(
     queue: CountingQueue, clock: FakeClock
 ) -> None:
