@@ -5,8 +5,12 @@ Each repeat: a dataset with two runs and three simulations (six measurements) is
 server that committed the delete is killed at once. A worker that hangs after its first drop (dropped, name
 not yet freed) is killed in the middle of the job. A new server re-creates the slug, which gets a `_2` name
 because the old one is still held. Then one real
-`stage1 worker` finishes it: every measurement of the deleted records is gone, the re-created dataset's rows
-are intact, and the orphans route finds nothing unowned or missing."""
+worker (`stage1 worker`'s, in drop_worker_process.py) finishes it: every measurement of the deleted records is gone, the re-created dataset's rows
+are intact, and the orphans route finds nothing unowned or missing.
+
+Each repeat starts two processes a repeat ahead, so their start-ups (tens of seconds each on a loaded machine)
+overlap work: a server, and a worker that finishes its repeat's drop job (it waits for a `go` on its stdin)
+and, armed, is the one killed mid-drop in the repeat after."""
 
 from __future__ import annotations
 
@@ -102,16 +106,37 @@ def test_killed_after_the_commit_and_in_the_middle_of_dropping_nothing_is_left_b
     started = time.monotonic()
     prefixes: list[str] = []
     serve = Serve(production_env, tmp_path).ready()
-    processes: list[subprocess.Popen[Any]] = [serve.process]
+    hanging = subprocess.Popen(
+        [sys.executable, str(HANGING_WORKER)], env=production_env, cwd=tmp_path, stdout=subprocess.PIPE
+    )
+    processes: list[subprocess.Popen[Any]] = [serve.process, hanging]
+
+    def spare() -> tuple[Serve, subprocess.Popen[Any]]:
+        """A server and a worker waiting for its `go`, for a later repeat."""
+        worker = subprocess.Popen(
+            [sys.executable, str(HANGING_WORKER), "--on-go"], env=production_env, cwd=tmp_path,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )
+        restarted = Serve(production_env, tmp_path)
+        processes.extend([restarted.process, worker])
+        return restarted, worker
+
     try:
+        spares = [spare()]
         for repeat in range(REPEATS):
-            # The next server and the worker that will be killed mid-drop start now, so their start-up overlaps
-            # this repeat's work; the worker waits for a job, and the drop job is the first there is.
-            restarted = Serve(production_env, tmp_path)
-            hanging = subprocess.Popen(
-                [sys.executable, str(HANGING_WORKER)], env=production_env, cwd=tmp_path, stdout=subprocess.PIPE
-            )
-            processes += [restarted.process, hanging]
+            # The server that takes over after the kill and the worker that finishes this repeat were started a
+            # repeat ahead, so their start-up overlaps work rather than waiting for it. The worker killed mid-drop
+            # is the one that finished the repeat before (armed now), or, in the first repeat, one that hangs from
+            # the start; the drop job is the first job there is.
+            if repeat + 1 < REPEATS:
+                spares.append(spare())
+            restarted, worker = spares.pop(0)
+            if repeat:
+                assert hanging.stdin is not None and hanging.stdout is not None
+                hanging.stdin.write(b"hang\n")
+                hanging.stdin.flush()
+                assert select.select([hanging.stdout], [], [], 60)[0], "the worker did not arm"
+                assert hanging.stdout.readline() == b"armed\n"
             slug = f"kill_{uuid.uuid4().hex[:8]}"
             prefixes.append(slug)
             owned = dataset_with_two_runs_and_three_simulations(serve, slug)
@@ -138,14 +163,14 @@ def test_killed_after_the_commit_and_in_the_middle_of_dropping_nothing_is_left_b
             again = serve.post("/api/datasets", {"dataset_slug": slug, "record_questdb": True, "ohlcv_csv": BARS})
             assert again["ohlcv_measurement"] == f"{slug}_ohlcv_2"  # the old name is held until its drop is done
 
-            worker = subprocess.Popen([str(BIN / "stage1"), "worker"], env=production_env, cwd=tmp_path)
-            processes.append(worker)
+            assert worker.stdin is not None
+            worker.stdin.write(b"go\n")
+            worker.stdin.flush()
             deadline = time.monotonic() + 180  # a loaded machine starts a worker in tens of seconds
             while (job := drop_job(serve))["status"] != "COMPLETED":
                 assert time.monotonic() < deadline and job["status"] in ("PENDING", "RUNNING"), job
                 time.sleep(0.1)
-            worker.terminate()
-            worker.wait(timeout=30)
+            hanging = worker  # armed, it is the worker killed mid-drop in the next repeat
             step(started, "drop completed by a new worker")
 
             assert tables(questdb, slug) == {f"{slug}_ohlcv_2"}, repeat
