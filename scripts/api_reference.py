@@ -63,7 +63,8 @@ def _cell(text: str) -> str:
 
 
 def render(document: dict[str, Any]) -> str:
-    lines = [INTRO]
+    # The document's own description: what has no operation of its own, such as the WebSocket route.
+    lines = [INTRO, (document.get("info", {}).get("description") or "").strip() + "\n"]
     by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for path, item in document["paths"].items():
         for method in METHODS:

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         "from one of them is keyed (rate limits, lockout) on the client X-Forwarded-For names; default: none.",
     )
     session_ttl_days: int = Field(1, description="Lifetime of a browser session (POST /api/auth/session).")
+    ws_auth_seconds: float = Field(
+        5.0, gt=0, description="How long a WebSocket stream with no token in its handshake waits for the first "
+        "message `{\"token\": ...}` before closing with 4401.",
+    )
+    ws_send_seconds: float = Field(
+        10.0, gt=0, description="How long one WebSocket message may wait for a client that stopped reading "
+        "(its socket buffers full) before the stream is closed with 4408 (the client resumes with last_event_id).",
+    )
     rate_limit_per_minute: int = Field(
         600, description="Requests per minute per validated token, or per client address without one."
     )

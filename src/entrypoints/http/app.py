@@ -28,6 +28,7 @@ from entrypoints.http import (
     runs,
     search,
     simulations,
+    streams,
     use_cases,
 )
 from entrypoints.http.access_log import access_log
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             operations.router,
             auth.router,
             events.router,
+            streams.router,
             deletes.maintenance_router,
             metrics.metrics,
             *browser_routers(),

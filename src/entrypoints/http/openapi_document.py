@@ -31,7 +31,7 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 
 from domain.values import GRANULARITY_PATTERN, MEASUREMENT_PATTERN, SLUG_PATTERN
-from entrypoints.http import auth, examples, updates
+from entrypoints.http import auth, examples, streams, updates
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import MEANINGS
 from entrypoints.http.inputs import MAX_KEY_LENGTH
@@ -115,6 +115,8 @@ def with_full_openapi(app: Litestar) -> Litestar:
     """Complete the app's OpenAPI document in place; `/schema` and `stage1 openapi` serve the result."""
     document = app.openapi_schema
     _add_components(document.components)
+    # OpenAPI has no operation for a WebSocket route: the document's description tells of it.
+    document.info.description = f"{document.info.description}\n\n{streams.described()}"
     for route in app.routes:
         item = (document.paths or {}).get(route.path_format)
         if not isinstance(route, HTTPRoute) or item is None:
