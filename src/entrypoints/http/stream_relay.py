@@ -38,15 +38,16 @@ class Closing:
 
 
 class StreamMessage(msgspec.Struct):
-    """One event as a text message; `id` is what `?last_event_id=` resumes after."""
+    """One event as a text message; `id` is what `?last_event_id=` resumes after, null on a live-only event
+    (a job's progress), which is not stored and so never replayed (as the SSE feed sends it without an id)."""
 
-    id: int
+    id: int | None
     type: str
     data: dict[str, Any]
 
 
 def encoded(event: Event) -> str:
-    return msgspec.json.encode(StreamMessage(event.id, event.type, event.data)).decode()
+    return msgspec.json.encode(StreamMessage(event.id if event.kept else None, event.type, event.data)).decode()
 
 
 async def relay(socket: WebSocket[Any, Any, Any], events: AsyncIterator[Event], send_seconds: float) -> Closing | None:

@@ -52,7 +52,8 @@ def described() -> str:
 
 `GET /ws/streams/{{dataset_slug}}`, upgraded to a WebSocket: the events of
 `GET /api/events?dataset=<slug>` for that dataset (its slug or its id), its runs, simulations and jobs, in id order,
-as JSON text messages `{{"id": 12, "type": "dataset.updated", "data": {{...}}}}`.
+as JSON text messages `{{"id": 12, "type": "dataset.updated", "data": {{...}}}}`. `id` is null on a job's progress,
+which is sent live only and never replayed.
 
 - `?last_event_id=<id>` resumes after that event (the last `id` the client saw); without it, from now on.
 - Auth, when tokens are required: the `X-Stage1-Token` header (or `Authorization: Bearer`), the browser session
