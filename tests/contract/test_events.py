@@ -239,3 +239,26 @@ async def test_an_event_id_whose_transaction_aborted_is_skipped_at_once(jobs: Ba
     await feed.aclose()  # type: ignore[attr-defined]
     assert [e.data["n"] for e in after] == ["after"]
     assert anyio.current_time() - started < 1
+
+
+@pytest.mark.parametrize("jobs_backend", POSTGRES_ONLY, indirect=True)
+async def test_a_feed_that_starts_while_an_earlier_event_is_uncommitted_still_delivers_it(jobs: Backend) -> None:
+    await jobs.feed.publish("dataset.updated", {"n": "first"})
+    conn, tx = await _hold_an_event_open(jobs._pg_url)  # type: ignore[arg-type]
+    await jobs.feed.publish("dataset.updated", {"n": "after"})
+    started_now = await jobs.another_feed()  # a server that starts while the slow transaction runs
+    got: list[Event] = []
+
+    async def read() -> None:
+        with anyio.fail_after(10):
+            async for event in started_now.subscribe(None, last_event_id=0):
+                got.append(event)
+                if len(got) == 3:
+                    return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read)
+        await anyio.sleep(0.5)
+        await tx.commit()  # type: ignore[attr-defined]
+        await conn.close()  # type: ignore[attr-defined]
+    assert [e.data["n"] for e in got] == ["first", "slow", "after"]

@@ -144,8 +144,7 @@ class PostgresEventFeed(FanoutFeed):
             try:
                 await self._ensure_listening()
                 if not self._started.is_set():
-                    row = await self._pool.fetchrow("SELECT coalesce(max(event_id), 0) FROM stage1_events")
-                    self._fanout.delivered = int(row[0])
+                    self._fanout.delivered = await self._settled_latest()
                     self._started.set()
                 while await self._deliver_new():
                     pass
@@ -166,6 +165,16 @@ class PostgresEventFeed(FanoutFeed):
                 log.warning("event listener failed, reconnecting in %.1fs: %s", pause, exc)
                 await self._close_listener()
                 await asyncio.sleep(pause)
+
+    async def _settled_latest(self) -> int:
+        """The newest event id, once every id below it is settled: a transaction still writing events when the
+        feed starts may hold a smaller id, which must not fall below the start (it would never be delivered)."""
+        row = await self._pool.fetchrow(
+            "SELECT coalesce(max(event_id), 0) AS latest, pg_current_snapshot()::text AS snapshot FROM stage1_events"
+        )
+        while not await self._pool.fetchval(_SNAPSHOT_SETTLED, row["snapshot"]):  # noqa: ASYNC110 - polls Postgres
+            await asyncio.sleep(self.gap_poll)
+        return int(row["latest"])
 
     async def _ensure_listening(self) -> None:
         if self._listener is not None and not self._listener.is_closed():
