@@ -132,6 +132,7 @@ export STAGE1_TEST_POSTGRES_URL="postgresql+asyncpg://stage1:stage1@127.0.0.1:$P
 export STAGE1_TEST_QUESTDB_HTTP="http://127.0.0.1:$QDB_HTTP_PORT"
 export STAGE1_TEST_QUESTDB_ILP="127.0.0.1:$QDB_ILP_PORT"
 export STAGE1_TEST_QUESTDB_PG="postgresql://stage1_reader:stage1_reader@127.0.0.1:$QDB_PG_PORT/qdb"
+export STAGE1_TEST_QUESTDB_JAR="$DIR/questdb/questdb-$QUESTDB_VERSION.jar"
 ENV
   cat "$DIR/env.sh"
 }

@@ -31,7 +31,7 @@ from tests.integration.serve_processes import BIN, free_port, need, stop, wait_h
 from adapters.jobs.pg import asyncpg_dsn
 from adapters.sql import migrate
 
-ROWS = 300_000
+ROWS = 200_000
 REPEATS = 3
 DOWN_SECONDS = 5.0
 PATIENCE = "15"  # the patient worker's first wait after an outage: the hasty one is done well before it ends
