@@ -222,7 +222,7 @@ async def queue_noops(database_url: str, count: int) -> list[str]:
 async def job_rows(database_url: str) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        sql = "SELECT job_id::text AS job_id, status, attempts, type, worker_id FROM stage1_jobs"
+        sql = "SELECT job_id::text AS job_id, status, attempts, type, worker_id, result::text FROM stage1_jobs"
         return list(await connection.fetch(sql))
     finally:
         await connection.close()
@@ -272,7 +272,9 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
             random.shuffle(order)
             with ThreadPoolExecutor(8) as pool:
                 noop_ids = pool.submit(asyncio.run, queue_noops(database_url, noops))
-                submitted = list(pool.map(submit, order)) + noop_ids.result()
+                queued = list(pool.map(submit, order))
+                submitted = queued + noop_ids.result()
+            job_of = dict(zip(order, queued, strict=True))
             deadline = time.monotonic() + args.max_seconds
             while True:
                 rows = asyncio.run(job_rows(database_url))
@@ -308,7 +310,13 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
                             break
                         time.sleep(0.2)
                     if landed != expected:
-                        failures.append(f"{measurement}: {landed} rows landed, {expected} expected")
+                        query = {"query": f"SELECT DISTINCT cast(timestamp AS long) / 1000000 FROM '{measurement}'"}
+                        seen = {row[0] for row in questdb.get("/exec", params=query).json().get("dataset", [])}
+                        lost = [n for n in range(number, imports, MEASUREMENTS)
+                                if START + 3600 * n * BARS_PER_IMPORT not in seen]
+                        results = [by_id[job_of[n]]["result"] for n in lost if job_of[n] in by_id]
+                        failures.append(f"{measurement}: {landed} rows landed, {expected} expected; "
+                                        f"imports {lost} missing, their jobs' results {results}")
             runs = httpx.get(f"{urls[1 % len(urls)]}/api/runs", timeout=60,
                              params={"dataset_slug": slug, "limit": 1, "count": "true"}).json()
             if runs.get("total") != saves:
