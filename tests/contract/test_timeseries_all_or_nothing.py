@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import anyio
 import pyarrow as pa
 import pytest
 from tests.contract.timeseries_fixtures import MINUTE_NS, START_NS, Harness, ohlcv, read_all
@@ -70,6 +71,22 @@ async def test_a_complete_append_still_adds_its_rows_and_columns(harness: Harnes
     assert report.rows_written == 3
     assert info is not None and info.row_count == 1_003
     assert [column.name for column in info.columns][-1] == "vwap"
+
+
+async def test_appends_that_create_one_measurement_at_once_keep_every_writers_rows(harness: Harness) -> None:
+    """Concurrent first writes to a new name: whichever lands first creates it, the others append to it."""
+    name = harness.name("together")
+    writers = 4
+    frames = [ohlcv(500, start_ns=START_NS + index * 500 * MINUTE_NS, seed=index) for index in range(writers)]
+    async with anyio.create_task_group() as group:
+        for frame in frames:
+            group.start_soon(lambda frame=frame: harness.store.write(name, _once(frame), kind=FrameKind.OHLCV))
+
+    rows, _ = await read_all(harness.store, RangeQuery(name))  # type: ignore[arg-type]
+    assert rows.num_rows == writers * 500
+    assert sorted(rows.column("open").to_pylist()) == sorted(
+        value for frame in frames for value in frame.column("open").to_pylist()
+    )
 
 
 async def _once(table: pa.Table) -> AsyncIterator[pa.RecordBatch]:

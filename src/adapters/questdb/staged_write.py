@@ -32,6 +32,7 @@ from adapters.series.sampling import partition_by
 from adapters.series.schema import check_keys, conform, dedup_keys, normalize, time_bounds
 from application.series_ports import WriteReport
 from application.store_types import SYMBOL, column_type_for
+from domain.errors import UpstreamError
 from domain.frames import TIMESTAMP, FrameKind, WriteMode
 from domain.values import MeasurementName
 
@@ -110,9 +111,17 @@ class StagedWrite:
     async def _swap(self, name: str, mode: WriteMode, types: dict[str, str]) -> None:
         current = None if mode is WriteMode.REPLACE else await self._columns(name)
         if current is None:
-            await self._http.exec(f"DROP TABLE IF EXISTS {sql.table(name)}")
-            await self._http.exec(f"RENAME TABLE {sql.table(self._staging)} TO {sql.table(name)}")
-            return
+            if mode is WriteMode.REPLACE:
+                await self._http.exec(f"DROP TABLE IF EXISTS {sql.table(name)}")
+            try:
+                await self._http.exec(f"RENAME TABLE {sql.table(self._staging)} TO {sql.table(name)}")
+                return
+            except UpstreamError:
+                # Two appends to a measurement that did not exist yet: the other one's rename won, and
+                # dropping its table here would lose its rows. Append to it like to any existing one.
+                current = None if mode is WriteMode.REPLACE else await self._columns(name)
+                if current is None:
+                    raise
         for column, store_type in types.items():
             if column not in current:
                 await self._http.exec(sql.add_column(name, column, store_type))
