@@ -361,9 +361,12 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
             for probe in probes:
                 if probe.failures:
                     failures.append(f"{probe.url}/api/health failed {len(probe.failures)} times: {probe.failures[0]}")
+            # A finished job no longer names its worker; its RUNNING event on the feed does.
+            holders = {data["job_id"]: data.get("worker_id") for _, kind, data in feeds[0].events
+                       if kind == "job.updated" and data.get("status") == "RUNNING"}
             per_worker: dict[str, int] = {}
-            for row in rows:
-                per_worker[row["worker_id"]] = per_worker.get(row["worker_id"], 0) + 1
+            for holder in holders.values():
+                per_worker[str(holder)] = per_worker.get(str(holder), 0) + 1
             return Round(len(submitted), seconds, failures, len(first), sum(p.answered for p in probes),
                          1000 * max(p.slowest for p in probes), sorted(per_worker.values(), reverse=True))
     finally:
