@@ -145,6 +145,25 @@ async def test_appending_adds_new_keys_and_replaces_known_ones(harness: Harness)
     assert back.column("open").to_pylist() == [100.0 + i for i in range(5)] + [100.25 + i for i in range(10)]
 
 
+async def test_rows_read_back_in_time_order_whatever_order_the_writes_came_in(harness: Harness) -> None:
+    name = harness.name("order")
+    minutes = [ohlcv(10, start_ns=START_NS + 10 * MINUTE_NS), ohlcv(10, start_ns=START_NS + 20 * MINUTE_NS)]
+    for frame in minutes:  # each write strictly after the last: DuckDB reads these as stored, unsorted
+        await harness.store.write(name, stream(frame, 3), kind=FrameKind.OHLCV)
+    first, _ = await read_all(harness.store, RangeQuery(name, columns=["open"], limit=4))
+    assert first.column("open").to_pylist() == [100.0, 101.0, 102.0, 103.0]
+
+    shuffled = ohlcv(5, seed=0.5).take([3, 0, 4, 1, 2])
+    await harness.store.write(name, stream(shuffled, 2), kind=FrameKind.OHLCV)  # earlier rows, out of order
+    await harness.store.write(name, stream(ohlcv(1, start_ns=START_NS + 12 * MINUTE_NS, seed=9)), kind=FrameKind.OHLCV)
+
+    back, _ = await read_all(harness.store, RangeQuery(name))
+    stamps = back.column("timestamp").cast(pa.int64()).to_pylist()
+    assert stamps == sorted(stamps) and len(stamps) == 25
+    assert back.column("open").to_pylist()[:7] == [100.5 + i for i in range(5)] + [100.0, 101.0]
+    assert back.column("open").to_pylist()[7] == 109.0  # the upserted bar, in its place
+
+
 async def test_replace_mode_drops_what_was_there(harness: Harness) -> None:
     name = harness.name("replace")
     await harness.store.write(name, stream(ohlcv(20)), kind=FrameKind.OHLCV)

@@ -14,6 +14,10 @@ CATALOG_DDL: Final = (
     f"CREATE TABLE IF NOT EXISTS {CATALOG} "
     "(name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, dedup_keys VARCHAR NOT NULL, symbols VARCHAR NOT NULL)"
 )
+# Whether a measurement's rows are stored in time order (each write appended strictly later, increasing
+# times), so a range read may skip its sort: DuckDB scans in insertion order (preserve_insertion_order).
+# Files from before this column read as FALSE: sorted on read, as they always were.
+CATALOG_IN_ORDER_DDL: Final = f"ALTER TABLE {CATALOG} ADD COLUMN IF NOT EXISTS in_time_order BOOLEAN DEFAULT FALSE"
 
 _TYPES: Final = {
     "TIMESTAMP": "TIMESTAMP", "LONG": "BIGINT", "DOUBLE": "DOUBLE", "VARCHAR": "VARCHAR",
@@ -65,11 +69,15 @@ def range_sql(
     equals: Mapping[str, Any],
     limit: int | None,
     keys: Sequence[str],
+    in_time_order: bool = False,
 ) -> tuple[str, list[Any]]:
+    """A range in time order: sorted by DuckDB, or as stored when the rows are known to be stored in it
+    (no sort, and the first rows stream while the scan goes on)."""
     where, params = _where(low, high, equals)
     order = ", ".join(quote(key) for key in [TIMESTAMP, *(key for key in keys if key != TIMESTAMP)])
     projection = ", ".join(quote(name) for name in columns)
-    sql = f"SELECT {projection} FROM {quote(measurement)}{where} ORDER BY {order}{_limit(limit, params)}"
+    sorting = "" if in_time_order else f" ORDER BY {order}"
+    sql = f"SELECT {projection} FROM {quote(measurement)}{where}{sorting}{_limit(limit, params)}"
     return sql, params
 
 

@@ -21,8 +21,8 @@ import duckdb
 import pyarrow as pa
 
 from adapters.duckdb.read_only import guarded, run_query, stream_query
-from adapters.duckdb.sql import CATALOG, CATALOG_DDL, quote, range_sql, sample_sql
-from adapters.duckdb.writer import TableWriter, catalog_entry, column_types
+from adapters.duckdb.sql import CATALOG, CATALOG_DDL, CATALOG_IN_ORDER_DDL, quote, range_sql, sample_sql
+from adapters.duckdb.writer import TableWriter, TimeOrder, catalog_entry, column_types, forget_time_order
 from adapters.frames.encoders import encode
 from adapters.series.fingerprint import ReadBackFingerprints
 from adapters.series.read_only_sql import SqlGate
@@ -70,7 +70,9 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
     def _database(self) -> duckdb.DuckDBPyConnection:
         with self._open_lock:
             if self._connection is None:
-                config: dict[str, Any] = {"enable_external_access": False}
+                # Insertion order kept (DuckDB's default, pinned): range reads of a table stored in time order
+                # skip their sort (see CATALOG_IN_ORDER_DDL).
+                config: dict[str, Any] = {"enable_external_access": False, "preserve_insertion_order": True}
                 if self._threads:
                     config["threads"] = self._threads
                 if self._memory_limit_mb:
@@ -87,6 +89,7 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
                         f"cannot open the DuckDB file {self._path}{why}", {"duckdb": str(exc)[:300]}
                     ) from exc
                 connection.execute(CATALOG_DDL)
+                connection.execute(CATALOG_IN_ORDER_DDL)
                 self._connection = connection
             return self._connection
 
@@ -134,12 +137,13 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
         check_query(query)
         cursor = await anyio.to_thread.run_sync(self._cursor)
         try:
-            def start() -> Any:
-                sql, params = self._plan(cursor, query)
-                return cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+            def start() -> tuple[Any, bool]:
+                sql, params, as_stored = self._plan(cursor, query)
+                return cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS), as_stored
 
-            reader = await anyio.to_thread.run_sync(guarded, cursor, query.timeout, start)
+            reader, as_stored = await anyio.to_thread.run_sync(guarded, cursor, query.timeout, start)
             schema = _stored_schema(reader.schema)
+            order = TimeOrder() if as_stored else None
             yielded = False
             while True:
                 batch = await anyio.to_thread.run_sync(
@@ -148,6 +152,12 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
                 if batch is None:
                     break
                 if batch.num_rows:
+                    if order is not None and not order.follows(batch):
+                        await self._run(lambda c: forget_time_order(c, query.measurement))
+                        raise StoreUnavailable(
+                            f"the rows of {query.measurement} are not stored in time order; read them again",
+                            {"measurement": query.measurement},
+                        )
                     yielded = True
                     yield batch.cast(schema)
             if not yielded:
@@ -156,7 +166,9 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(cursor.close)
 
-    def _plan(self, cursor: duckdb.DuckDBPyConnection, query: RangeQuery) -> tuple[str, list[Any]]:
+    def _plan(self, cursor: duckdb.DuckDBPyConnection, query: RangeQuery) -> tuple[str, list[Any], bool]:
+        """The statement of a range query, and whether it reads the rows as stored (no sort: they are
+        stored in time order) rather than sorted by DuckDB."""
         types = column_types(cursor, query.measurement)
         if types is None:
             raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
@@ -168,12 +180,16 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
         }
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
         if query.sample_by is None:
-            keys = [key for key in catalog_entry(cursor, query.measurement)[0] if key in types]
-            return range_sql(query.measurement, columns, low, high, equals, query.limit, keys)
+            entry = catalog_entry(cursor, query.measurement)
+            keys = [key for key in entry.keys if key in types]
+            as_stored = entry.in_time_order
+            sql, params = range_sql(query.measurement, columns, low, high, equals, query.limit, keys, as_stored)
+            return sql, params, as_stored
         plan = aggregate_plan(query.sample_by, columns, types)
         bucket = Bucket.parse(query.sample_by.interval)
         integer = {name for name, store_type in types.items() if arrow_type(store_type) == pa.int64()}
-        return sample_sql(query.measurement, bucket, plan, integer, low, high, equals, query.limit)
+        sql, params = sample_sql(query.measurement, bucket, plan, integer, low, high, equals, query.limit)
+        return sql, params, False
 
     async def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
         async for chunk in encode(self.read(query), "csv", ts_unit):
@@ -259,7 +275,7 @@ def _describe(cursor: duckdb.DuckDBPyConnection, name: str) -> MeasurementInfo |
     types = column_types(cursor, name)
     if types is None:
         return None
-    keys, _ = catalog_entry(cursor, name)
+    keys = catalog_entry(cursor, name).keys
     stamp = quote(TIMESTAMP)
     count, first, last = cursor.execute(
         f"SELECT count(*), epoch_us(min({stamp})), epoch_us(max({stamp})) FROM {quote(name)}"

@@ -5,10 +5,11 @@ keys are replaced, as QuestDB's dedup does)."""
 from __future__ import annotations
 
 import json
-from typing import Final
+from typing import Final, NamedTuple
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from adapters.duckdb.sql import CATALOG, duckdb_type, quote
 from adapters.series.schema import check_keys, conform, dedup_keys, normalize, time_bounds
@@ -34,6 +35,7 @@ class TableWriter:
         self.first_ns: int | None = None
         self.last_ns: int | None = None
         self.open = False
+        self.in_time_order = True  # a new table starts in time order; see `_keep_time_order`
 
     def begin(self, mode: WriteMode) -> None:
         self.cursor.execute("BEGIN")
@@ -44,9 +46,10 @@ class TableWriter:
             return
         self.types = column_types(self.cursor, self.name)
         if self.types is not None:
-            keys, symbols = catalog_entry(self.cursor, self.name)
-            self.keys = keys or self.keys
-            self.symbols = symbols
+            entry = catalog_entry(self.cursor, self.name)
+            self.keys = entry.keys or self.keys
+            self.symbols = entry.symbols
+            self.in_time_order = entry.in_time_order
             stamp = quote(TIMESTAMP)
             rows = self.cursor.execute(f"SELECT epoch_us(max({stamp})) FROM {quote(self.name)}").fetchall()
             self.stored_max = None if rows[0][0] is None else int(rows[0][0]) * 1000
@@ -65,6 +68,7 @@ class TableWriter:
             frame = keep_last(frame, self.keys)
         low, high = time_bounds(frame)
         assert low is not None and high is not None
+        self._keep_time_order(frame, low)
         self.cursor.register(_INCOMING, frame)
         try:
             if self.stored_max is not None and low <= self.stored_max:
@@ -81,6 +85,17 @@ class TableWriter:
         self.last_ns = high if self.last_ns is None else max(self.last_ns, high)
         self.stored_max = high if self.stored_max is None else max(self.stored_max, high)
 
+    def _keep_time_order(self, frame: pa.Table, low: int) -> None:
+        """The table stays in time order only while each batch comes strictly after every stored row with
+        strictly increasing times; anything else (an upsert, a batch out of order) clears the mark for good."""
+        if not self.in_time_order:
+            return
+        after_stored = self.stored_max is None or low > self.stored_max
+        if after_stored and strictly_increasing(frame.column(TIMESTAMP)):
+            return
+        forget_time_order(self.cursor, self.name)
+        self.in_time_order = False
+
     def _create(self, frame: pa.Table) -> None:
         types = {
             column: column_type_for(self.kind, column, dtype)
@@ -93,9 +108,10 @@ class TableWriter:
         self.cursor.execute(f"CREATE TABLE {quote(self.name)} ({definitions})")
         self.symbols = [column for column, store_type in types.items() if store_type == SYMBOL]
         self.cursor.execute(
-            f"INSERT INTO {CATALOG} VALUES (?, ?, ?, ?)",
+            f"INSERT INTO {CATALOG} (name, kind, dedup_keys, symbols, in_time_order) VALUES (?, ?, ?, ?, TRUE)",
             [self.name, self.kind.value, json.dumps(self.keys), json.dumps(self.symbols)],
         )
+        self.in_time_order = True
         self.types = types
 
     def _widen(self, frame: pa.Table) -> None:
@@ -137,7 +153,7 @@ def column_types(cursor: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]
     ).fetchall()
     if not rows:
         return None
-    symbols = set(catalog_entry(cursor, name)[1])
+    symbols = set(catalog_entry(cursor, name).symbols)
     return {
         str(column): SYMBOL if column in symbols else store_type_of(str(data_type)) for column, data_type in rows
     }
@@ -156,8 +172,43 @@ def store_type_of(duckdb_name: str) -> str:
     return "VARCHAR"
 
 
-def catalog_entry(cursor: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[str]]:
-    rows = cursor.execute(f"SELECT dedup_keys, symbols FROM {CATALOG} WHERE name = ?", [name]).fetchall()
+class CatalogEntry(NamedTuple):
+    keys: list[str]
+    symbols: list[str]
+    in_time_order: bool
+
+
+def catalog_entry(cursor: duckdb.DuckDBPyConnection, name: str) -> CatalogEntry:
+    rows = cursor.execute(
+        f"SELECT dedup_keys, symbols, in_time_order FROM {CATALOG} WHERE name = ?", [name]
+    ).fetchall()
     if not rows:
-        return [TIMESTAMP], []
-    return list(json.loads(rows[0][0])), list(json.loads(rows[0][1]))
+        return CatalogEntry([TIMESTAMP], [], False)
+    keys, symbols, in_order = rows[0]
+    return CatalogEntry(list(json.loads(keys)), list(json.loads(symbols)), bool(in_order))
+
+
+def strictly_increasing(times: pa.ChunkedArray | pa.Array) -> bool:
+    values = times.combine_chunks() if isinstance(times, pa.ChunkedArray) else times
+    if len(values) < 2:
+        return True
+    return bool(pc.all(pc.greater(values[1:], values[:-1])).as_py())
+
+
+def forget_time_order(cursor: duckdb.DuckDBPyConnection, name: str) -> None:
+    cursor.execute(f"UPDATE {CATALOG} SET in_time_order = FALSE WHERE name = ?", [name])
+
+
+class TimeOrder:
+    """Checks, batch by batch, that rows read as stored come in strictly increasing time: the guard on a
+    read that skips its sort (a table marked in time order that is not would otherwise answer unsorted)."""
+
+    def __init__(self) -> None:
+        self.last: pa.Scalar | None = None
+
+    def follows(self, batch: pa.RecordBatch) -> bool:
+        times = batch.column(TIMESTAMP)
+        if self.last is not None and not pc.greater(times[0], self.last).as_py():
+            return False
+        self.last = times[len(times) - 1]
+        return strictly_increasing(times)
