@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Final
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from adapters.frames.arriving import wait_for
 from adapters.frames.detection import UploadFormat
 from adapters.frames.frame_reader import FrameReader, Source, input_stream
 from adapters.frames.normalize import FramePlan, canonical_type, is_time_like
@@ -94,6 +95,9 @@ def open_csv(
 
 def _first_block(source: Source, fmt: UploadFormat, block_size: int, max_columns: int) -> bytes:
     """The first `block_size` bytes of the text (decompressed), cut after the last line they complete."""
+    if not isinstance(source, bytes):
+        # An upload still arriving: its first block (one byte more, to know whether it is the whole text).
+        wait_for(source, block_size + 1 if fmt is UploadFormat.CSV else None)
     raw: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
     try:
         with raw, gzip.GzipFile(fileobj=raw) if fmt is UploadFormat.CSV_GZIP else nullcontext(raw) as text:
@@ -249,6 +253,7 @@ def _physical_line(source: Source, fmt: UploadFormat, error: InvalidInput) -> In
 
 
 def _nth_non_blank_line(source: Source, fmt: UploadFormat, record: int) -> int | None:
+    wait_for(source, None)
     raw: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
     with raw, gzip.GzipFile(fileobj=raw) if fmt is UploadFormat.CSV_GZIP else raw as handle:
         seen = 0

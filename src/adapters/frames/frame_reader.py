@@ -9,6 +9,7 @@ from typing import Any, Self
 
 import pyarrow as pa
 
+from adapters.frames.arriving import ArrivingFile, arrival_of, wait_for
 from adapters.frames.detection import HEAD_BYTES
 from adapters.frames.normalize import FramePlan
 from adapters.frames.positions import Position
@@ -131,6 +132,7 @@ def _row_index(error: InvalidInput, where: Position) -> int | None:
 def head(source: Source) -> bytes:
     if isinstance(source, bytes):
         return source[:HEAD_BYTES]
+    wait_for(source, HEAD_BYTES)
     with open(source, "rb") as handle:
         return handle.read(HEAD_BYTES)
 
@@ -140,12 +142,18 @@ def name_of(source: Source) -> str | None:
 
 
 def input_stream(source: Source) -> pa.NativeFile:
+    """The bytes from the start; an upload still arriving is read as it arrives (arriving.py)."""
     if isinstance(source, bytes):
         return pa.BufferReader(source)
+    arrival = arrival_of(source)
+    if arrival is not None:
+        return pa.PythonFile(ArrivingFile(source, arrival), mode="r")
     return pa.OSFile(os.fspath(source), "rb")
 
 
 def random_access(source: Source) -> pa.NativeFile:
+    """Random access needs the whole file: an upload still arriving is waited for."""
     if isinstance(source, bytes):
         return pa.BufferReader(source)
+    wait_for(source, None)
     return pa.memory_map(os.fspath(source), "r")

@@ -27,6 +27,7 @@ from entrypoints.http import deletes
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
+from entrypoints.http.arriving_import import arrives_raw, import_while_arriving
 from entrypoints.http.errors import STORE_ERRORS, WRITE_ERRORS, error_responses
 from entrypoints.http.examples import IMPORT_EXAMPLE, OHLCV_CSV
 from entrypoints.http.inputs import idempotency_key, is_json, is_multipart, media_type, sha256
@@ -162,10 +163,15 @@ async def import_frame(
     async with UploadSpool.for_request(
         request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
     ) as spool:
-        command, _ = await _import_request(request, spool, measurement, kind, mode, on_error, granularity)
-        if dry_run:
-            return msgspec.convert(await preview_import(command), s.ImportPreviewOut, from_attributes=True)
-        report = await import_frame(command)
+        if measurement and not dry_run and arrives_raw(request):
+            report = await import_while_arriving(
+                request, spool, import_frame, measurement, kind, mode, on_error, granularity
+            )
+        else:
+            command, _ = await _import_request(request, spool, measurement, kind, mode, on_error, granularity)
+            if dry_run:
+                return msgspec.convert(await preview_import(command), s.ImportPreviewOut, from_attributes=True)
+            report = await import_frame(command)
     ROWS_IMPORTED.labels(route="questdb.import").inc(report.rows_written)
     return msgspec.convert(report, s.ImportOut, from_attributes=True)
 

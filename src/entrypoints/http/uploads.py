@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +17,7 @@ import multipart
 import pyarrow.ipc as ipc
 from litestar import Request
 
+from adapters.frames.arriving import Arrival, register, release
 from adapters.frames.readers import read_json_rows
 from adapters.frames.spool_files import create_held, let_go
 from adapters.remote.url_fetch import fetch
@@ -27,6 +28,7 @@ from domain.remote_sources import FetchPolicy, shown
 from entrypoints.http.errors import PayloadTooLarge
 
 T = TypeVar("T")
+Receive = Callable[[], Awaitable[None]]
 
 # Parts that carry JSON (metadata, run, simulation) stay in memory; they are small by nature.
 MAX_FIELD_BYTES = 8 * 1024 * 1024
@@ -66,6 +68,7 @@ class UploadSpool:
     _files: list[Path] = field(default_factory=list)
     _kept: set[Path] = field(default_factory=set)
     _holders: list[int] = field(default_factory=list)
+    _arriving: list[Path] = field(default_factory=list)
     hashing: bool = True
     _digest: Any = field(default_factory=hashlib.sha256)
     _received: int = 0
@@ -89,6 +92,9 @@ class UploadSpool:
         self.discard()
 
     def discard(self) -> None:
+        for path in self._arriving:
+            release(path)
+        self._arriving.clear()
         for path in self._files:
             if path not in self._kept:
                 path.unlink(missing_ok=True)
@@ -126,6 +132,29 @@ class UploadSpool:
     async def body(self, request: Request[Any, Any, Any], name: str) -> SpooledPart:
         """A raw request body (CSV, CSV.gz, Parquet or Arrow IPC) to a file."""
         path, handle = self._new_file(".upload")
+        return await self._receive(request, name, path, handle, None)
+
+    def arriving_body(self, request: Request[Any, Any, Any], name: str) -> tuple[SpooledPart, Receive]:
+        """The file a raw body will be spooled to, and the call that receives it. The file is registered as
+        arriving from now until the body is in (adapters/frames/arriving.py), so it can be read while it is
+        written; leaving the spool ends that on every path."""
+        path, handle = self._new_file(".upload")
+        arrival = register(path)
+        self._arriving.append(path)
+
+        async def receive() -> None:
+            try:
+                await self._receive(request, name, path, handle, arrival)
+            except BaseException as exc:
+                arrival.finish(exc)
+                raise
+            arrival.finish()
+
+        return SpooledPart(name, None, request.headers.get("content-type"), path), receive
+
+    async def _receive(
+        self, request: Request[Any, Any, Any], name: str, path: Path, handle: Any, arrival: Arrival | None
+    ) -> SpooledPart:
         size = 0
         with handle:
             async for chunk in _chunks(request):
@@ -133,6 +162,9 @@ class UploadSpool:
                 self.digest(chunk)
                 handle.write(chunk)
                 size += len(chunk)
+                if arrival is not None:
+                    handle.flush()  # a reader of the arriving file reads the file, not this buffer
+                    arrival.grew(len(chunk))
         if size == 0:
             raise InvalidInput("the request body is empty", {"field": name})
         return SpooledPart(name, None, request.headers.get("content-type"), path, size=size)
