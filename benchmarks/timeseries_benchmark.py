@@ -303,13 +303,14 @@ class Bench:
     async def _load_predictions(self, measurement: str, rows: int) -> None:
         """Straight into QuestDB over ILP/HTTP with the store's own writer (its DDL, its pipelined flushes)."""
         from adapters.questdb.store import QuestDBTimeSeriesStore
+        from application.series_ports import WriteOptions
         from domain.frames import FrameKind
         from domain.values import MeasurementName
 
         store = QuestDBTimeSeriesStore(self.env["STAGE1_TEST_QUESTDB_HTTP"], wal_timeout=600.0)
         try:
             batches = ts_data.prediction_batches(rows)
-            await store.write(MeasurementName(measurement), batches, kind=FrameKind.PREDICTIONS)
+            await store.write(MeasurementName(measurement), batches, WriteOptions(kind=FrameKind.PREDICTIONS))
         finally:
             await store.close()
 

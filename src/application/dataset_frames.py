@@ -16,6 +16,7 @@ from application.series_ports import (
     SeriesCatalog,
     SeriesWriter,
     UploadReader,
+    WriteOptions,
     WriteReport,
 )
 from application.streams import OpenedStream, open_stream
@@ -76,7 +77,7 @@ async def write_frames(
                 fresh.append(measurement)
             before = await ports.fingerprints.fingerprint(measurement)
             report: WriteReport = await ports.writer.write(
-                measurement, aiter(stream), kind=kind, mode=mode, granularity=dataset.granularity
+                measurement, aiter(stream), WriteOptions(kind=kind, mode=mode, granularity=dataset.granularity)
             )
             written[kind] = report.rows_written
             info = await ports.catalog.describe(measurement)

@@ -22,7 +22,7 @@ from uuid import UUID
 import pyarrow as pa
 
 from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from application.series_ports import SeriesCatalog, SeriesWriter
+from application.series_ports import SeriesCatalog, SeriesWriter, WriteOptions
 from domain.errors import Conflict
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
@@ -169,7 +169,7 @@ async def landed_rows(
         return
     fresh = await catalog.describe(measurement) is None
     try:
-        report = await writer.write(measurement, rows, kind=kind, mode=WriteMode.APPEND)
+        report = await writer.write(measurement, rows, WriteOptions(kind=kind, mode=WriteMode.APPEND))
         yield report.rows_written
     except BaseException:
         if fresh:

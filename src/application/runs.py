@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any
-from uuid import UUID
+from typing import Any, Final
 
 from application.commands import AppendPredictions, SaveRun, described
 from application.datasets import find_dataset, unknown_dataset
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
 from application.ports import Clock, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
+from application.records import RecordKind, stale_marked
 from application.run_checks import checked_predictions, fill_fold_times
 from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
-from application.staleness import mark_stale
 from application.streams import open_stream
 from application.timeseries import RangeRows
 from domain.errors import Conflict, NotFound
@@ -144,9 +142,7 @@ async def list_runs(filters: RunFilter, page: PageRequest, *, uow: UnitOfWorkFac
     async with uow() as tx:
         if filters.dataset_id is None and filters.dataset_slug is not None and len(filters.dataset_slug) > 64:
             return Page([], 0, page.limit, page.offset, None)
-        found = await tx.runs.list(filters, page)
-        await mark_stale(tx, found.items)
-        return found
+        return await stale_marked(tx, await tx.runs.list(filters, page))
 
 
 async def runs_of_dataset(
@@ -154,26 +150,16 @@ async def runs_of_dataset(
 ) -> Page[WalkforwardRun]:
     async with uow() as tx:
         dataset = await find_dataset(tx, ref)
-        found = await tx.runs.list(
-            RunFilter(dataset.dataset_id, None, filters.status, filters.measurement, filters.search), page
-        )
-        await mark_stale(tx, found.items)
-        return found
+        of_dataset = RunFilter(dataset.dataset_id, None, filters.status, filters.measurement, filters.search)
+        return await stale_marked(tx, await tx.runs.list(of_dataset, page))
+
+
+RUNS: Final[RecordKind[WalkforwardRun]] = RecordKind("run", lambda tx: tx.runs)
+find_run = RUNS.find
 
 
 async def get_run(run_ref: str, *, uow: UnitOfWorkFactory) -> WalkforwardRun:
-    async with uow() as tx:
-        return await find_run(tx, run_ref)
-
-
-async def find_run(uow: UnitOfWork, run_ref: str) -> WalkforwardRun:
-    run = None
-    with contextlib.suppress(ValueError):
-        run = await uow.runs.get(UUID(run_ref))
-    if run is None:
-        raise NotFound(f"run {run_ref[:80]!r} not found", {"run_id": run_ref[:80]})
-    await mark_stale(uow, [run])
-    return run
+    return await RUNS.get(run_ref, uow)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,15 @@ from domain.values import MeasurementName
 
 
 @dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """How a frame lands: what it holds (its dedup keys and column types), append or replace, its bar width."""
+
+    kind: FrameKind = FrameKind.GENERIC
+    mode: WriteMode = WriteMode.APPEND
+    granularity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WriteReport:
     measurement: str
     rows_written: int
@@ -90,13 +99,8 @@ class SeriesWriter(Protocol):
     """
 
     async def write(
-        self,
-        measurement: MeasurementName,
-        batches: AsyncIterator[pa.RecordBatch],
-        *,
-        kind: FrameKind = FrameKind.GENERIC,
-        mode: WriteMode = WriteMode.APPEND,
-        granularity: str | None = None,
+        self, measurement: MeasurementName, batches: AsyncIterator[pa.RecordBatch],
+        options: WriteOptions = WriteOptions(),
     ) -> WriteReport: ...
 
     async def drop(self, measurement: MeasurementName) -> None: ...

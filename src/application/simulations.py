@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 import pyarrow as pa
@@ -14,10 +13,10 @@ import pyarrow as pa
 from application.commands import SaveSimulation, described
 from application.idempotency import earlier_answer, remember_answer
 from application.landing import Owner, landed_rows, reserved_measurement, settle
-from application.ports import Clock, IdGenerator, SimulationFilter, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, IdGenerator, SimulationFilter, UnitOfWorkFactory
+from application.records import RecordKind, stale_marked
 from application.runs import find_run
 from application.series_ports import RangeQuery, SeriesCatalog, SeriesReader, SeriesWriter, UploadReader
-from application.staleness import mark_stale
 from application.streams import collect, from_batches
 from application.timeseries import RangeRows
 from application.trade_tables import number_trades, trades_from_table, trades_to_batch
@@ -111,24 +110,15 @@ async def save_simulation(
 
 async def list_simulations(filters: SimulationFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[Simulation]:
     async with uow() as tx:
-        found = await tx.simulations.list(filters, page)
-        await mark_stale(tx, found.items)
-        return found
+        return await stale_marked(tx, await tx.simulations.list(filters, page))
+
+
+SIMULATIONS: Final[RecordKind[Simulation]] = RecordKind("simulation", lambda tx: tx.simulations)
+find_simulation = SIMULATIONS.find
 
 
 async def get_simulation(ref: str, *, uow: UnitOfWorkFactory) -> Simulation:
-    async with uow() as tx:
-        return await find_simulation(tx, ref)
-
-
-async def find_simulation(uow: UnitOfWork, ref: str) -> Simulation:
-    simulation = None
-    with contextlib.suppress(ValueError):
-        simulation = await uow.simulations.get(UUID(ref))
-    if simulation is None:
-        raise NotFound(f"simulation {ref[:80]!r} not found", {"simulation_id": ref[:80]})
-    await mark_stale(uow, [simulation])
-    return simulation
+    return await SIMULATIONS.get(ref, uow)
 
 
 async def trades_page(ref: str, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[Trade]:

@@ -25,6 +25,7 @@ from application.series_ports import (
     SeriesReader,
     SeriesWriter,
     UploadReader,
+    WriteOptions,
 )
 from application.streams import open_stream
 from domain.errors import InvalidInput, NotFound
@@ -111,7 +112,7 @@ async def import_frame(
         if progress is not None:
             await progress(0, frame.rows, WRITTEN)
             batches = _counting(batches, progress, frame.rows)
-        report = await writer.write(measurement, batches, kind=kind, mode=command.mode)
+        report = await writer.write(measurement, batches, WriteOptions(kind=kind, mode=command.mode))
     finally:
         await stream.aclose()
     if owned is not None:

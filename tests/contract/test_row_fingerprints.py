@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from tests.contract.timeseries_fixtures import MINUTE_NS, START_NS, Harness, make_store, ohlcv, stream
 
+from application.series_ports import WriteOptions
 from domain.frames import FrameKind, WriteMode
 
 pytestmark = [pytest.mark.anyio, pytest.mark.questdb]
@@ -40,7 +41,7 @@ async def _checksums_after(tmp_path: Path, steps: list[tuple[pa.Table, FrameKind
             before = await harness.store.fingerprint(name)
             seen[kind] = []
             for frame, frame_kind, mode in steps:
-                await harness.store.write(name, stream(frame), kind=frame_kind, mode=mode)
+                await harness.store.write(name, stream(frame), WriteOptions(kind=frame_kind, mode=mode))
                 after = await harness.store.fingerprint(name)
                 seen[kind].append((after.checksum, after.first_difference(before)))
                 before = after

@@ -10,7 +10,7 @@ import pytest
 from tests.contract.timeseries_fixtures import HOUR_NS, START_NS, Harness, ohlcv, stream
 
 from adapters.frames.timestamp_join import Beside, join_on_timestamp
-from application.series_ports import RangeQuery
+from application.series_ports import RangeQuery, WriteOptions
 from domain.frames import FrameKind
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +24,7 @@ def at(bar: int, minutes: int = 0) -> int:
 async def test_bars_meet_indicators_and_predictions_on_the_exact_timestamp_only(harness: Harness) -> None:
     store = harness.store
     bars, indicators, predictions = (harness.name(stem) for stem in ("bars", "ind", "wf"))
-    await store.write(bars, stream(ohlcv(BARS, step_ns=HOUR_NS), 7), kind=FrameKind.OHLCV)
+    await store.write(bars, stream(ohlcv(BARS, step_ns=HOUR_NS), 7), WriteOptions(kind=FrameKind.OHLCV))
     indicator_bars = [b for b in range(BARS) if b % 3]  # every third bar has a hole
     indicator_frame = pa.table(
         {
@@ -32,7 +32,7 @@ async def test_bars_meet_indicators_and_predictions_on_the_exact_timestamp_only(
             "sma": [float(b) for b in indicator_bars] + [999.0],  # the last row lies between two bars
         }
     )
-    await store.write(indicators, stream(indicator_frame, 5), kind=FrameKind.INDICATORS)
+    await store.write(indicators, stream(indicator_frame, 5), WriteOptions(kind=FrameKind.INDICATORS))
     predicted = [b for b in range(10, 21) if b != 15]
     prediction_frame = pa.table(
         {
@@ -43,7 +43,7 @@ async def test_bars_meet_indicators_and_predictions_on_the_exact_timestamp_only(
             "target": [1.0] * len(predicted),
         }
     )
-    await store.write(predictions, stream(prediction_frame, 4), kind=FrameKind.PREDICTIONS)
+    await store.write(predictions, stream(prediction_frame, 4), WriteOptions(kind=FrameKind.PREDICTIONS))
 
     def read(name: str, columns: list[str]) -> AsyncIterator[pa.RecordBatch]:
         return store.read(RangeQuery(measurement=name, from_ns=at(5), to_ns=at(25), columns=columns))

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from tests.contract.timeseries_fixtures import MINUTE_NS, START_NS, Harness, ohlcv, read_all
 
-from application.series_ports import RangeQuery
+from application.series_ports import RangeQuery, WriteOptions
 from domain.frames import FrameKind, WriteMode
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:questdb.Sender. Detected a burst")]
@@ -43,11 +43,11 @@ async def snapshot(harness: Harness, name: str) -> tuple[object, ...]:
 @pytest.mark.parametrize("mode", [WriteMode.APPEND, WriteMode.REPLACE])
 async def test_a_write_that_dies_midway_leaves_the_measurement_as_it_was(harness: Harness, mode: WriteMode) -> None:
     name = harness.name("midway")
-    await harness.store.write(name, _once(ohlcv(1_000)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, _once(ohlcv(1_000)), WriteOptions(kind=FrameKind.OHLCV))
     before = await snapshot(harness, name)
 
     with pytest.raises(ReaderDied):
-        await harness.store.write(name, dying_after(3), kind=FrameKind.OHLCV, mode=mode)
+        await harness.store.write(name, dying_after(3), WriteOptions(kind=FrameKind.OHLCV, mode=mode))
 
     assert await snapshot(harness, name) == before
 
@@ -55,17 +55,17 @@ async def test_a_write_that_dies_midway_leaves_the_measurement_as_it_was(harness
 async def test_a_new_measurement_whose_write_dies_is_not_created(harness: Harness) -> None:
     name = harness.name("never")
     with pytest.raises(ReaderDied):
-        await harness.store.write(name, dying_after(2), kind=FrameKind.OHLCV)
+        await harness.store.write(name, dying_after(2), WriteOptions(kind=FrameKind.OHLCV))
     assert await harness.store.describe(name) is None
     assert name not in [info.name for info in await harness.store.list_measurements(name[:12])]
 
 
 async def test_a_complete_append_still_adds_its_rows_and_columns(harness: Harness) -> None:
     name = harness.name("whole")
-    await harness.store.write(name, _once(ohlcv(1_000)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, _once(ohlcv(1_000)), WriteOptions(kind=FrameKind.OHLCV))
 
     wider = ohlcv(3, start_ns=START_NS + 2_000 * MINUTE_NS).append_column("vwap", pa.array([1.5, 2.5, 3.5]))
-    report = await harness.store.write(name, _once(wider), kind=FrameKind.OHLCV)
+    report = await harness.store.write(name, _once(wider), WriteOptions(kind=FrameKind.OHLCV))
 
     info = await harness.store.describe(name)
     assert report.rows_written == 3

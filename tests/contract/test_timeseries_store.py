@@ -29,7 +29,7 @@ from tests.contract.timeseries_fixtures import (
 )
 
 from adapters.series.schema import normalize
-from application.series_ports import RangeQuery, SampleBy
+from application.series_ports import RangeQuery, SampleBy, WriteOptions
 from domain.errors import Forbidden, InvalidInput, NotFound, StoreTimeout
 from domain.frames import FrameKind, WriteMode
 
@@ -90,7 +90,7 @@ async def test_a_written_frame_reads_back_exactly(harness: Harness) -> None:
     frame = ohlcv(50)
     # The time column may arrive anywhere; it is stored first, the rest keep their order.
     shuffled = frame.select(["open", "high", "timestamp", "low", "close", "volume"])
-    await harness.store.write(name, stream(shuffled, 7), kind=FrameKind.OHLCV, granularity="1m")
+    await harness.store.write(name, stream(shuffled, 7), WriteOptions(kind=FrameKind.OHLCV, granularity="1m"))
 
     back, _ = await read_all(harness.store, RangeQuery(name))
 
@@ -103,7 +103,7 @@ async def test_the_write_report_and_describe_give_rows_and_bounds(harness: Harne
     name = harness.name("bounds")
     frame = ohlcv(30, step_ns=HOUR_NS)
 
-    report = await harness.store.write(name, stream(frame, 8), kind=FrameKind.OHLCV, granularity="1h")
+    report = await harness.store.write(name, stream(frame, 8), WriteOptions(kind=FrameKind.OHLCV, granularity="1h"))
     info = await harness.store.describe(name)
 
     last = START_NS + 29 * HOUR_NS
@@ -122,8 +122,8 @@ async def test_a_retried_write_never_doubles_rows(harness: Harness) -> None:
     name = harness.name("retry")
     frame = ohlcv(100)
 
-    await harness.store.write(name, stream(frame, 30), kind=FrameKind.OHLCV)
-    again = await harness.store.write(name, stream(frame, 45), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(frame, 30), WriteOptions(kind=FrameKind.OHLCV))
+    again = await harness.store.write(name, stream(frame, 45), WriteOptions(kind=FrameKind.OHLCV))
 
     info = await harness.store.describe(name)
     back, _ = await read_all(harness.store, RangeQuery(name))
@@ -134,10 +134,10 @@ async def test_a_retried_write_never_doubles_rows(harness: Harness) -> None:
 
 async def test_appending_adds_new_keys_and_replaces_known_ones(harness: Harness) -> None:
     name = harness.name("append")
-    await harness.store.write(name, stream(ohlcv(10)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(10)), WriteOptions(kind=FrameKind.OHLCV))
     later = ohlcv(10, start_ns=START_NS + 5 * MINUTE_NS, seed=0.25)
 
-    report = await harness.store.write(name, stream(later), kind=FrameKind.OHLCV)
+    report = await harness.store.write(name, stream(later), WriteOptions(kind=FrameKind.OHLCV))
 
     back, _ = await read_all(harness.store, RangeQuery(name, columns=["open"]))
     assert (report.rows_written, report.first_ns) == (10, START_NS + 5 * MINUTE_NS)
@@ -166,7 +166,7 @@ async def test_rows_read_back_in_time_order_whatever_order_the_writes_came_in(ha
 
 async def test_replace_mode_drops_what_was_there(harness: Harness) -> None:
     name = harness.name("replace")
-    await harness.store.write(name, stream(ohlcv(20)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(20)), WriteOptions(kind=FrameKind.OHLCV))
     fresh = pa.table(
         {
             "timestamp": pa.array([START_NS + HOUR_NS, START_NS + 2 * HOUR_NS], pa.timestamp("ns")),
@@ -174,7 +174,7 @@ async def test_replace_mode_drops_what_was_there(harness: Harness) -> None:
         }
     )
 
-    report = await harness.store.write(name, stream(fresh), kind=FrameKind.INDICATORS, mode=WriteMode.REPLACE)
+    report = await harness.store.write(name, stream(fresh), WriteOptions(kind=FrameKind.INDICATORS, mode=WriteMode.REPLACE))
 
     back, _ = await read_all(harness.store, RangeQuery(name))
     info = await harness.store.describe(name)
@@ -185,7 +185,7 @@ async def test_replace_mode_drops_what_was_there(harness: Harness) -> None:
 
 async def test_columns_that_appear_later_are_added_and_missing_ones_read_as_null(harness: Harness) -> None:
     name = harness.name("widen")
-    await harness.store.write(name, stream(ohlcv(3)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(3)), WriteOptions(kind=FrameKind.OHLCV))
     wider = ohlcv(2, start_ns=START_NS + 3 * MINUTE_NS).append_column("vwap", pa.array([1.5, 2.5]))
     narrower = ohlcv(1, start_ns=START_NS + 5 * MINUTE_NS).drop_columns(["volume"])
 
@@ -204,7 +204,7 @@ async def test_columns_that_appear_later_are_added_and_missing_ones_read_as_null
 async def test_range_bounds_are_inclusive_and_columns_and_limit_apply(harness: Harness) -> None:
     name = harness.name("range")
     frame = ohlcv(10)
-    await harness.store.write(name, stream(frame), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(frame), WriteOptions(kind=FrameKind.OHLCV))
     bar = [START_NS + index * MINUTE_NS for index in range(10)]
 
     inside, _ = await read_all(harness.store, RangeQuery(name, from_ns=bar[2] - 1, to_ns=bar[5] + 999))
@@ -222,7 +222,7 @@ async def test_range_bounds_are_inclusive_and_columns_and_limit_apply(harness: H
 async def test_equals_filters_rows_by_a_value_typed_like_its_column(harness: Harness) -> None:
     name = harness.name("folds")
     frame = predictions([1, 2, 3], 5)
-    await harness.store.write(name, stream(frame, 4), kind=FrameKind.PREDICTIONS)
+    await harness.store.write(name, stream(frame, 4), WriteOptions(kind=FrameKind.PREDICTIONS))
 
     by_int, _ = await read_all(harness.store, RangeQuery(name, equals={"fold_number": 2}))
     by_text, _ = await read_all(harness.store, RangeQuery(name, equals={"fold_number": "2"}))
@@ -242,7 +242,7 @@ async def test_equals_filters_rows_by_a_value_typed_like_its_column(harness: Har
 
 async def test_equals_on_a_time_column_takes_epoch_nanoseconds_or_iso_text(harness: Harness) -> None:
     name = harness.name("timeeq")
-    await harness.store.write(name, stream(trades([0, 1, 2, 3])), kind=FrameKind.TRADES)
+    await harness.store.write(name, stream(trades([0, 1, 2, 3])), WriteOptions(kind=FrameKind.TRADES))
 
     by_nanos, _ = await read_all(harness.store, RangeQuery(name, equals={"entry_timestamp": START_NS + MINUTE_NS}))
     by_text, _ = await read_all(harness.store, RangeQuery(name, equals={"entry_timestamp": "2024-01-01T01:01:00Z"}))
@@ -253,7 +253,7 @@ async def test_equals_on_a_time_column_takes_epoch_nanoseconds_or_iso_text(harne
 
 async def test_a_text_filter_value_cannot_change_the_query(harness: Harness) -> None:
     name = harness.name("inject")
-    await harness.store.write(name, stream(trades([1, 2, 3, 4])), kind=FrameKind.TRADES)
+    await harness.store.write(name, stream(trades([1, 2, 3, 4])), WriteOptions(kind=FrameKind.TRADES))
 
     hostile, _ = await read_all(harness.store, RangeQuery(name, equals={"side": "long' OR '1'='1"}))
     quoted, _ = await read_all(harness.store, RangeQuery(name, equals={"side": "it's"}))
@@ -266,7 +266,7 @@ async def test_a_text_filter_value_cannot_change_the_query(harness: Harness) -> 
 
 async def test_an_unknown_column_is_invalid_input_listing_the_available_ones(harness: Harness) -> None:
     name = harness.name("unknown")
-    await harness.store.write(name, stream(ohlcv(3)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(3)), WriteOptions(kind=FrameKind.OHLCV))
 
     with pytest.raises(InvalidInput) as raised:
         await read_all(harness.store, RangeQuery(name, columns=["open", "nope"]))
@@ -279,7 +279,7 @@ async def test_sample_by_aggregates_ohlcv_into_calendar_buckets(harness: Harness
     name = harness.name("sample")
     # Eight 15-minute bars from 00:30: two fall in the 00:00 hour, four in 01:00, two in 02:00.
     frame = ohlcv(8, start_ns=START_NS + 30 * MINUTE_NS, step_ns=15 * MINUTE_NS)
-    await harness.store.write(name, stream(frame, 3), kind=FrameKind.OHLCV, granularity="15m")
+    await harness.store.write(name, stream(frame, 3), WriteOptions(kind=FrameKind.OHLCV, granularity="15m"))
 
     sampled, _ = await read_all(harness.store, RangeQuery(name, sample_by=OHLCV_AGGREGATES))
     bounded, _ = await read_all(
@@ -303,7 +303,7 @@ async def test_weekly_buckets_start_on_mondays_and_monthly_ones_on_the_first(har
     name = harness.name("calendar")
     # Hourly bars from Wednesday 2024-01-03 for 40 days.
     await harness.store.write(
-        name, stream(ohlcv(24 * 40, start_ns=START_NS + 2 * 24 * HOUR_NS, step_ns=HOUR_NS), 500), kind=FrameKind.OHLCV
+        name, stream(ohlcv(24 * 40, start_ns=START_NS + 2 * 24 * HOUR_NS, step_ns=HOUR_NS), 500), WriteOptions(kind=FrameKind.OHLCV)
     )
 
     weeks, _ = await read_all(harness.store, RangeQuery(name, sample_by=SampleBy("1w", {}), columns=["close"]))
@@ -318,7 +318,7 @@ async def test_weekly_buckets_start_on_mondays_and_monthly_ones_on_the_first(har
 
 async def test_sample_by_refuses_sums_of_text(harness: Harness) -> None:
     name = harness.name("badsum")
-    await harness.store.write(name, stream(trades([1, 2])), kind=FrameKind.TRADES)
+    await harness.store.write(name, stream(trades([1, 2])), WriteOptions(kind=FrameKind.TRADES))
 
     with pytest.raises(InvalidInput):
         await read_all(harness.store, RangeQuery(name, sample_by=SampleBy("1h", {"side": "sum"})))
@@ -338,7 +338,7 @@ async def test_export_csv_writes_every_time_column_in_the_unit_asked_for(
     harness: Harness, ts_unit: str, expected: str
 ) -> None:
     name = harness.name("export")
-    await harness.store.write(name, stream(trades([0, 2])), kind=FrameKind.TRADES)
+    await harness.store.write(name, stream(trades([0, 2])), WriteOptions(kind=FrameKind.TRADES))
 
     text = await export_text(harness.store, RangeQuery(name, columns=["entry_timestamp", "pnl"]), ts_unit)
 
@@ -357,7 +357,7 @@ async def test_export_csv_writes_every_time_column_in_the_unit_asked_for(
 
 async def test_export_csv_of_an_empty_range_is_just_the_header(harness: Harness) -> None:
     name = harness.name("emptyexport")
-    await harness.store.write(name, stream(ohlcv(3)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(3)), WriteOptions(kind=FrameKind.OHLCV))
 
     text = await export_text(harness.store, RangeQuery(name, from_ns=START_NS + HOUR_NS), "ms")
 
@@ -373,8 +373,8 @@ async def test_trades_keep_their_time_columns_and_dedup_by_trade_id(harness: Har
     first = trades([1, 2, 3, 4])
     retried = trades([3, 4, 5], price_shift=0.5)
 
-    await harness.store.write(name, stream(first, 2), kind=FrameKind.TRADES)
-    await harness.store.write(name, stream(retried), kind=FrameKind.TRADES)
+    await harness.store.write(name, stream(first, 2), WriteOptions(kind=FrameKind.TRADES))
+    await harness.store.write(name, stream(retried), WriteOptions(kind=FrameKind.TRADES))
 
     back, _ = await read_all(harness.store, RangeQuery(name))
     info = await harness.store.describe(name)
@@ -391,7 +391,7 @@ async def test_a_frame_without_the_dedup_key_is_refused(harness: Harness) -> Non
     frame = predictions([1], 3).drop_columns(["fold_number"])
 
     with pytest.raises(InvalidInput) as raised:
-        await harness.store.write(name, stream(frame), kind=FrameKind.PREDICTIONS)
+        await harness.store.write(name, stream(frame), WriteOptions(kind=FrameKind.PREDICTIONS))
 
     assert raised.value.details["missing_columns"] == ["fold_number"]
 
@@ -400,7 +400,7 @@ async def test_a_large_write_reads_back_in_several_batches(harness: Harness) -> 
     name = harness.name("large")
     frame = ohlcv(200_000, step_ns=MINUTE_NS)
 
-    report = await harness.store.write(name, stream(frame, 50_000), kind=FrameKind.OHLCV, granularity="1m")
+    report = await harness.store.write(name, stream(frame, 50_000), WriteOptions(kind=FrameKind.OHLCV, granularity="1m"))
 
     back, batches = await read_all(harness.store, RangeQuery(name))
     assert report.rows_written == 200_000
@@ -414,8 +414,8 @@ async def test_a_large_write_reads_back_in_several_batches(harness: Harness) -> 
 async def test_list_measurements_filters_by_prefix_and_sorts_by_name(harness: Harness) -> None:
     prefix = harness.name("ls", prefix="ctl_") + "_"
     for stem in ("b", "a"):
-        await harness.store.write(harness.name(stem, prefix=prefix), stream(ohlcv(2)), kind=FrameKind.OHLCV)
-    await harness.store.write(harness.name("outside"), stream(ohlcv(1)), kind=FrameKind.OHLCV)
+        await harness.store.write(harness.name(stem, prefix=prefix), stream(ohlcv(2)), WriteOptions(kind=FrameKind.OHLCV))
+    await harness.store.write(harness.name("outside"), stream(ohlcv(1)), WriteOptions(kind=FrameKind.OHLCV))
 
     listed = await harness.store.list_measurements(prefix)
 
@@ -429,7 +429,7 @@ async def test_list_measurements_filters_by_prefix_and_sorts_by_name(harness: Ha
 
 async def test_drop_removes_a_measurement_and_ignores_a_missing_one(harness: Harness) -> None:
     name = harness.name("drop")
-    await harness.store.write(name, stream(ohlcv(2)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(2)), WriteOptions(kind=FrameKind.OHLCV))
 
     await harness.store.drop(name)
     await harness.store.drop(name)
@@ -447,7 +447,7 @@ async def test_describe_of_a_missing_measurement_is_none(harness: Harness) -> No
 async def test_sample_rows_are_the_first_rows(harness: Harness) -> None:
     name = harness.name("samplerows")
     frame = ohlcv(20)
-    await harness.store.write(name, stream(frame), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(frame), WriteOptions(kind=FrameKind.OHLCV))
 
     assert (await harness.store.sample_rows(name, 5)).equals(frame.slice(0, 5))
 
@@ -457,7 +457,7 @@ async def test_sample_rows_are_the_first_rows(harness: Harness) -> None:
 
 async def test_the_read_only_query_answers_a_select(harness: Harness) -> None:
     name = harness.name("select")
-    await harness.store.write(name, stream(ohlcv(12)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(12)), WriteOptions(kind=FrameKind.OHLCV))
 
     counted = await harness.store.query(f"SELECT count(*) AS n FROM {name}", limit=10, timeout=10)
     limited = await harness.store.query(f"SELECT open FROM {name} ORDER BY timestamp", limit=3, timeout=10)
@@ -471,7 +471,7 @@ async def test_the_read_only_query_answers_a_select(harness: Harness) -> None:
 @pytest.mark.parametrize("statement", ["INSERT INTO {name} (timestamp, open) VALUES (0, 1.0)", "DROP TABLE {name}"])
 async def test_the_read_only_query_refuses_writes(harness: Harness, statement: str) -> None:
     name = harness.name("refuse")
-    await harness.store.write(name, stream(ohlcv(4)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(4)), WriteOptions(kind=FrameKind.OHLCV))
 
     with pytest.raises(Forbidden):
         await harness.store.query(statement.format(name=name), limit=10, timeout=10)
@@ -484,7 +484,7 @@ async def test_the_read_only_query_refuses_writes(harness: Harness, statement: s
 
 async def test_stream_sql_streams_the_rows_of_a_select(harness: Harness) -> None:
     name = harness.name("streamsql")
-    await harness.store.write(name, stream(ohlcv(70_000)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(ohlcv(70_000)), WriteOptions(kind=FrameKind.OHLCV))
 
     batches = [
         batch

@@ -12,7 +12,7 @@ from tests.contract.timeseries_fixtures import HOUR_NS, START_NS, ohlcv, questdb
 
 from adapters.questdb import QuestDBTimeSeriesStore
 from adapters.questdb.http import QuestDBHttp
-from application.series_ports import RangeQuery
+from application.series_ports import RangeQuery, WriteOptions
 from domain.errors import InvalidInput, StoreUnavailable, UpstreamError
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
@@ -74,7 +74,7 @@ async def test_a_new_measurement_is_a_wal_table_with_designated_timestamp_dedup_
     store, http, made = questdb
     name = fresh(made, "shape")
 
-    await store.write(name, stream(ohlcv(3)), kind=kind, granularity=granularity)
+    await store.write(name, stream(ohlcv(3)), WriteOptions(kind=kind, granularity=granularity))
 
     row = await table_row(http, name)
     assert row["designatedTimestamp"] == "timestamp"
@@ -101,7 +101,7 @@ async def test_prediction_and_trade_tables_dedup_on_their_keys_and_store_side_as
         }
     )
 
-    await store.write(name, stream(frame), kind=FrameKind.TRADES)
+    await store.write(name, stream(frame), WriteOptions(kind=FrameKind.TRADES))
 
     columns = (await http.exec(f"table_columns('{name}')"))["dataset"]
     by_name = {row[0]: row for row in columns}
@@ -116,7 +116,7 @@ async def test_a_write_has_been_applied_when_it_returns(
     store, http, made = questdb
     name = fresh(made, "ryw")
 
-    await store.write(name, stream(ohlcv(120_000), 20_000), kind=FrameKind.OHLCV, granularity="1m")
+    await store.write(name, stream(ohlcv(120_000), 20_000), WriteOptions(kind=FrameKind.OHLCV, granularity="1m"))
 
     counted = await http.dataset(f"SELECT count() FROM {name}")
     wal = await http.dataset(f"SELECT writerTxn, sequencerTxn FROM wal_tables() WHERE name = '{name}'")
@@ -133,7 +133,7 @@ async def test_replacing_a_measurement_twice_with_one_store_keeps_the_rows(
     name = fresh(made, "replace")
 
     for seed in (0.0, 1.0, 2.0):
-        await store.write(name, stream(ohlcv(5, seed=seed)), kind=FrameKind.OHLCV, mode=WriteMode.REPLACE)
+        await store.write(name, stream(ohlcv(5, seed=seed)), WriteOptions(kind=FrameKind.OHLCV, mode=WriteMode.REPLACE))
 
     back, _ = await read_all(store, RangeQuery(name, columns=["open"]))
     assert back.column("open").to_pylist() == [102.0, 103.0, 104.0, 105.0, 106.0]
@@ -160,7 +160,7 @@ async def test_the_native_iso_export_is_questdbs_own_csv(
 ) -> None:
     store, _, made = questdb
     name = fresh(made, "iso")
-    await store.write(name, stream(ohlcv(1)), kind=FrameKind.OHLCV)
+    await store.write(name, stream(ohlcv(1)), WriteOptions(kind=FrameKind.OHLCV))
 
     text = b"".join([chunk async for chunk in store.export_csv(RangeQuery(name, columns=["open"]), "iso")])
 
@@ -172,7 +172,7 @@ async def test_a_questdb_error_is_relayed_verbatim(
 ) -> None:
     store, http, made = questdb
     name = fresh(made, "error")
-    await store.write(name, stream(ohlcv(1)), kind=FrameKind.OHLCV)
+    await store.write(name, stream(ohlcv(1)), WriteOptions(kind=FrameKind.OHLCV))
 
     # A user's mistake is a 400 with QuestDB's own words (the contract's amendment); the raw REST call relays them too.
     with pytest.raises(InvalidInput) as over_pg:
@@ -192,7 +192,7 @@ async def test_an_unreachable_questdb_is_store_unavailable() -> None:
         with pytest.raises(StoreUnavailable):
             await store.describe(name)
         with pytest.raises(StoreUnavailable):
-            await store.write(name, stream(ohlcv(1)), kind=FrameKind.OHLCV)
+            await store.write(name, stream(ohlcv(1)), WriteOptions(kind=FrameKind.OHLCV))
         with pytest.raises(StoreUnavailable):
             await read_all(store, RangeQuery(name))
         with pytest.raises(StoreUnavailable):
@@ -210,6 +210,6 @@ async def test_an_unreachable_ilp_endpoint_is_store_unavailable(
     store = QuestDBTimeSeriesStore(http_url, ilp="127.0.0.1:1")
     try:
         with pytest.raises(StoreUnavailable):
-            await store.write(fresh(made, "noilp"), stream(ohlcv(1)), kind=FrameKind.OHLCV)
+            await store.write(fresh(made, "noilp"), stream(ohlcv(1)), WriteOptions(kind=FrameKind.OHLCV))
     finally:
         await store.close()

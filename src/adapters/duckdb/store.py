@@ -35,9 +35,9 @@ from adapters.series.schema import (
     resolve_columns,
     to_micros_bounds,
 )
-from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteOptions, WriteReport
 from domain.errors import NotFound, StoreUnavailable
-from domain.frames import TIMESTAMP, FrameKind, WriteMode
+from domain.frames import TIMESTAMP
 from domain.values import MeasurementName
 
 BATCH_ROWS: Final = 65_536
@@ -109,20 +109,15 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
     # ------------------------------------------------------------ writes
 
     async def write(
-        self,
-        measurement: MeasurementName,
-        batches: AsyncIterator[pa.RecordBatch],
-        *,
-        kind: FrameKind = FrameKind.GENERIC,
-        mode: WriteMode = WriteMode.APPEND,
-        granularity: str | None = None,
+        self, measurement: MeasurementName, batches: AsyncIterator[pa.RecordBatch],
+        options: WriteOptions = WriteOptions(),
     ) -> WriteReport:
         name = MeasurementName(measurement)
         async with self._write_lock:
             cursor = await anyio.to_thread.run_sync(self._cursor)
-            writer = TableWriter(cursor, name, kind)
+            writer = TableWriter(cursor, name, options.kind)
             try:
-                await anyio.to_thread.run_sync(guarded, cursor, None, lambda: writer.begin(mode))
+                await anyio.to_thread.run_sync(guarded, cursor, None, lambda: writer.begin(options.mode))
                 async for batch in batches:
                     await anyio.to_thread.run_sync(guarded, cursor, None, lambda b=batch: writer.apply(b))
                 await anyio.to_thread.run_sync(guarded, cursor, None, writer.commit)

@@ -33,10 +33,10 @@ from adapters.series.schema import (
     to_micros_bounds,
 )
 from adapters.series.tables import sample, select, upsert
-from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteOptions, WriteReport
 from application.store_types import column_type_for
 from domain.errors import NotFound
-from domain.frames import TIMESTAMP, FrameKind, WriteMode
+from domain.frames import TIMESTAMP, WriteMode
 from domain.values import MeasurementName
 
 BATCH_ROWS: Final = 65_536
@@ -58,29 +58,24 @@ class InMemoryTimeSeriesStore(ReadBackFingerprints):
         self._lock = anyio.Lock()
 
     async def write(
-        self,
-        measurement: MeasurementName,
-        batches: AsyncIterator[pa.RecordBatch],
-        *,
-        kind: FrameKind = FrameKind.GENERIC,
-        mode: WriteMode = WriteMode.APPEND,
-        granularity: str | None = None,
+        self, measurement: MeasurementName, batches: AsyncIterator[pa.RecordBatch],
+        options: WriteOptions = WriteOptions(),
     ) -> WriteReport:
         name = MeasurementName(measurement)
         async with self._lock:
-            current = None if mode is WriteMode.REPLACE else self._series.get(name)
+            current = None if options.mode is WriteMode.REPLACE else self._series.get(name)
             series = None if current is None else _Series(current.table, current.keys, dict(current.types))
             rows, first, last = 0, None, None
             frames: list[pa.Table] = []
             async for batch in batches:
                 frame = normalize(batch)
                 if series is None:
-                    series = _Series(frame.schema.empty_table(), dedup_keys(kind))
+                    series = _Series(frame.schema.empty_table(), dedup_keys(options.kind))
                 else:
                     frame = conform(frame, series.types)
                 check_keys(frame, series.keys)
                 for column_name, dtype in zip(frame.schema.names, frame.schema.types, strict=True):
-                    series.types.setdefault(column_name, column_type_for(kind, column_name, dtype))
+                    series.types.setdefault(column_name, column_type_for(options.kind, column_name, dtype))
                 frames.append(frame)
                 rows += frame.num_rows
                 low, high = time_bounds(frame)
@@ -91,7 +86,7 @@ class InMemoryTimeSeriesStore(ReadBackFingerprints):
                 incoming = pa.concat_tables(frames, promote_options="default")
                 series.table = upsert(series.table, incoming, series.keys)
                 self._series[name] = series
-            elif mode is WriteMode.REPLACE:
+            elif options.mode is WriteMode.REPLACE:
                 self._series.pop(name, None)
         return WriteReport(name, rows, first, last)
 

@@ -30,9 +30,9 @@ from adapters.series.schema import (
     resolve_columns,
     to_micros_bounds,
 )
-from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteReport
+from application.series_ports import ColumnInfo, MeasurementInfo, QueryResult, RangeQuery, WriteOptions, WriteReport
 from domain.errors import NotFound, StoreTimeout, StoreUnavailable, UpstreamError
-from domain.frames import TIMESTAMP, FrameKind, WriteMode
+from domain.frames import TIMESTAMP
 from domain.values import MeasurementName, validate_output_unit
 
 SYSTEM_PREFIXES: Final = ("sys.", "telemetry", "_")
@@ -66,18 +66,13 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
     # ------------------------------------------------------------ writes
 
     async def write(
-        self,
-        measurement: MeasurementName,
-        batches: AsyncIterator[pa.RecordBatch],
-        *,
-        kind: FrameKind = FrameKind.GENERIC,
-        mode: WriteMode = WriteMode.APPEND,
-        granularity: str | None = None,
+        self, measurement: MeasurementName, batches: AsyncIterator[pa.RecordBatch],
+        options: WriteOptions = WriteOptions(),
     ) -> WriteReport:
         """All or nothing: the rows go into a staging table first (see staged_write.py)."""
         name = MeasurementName(measurement)
         staged = StagedWrite(self._http, self._ilp, self._columns, self._await_wal)
-        return await staged.run(name, batches, kind, mode, granularity)
+        return await staged.run(name, batches, options.kind, options.mode, options.granularity)
 
     async def _await_wal(self, name: str) -> None:
         """Read-your-writes: wait until QuestDB has applied every committed WAL transaction of `name`."""

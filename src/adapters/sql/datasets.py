@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity, row_values
-from adapters.sql.repositories import SqlRepository, contains
+from adapters.sql.repositories import SqlRepository, contains, equal_where_given
 from application.ports import DatasetFilter, DatasetListing
 from domain.datasets import Dataset
 from domain.paging import Page, PageRequest
@@ -76,11 +76,7 @@ class SqlDatasetRepository(SqlRepository):
 
     async def list(self, filters: DatasetFilter, page: PageRequest) -> Page[DatasetListing]:
         c = t.datasets.c
-        conditions: list[ColumnElement[bool]] = []
-        if filters.symbol is not None:
-            conditions.append(c.symbol == filters.symbol)
-        if filters.granularity is not None:
-            conditions.append(c.granularity == filters.granularity)
+        conditions = equal_where_given((c.symbol, filters.symbol), (c.granularity, filters.granularity))
         if filters.search:
             conditions.append(or_(contains(c.dataset_slug, filters.search), contains(c.symbol, filters.search)))
         return await self._newest_first(

@@ -174,6 +174,11 @@ def _cursor_uuid(cursor: Cursor) -> UUID:
         raise InvalidInput("after is not a cursor for this list", {"field": "after"}) from exc
 
 
+def equal_where_given(*pairs: tuple[Any, object]) -> list[ColumnElement[bool]]:
+    """`column = value` for each (column, value) pair whose value is given: a filter left out matches all."""
+    return [column == value for column, value in pairs if value is not None]
+
+
 def contains(column: Any, needle: str) -> ColumnElement[bool]:
     """Case-insensitive substring match; `%` and `_` in the needle are literal."""
     condition: ColumnElement[bool] = func.lower(column).contains(needle.lower(), autoescape=True)

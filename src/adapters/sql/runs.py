@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, delete, or_, select
+from sqlalchemy import Row, delete, or_, select
 
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity, row_values
-from adapters.sql.repositories import SqlRepository, contains
+from adapters.sql.repositories import SqlRepository, contains, equal_where_given
 from application.ports import RunFilter
 from domain.paging import Page, PageRequest
 from domain.runs import Fold, WalkforwardRun
@@ -49,15 +49,12 @@ class SqlRunRepository(SqlRepository):
 
     async def list(self, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
         c = t.runs.c
-        conditions: list[ColumnElement[bool]] = []
-        if filters.dataset_id is not None:
-            conditions.append(c.dataset_id == filters.dataset_id)
-        if filters.dataset_slug is not None:
-            conditions.append(c.dataset_slug == filters.dataset_slug)
-        if filters.status is not None:
-            conditions.append(c.status == filters.status)
-        if filters.measurement is not None:
-            conditions.append(c.prediction_measurement == filters.measurement)
+        conditions = equal_where_given(
+            (c.dataset_id, filters.dataset_id),
+            (c.dataset_slug, filters.dataset_slug),
+            (c.status, filters.status),
+            (c.prediction_measurement, filters.measurement),
+        )
         if filters.search:
             conditions.append(
                 or_(

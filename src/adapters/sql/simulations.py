@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity, row_values
-from adapters.sql.repositories import SqlRepository
+from adapters.sql.repositories import SqlRepository, equal_where_given
 from adapters.trade_paging import trade_cursor, trade_position
 from application.ports import SimulationFilter
 from domain.paging import Page, PageRequest
@@ -64,13 +64,9 @@ class SqlSimulationRepository(SqlRepository):
 
     async def list(self, filters: SimulationFilter, page: PageRequest) -> Page[Simulation]:
         c = t.simulations.c
-        conditions: list[ColumnElement[bool]] = []
-        if filters.run_id is not None:
-            conditions.append(c.run_id == filters.run_id)
-        if filters.dataset_id is not None:
-            conditions.append(c.dataset_id == filters.dataset_id)
-        if filters.status is not None:
-            conditions.append(c.status == filters.status)
+        conditions = equal_where_given(
+            (c.run_id, filters.run_id), (c.dataset_id, filters.dataset_id), (c.status, filters.status)
+        )
         if filters.dataset_slug is not None:
             slug = t.datasets.c.dataset_slug == filters.dataset_slug
             conditions.append(c.dataset_id.in_(select(t.datasets.c.dataset_id).where(slug)))

@@ -88,6 +88,41 @@ def _labels() -> list[Column[Any]]:
     ]
 
 
+def _frame_stats() -> list[Column[Any]]:
+    """A dataset's row counts and time bounds per frame (`FrameStats`), as it is and in each of its versions."""
+    return [
+        Column("ohlcv_rows", BigInteger(), nullable=False, server_default=text("0")),
+        Column("indicator_rows", BigInteger(), nullable=False, server_default=text("0")),
+        Column("ohlcv_first_ts", BigInteger()),
+        Column("ohlcv_last_ts", BigInteger()),
+        Column("indicator_first_ts", BigInteger()),
+        Column("indicator_last_ts", BigInteger()),
+    ]
+
+
+def _record_history() -> list[Column[Any]]:
+    """When a run or a simulation ran and was saved, its labels, and the dataset version it stands on."""
+    return [
+        Column("started_at", UtcDateTime()),
+        Column("completed_at", UtcDateTime()),
+        Column("created_at", UtcDateTime(), nullable=False),
+        *_labels(),
+        Column("dataset_version", BigInteger()),
+    ]
+
+
+def _record_indexes(key: str, measurement: str) -> list[Index]:
+    """A run's or a simulation's lookups: by dataset, the list order (newest first), and its measurement."""
+    return [Index(None, "dataset_id"), Index(None, "created_at", key), Index(None, measurement)]
+
+
+def _of_simulation() -> Column[Any]:
+    """The simulation a trade or a bucket belongs to; they go with it."""
+    return Column(
+        "simulation_id", Uuid(), ForeignKey("simulation_runs.simulation_id", ondelete="CASCADE"), nullable=False
+    )
+
+
 datasets = Table(
     "stage1_datasets",
     metadata,
@@ -98,12 +133,7 @@ datasets = Table(
     Column("source", String(256)),
     Column("ohlcv_measurement", String(127), nullable=False),
     Column("indicator_measurement", String(127), nullable=False),
-    Column("ohlcv_rows", BigInteger(), nullable=False, server_default=text("0")),
-    Column("indicator_rows", BigInteger(), nullable=False, server_default=text("0")),
-    Column("ohlcv_first_ts", BigInteger()),
-    Column("ohlcv_last_ts", BigInteger()),
-    Column("indicator_first_ts", BigInteger()),
-    Column("indicator_last_ts", BigInteger()),
+    *_frame_stats(),
     Column("metadata", json_type(), nullable=False),
     *_timestamps(),
     Column("version", BigInteger(), nullable=False, server_default=text("0")),
@@ -119,12 +149,7 @@ dataset_versions = Table(
     ),
     Column("version", BigInteger(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("ohlcv_rows", BigInteger(), nullable=False, server_default=text("0")),
-    Column("indicator_rows", BigInteger(), nullable=False, server_default=text("0")),
-    Column("ohlcv_first_ts", BigInteger()),
-    Column("ohlcv_last_ts", BigInteger()),
-    Column("indicator_first_ts", BigInteger()),
-    Column("indicator_last_ts", BigInteger()),
+    *_frame_stats(),
     Column("ohlcv_checksum", String(64)),
     Column("indicator_checksum", String(64)),
     Column("changed_from_ts", BigInteger()),
@@ -162,16 +187,10 @@ runs = Table(
     Column("summary_metrics", json_type(), nullable=False),
     Column("fold_count", Integer(), nullable=False, server_default=text("0")),
     Column("clipboard_text", Text()),
-    Column("started_at", UtcDateTime()),
-    Column("completed_at", UtcDateTime()),
-    Column("created_at", UtcDateTime(), nullable=False),
-    *_labels(),
-    Column("dataset_version", BigInteger()),
+    *_record_history(),
     # What the walk-forward checks found in the run's predictions; null for runs saved before them.
     Column("checks", json_type()),
-    Index(None, "dataset_id"),
-    Index(None, "created_at", "run_id"),
-    Index(None, "prediction_measurement"),
+    *_record_indexes("run_id", "prediction_measurement"),
 )
 
 folds = Table(
@@ -203,15 +222,9 @@ simulations = Table(
     Column("config", json_type(), nullable=False),
     Column("summary_metrics", json_type(), nullable=False),
     Column("trade_count", BigInteger(), nullable=False, server_default=text("0")),
-    Column("started_at", UtcDateTime()),
-    Column("completed_at", UtcDateTime()),
-    Column("created_at", UtcDateTime(), nullable=False),
-    *_labels(),
-    Column("dataset_version", BigInteger()),
+    *_record_history(),
     Index(None, "run_id"),
-    Index(None, "dataset_id"),
-    Index(None, "created_at", "simulation_id"),
-    Index(None, "trades_measurement"),
+    *_record_indexes("simulation_id", "trades_measurement"),
 )
 
 
@@ -235,12 +248,7 @@ simulation_metric_values = _metric_values("simulation_run_metric_values", "simul
 trade_buckets = Table(
     "simulation_trade_buckets",
     metadata,
-    Column(
-        "simulation_id",
-        Uuid(),
-        ForeignKey("simulation_runs.simulation_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _of_simulation(),
     Column("bucket", String(64), nullable=False),
     Column("trade_count", BigInteger(), nullable=False),
     Column("win_count", BigInteger(), nullable=False),
@@ -257,12 +265,7 @@ trade_buckets = Table(
 trades = Table(
     "simulation_trades",
     metadata,
-    Column(
-        "simulation_id",
-        Uuid(),
-        ForeignKey("simulation_runs.simulation_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _of_simulation(),
     Column("trade_id", BigInteger(), nullable=False),
     Column("bar_timestamp", BigInteger(), nullable=False),
     Column("entry_timestamp", BigInteger()),

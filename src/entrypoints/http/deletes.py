@@ -5,10 +5,12 @@ so OPTIONS is answered once); the answer of a delete sent with an `Idempotency-K
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, Router, delete, get
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from application.deletion import DeleteOptions
@@ -27,21 +29,38 @@ Cascade = Annotated[bool, Parameter(required=False, description="Delete what it 
 DryRun = Annotated[bool, Parameter(required=False, description="Answer what would go; delete nothing.")]
 
 
-async def _delete(
+class RecordDeletion:
+    """A DELETE of one record as its request asks for it: `?cascade=`, `?dry_run=` and its Idempotency-Key.
+
+    A dependency, so that the three record handlers declare only their path and what they delete.
+    """
+
+    def __init__(self, request: Request[Any, Any, Any], delete_record: UseCase[dict[str, Any]], flags: DeleteOptions):
+        self._request = request
+        self._delete_record = delete_record
+        self._flags = flags
+
+    async def __call__(self, kind: str, ref: str) -> DeletedOut:
+        key = idempotency_key(self._request, f"{kind}s.delete", sha256(f"{ref}\n{self._flags.cascade}".encode()))
+        answer = await self._delete_record(kind, ref, replace(self._flags, idempotency=key))
+        return msgspec.convert(answer, DeletedOut)
+
+
+async def record_deletion(
     request: Request[Any, Any, Any],
     delete_record: UseCase[dict[str, Any]],
-    kind: str,
-    ref: str,
-    flags: tuple[bool, bool],
-) -> DeletedOut:
-    cascade, dry_run = flags
-    key = idempotency_key(request, f"{kind}s.delete", sha256(f"{ref}\n{cascade}".encode()))
-    answer = await delete_record(kind, ref, DeleteOptions(cascade=cascade, dry_run=dry_run, idempotency=key))
-    return msgspec.convert(answer, DeletedOut)
+    cascade: Cascade = False,
+    dry_run: DryRun = False,
+) -> RecordDeletion:
+    return RecordDeletion(request, delete_record, DeleteOptions(cascade=cascade, dry_run=dry_run))
 
 
 # A record with dependants (without cascade) or a name in use is a 409; a retried Idempotency-Key answers again.
-DELETE_RECORD: Final[dict[str, Any]] = {"responses": error_responses(404, 409), "opt": described(idempotent=True)}
+DELETE_RECORD: Final[dict[str, Any]] = {
+    "responses": error_responses(404, 409),
+    "opt": described(idempotent=True),
+    "dependencies": {"deletion": Provide(record_deletion)},
+}
 
 
 @delete(
@@ -50,38 +69,20 @@ DELETE_RECORD: Final[dict[str, Any]] = {"responses": error_responses(404, 409), 
     summary="Delete a dataset; with cascade=true its runs and simulations too",
     **DELETE_RECORD,
 )
-async def delete_dataset(
-    request: Request[Any, Any, Any],
-    delete_record: UseCase[dict[str, Any]],
-    ref: p.DatasetRef,
-    cascade: Cascade = False,
-    dry_run: DryRun = False,
-) -> DeletedOut:
-    return await _delete(request, delete_record, "dataset", ref, (cascade, dry_run))
+async def delete_dataset(ref: p.DatasetRef, deletion: RecordDeletion) -> DeletedOut:
+    return await deletion("dataset", ref)
 
 
 @delete(
     "/{run_id:str}", status_code=200, summary="Delete a run; with cascade=true its simulations too", **DELETE_RECORD
 )
-async def delete_run(
-    request: Request[Any, Any, Any],
-    delete_record: UseCase[dict[str, Any]],
-    run_id: p.RunId,
-    cascade: Cascade = False,
-    dry_run: DryRun = False,
-) -> DeletedOut:
-    return await _delete(request, delete_record, "run", run_id, (cascade, dry_run))
+async def delete_run(run_id: p.RunId, deletion: RecordDeletion) -> DeletedOut:
+    return await deletion("run", run_id)
 
 
 @delete("/{simulation_id:str}", status_code=200, summary="Delete a simulation and its trades", **DELETE_RECORD)
-async def delete_simulation(
-    request: Request[Any, Any, Any],
-    delete_record: UseCase[dict[str, Any]],
-    simulation_id: p.SimulationId,
-    cascade: Cascade = False,
-    dry_run: DryRun = False,
-) -> DeletedOut:
-    return await _delete(request, delete_record, "simulation", simulation_id, (cascade, dry_run))
+async def delete_simulation(simulation_id: p.SimulationId, deletion: RecordDeletion) -> DeletedOut:
+    return await deletion("simulation", simulation_id)
 
 
 @delete(

@@ -135,7 +135,7 @@ def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
     return present.page_out(s.RunPage, page, present.run_summary)
 
 
-@get("/", summary="List runs")
+@get("/", summary="List runs", dependencies=finding.LIST_QUERY)
 async def list_runs(
     list_runs: UseCase[Page[WalkforwardRun]],
     search_runs: UseCase[Found[RunRecord]],
@@ -144,17 +144,11 @@ async def list_runs(
     status: p.Status = None,
     measurement: p.PredictionMeasurement = None,
     search: p.Search = None,
-    limit: p.Limit = None,
-    offset: p.Offset = None,
-    after: p.After = None,
-    filter: finding.Filter = None,
-    order_by: finding.OrderBy = None,
-    fields: finding.Fields = None,
-    count: finding.Count = False,
+    *,
+    list_query: finding.SearchRequest,
 ) -> s.RunPage | finding.RunSearchPage:
-    request = finding.SearchRequest(filter, order_by, fields, count, limit, offset, after)
     dataset_uuid, dataset_slug = dataset_named(dataset_id, dataset_slug)
-    if request.asks_search:
+    if list_query.asks_search:
         if search is not None:
             raise InvalidInput("search does not combine with filter: use LIKE in the filter", {"field": "search"})
         conditions = finding.legacy_conditions(
@@ -163,9 +157,9 @@ async def list_runs(
             status=status,
             measurement=measurement,
         )
-        return await finding.find_runs(search_runs, replace(request, conditions=conditions))
+        return await finding.find_runs(search_runs, replace(list_query, conditions=conditions))
     filters = RunFilter(dataset_uuid, dataset_slug, status, measurement, search)
-    return run_page(await list_runs(filters, PageRequest.of(limit, offset, after)))
+    return run_page(await list_runs(filters, PageRequest.of(list_query.limit, list_query.offset, list_query.after)))
 
 
 @get(

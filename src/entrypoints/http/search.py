@@ -7,11 +7,12 @@ wire names (`metrics.sharpe` -> `"summary_metrics": {"sharpe": ...}`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from uuid import UUID
 
 import msgspec
 from litestar import Router, get, post
+from litestar.di import Provide
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
@@ -20,6 +21,7 @@ from application.search import SearchRequest
 from domain.search.fields import DATASET_ID, RUN_ID, RUNS, SIMULATIONS, FieldRef
 from domain.search.query import Found
 from domain.search.records import RunRecord, SimulationRecord
+from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http.errors import error_responses
 from entrypoints.http.schemas.common import NextCursor, PageLimit, PageOffset, doc
@@ -50,7 +52,26 @@ Count = Annotated[
     Parameter(required=False, description="true: `total` counts every match (a scan); otherwise null with a filter."),
 ]
 
+
+
+def list_query(
+    limit: p.Limit = None,
+    offset: p.Offset = None,
+    after: p.After = None,
+    filter: Filter = None,
+    order_by: OrderBy = None,
+    fields: Fields = None,
+    count: Count = False,
+) -> SearchRequest:
+    """The query parameters every searchable list takes: its page, and the search when one is asked for."""
+    return SearchRequest(filter, order_by, fields, count, limit, offset, after)
+
+
+# A list handler names `list_query: SearchRequest` and declares this, after its own filters.
+LIST_QUERY: Final = {"list_query": Provide(list_query, sync_to_thread=False)}
+
 __all__ = [
+    "LIST_QUERY",
     "Count",
     "Fields",
     "Filter",

@@ -88,7 +88,7 @@ async def save_simulation(
     return await SIMULATION_WITH_TRADES.save(request, settings, save_simulation, submit_job, run_async)
 
 
-@get("/", summary="List simulations")
+@get("/", summary="List simulations", dependencies=finding.LIST_QUERY)
 async def list_simulations(
     list_simulations: UseCase[Page[Simulation]],
     search_simulations: UseCase[Found[SimulationRecord]],
@@ -96,26 +96,20 @@ async def list_simulations(
     dataset_id: p.DatasetId = None,
     dataset_slug: p.DatasetSlug = None,
     status: p.Status = None,
-    limit: p.Limit = None,
-    offset: p.Offset = None,
-    after: p.After = None,
-    filter: finding.Filter = None,
-    order_by: finding.OrderBy = None,
-    fields: finding.Fields = None,
-    count: finding.Count = False,
+    *,
+    list_query: finding.SearchRequest,
 ) -> s.SimulationPage | finding.SimulationSearchPage:
-    request = finding.SearchRequest(filter, order_by, fields, count, limit, offset, after)
     dataset_uuid, dataset_slug = dataset_named(dataset_id, dataset_slug)
-    if request.asks_search:
+    if list_query.asks_search:
         conditions = finding.legacy_conditions(
             run_id=parse_uuid(run_id, "run_id"),
             dataset_id=dataset_uuid,
             dataset_slug=dataset_slug,
             status=status,
         )
-        return await finding.find_simulations(search_simulations, replace(request, conditions=conditions))
+        return await finding.find_simulations(search_simulations, replace(list_query, conditions=conditions))
     filters = SimulationFilter(parse_uuid(run_id, "run_id"), dataset_uuid, status, dataset_slug)
-    page = await list_simulations(filters, PageRequest.of(limit, offset, after))
+    page = await list_simulations(filters, PageRequest.of(list_query.limit, list_query.offset, list_query.after))
     return present.page_out(s.SimulationPage, page, present.simulation_summary)
 
 

@@ -130,7 +130,7 @@ class SlowStore:
     async def describe(self, name: str) -> object | None:
         return object() if name in self.tables else None
 
-    async def write(self, name: str, rows: object, **_: object) -> SimpleNamespace:
+    async def write(self, name: str, rows: object, options: object = None) -> SimpleNamespace:
         self.tables[name] = self.tables.get(name, 0) + 3
         await self.release.wait()
         return SimpleNamespace(rows_written=3)
