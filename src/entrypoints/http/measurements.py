@@ -54,10 +54,7 @@ from entrypoints.http.uploads import UploadSpool
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
 
-Measurement = Annotated[
-    str | None,
-    Parameter(max_length=200, required=False, description="The measurement to write; or the body's `measurement`."),
-]
+Measurement = Annotated[str | None, p.optional_text("The measurement to write; or the body's `measurement`.", 200)]
 Mode = Annotated[
     WriteMode | None,
     Parameter(

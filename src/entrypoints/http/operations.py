@@ -10,6 +10,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from application.dataset_queries import DatasetDetail
 from application.health import HealthReport
 from application.ports import DatasetListing
+from application.search import SearchRequest
 from application.timeseries import RangeRows
 from domain.paging import Page
 from domain.runs import WalkforwardRun
@@ -21,6 +22,7 @@ from entrypoints.http import parameters as p
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import STORE_ERRORS, error_responses
 from entrypoints.http.openapi_extras import described, json_of, ref
+from entrypoints.http.record_lists import RecordScope
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
@@ -94,7 +96,8 @@ async def legacy_runs(
     limit: p.Limit = None,
     offset: p.Offset = None,
 ) -> s.RunPage:
-    result: s.RunPage = await runs.list_runs.fn(list_runs, search_runs, limit=limit, offset=offset)
+    everything, page = RecordScope(None, None, None), SearchRequest(limit=limit, offset=offset)
+    result: s.RunPage = await runs.list_runs.fn(list_runs, search_runs, within=everything, list_query=page)
     return result
 
 
@@ -116,8 +119,9 @@ async def legacy_simulations(
     limit: p.Limit = None,
     offset: p.Offset = None,
 ) -> s.SimulationPage:
+    everything, page = RecordScope(None, None, None), SearchRequest(limit=limit, offset=offset)
     result: s.SimulationPage = await simulations.list_simulations.fn(
-        list_simulations, search_simulations, limit=limit, offset=offset
+        list_simulations, search_simulations, within=everything, list_query=page
     )
     return result
 

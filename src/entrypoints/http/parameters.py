@@ -4,11 +4,17 @@ is declared and nowhere else."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar.params import Parameter
 
 from domain.frames import FrameKind, OnError, WriteMode
+
+
+def optional_text(description: str, max_length: int = 256, *, query: str | None = None) -> Any:
+    """An optional text parameter: its bound and the one line the API reference shows for it."""
+    return Parameter(query=query, max_length=max_length, required=False, description=description)
+
 
 # Paths
 DatasetRef = Annotated[str, Parameter(description="The dataset's id (UUID) or its slug.")]
@@ -26,82 +32,39 @@ Offset = Annotated[
     int | None,
     Parameter(ge=0, le=2**62, required=False, description="Items to skip; `after` is cheaper for deep pages."),
 ]
-After = Annotated[
-    str | None,
-    Parameter(max_length=512, required=False, description="The `next_cursor` of the previous page: the page after it."),
-]
+After = Annotated[str | None, optional_text("The `next_cursor` of the previous page: the page after it.", 512)]
 
 # List filters (exact matches unless said otherwise)
-Symbol = Annotated[str | None, Parameter(max_length=256, required=False, description="Only datasets of this symbol.")]
-Granularity = Annotated[
-    str | None, Parameter(max_length=256, required=False, description="Only datasets of this bar width, e.g. `1h`.")
-]
-Search = Annotated[
-    str | None,
-    Parameter(max_length=256, required=False, description="Substring of the slug, symbol or measurement names."),
-]
-Status = Annotated[
-    str | None,
-    Parameter(max_length=256, required=False, description="Only items in this status, e.g. `COMPLETED`."),
-]
-DatasetId = Annotated[
-    str | None,
-    Parameter(max_length=256, required=False, description="Only items of this dataset: its id (UUID) or its slug."),
-]
-DatasetSlug = Annotated[
-    str | None, Parameter(max_length=256, required=False, description="Only items of the dataset with this slug.")
-]
-RunFilterId = Annotated[
-    str | None, Parameter(max_length=256, required=False, description="Only simulations of this run (UUID).")
-]
-PredictionMeasurement = Annotated[
-    str | None,
-    Parameter(max_length=256, required=False, description="Only runs whose predictions are in this measurement."),
-]
+Symbol = Annotated[str | None, optional_text("Only datasets of this symbol.")]
+Granularity = Annotated[str | None, optional_text("Only datasets of this bar width, e.g. `1h`.")]
+Search = Annotated[str | None, optional_text("Substring of the slug, symbol or measurement names.")]
+Status = Annotated[str | None, optional_text("Only items in this status, e.g. `COMPLETED`.")]
+DatasetId = Annotated[str | None, optional_text("Only items of this dataset: its id (UUID) or its slug.")]
+DatasetSlug = Annotated[str | None, optional_text("Only items of the dataset with this slug.")]
+RunFilterId = Annotated[str | None, optional_text("Only simulations of this run (UUID).")]
+PredictionMeasurement = Annotated[str | None, optional_text("Only runs whose predictions are in this measurement.")]
 JobStatus = Annotated[
-    str | None,
-    Parameter(
-        max_length=64,
-        required=False,
-        description="Only jobs in this status: PENDING, RUNNING, COMPLETED, FAILED or CANCELLED.",
-    ),
+    str | None, optional_text("Only jobs in this status: PENDING, RUNNING, COMPLETED, FAILED or CANCELLED.", 64)
 ]
-JobTypeName = Annotated[
-    str | None, Parameter(max_length=64, required=False, description="Only jobs of this type, e.g. `questdb_import`.")
-]
+JobTypeName = Annotated[str | None, optional_text("Only jobs of this type, e.g. `questdb_import`.", 64)]
 
 # Reading frames
 From = Annotated[
     str | None,
-    Parameter(
-        query="from",
-        max_length=64,
-        required=False,
-        description="First timestamp, inclusive: epoch (seconds, or ms/us/ns by magnitude) or ISO-8601.",
+    optional_text(
+        "First timestamp, inclusive: epoch (seconds, or ms/us/ns by magnitude) or ISO-8601.", 64, query="from"
     ),
 ]
 To = Annotated[
     str | None,
-    Parameter(
-        max_length=64,
-        required=False,
-        description="Last timestamp, inclusive (a row stamped exactly `to` is returned); same forms as `from`.",
-    ),
+    optional_text("Last timestamp, inclusive (a row stamped exactly `to` is returned); same forms as `from`.", 64),
 ]
-Columns = Annotated[
-    str | None,
-    Parameter(max_length=20_000, required=False, description="Comma-separated columns to return; default all."),
-]
+Columns = Annotated[str | None, optional_text("Comma-separated columns to return; default all.", 20_000)]
 RowLimit = Annotated[
     int | None,
     Parameter(ge=1, le=1_000_000_000, required=False, description="Most rows to return, oldest first."),
 ]
-Format = Annotated[
-    str | None,
-    Parameter(
-        max_length=16, required=False, description="csv, json, ndjson, arrow or parquet; absent: the Accept header."
-    ),
-]
+Format = Annotated[str | None, optional_text("csv, json, ndjson, arrow or parquet; absent: the Accept header.", 16)]
 TsUnit = Annotated[
     str | None,
     Parameter(
@@ -138,10 +101,7 @@ Kind = Annotated[
 DryRun = Annotated[
     bool, Parameter(required=False, description="Check and describe the upload (columns, counts, gaps); write nothing.")
 ]
-GapGranularity = Annotated[
-    str | None,
-    Parameter(max_length=8, required=False, description="The bar width a dry run measures gaps against, e.g. `1h`."),
-]
+GapGranularity = Annotated[str | None, optional_text("The bar width a dry run measures gaps against, e.g. `1h`.", 8)]
 OnErrorMode = Annotated[
     OnError,
     Parameter(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Annotated, Any, Final
-from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, Router, get, post
@@ -39,6 +38,7 @@ from entrypoints.http.examples import RUN_EXAMPLE
 from entrypoints.http.inputs import columns_param, idempotency_key, sha256, time_param
 from entrypoints.http.jobs_submit import RecordWithFrame
 from entrypoints.http.openapi_extras import ROWS, described, json_of, record_with_frame, ref, streamed
+from entrypoints.http.record_lists import RECORD_LIST, RecordScope, parse_uuid
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
 from entrypoints.http.uploads import UploadSpool, frame_only
 from entrypoints.http.use_cases import UseCase
@@ -54,27 +54,6 @@ Indicators = Annotated[
     str | None,
     Parameter(max_length=20_000, required=False, description="Indicator columns, comma-separated; absent: all."),
 ]
-
-
-def parse_uuid(value: str | None, field: str) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{field} must be a UUID", {"field": field}) from exc
-
-
-def dataset_named(dataset_id: str | None, dataset_slug: str | None) -> tuple[UUID | None, str | None]:
-    """`?dataset_id=` takes the dataset's id or its slug, like the `{id}` of `/api/datasets/{id}`."""
-    if dataset_id is None:
-        return None, dataset_slug
-    try:
-        return UUID(dataset_id), dataset_slug
-    except ValueError:
-        if dataset_slug is not None and dataset_slug != dataset_id:
-            raise InvalidInput("dataset_id and dataset_slug name different datasets", {"field": "dataset_id"}) from None
-        return None, dataset_id
 
 
 def run_command(body: s.RunIn, predictions: FrameUpload | None, key: IdempotencyKey | None) -> SaveRun:
@@ -135,30 +114,22 @@ def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
     return present.page_out(s.RunPage, page, present.run_summary)
 
 
-@get("/", summary="List runs", dependencies=finding.LIST_QUERY)
+@get("/", summary="List runs", dependencies=RECORD_LIST)
 async def list_runs(
     list_runs: UseCase[Page[WalkforwardRun]],
     search_runs: UseCase[Found[RunRecord]],
-    dataset_id: p.DatasetId = None,
-    dataset_slug: p.DatasetSlug = None,
-    status: p.Status = None,
+    within: RecordScope,
     measurement: p.PredictionMeasurement = None,
     search: p.Search = None,
     *,
     list_query: finding.SearchRequest,
 ) -> s.RunPage | finding.RunSearchPage:
-    dataset_uuid, dataset_slug = dataset_named(dataset_id, dataset_slug)
     if list_query.asks_search:
         if search is not None:
             raise InvalidInput("search does not combine with filter: use LIKE in the filter", {"field": "search"})
-        conditions = finding.legacy_conditions(
-            dataset_id=dataset_uuid,
-            dataset_slug=dataset_slug,
-            status=status,
-            measurement=measurement,
-        )
+        conditions = finding.legacy_conditions(**within.filters(), measurement=measurement)
         return await finding.find_runs(search_runs, replace(list_query, conditions=conditions))
-    filters = RunFilter(dataset_uuid, dataset_slug, status, measurement, search)
+    filters = RunFilter(within.dataset_id, within.dataset_slug, within.status, measurement, search)
     return run_page(await list_runs(filters, PageRequest.of(list_query.limit, list_query.offset, list_query.after)))
 
 

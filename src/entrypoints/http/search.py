@@ -29,29 +29,17 @@ from entrypoints.http.use_cases import UseCase
 
 Filter = Annotated[
     str | None,
-    Parameter(
-        max_length=8192,
-        required=False,
-        description="A filter expression, e.g. `metrics.sharpe > 1 and status = 'COMPLETED'` (docs/search.md).",
-    ),
+    p.optional_text("A filter expression, e.g. `metrics.sharpe > 1 and status = 'COMPLETED'` (docs/search.md).", 8192),
 ]
 OrderBy = Annotated[
     str | None,
-    Parameter(
-        max_length=8192,
-        required=False,
-        description="`field [asc|desc], ...`, at most 8 keys; ties break by `created_at` desc, then id.",
-    ),
+    p.optional_text("`field [asc|desc], ...`, at most 8 keys; ties break by `created_at` desc, then id.", 8192),
 ]
-Fields = Annotated[
-    str | None,
-    Parameter(max_length=8192, required=False, description="Comma-separated fields to return instead of whole items."),
-]
+Fields = Annotated[str | None, p.optional_text("Comma-separated fields to return instead of whole items.", 8192)]
 Count = Annotated[
     bool,
     Parameter(required=False, description="true: `total` counts every match (a scan); otherwise null with a filter."),
 ]
-
 
 
 def list_query(
@@ -250,9 +238,7 @@ async def find_simulations_by_body(
     return await find_simulations(search_simulations, data.request())
 
 
-Ids = Annotated[
-    str | None, Parameter(max_length=2048, required=False, description="2 to 20 comma-separated ids (UUIDs).")
-]
+Ids = Annotated[str | None, p.optional_text("2 to 20 comma-separated ids (UUIDs).", 2048)]
 
 
 @get("/runs/compare", summary="Compare 2 to 20 runs side by side", responses=error_responses(404))

@@ -31,7 +31,7 @@ from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.examples import SIMULATION_EXAMPLE
 from entrypoints.http.jobs_submit import RecordWithFrame
 from entrypoints.http.openapi_extras import described, json_of, record_with_frame, ref, streamed
-from entrypoints.http.runs import dataset_named, parse_uuid
+from entrypoints.http.record_lists import RECORD_LIST, RecordScope, parse_uuid
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
 from entrypoints.settings import Settings
@@ -88,27 +88,20 @@ async def save_simulation(
     return await SIMULATION_WITH_TRADES.save(request, settings, save_simulation, submit_job, run_async)
 
 
-@get("/", summary="List simulations", dependencies=finding.LIST_QUERY)
+@get("/", summary="List simulations", dependencies=RECORD_LIST)
 async def list_simulations(
     list_simulations: UseCase[Page[Simulation]],
     search_simulations: UseCase[Found[SimulationRecord]],
     run_id: p.RunFilterId = None,
-    dataset_id: p.DatasetId = None,
-    dataset_slug: p.DatasetSlug = None,
-    status: p.Status = None,
     *,
+    within: RecordScope,
     list_query: finding.SearchRequest,
 ) -> s.SimulationPage | finding.SimulationSearchPage:
-    dataset_uuid, dataset_slug = dataset_named(dataset_id, dataset_slug)
+    run_uuid = parse_uuid(run_id, "run_id")
     if list_query.asks_search:
-        conditions = finding.legacy_conditions(
-            run_id=parse_uuid(run_id, "run_id"),
-            dataset_id=dataset_uuid,
-            dataset_slug=dataset_slug,
-            status=status,
-        )
+        conditions = finding.legacy_conditions(run_id=run_uuid, **within.filters())
         return await finding.find_simulations(search_simulations, replace(list_query, conditions=conditions))
-    filters = SimulationFilter(parse_uuid(run_id, "run_id"), dataset_uuid, status, dataset_slug)
+    filters = SimulationFilter(run_uuid, within.dataset_id, within.status, within.dataset_slug)
     page = await list_simulations(filters, PageRequest.of(list_query.limit, list_query.offset, list_query.after))
     return present.page_out(s.SimulationPage, page, present.simulation_summary)
 
