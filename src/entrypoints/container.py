@@ -48,50 +48,46 @@ def sql_gate(settings: Settings) -> SqlGate:
     return SqlGate(settings.sql_concurrency, settings.sql_timeout_max_seconds)
 
 
-async def _duckdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
+def _duckdb_store(settings: Settings) -> TimeSeriesStore:
     from adapters.duckdb.store import DuckDBTimeSeriesStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = DuckDBTimeSeriesStore(
+    return DuckDBTimeSeriesStore(
         Path(settings.data_dir) / "timeseries.duckdb",
         threads=settings.duckdb_threads,
         memory_limit_mb=settings.duckdb_memory_limit_mb,
         sql_gate=sql_gate(settings),
     )
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
-async def _questdb_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
+def _questdb_store(settings: Settings) -> TimeSeriesStore:
     from adapters.questdb.store import QuestDBTimeSeriesStore
 
-    store = QuestDBTimeSeriesStore(
+    return QuestDBTimeSeriesStore(
         settings.questdb_http_url,
         pg_url=settings.questdb_pg_url,
         ilp=settings.questdb_ilp_url,
         sql_gate=sql_gate(settings),
     )
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
-async def _memory_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
+def _memory_store(settings: Settings) -> TimeSeriesStore:
     from adapters.memory.timeseries import InMemoryTimeSeriesStore
 
-    yield InMemoryTimeSeriesStore()
+    return InMemoryTimeSeriesStore()
 
 
 STORES = {"duckdb": _duckdb_store, "questdb": _questdb_store, "memory": _memory_store}
 
 
 async def _time_series_store(settings: Settings) -> AsyncIterator[TimeSeriesStore]:
-    """Only the configured store is opened (a Selector of resources would open them all)."""
-    async for store in STORES[settings.timeseries](settings):
+    """Only the configured store is opened (a Selector of resources would open them all), and closed on the
+    way out whichever it is."""
+    store = STORES[settings.timeseries](settings)
+    try:
         yield store
+    finally:
+        await store.close()
 
 
 @dataclass(frozen=True, slots=True)

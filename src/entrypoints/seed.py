@@ -18,7 +18,7 @@ from application import commands, datasets, runs, simulations
 from application.series_ports import FrameUpload
 from domain.datasets import DatasetChanges
 from domain.errors import NotFound
-from domain.frames import FrameKind, WriteMode
+from domain.frames import TRADE_COLUMNS, FrameKind, WriteMode
 from domain.runs import Fold, RunDetails
 from domain.simulations import SimulationDetails
 from entrypoints.cli_errors import ServerRefused
@@ -129,23 +129,7 @@ def _predictions(fixture: dict[str, Any], folds: list[Fold], ohlcv: pa.Table) ->
 
 def _trades(fixture: dict[str, Any], predictions: pa.Table, ohlcv: pa.Table) -> pa.Table:
     closes = ohlcv.column("close").to_pylist()
-    rows: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "trade_id",
-            "bar_timestamp",
-            "entry_timestamp",
-            "exit_timestamp",
-            "side",
-            "entry_price",
-            "exit_price",
-            "quantity",
-            "pnl",
-            "return_pct",
-            "fees",
-            "fold_number",
-        )
-    }
+    rows: dict[str, list[Any]] = {k: [] for k in TRADE_COLUMNS}
     step = fixture["step"]
     for n, row in enumerate(predictions.to_pylist()[::12]):
         i = row["bar_index"]

@@ -67,20 +67,7 @@ FRAME_PARTS = {"ohlcv": FrameKind.OHLCV, "indicators": FrameKind.INDICATORS}
 
 
 def changes_of(body: s.DatasetIn) -> DatasetChanges:
-    return DatasetChanges(
-        symbol=body.symbol,
-        granularity=body.granularity,
-        source=body.source,
-        ohlcv_measurement=body.ohlcv_measurement,
-        indicator_measurement=body.indicator_measurement,
-        ohlcv_rows=body.ohlcv_rows,
-        indicator_rows=body.indicator_rows,
-        ohlcv_first_ts=body.ohlcv_first_ts,
-        ohlcv_last_ts=body.ohlcv_last_ts,
-        indicator_first_ts=body.indicator_first_ts,
-        indicator_last_ts=body.indicator_last_ts,
-        metadata=body.metadata,
-    )
+    return msgspec.convert(body, DatasetChanges, from_attributes=True)
 
 
 async def _frames_from_request(

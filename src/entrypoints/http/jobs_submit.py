@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 from litestar import Request, Response
+from litestar.di import Provide
 
 from application.commands import JobCommand
 from application.idempotency import IdempotencyKey
 from application.series_ports import FrameUpload
 from domain.frames import FrameKind
 from domain.jobs import Job, JobType
+from entrypoints.http import parameters as p
 from entrypoints.http import schemas as s
 from entrypoints.http.access_log import current_request_id
 from entrypoints.http.inputs import idempotency_key, sha256
@@ -96,3 +98,29 @@ class RecordWithFrame(Generic[Record, Command]):
                 return accepted(await queue_command(submit_job, spool, self.job_type, command, frames, key, **visible))
             saved = await save(command)
         return Response(self.out(**saved.as_dict()), status_code=201)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSave:
+    """A POST of a record with its frame as its request asks for it: saved while the client waits, or queued
+    with `?async=true`. A dependency (`SAVE_RECORD`), so a save handler names only its record and use case."""
+
+    request: Request[Any, Any, Any]
+    settings: Settings
+    submit_job: Callable[..., Awaitable[Job]]
+    run_async: bool
+
+    async def __call__(self, record: RecordWithFrame[Any, Any], save: Callable[[Any], Awaitable[Any]]) -> Response[Any]:
+        return await record.save(self.request, self.settings, save, self.submit_job, self.run_async)
+
+
+def record_save(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    submit_job: Callable[..., Awaitable[Job]],
+    run_async: p.RunAsync = False,
+) -> RecordSave:
+    return RecordSave(request, settings, submit_job, run_async)
+
+
+SAVE_RECORD: Final = {"saving": Provide(record_save, sync_to_thread=False)}

@@ -22,7 +22,7 @@ from application.timeseries import RangeRows
 from domain.errors import InvalidInput
 from domain.fold_checks import check_folds
 from domain.frames import FrameKind
-from domain.jobs import Job, JobType
+from domain.jobs import JobType
 from domain.paging import Page, PageRequest
 from domain.runs import RunDetails, WalkforwardRun
 from domain.search.query import Found
@@ -36,10 +36,10 @@ from entrypoints.http import search as finding
 from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.examples import RUN_EXAMPLE
 from entrypoints.http.inputs import columns_param, idempotency_key, sha256, time_param
-from entrypoints.http.jobs_submit import RecordWithFrame
+from entrypoints.http.jobs_submit import SAVE_RECORD, RecordSave, RecordWithFrame
 from entrypoints.http.openapi_extras import ROWS, described, json_of, record_with_frame, ref, streamed
 from entrypoints.http.record_lists import RECORD_LIST, RecordScope, parse_uuid
-from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
+from entrypoints.http.streaming import STREAM_ANSWER, StreamAnswer, choose_format, stream_rows
 from entrypoints.http.uploads import UploadSpool, frame_only
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
@@ -99,15 +99,10 @@ RUN_SAVED = {"201": json_of(ref("RunSavedOut"))}
         ok=RUN_SAVED,
         idempotent=True,
     ),
+    dependencies=SAVE_RECORD,
 )
-async def save_run(
-    request: Request[Any, Any, Any],
-    save_run: UseCase[RunSaved],
-    submit_job: UseCase[Job],
-    settings: Settings,
-    run_async: p.RunAsync = False,
-) -> Response[Any]:
-    return await RUN_WITH_PREDICTIONS.save(request, settings, save_run, submit_job, run_async)
+async def save_run(save_run: UseCase[RunSaved], saving: RecordSave) -> Response[Any]:
+    return await saving(RUN_WITH_PREDICTIONS, save_run)
 
 
 def run_page(page: Page[WalkforwardRun]) -> s.RunPage:
@@ -156,48 +151,40 @@ async def get_run(
     return present.run_out(await get_run(run_id), "")
 
 
-@get("/{run_id:str}/predictions", summary="Stream a run's prediction rows", **streamed())
+@get("/{run_id:str}/predictions", summary="Stream a run's prediction rows", dependencies=STREAM_ANSWER, **streamed())
 async def predictions(
-    request: Request[Any, Any, Any],
     read_predictions: UseCase[RangeRows],
     run_id: p.RunId,
     fold_number: FoldNumber = None,
     from_: p.From = None,
     to: p.To = None,
     limit: p.RowLimit = None,
-    format: p.Format = None,
-    ts_unit: p.TsUnit = None,
-    timeout: p.Timeout = 60.0,
-    download: p.Download = False,
+    *,
+    answer: StreamAnswer,
 ) -> Stream:
-    fmt = choose_format(format, request.headers.get("accept"))
-    rows = await read_predictions(
-        run_id, PredictionsRead(fold_number, time_param(from_, "from"), time_param(to, "to"), limit, timeout)
-    )
-    return await stream_rows(rows, fmt, ts_unit, attachment(download, f"predictions_{rows.query.measurement}"))
+    read = PredictionsRead(fold_number, time_param(from_, "from"), time_param(to, "to"), limit, answer.timeout)
+    rows = await read_predictions(run_id, read)
+    return await answer.rows(rows, f"predictions_{rows.query.measurement}")
 
 
 @get(
     "/{run_id:str}/frame",
     summary="The run's bars, indicators and predictions, joined on the exact timestamp",
+    dependencies=STREAM_ANSWER,
     **streamed(),
 )
 async def frame(
-    request: Request[Any, Any, Any],
     read_run_frame: UseCase[RunFrame],
     run_id: p.RunId,
     from_: p.From = None,
     to: p.To = None,
     indicators: Indicators = None,
-    format: p.Format = None,
-    ts_unit: p.TsUnit = None,
-    timeout: p.Timeout = 60.0,
-    download: p.Download = False,
+    *,
+    answer: StreamAnswer,
 ) -> Stream:
-    fmt = choose_format(format, request.headers.get("accept"))
-    output_unit(ts_unit, fmt)
+    output_unit(answer.ts_unit, answer.fmt)
     window = FrameWindow(
-        time_param(from_, "from"), time_param(to, "to"), columns_param(indicators, "indicators"), timeout
+        time_param(from_, "from"), time_param(to, "to"), columns_param(indicators, "indicators"), answer.timeout
     )
     found = await read_run_frame(run_id, window)
     besides = [
@@ -205,7 +192,7 @@ async def frame(
         for side, prefix in ((found.indicators, "indicator_"), (found.predictions, "prediction_"))
     ]
     joined = join_on_timestamp(found.bars.batches(), besides)
-    return await stream_batches(joined, fmt, ts_unit, attachment(download, f"run_{found.run_id}_frame"))
+    return await answer.batches(joined, f"run_{found.run_id}_frame")
 
 
 @post(

@@ -16,7 +16,7 @@ from application.series_ports import FrameUpload
 from application.simulations import EquityCurve, SimulationSaved
 from application.timeseries import RangeRows
 from domain.frames import FrameKind
-from domain.jobs import Job, JobType
+from domain.jobs import JobType
 from domain.paging import Page, PageRequest
 from domain.search.query import Found
 from domain.search.records import SimulationRecord
@@ -29,12 +29,11 @@ from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
 from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.examples import SIMULATION_EXAMPLE
-from entrypoints.http.jobs_submit import RecordWithFrame
+from entrypoints.http.jobs_submit import SAVE_RECORD, RecordSave, RecordWithFrame
 from entrypoints.http.openapi_extras import described, json_of, record_with_frame, ref, streamed
 from entrypoints.http.record_lists import RECORD_LIST, RecordScope, parse_uuid
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
-from entrypoints.settings import Settings
 
 
 def simulation_command(body: s.SimulationIn, trades: FrameUpload | None, key: IdempotencyKey | None) -> SaveSimulation:
@@ -77,15 +76,10 @@ SIMULATION_WITH_TRADES: Final = RecordWithFrame(
         ok={"201": json_of(ref("SimulationSavedOut"))},
         idempotent=True,
     ),
+    dependencies=SAVE_RECORD,
 )
-async def save_simulation(
-    request: Request[Any, Any, Any],
-    save_simulation: UseCase[SimulationSaved],
-    submit_job: UseCase[Job],
-    settings: Settings,
-    run_async: p.RunAsync = False,
-) -> Response[Any]:
-    return await SIMULATION_WITH_TRADES.save(request, settings, save_simulation, submit_job, run_async)
+async def save_simulation(save_simulation: UseCase[SimulationSaved], saving: RecordSave) -> Response[Any]:
+    return await saving(SIMULATION_WITH_TRADES, save_simulation)
 
 
 @get("/", summary="List simulations", dependencies=RECORD_LIST)

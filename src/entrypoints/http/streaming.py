@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 import pyarrow as pa
+from litestar import Request
+from litestar.di import Provide
 from litestar.response import Stream
 
 from adapters.frames import MEDIA_TYPES, OutputFormat, encode, negotiate
 from application.timeseries import RangeRows
 from domain.values import output_unit
+from entrypoints.http import parameters as p
 from entrypoints.http.metrics import BYTES_EXPORTED
 
 
@@ -92,6 +96,37 @@ async def stream_batches(
 async def renamed(batches: AsyncIterator[pa.RecordBatch], names: dict[str, str]) -> AsyncIterator[pa.RecordBatch]:
     async for batch in batches:
         yield batch.rename_columns([names.get(name, name) for name in batch.schema.names])
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAnswer:
+    """How a client asked for rows: their format (`?format=`, else Accept), time unit, the time the store
+    may take, and whether they come as a file. A dependency (`STREAM_ANSWER`) for the routes that end in
+    these four parameters, so they are declared once."""
+
+    fmt: str
+    ts_unit: str | None
+    timeout: float
+    download: bool
+
+    async def rows(self, rows: RangeRows, name: str) -> Stream:
+        return await stream_rows(rows, self.fmt, self.ts_unit, attachment(self.download, name))
+
+    async def batches(self, batches: AsyncIterator[pa.RecordBatch], name: str) -> Stream:
+        return await stream_batches(batches, self.fmt, self.ts_unit, attachment(self.download, name))
+
+
+def stream_answer(
+    request: Request[Any, Any, Any],
+    format: p.Format = None,
+    ts_unit: p.TsUnit = None,
+    timeout: p.Timeout = 60.0,
+    download: p.Download = False,
+) -> StreamAnswer:
+    return StreamAnswer(choose_format(format, request.headers.get("accept")), ts_unit, timeout, download)
+
+
+STREAM_ANSWER: Final = {"answer": Provide(stream_answer, sync_to_thread=False)}
 
 
 def _extension(fmt: str) -> str:
