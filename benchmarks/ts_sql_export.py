@@ -26,6 +26,7 @@ DOWNLOAD_CHUNK = 1 << 20
 async def load_ohlcv(http_url: str, measurement: str, rows: int) -> None:
     """Minute bars straight into QuestDB with the store's own writer, a million at a time."""
     from adapters.questdb.store import QuestDBTimeSeriesStore
+    from application.series_ports import WriteOptions
     from domain.frames import FrameKind
     from domain.values import MeasurementName
 
@@ -39,7 +40,7 @@ async def load_ohlcv(http_url: str, measurement: str, rows: int) -> None:
 
     store = QuestDBTimeSeriesStore(http_url, wal_timeout=600.0)
     try:
-        await store.write(MeasurementName(measurement), batches(), kind=FrameKind.OHLCV)
+        await store.write(MeasurementName(measurement), batches(), WriteOptions(kind=FrameKind.OHLCV))
     finally:
         await store.close()
 
