@@ -58,6 +58,11 @@ SummaryMetrics = Annotated[Json, doc("Headline metrics by name, e.g. `{\"sharpe\
 LabelOut = Annotated[str | None, doc("A human name; need not be unique.")]
 TagsOut = Annotated[dict[str, str], doc("Free key/value labels, searchable as `tags.<key>`.")]
 NotesOut = Annotated[str | None, doc("Free text notes.")]
+# What a client sends about a run or a simulation it saves: its headline metrics and its labels.
+SummaryMetricsIn = Annotated[Json, doc("Headline metrics, searchable as `metrics.<key>`.")]
+LabelIn = Annotated[Label | None, doc("A human name; need not be unique.")]
+TagsIn = Annotated[Tags, doc("Free key/value labels, searchable as `tags.<key>`.")]
+NotesIn = Annotated[Notes | None, doc("Free text notes.")]
 OhlcvMeasurement = Annotated[str, doc("The time-series measurement holding the OHLCV bars.")]
 IndicatorMeasurement = Annotated[str, doc("The time-series measurement holding the indicator rows.")]
 PredictionMeasurementOut = Annotated[str, doc("The time-series measurement holding the run's predictions.")]

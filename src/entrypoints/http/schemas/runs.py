@@ -14,12 +14,12 @@ from entrypoints.http.schemas.common import (
     DatasetVersionOut,
     Int64,
     Json,
-    Label,
+    LabelIn,
     LabelOut,
     LongText,
     Name,
     NextCursor,
-    Notes,
+    NotesIn,
     NotesOut,
     PageLimit,
     PageOffset,
@@ -34,7 +34,8 @@ from entrypoints.http.schemas.common import (
     StatusOut,
     Struct,
     SummaryMetrics,
-    Tags,
+    SummaryMetricsIn,
+    TagsIn,
     TagsOut,
     Total,
     doc,
@@ -82,7 +83,7 @@ class RunIn(Struct, forbid_unknown_fields=False):
     feature_columns: Annotated[list[ShortText], doc("The columns the model reads.")] = []
     walk_config: WalkConfig = {}
     hyperparameters: Hyperparameters = {}
-    summary_metrics: Annotated[Json, doc("Headline metrics, searchable as `metrics.<key>`.")] = {}
+    summary_metrics: SummaryMetricsIn = {}
     folds: Annotated[list[FoldIn], Meta(max_length=100_000), doc("The run's folds.")] = []
     fold_count: Annotated[int, Meta(ge=0, le=1_000_000), doc("Folds the client declares in all.")] | None = None
     clipboard_text: Annotated[LongText | None, doc("The desktop's text summary of the run.")] = None
@@ -90,9 +91,9 @@ class RunIn(Struct, forbid_unknown_fields=False):
     completed_at: CompletedAt = None
     predictions: Predictions = None
     predictions_csv: PredictionsCsv = None
-    name: Annotated[Label | None, doc("A human name; need not be unique.")] = None
-    tags: Annotated[Tags, doc("Free key/value labels, searchable as `tags.<key>`.")] = {}
-    notes: Annotated[Notes | None, doc("Free text notes.")] = None
+    name: LabelIn = None
+    tags: TagsIn = {}
+    notes: NotesIn = None
 
 
 class PredictionsIn(Struct, forbid_unknown_fields=False):

@@ -13,11 +13,11 @@ from entrypoints.http.schemas.common import (
     DatasetIdOut,
     DatasetVersionOut,
     Json,
-    Label,
+    LabelIn,
     LabelOut,
     Name,
     NextCursor,
-    Notes,
+    NotesIn,
     NotesOut,
     PageLimit,
     PageOffset,
@@ -32,7 +32,8 @@ from entrypoints.http.schemas.common import (
     StatusOut,
     Struct,
     SummaryMetrics,
-    Tags,
+    SummaryMetricsIn,
+    TagsIn,
     TagsOut,
     Total,
     TradesMeasurementOut,
@@ -68,7 +69,7 @@ class SimulationIn(Struct, forbid_unknown_fields=False):
     trades_measurement: Annotated[Name | None, doc("Where trades go; default `<slug>_sim_<time>`.")] = None
     status: Annotated[RunStatusName, doc("The simulation's status; default COMPLETED.")] = "COMPLETED"
     config: Config = {}
-    summary_metrics: Annotated[Json, doc("Headline metrics, searchable as `metrics.<key>`.")] = {}
+    summary_metrics: SummaryMetricsIn = {}
     trade_count: Annotated[Count | None, doc("Trades the client declares, when none are sent.")] = None
     started_at: StartedAt = None
     completed_at: CompletedAt = None
@@ -77,9 +78,9 @@ class SimulationIn(Struct, forbid_unknown_fields=False):
     trade_buckets: (
         Annotated[list[TradeBucketIO], Meta(max_length=10_000), doc("Bucket statistics; default computed.")] | None
     ) = None
-    name: Annotated[Label | None, doc("A human name; need not be unique.")] = None
-    tags: Annotated[Tags, doc("Free key/value labels, searchable as `tags.<key>`.")] = {}
-    notes: Annotated[Notes | None, doc("Free text notes.")] = None
+    name: LabelIn = None
+    tags: TagsIn = {}
+    notes: NotesIn = None
 
 
 class SimulationSummaryOut(Struct):
