@@ -80,7 +80,7 @@ async def test_appends_that_create_one_measurement_at_once_keep_every_writers_ro
     frames = [ohlcv(500, start_ns=START_NS + index * 500 * MINUTE_NS, seed=index) for index in range(writers)]
     async with anyio.create_task_group() as group:
         for frame in frames:
-            group.start_soon(lambda frame=frame: harness.store.write(name, _once(frame), kind=FrameKind.OHLCV))
+            group.start_soon(lambda frame=frame: harness.store.write(name, _once(frame), WriteOptions(kind=FrameKind.OHLCV)))
 
     rows, _ = await read_all(harness.store, RangeQuery(name))  # type: ignore[arg-type]
     assert rows.num_rows == writers * 500

@@ -149,13 +149,13 @@ async def test_rows_read_back_in_time_order_whatever_order_the_writes_came_in(ha
     name = harness.name("order")
     minutes = [ohlcv(10, start_ns=START_NS + 10 * MINUTE_NS), ohlcv(10, start_ns=START_NS + 20 * MINUTE_NS)]
     for frame in minutes:  # each write strictly after the last: DuckDB reads these as stored, unsorted
-        await harness.store.write(name, stream(frame, 3), kind=FrameKind.OHLCV)
+        await harness.store.write(name, stream(frame, 3), WriteOptions(kind=FrameKind.OHLCV))
     first, _ = await read_all(harness.store, RangeQuery(name, columns=["open"], limit=4))
     assert first.column("open").to_pylist() == [100.0, 101.0, 102.0, 103.0]
 
     shuffled = ohlcv(5, seed=0.5).take([3, 0, 4, 1, 2])
-    await harness.store.write(name, stream(shuffled, 2), kind=FrameKind.OHLCV)  # earlier rows, out of order
-    await harness.store.write(name, stream(ohlcv(1, start_ns=START_NS + 12 * MINUTE_NS, seed=9)), kind=FrameKind.OHLCV)
+    await harness.store.write(name, stream(shuffled, 2), WriteOptions(kind=FrameKind.OHLCV))  # earlier rows, out of order
+    await harness.store.write(name, stream(ohlcv(1, start_ns=START_NS + 12 * MINUTE_NS, seed=9)), WriteOptions(kind=FrameKind.OHLCV))
 
     back, _ = await read_all(harness.store, RangeQuery(name))
     stamps = back.column("timestamp").cast(pa.int64()).to_pylist()

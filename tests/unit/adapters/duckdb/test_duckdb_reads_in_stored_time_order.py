@@ -9,7 +9,7 @@ import pytest
 from tests.contract.timeseries_fixtures import MINUTE_NS, START_NS, ohlcv, read_all, stream
 
 from adapters.duckdb import DuckDBTimeSeriesStore
-from application.series_ports import RangeQuery
+from application.series_ports import RangeQuery, WriteOptions
 from domain.errors import StoreUnavailable
 from domain.frames import FrameKind
 from domain.values import MeasurementName
@@ -27,7 +27,7 @@ async def test_rows_found_out_of_order_in_a_table_marked_in_order_are_refused_on
 ) -> None:
     path, name = tmp_path / "series.duckdb", MeasurementName("bars_order")
     store = DuckDBTimeSeriesStore(path)
-    await store.write(name, stream(ohlcv(5, start_ns=START_NS + 10 * MINUTE_NS)), kind=FrameKind.OHLCV)
+    await store.write(name, stream(ohlcv(5, start_ns=START_NS + 10 * MINUTE_NS)), WriteOptions(kind=FrameKind.OHLCV))
     await store.close()
     # A row stored behind the store's back, before the others: the mark no longer tells the truth.
     with duckdb.connect(str(path)) as raw:
