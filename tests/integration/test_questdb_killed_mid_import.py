@@ -31,7 +31,7 @@ from tests.integration.serve_processes import BIN, free_port, need, stop, wait_h
 from adapters.jobs.pg import asyncpg_dsn
 from adapters.sql import migrate
 
-ROWS = 200_000
+ROWS = 300_000
 REPEATS = 3
 DOWN_SECONDS = 5.0
 PATIENCE = "15"  # the patient worker's first wait after an outage: the hasty one is done well before it ends
@@ -188,6 +188,25 @@ def resume(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGCONT)
 
 
+def kill_mid_write(service: Service, questdb: PrivateQuestDB, job_id: str, worker: subprocess.Popen[bytes]) -> None:
+    """Kill QuestDB once some but not all rows are written. The worker is paused while its progress is read,
+    so the import cannot finish between the look and the kill."""
+    deadline = time.monotonic() + 180
+    while True:
+        job = service.job(job_id)
+        assert job["status"] in ("PENDING", "RUNNING"), f"the import ended before the kill: {job}"
+        assert time.monotonic() < deadline, job
+        if job["status"] == "RUNNING":
+            pause(worker)
+            job = service.job(job_id)
+            if 0 < (job["progress"] or 0) < ROWS:
+                questdb.kill()
+                resume(worker)
+                return
+            resume(worker)
+        time.sleep(0.05)
+
+
 def restart_later(questdb: PrivateQuestDB, seconds: float) -> threading.Thread:
     thread = threading.Thread(target=lambda: (time.sleep(seconds), questdb.start()), daemon=True)
     thread.start()
@@ -220,8 +239,7 @@ def one_kill(
 ) -> list[str]:
     survivor, retried = f"kill_{repeat}_{uuid.uuid4().hex[:6]}", f"retry_{repeat}_{uuid.uuid4().hex[:6]}"
     job_id = service.upload(csv, survivor)
-    service.wait(job_id, lambda job: job["status"] == "RUNNING" and 0 < (job["progress"] or 0) < ROWS)
-    questdb.kill()
+    kill_mid_write(service, questdb, job_id, patient)
     back = restart_later(questdb, DOWN_SECONDS)
 
     health = httpx.get(f"{service.url}/api/health", timeout=30)
