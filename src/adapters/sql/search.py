@@ -12,7 +12,7 @@ from adapters.sql import tables as t
 from adapters.sql.mapping import entity
 from adapters.sql.repositories import SqlRepository
 from adapters.sql.runs import _run
-from adapters.sql.search_filters import JsonKey, Sql, Translator
+from adapters.sql.search_filters import JsonKey, MetricValues, Sql, Translator
 from adapters.sql.search_sorted import filtered, metric_first_rows, ordering, sorted_metric
 from adapters.sql.versions import stale_condition
 from domain.search.fields import FieldRef
@@ -91,7 +91,9 @@ class SqlRunSearch(_Search):
         async def to_records(rows: Sequence[Row[Any]]) -> list[RunRecord]:
             return [RunRecord(_run(row, []), _facts(row)) for row in rows]
 
-        translator = Translator(self._dialect, resolve)
+        translator = Translator(
+            self._dialect, resolve, MetricValues(runs.c.summary_metrics, t.run_metric_values, runs.c.run_id)
+        )
         return await self._page(
             query, statement, translator, runs.c.created_at, runs.c.run_id, to_records, t.run_metric_values
         )
@@ -150,6 +152,7 @@ class SqlSimulationSearch(_Search):
                 for row in rows
             ]
 
-        translator = Translator(self._dialect, resolve)
         created, ident = sims.c.created_at, sims.c.simulation_id
+        side = MetricValues(sims.c.summary_metrics, t.simulation_metric_values, ident)
+        translator = Translator(self._dialect, resolve, side)
         return await self._page(query, statement, translator, created, ident, to_records, t.simulation_metric_values)

@@ -19,9 +19,11 @@ from sqlalchemy import (
     Double,
     Integer,
     String,
+    Table,
     and_,
     bindparam,
     case,
+    exists,
     false,
     func,
     not_,
@@ -63,6 +65,15 @@ _COMPARE: dict[Op, Callable[[Any, Any], Condition]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class MetricValues:
+    """The side table that holds `document`'s numeric keys as rows (migration 0013), and the owner's id."""
+
+    document: Sql
+    table: Table
+    ident: Sql
+
+
+@dataclass(frozen=True, slots=True)
 class JsonKey:
     document: Sql | None  # None: the column does not exist (yet), every key is missing
     key: str
@@ -74,17 +85,24 @@ Resolve = Callable[[FieldRef], "Sql | JsonKey"]
 class Translator:
     """One dialect's way to read a JSON key; the tree walk and the sort are shared."""
 
-    def __init__(self, dialect: str, resolve: Resolve, numbers: dict[FieldRef, Sql] | None = None) -> None:
+    def __init__(
+        self,
+        dialect: str,
+        resolve: Resolve,
+        metric_values: MetricValues | None = None,
+        numbers: dict[FieldRef, Sql] | None = None,
+    ) -> None:
         self._postgres = dialect == "postgresql"
         self._resolve = resolve
+        self._metric_values = metric_values
         # Fields read as a number column instead, in a query over only the rows where they are numbers
         # (the metric a search sorts by, read from its side table: `search_sorted`).
         self._numbers = numbers or {}
 
     def numeric(self, field: FieldRef, value: Sql) -> Translator:
         """This translator, reading `field` as the number column `value` (every row has it)."""
-        made = Translator("postgresql" if self._postgres else "sqlite", self._resolve, {**self._numbers, field: value})
-        return made
+        dialect = "postgresql" if self._postgres else "sqlite"
+        return Translator(dialect, self._resolve, self._metric_values, {**self._numbers, field: value})
 
     def not_a_number(self, field: FieldRef) -> Condition:
         """Rows whose `field` (a JSON key) is not a number: the rest of a result sorted by it."""
@@ -208,6 +226,16 @@ class Translator:
             rank = _JSON_RANKS.get(literal.type)
             if rank is None:
                 return false()
+            side = self._metric_values
+            if rank == RANK_NUMBER and side is not None and target.document is side.document:
+                # A number against a metric: a probe of its side table, which the planner has statistics
+                # for (a JSON expression gets a guessed, far too small selectivity and a bad plan).
+                values = side.table.alias()
+                return exists().where(
+                    values.c[str(side.ident.key)] == side.ident,
+                    values.c.key == bindparam(None, target.key, type_=String),
+                    _COMPARE[op](values.c.value, bindparam(None, literal.value, type_=Double)),
+                )
             if self._postgres and op is Op.EQ and target.document is not None:
                 # Containment means the same (same type, numbers by value) and can use the GIN index.
                 probe = bindparam(None, {target.key: literal.value}, type_=JSONB)
