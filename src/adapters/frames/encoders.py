@@ -221,14 +221,25 @@ async def encode(
     def step(piece: pa.RecordBatch) -> bytes:
         return encoder.encode(prepare_batch(piece, unit, columns_order))
 
-    async for batch in batches:
+    async def encoded(batch: pa.RecordBatch, chunks: list[bytes]) -> None:
         for piece in _pieces(batch):
-            if piece.num_rows >= _THREAD_ROWS:
-                chunk = await anyio.to_thread.run_sync(step, piece)
-            else:
-                chunk = step(piece)
+            chunk = await anyio.to_thread.run_sync(step, piece) if piece.num_rows >= _THREAD_ROWS else step(piece)
             if chunk:
-                yield chunk
+                chunks.append(chunk)
+
+    iterator = aiter(batches)
+    batch = await anext(iterator, None)
+    while batch is not None:
+        # The next batch is read (a store's network wait and decoding) while this one is encoded in a thread.
+        chunks: list[bytes] = []
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(encoded, batch, chunks)
+                batch = await anext(iterator, None)
+        except BaseExceptionGroup as failed:
+            raise _first(failed) from None
+        for chunk in chunks:
+            yield chunk
     known = prepared_schema(schema, unit, columns_order) if schema is not None else None
     tail = encoder.finish(known)
     if tail:
@@ -251,6 +262,13 @@ def encode_table(
     ]
     chunks.append(encoder.finish(prepared_schema(table.schema, ts_unit, columns_order)))
     return b"".join(chunks)
+
+
+def _first(failed: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error itself rather than the group a task group wraps it in (the route maps it to a status)."""
+    while isinstance(failed, BaseExceptionGroup) and len(failed.exceptions) == 1:
+        failed = failed.exceptions[0]  # type: ignore[assignment]
+    return failed
 
 
 def _pieces(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
