@@ -228,18 +228,25 @@ async def encode(
                 chunks.append(chunk)
 
     iterator = aiter(batches)
-    batch = await anext(iterator, None)
-    while batch is not None:
-        # The next batch is read (a store's network wait and decoding) while this one is encoded in a thread.
-        chunks: list[bytes] = []
-        try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(encoded, batch, chunks)
-                batch = await anext(iterator, None)
-        except BaseExceptionGroup as failed:
-            raise _first(failed) from None
-        for chunk in chunks:
-            yield chunk
+    try:
+        batch = await anext(iterator, None)
+        while batch is not None:
+            # The next batch is read (a store's network wait and decoding) while this one is encoded in a thread.
+            chunks: list[bytes] = []
+            try:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(encoded, batch, chunks)
+                    batch = await anext(iterator, None)
+            except BaseExceptionGroup as failed:
+                raise _first(failed) from None
+            for chunk in chunks:
+                yield chunk
+    finally:
+        # Closed now, not whenever the garbage collector gets to it: a store stream frees its connection here.
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            with anyio.CancelScope(shield=True):
+                await closer()
     known = prepared_schema(schema, unit, columns_order) if schema is not None else None
     tail = encoder.finish(known)
     if tail:

@@ -169,12 +169,22 @@ class PgWire:
             raise ConnectionResetError("QuestDB closed the connection mid-answer") from None
 
     async def aclose(self) -> None:
-        """Closes the connection; a statement still running is cancelled on the server first."""
+        """Closes the connection; a statement still running is cancelled on the server first, and its end
+        awaited (a second at most), so the cancel cannot reach a later connection the server gave the same key."""
         with anyio.CancelScope(shield=True):
             if not self._idle and self._key is not None:
                 with anyio.move_on_after(1.0):
                     await self._cancel(*self._key)
+                    await self._drain()
             await self._stream.aclose()
+
+    async def _drain(self) -> None:
+        tail = bytes(self._buffer[-6:])
+        while tail[:5] != _READY:
+            try:
+                tail = (tail + await self._stream.receive(RECEIVE_BYTES))[-6:]
+            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                return
 
     async def _cancel(self, pid: int, secret: int) -> None:
         try:

@@ -9,7 +9,8 @@ time into Arrow (pgwire.py, pgwire_rows.py), as fast as QuestDB sends them.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Final
 
 import anyio
@@ -82,14 +83,14 @@ class ReadOnlySql:
         except Exception as exc:
             raise translate(exc, timeout) from exc
 
-    async def stream(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+    async def stream(self, sql: str, timeout: float) -> AsyncGenerator[pa.RecordBatch, None]:
         check_statement(sql, "postgres")
         timeout = self._gate.check_timeout(timeout)
-        async with self._gate.slot(timeout):
-            async for batch in self._stream(sql, timeout):
+        async with self._gate.slot(timeout), aclosing(self._stream(sql, timeout)) as batches:
+            async for batch in batches:
                 yield batch
 
-    async def _stream(self, sql: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
+    async def _stream(self, sql: str, timeout: float) -> AsyncGenerator[pa.RecordBatch, None]:
         """Binary rows on a connection of the statement's own (pgwire.py), decoded a block at a time."""
         deadline = time.monotonic() + timeout  # one bound for the whole statement, every read included
         wire: PgWire | None = None

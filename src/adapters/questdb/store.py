@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any, Final
 
 import anyio
@@ -235,8 +236,9 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
         return await self._read_only().query(sql_text, limit, timeout)
 
     async def stream_sql(self, sql_text: str, timeout: float) -> AsyncIterator[pa.RecordBatch]:
-        async for batch in self._read_only().stream(sql_text, timeout):
-            yield batch
+        async with aclosing(self._read_only().stream(sql_text, timeout)) as batches:
+            async for batch in batches:
+                yield batch
 
     def _read_only(self) -> ReadOnlySql:
         if self._sql is None:
