@@ -67,16 +67,22 @@ def _types(value: str | None) -> set[str] | None:
     return wanted
 
 
-def _last_event_id(header: str | None, query: int | None) -> int | None:
-    if header is None or not header.strip():
-        return query
+def event_id(value: str | None, label: str, where: dict[str, str]) -> int | None:
+    """A resume position sent as text (a header, a WebSocket query), or None when blank."""
+    if value is None or not value.strip():
+        return None
     try:
-        value = int(header.strip())
+        parsed = int(value.strip())
     except ValueError as exc:
-        raise InvalidInput("Last-Event-ID must be an event id", {"header": "Last-Event-ID"}) from exc
-    if not 0 <= value < 2**63:
-        raise InvalidInput("Last-Event-ID is out of range", {"header": "Last-Event-ID"})
-    return value
+        raise InvalidInput(f"{label} must be an event id", where) from exc
+    if not 0 <= parsed < 2**63:
+        raise InvalidInput(f"{label} is out of range", where)
+    return parsed
+
+
+def _last_event_id(header: str | None, query: int | None) -> int | None:
+    resume = event_id(header, "Last-Event-ID", {"header": "Last-Event-ID"})
+    return query if resume is None else resume
 
 
 EVENT: Final = Schema(

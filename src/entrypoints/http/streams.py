@@ -19,10 +19,11 @@ from litestar.exceptions import HTTPException
 
 from application.ports import Event
 from domain.datasets import Dataset
-from domain.errors import InvalidInput, Stage1Error, Unauthorized
+from domain.errors import Stage1Error, Unauthorized
 from domain.tokens import ApiToken
 from entrypoints.http.auth import SESSION_COOKIE, presented_token
 from entrypoints.http.errors import status_for
+from entrypoints.http.events import event_id
 from entrypoints.http.lockout import check_not_locked_out, guard_of
 from entrypoints.http.stream_relay import TOO_SLOW, Closing, close, relay
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
@@ -77,15 +78,7 @@ class ClientLeft(Exception):
 
 
 def _resume_after(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        event_id = int(value.strip())
-    except ValueError as exc:
-        raise InvalidInput("last_event_id must be an event id", {"field": "last_event_id"}) from exc
-    if not 0 <= event_id < 2**63:
-        raise InvalidInput("last_event_id is out of range", {"field": "last_event_id"})
-    return event_id
+    return event_id(value, "last_event_id", {"field": "last_event_id"})
 
 
 async def _first_message_token(socket: WebSocket[Any, Any, Any], wait: float) -> str:
