@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.contract.timeseries_fixtures import STORE_KINDS, Harness, make_store
+from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
 
 from adapters.memory import InMemoryMetadata, InMemoryUnitOfWork
 from adapters.sql import SqlUnitOfWork, create_engine, migrate
@@ -135,3 +136,15 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield subject
     finally:
         await subject.cleanup()
+
+
+# The job-queue and event contracts run on every queue backend; each module names its own `jobs_pg_url`.
+@pytest.fixture(params=BACKENDS)
+def jobs_backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    return backend_param(request)
+
+
+@pytest.fixture
+async def jobs(jobs_backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Backend]:
+    async with open_backend(*jobs_backend, tmp_path) as backend:
+        yield backend

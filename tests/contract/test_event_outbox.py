@@ -3,15 +3,14 @@ SQLite and Postgres stores, each with the feed the composition root wires to it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
 
 import anyio
 import pytest
 from tests.contract.test_events import new_job, take
-from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
+from tests.jobs_backends import BACKENDS, Backend
 from tests.jobs_support import claim_one, fresh_postgres_database
 
 from application.ports import Event
@@ -29,17 +28,6 @@ POSTGRES_ONLY = [p for p in BACKENDS if not isinstance(p, str)]
 def jobs_pg_url() -> Iterator[str]:
     with fresh_postgres_database("stage1_outbox") as url:
         yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def jobs_backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
-    return backend_param(request)
-
-
-@pytest.fixture
-async def jobs(jobs_backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Backend]:
-    async with open_backend(*jobs_backend, tmp_path) as backend:
-        yield backend
 
 
 def a_dataset() -> Dataset:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
 
 import anyio
 import pytest
-from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
+from tests.jobs_backends import BACKENDS, Backend
 from tests.jobs_support import claim_one, fresh_postgres_database
 
 from application.job_events import job_event_data
@@ -26,17 +25,6 @@ LEASE = timedelta(seconds=30)
 def jobs_pg_url() -> Iterator[str]:
     with fresh_postgres_database("stage1_events") as url:
         yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def jobs_backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
-    return backend_param(request)
-
-
-@pytest.fixture
-async def jobs(jobs_backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Backend]:
-    async with open_backend(*jobs_backend, tmp_path) as backend:
-        yield backend
 
 
 async def take(events: AsyncIterator[Event], count: int, timeout: float = 10.0) -> list[Event]:

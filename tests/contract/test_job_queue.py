@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
 
 import anyio
 import pytest
-from tests.jobs_backends import BACKENDS, Backend, backend_param, open_backend
+from tests.jobs_backends import Backend
 from tests.jobs_support import SystemClock, claim_one, fresh_postgres_database
 
 from adapters.worker_metrics import PrometheusWorkerMetrics
@@ -28,17 +27,6 @@ LEASE = timedelta(seconds=30)
 def jobs_pg_url() -> Iterator[str]:
     with fresh_postgres_database() as url:
         yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def jobs_backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
-    return backend_param(request)
-
-
-@pytest.fixture
-async def jobs(jobs_backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Backend]:
-    async with open_backend(*jobs_backend, tmp_path) as backend:
-        yield backend
 
 
 def now() -> datetime:

@@ -26,10 +26,10 @@ import asyncpg
 import httpx
 import pytest
 from tests.integration.private_stores import PrivateQuestDB, private_questdb, wait_until
-from tests.integration.serve_processes import BIN, free_port, need, stop, wait_healthy
+from tests.integration.serve_processes import BIN, free_port, stop, wait_healthy
+from tests.jobs_support import fresh_postgres_database
 
 from adapters.jobs.pg import asyncpg_dsn
-from adapters.sql import migrate
 
 ROWS = 300_000
 REPEATS = 3
@@ -46,14 +46,8 @@ def questdb() -> Iterator[PrivateQuestDB]:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    server = need("STAGE1_TEST_POSTGRES_URL")
-    name = f"stage1_qdbkill_{uuid.uuid4().hex[:8]}"
-    url = migrate.create_database(server, name)
-    try:
-        migrate.upgrade(url)
+    with fresh_postgres_database("stage1_qdbkill") as url:
         yield url
-    finally:
-        migrate.drop_database(server, name)
 
 
 @pytest.fixture(scope="module")
