@@ -161,7 +161,17 @@ class RowFingerprints(Protocol):
     async def fingerprint(self, measurement: MeasurementName) -> RowsFingerprint: ...
 
 
-class TimeSeriesStore(SeriesWriter, SeriesCatalog, SeriesReader, ReadOnlySql, StoreProbe, RowFingerprints, Protocol):
+class CrashLeftovers(Protocol):
+    """What writes that died with their process left in the store, swept periodically (not on every write)."""
+
+    async def sweep_leftovers(self) -> list[str]:
+        """Removes what no live write can still own; answers what it removed."""
+        ...
+
+
+class TimeSeriesStore(
+    SeriesWriter, SeriesCatalog, SeriesReader, ReadOnlySql, StoreProbe, RowFingerprints, CrashLeftovers, Protocol
+):
     """Where bars, indicators, predictions and trades live (QuestDB, DuckDB or memory): every role above.
 
     Only the composition root holds a whole store; a use case takes the roles it uses."""

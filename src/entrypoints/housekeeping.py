@@ -1,6 +1,7 @@
 """What `serve` sweeps up after processes that died (SIGKILL, power loss): spool files no live request or
-unfinished job holds, and measurement-name reservations whose save's lease lapsed. Once at start, then every
-`STAGE1_SWEEP_SECONDS`."""
+unfinished job holds, measurement-name reservations whose save's lease lapsed, and what a dead write left in
+the time-series store (QuestDB staging tables). Once at start, then every `STAGE1_SWEEP_SECONDS`; a
+`stage1 worker` sweeps the store's leftovers too, with its hourly pruning."""
 
 from __future__ import annotations
 
@@ -30,6 +31,17 @@ async def sweep_once(ports: OpenPorts, settings: Settings) -> None:
         released = await ports.bind(release_stale_names)()
         if released:
             log.info("released %d measurement names whose save died: %s", len(released), ", ".join(released[:20]))
+    except Exception:
+        log.warning("sweeping crash leftovers failed; the next sweep retries", exc_info=True)
+    await sweep_store_leftovers(ports)
+
+
+async def sweep_store_leftovers(ports: OpenPorts) -> None:
+    """What writes that died left in the time-series store; a failure is logged and left for the next sweep."""
+    try:
+        dropped = await ports.store.sweep_leftovers()
+        if dropped:
+            log.info("dropped %d staging tables of writes that died: %s", len(dropped), ", ".join(dropped[:20]))
     except Exception:
         log.warning("sweeping crash leftovers failed; the next sweep retries", exc_info=True)
 

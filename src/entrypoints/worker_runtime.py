@@ -17,6 +17,7 @@ from application.ports import WorkerMetrics
 from application.worker import Worker
 from domain.jobs import OUTAGE_BACKOFF_BASE
 from entrypoints.container import OpenPorts, open_ports
+from entrypoints.housekeeping import sweep_store_leftovers
 from entrypoints.settings import Settings
 from entrypoints.worker_jobs import handlers, summaries
 
@@ -57,7 +58,8 @@ def _timings(settings: Settings) -> tuple[timedelta, timedelta]:
 
 
 async def prune_periodically(ports: OpenPorts, settings: Settings, every: float = PRUNE_EVERY) -> None:
-    """Finished jobs past `STAGE1_JOB_RETENTION_DAYS` go, with their events and kept uploads, every `every` s."""
+    """Finished jobs past `STAGE1_JOB_RETENTION_DAYS` go, with their events and kept uploads, every `every` s;
+    so do the store's crash leftovers (a worker-only deployment has no `serve` to sweep them)."""
     prune = ports.bind(prune_jobs)
     age = timedelta(days=settings.job_retention_days)
     while True:
@@ -68,6 +70,7 @@ async def prune_periodically(ports: OpenPorts, settings: Settings, every: float 
         else:
             if pruned:
                 log.info("pruned finished jobs count=%s", pruned)
+        await sweep_store_leftovers(ports)
         await anyio.sleep(every)
 
 

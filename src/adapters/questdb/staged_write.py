@@ -8,8 +8,9 @@ and only a complete staging table touches the measurement:
 - an append to a measurement that exists: columns the frame adds are added, then one
   `INSERT INTO ... SELECT` (one WAL transaction) copies the rows over, dedup keys applying as usual.
 A failure before that leaves the measurement exactly as it was, rows and schema; the staging table is
-dropped. A process that dies midway leaves a staging table behind: the next write removes those older than
-an hour. A retried job writes again from the start, and the dedup keys make the append exactly-once.
+dropped. A process that dies midway leaves a staging table behind: the periodic sweep of crash leftovers
+(`drop_stale_staging`) removes those older than an hour, so no write pays for listing tables. A retried job
+writes again from the start, and the dedup keys make the append exactly-once.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ class StagedWrite:
         mode: WriteMode,
         granularity: str | None,
     ) -> WriteReport:
-        await self._drop_stale_staging()
         target = None if mode is WriteMode.REPLACE else await self._columns(name)
         state = _Write()
         try:
@@ -201,17 +201,19 @@ class StagedWrite:
             values = ", ".join(f"(cast({value} as timestamp))" for value in batch)
             await self._http.exec(f"INSERT INTO {sql.table(self._staging)} ({stamp}) VALUES {values}")
 
-    async def _drop_stale_staging(self) -> None:
-        """Staging tables of writes that died with their process, once surely nobody writes them any more."""
-        rows = await self._http.dataset(
-            f"SELECT table_name FROM tables() WHERE table_name LIKE '{sql.STAGING_PREFIX}%'"
-        )
-        oldest = time.time() - STALE_STAGING_SECONDS
-        for (table_name,) in rows:
-            started = sql.staging_started(str(table_name))
-            if started is not None and started < oldest:
-                with suppress(Exception):
-                    await self._http.exec(f"DROP TABLE IF EXISTS {sql.table(str(table_name))}")
+async def drop_stale_staging(http: QuestDBHttp, older_than: float = STALE_STAGING_SECONDS) -> list[str]:
+    """Drops the staging tables of writes that started more than `older_than` seconds ago (their process died:
+    no write runs that long before its swap); answers their names. A write in progress is younger, and kept."""
+    rows = await http.dataset(f"SELECT table_name FROM tables() WHERE table_name LIKE '{sql.STAGING_PREFIX}%'")
+    oldest = time.time() - older_than
+    dropped: list[str] = []
+    for (table_name,) in rows:
+        started = sql.staging_started(str(table_name))
+        if started is not None and started < oldest:
+            with suppress(UpstreamError):
+                await http.exec(f"DROP TABLE IF EXISTS {sql.table(str(table_name))}")
+                dropped.append(str(table_name))
+    return dropped
 
 
 def _set_aside_bare_rows(frame: pa.Table, bare_micros: list[int]) -> pa.Table:

@@ -21,7 +21,7 @@ from adapters.questdb.csv_reader import CsvBatches
 from adapters.questdb.http import QuestDBHttp
 from adapters.questdb.ingest import ilp_conf
 from adapters.questdb.read_only_sql import ReadOnlySql
-from adapters.questdb.staged_write import StagedWrite
+from adapters.questdb.staged_write import StagedWrite, drop_stale_staging
 from adapters.series.fingerprint import ReadBackFingerprints
 from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
@@ -257,6 +257,10 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
             return report
         report.update(status="ok", latency_ms=round((time.perf_counter() - started) * 1000, 3))
         return report
+
+    async def sweep_leftovers(self) -> list[str]:
+        """The staging tables of writes whose process died (staged_write.py); the others are left alone."""
+        return await drop_stale_staging(self._http)
 
     async def close(self) -> None:
         await self._http.close()
