@@ -338,7 +338,7 @@ class Bench:
 
         types = self.qdb.columns(measurement)
         columns = prediction_column_order(types)
-        inner = sql.inner_range(measurement, columns, None, None, {}, types, limit)
+        inner = sql.inner_range(measurement, columns, sql.RowFilter(types=types, limit=limit))
         return sql.outer(inner, {column: types[column] for column in columns}, "ms")
 
     def _check_same_rows(self, run_id: str, measurement: str) -> None:

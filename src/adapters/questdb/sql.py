@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from adapters.series.sampling import Bucket
@@ -96,52 +97,43 @@ def add_column(name: str, col: str, store_type: str) -> str:
     return f"ALTER TABLE {table(name)} ADD COLUMN IF NOT EXISTS {column(col)} {kind}"
 
 
-def _where(low: int | None, high: int | None, equals: Mapping[str, Literal], types: Mapping[str, str]) -> str:
-    stamp = column(TIMESTAMP)
-    clauses = []
-    if low is not None:
-        clauses.append(f"{stamp} >= cast({low} as timestamp)")
-    if high is not None:
-        clauses.append(f"{stamp} <= cast({high} as timestamp)")
-    clauses.extend(f"{column(name)} = {literal(value, types[name])}" for name, value in equals.items())
-    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    """Which rows a range read keeps: time bounds (epoch microseconds, inclusive), columns equal to a value
+    (`types` gives each column's store type, to spell the literal), and at most `limit` rows."""
+
+    low: int | None = None
+    high: int | None = None
+    equals: Mapping[str, Literal] = field(default_factory=dict)
+    types: Mapping[str, str] = field(default_factory=dict)
+    limit: int | None = None
+
+    def where(self) -> str:
+        stamp = column(TIMESTAMP)
+        clauses = []
+        if self.low is not None:
+            clauses.append(f"{stamp} >= cast({self.low} as timestamp)")
+        if self.high is not None:
+            clauses.append(f"{stamp} <= cast({self.high} as timestamp)")
+        clauses.extend(f"{column(name)} = {literal(value, self.types[name])}" for name, value in self.equals.items())
+        return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+    def limit_clause(self) -> str:
+        return "" if self.limit is None else f" LIMIT {int(self.limit)}"
 
 
-def _limit(limit: int | None) -> str:
-    return "" if limit is None else f" LIMIT {int(limit)}"
-
-
-def inner_range(
-    name: str,
-    columns: Sequence[str],
-    low: int | None,
-    high: int | None,
-    equals: Mapping[str, Literal],
-    types: Mapping[str, str],
-    limit: int | None,
-) -> str:
+def inner_range(name: str, columns: Sequence[str], rows: RowFilter) -> str:
     """Rows in time order; the designated timestamp keeps QuestDB's interval scan (no sort)."""
     projection = ", ".join(column(col) for col in columns)
-    where = _where(low, high, equals, types)
-    return f"SELECT {projection} FROM {table(name)}{where} ORDER BY {column(TIMESTAMP)}{_limit(limit)}"
+    return f"SELECT {projection} FROM {table(name)}{rows.where()} ORDER BY {column(TIMESTAMP)}{rows.limit_clause()}"
 
 
-def inner_sample(
-    name: str,
-    bucket: Bucket,
-    plan: Sequence[tuple[str, str]],
-    low: int | None,
-    high: int | None,
-    equals: Mapping[str, Literal],
-    types: Mapping[str, str],
-    limit: int | None,
-) -> str:
+def inner_sample(name: str, bucket: Bucket, plan: Sequence[tuple[str, str]], rows: RowFilter) -> str:
     aggregates = "".join(f", {_AGGREGATES[agg]}({column(col)}) {column(col)}" for col, agg in plan)
-    where = _where(low, high, equals, types)
     every = f"{bucket.count}{_SAMPLE_UNITS[bucket.unit]}"
     return (
-        f"SELECT {column(TIMESTAMP)}{aggregates} FROM {table(name)}{where} "
-        f"SAMPLE BY {every} ALIGN TO CALENDAR{_limit(limit)}"
+        f"SELECT {column(TIMESTAMP)}{aggregates} FROM {table(name)}{rows.where()} "
+        f"SAMPLE BY {every} ALIGN TO CALENDAR{rows.limit_clause()}"
     )
 
 

@@ -136,12 +136,13 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
         columns = resolve_columns(query.columns, list(types))
         equals = coerce_equals(query.equals, types)
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
+        rows = sql.RowFilter(low, high, equals, types, query.limit)
         if query.sample_by is None:
-            inner = sql.inner_range(query.measurement, columns, low, high, equals, types, query.limit)
+            inner = sql.inner_range(query.measurement, columns, rows)
             return inner, {column: types[column] for column in columns}
         plan = aggregate_plan(query.sample_by, columns, types)
         bucket = Bucket.parse(query.sample_by.interval)
-        inner = sql.inner_sample(query.measurement, bucket, plan, low, high, equals, types, query.limit)
+        inner = sql.inner_sample(query.measurement, bucket, plan, rows)
         return inner, sql.sample_types(plan, types)
 
     async def _columns(self, name: str) -> dict[str, tuple[str, bool]] | None:

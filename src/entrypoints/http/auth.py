@@ -271,20 +271,15 @@ async def issue(
     return IssuedTokenOut(**{f: getattr(out, f) for f in out.__struct_fields__}, token=issued.secret_token)
 
 
-@get("/tokens", summary="Tokens (never the token itself)")
-async def tokens(
-    list_tokens: UseCase[Page[ApiToken]],
-    limit: p.Limit = None,
-    offset: p.Offset = None,
-    after: p.After = None,
-) -> TokenPage:
-    page = await list_tokens(PageRequest.of(limit, offset, after))
+@get("/tokens", summary="Tokens (never the token itself)", dependencies=p.PAGE)
+async def tokens(list_tokens: UseCase[Page[ApiToken]], page: PageRequest) -> TokenPage:
+    found = await list_tokens(page)
     return TokenPage(
-        tokens=[token_out(t) for t in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=page.next_cursor,
+        tokens=[token_out(t) for t in found.items],
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+        next_cursor=found.next_cursor,
     )
 
 

@@ -22,7 +22,6 @@ from domain.errors import InvalidInput
 from domain.frames import FrameKind, WriteMode
 from domain.jobs import Job, JobType
 from domain.paging import Page, PageRequest
-from domain.remote_sources import FetchPolicy
 from domain.runs import WalkforwardRun
 from domain.versions import DatasetVersion
 from entrypoints.http import deletes
@@ -155,9 +154,7 @@ async def upsert_dataset(
     dry_run: p.DryRun = False,
     granularity: p.GapGranularity = None,
 ) -> Response[s.DatasetOut | s.DatasetPreviewOut]:
-    async with UploadSpool.for_request(
-        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
-    ) as spool:
+    async with UploadSpool.fetching(request, settings) as spool:
         body, frames, digest = await _frames_from_request(request, spool)
         if body is None:
             raise InvalidInput(
@@ -184,18 +181,17 @@ def _previews(previews: dict[FrameKind, FramePreview]) -> s.DatasetPreviewOut:
     )
 
 
-@get("/", summary="List datasets")
+@get("/", summary="List datasets", dependencies=p.PAGE)
 async def list_datasets(
     list_datasets: UseCase[Page[DatasetListing]],
     symbol: p.Symbol = None,
     granularity: p.Granularity = None,
     search: p.Search = None,
-    limit: p.Limit = None,
-    offset: p.Offset = None,
-    after: p.After = None,
+    *,
+    page: PageRequest,
 ) -> s.DatasetPage:
-    page = await list_datasets(DatasetFilter(symbol, granularity, search), PageRequest.of(limit, offset, after))
-    return present.page_out(s.DatasetPage, page, present.dataset_item)
+    found = await list_datasets(DatasetFilter(symbol, granularity, search), page)
+    return present.page_out(s.DatasetPage, found, present.dataset_item)
 
 
 @post(
@@ -254,9 +250,7 @@ async def export_frames(
     dry_run: p.DryRun = False,
     granularity: p.GapGranularity = None,
 ) -> Response[Any]:
-    async with UploadSpool.for_request(
-        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
-    ) as spool:
+    async with UploadSpool.fetching(request, settings) as spool:
         _, frames, digest = await _frames_from_request(request, spool, existing=True)
         if dry_run:
             await get_dataset(ref)
@@ -325,17 +319,11 @@ read_indicators = get(
 )(_frame_route(FrameKind.INDICATORS))
 
 
-@get("/{ref:str}/runs", summary="The runs of a dataset")
+@get("/{ref:str}/runs", summary="The runs of a dataset", dependencies=p.PAGE)
 async def dataset_runs(
-    runs_of_dataset: UseCase[Page[WalkforwardRun]],
-    ref: p.DatasetRef,
-    status: p.Status = None,
-    limit: p.Limit = None,
-    offset: p.Offset = None,
-    after: p.After = None,
+    runs_of_dataset: UseCase[Page[WalkforwardRun]], ref: p.DatasetRef, status: p.Status = None, *, page: PageRequest
 ) -> s.RunPage:
-    page = await runs_of_dataset(ref, RunFilter(status=status), PageRequest.of(limit, offset, after))
-    return run_page(page)
+    return run_page(await runs_of_dataset(ref, RunFilter(status=status), page))
 
 
 @get("/{ref:str}/hierarchy", summary="Dataset -> runs -> simulations")

@@ -15,17 +15,11 @@ from entrypoints.http.errors import error_responses
 from entrypoints.http.use_cases import UseCase
 
 
-@get("/", summary="List jobs")
+@get("/", summary="List jobs", dependencies=p.PAGE)
 async def list_jobs(
-    list_jobs: UseCase[Page[Job]],
-    status: p.JobStatus = None,
-    type: p.JobTypeName = None,
-    limit: p.Limit = None,
-    offset: p.Offset = None,
-    after: p.After = None,
+    list_jobs: UseCase[Page[Job]], status: p.JobStatus = None, type: p.JobTypeName = None, *, page: PageRequest
 ) -> s.JobPage:
-    page = await list_jobs(JobFilter(status, type), PageRequest.of(limit, offset, after))
-    return present.page_out(s.JobPage, page, present.job_out)
+    return present.page_out(s.JobPage, await list_jobs(JobFilter(status, type), page), present.job_out)
 
 
 @get("/{job_id:str}", summary="A job")

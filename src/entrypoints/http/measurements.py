@@ -4,12 +4,14 @@ store is configured (the path keeps the name the desktop knows)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Final
 
 import msgspec
 import pyarrow as pa
 from litestar import Request, Response, Router, get, post
+from litestar.di import Provide
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
@@ -21,7 +23,6 @@ from application.timeseries import ImportReport
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, OnError, WriteMode
 from domain.jobs import Job, JobType
-from domain.remote_sources import FetchPolicy
 from domain.values import output_unit
 from entrypoints.http import deletes
 from entrypoints.http import parameters as p
@@ -83,16 +84,35 @@ IMPORT_BODY: Final = {
 SQL_ERRORS: Final = error_responses(403, *STORE_ERRORS)
 
 
+@dataclass(frozen=True, slots=True)
+class ImportTarget:
+    """Where an import writes and how: `?measurement=`, `?kind=`, `?mode=` (each may come in the body instead)
+    and `?on_error=`. A dependency of both import routes (`IMPORT_ROUTE`), so they are declared once."""
+
+    measurement: str | None
+    kind: FrameKind | None
+    mode: WriteMode | None
+    on_error: OnError
+
+
+def import_target(
+    measurement: Measurement = None, kind: p.Kind = None, mode: Mode = None, on_error: p.OnErrorMode = OnError.FAIL
+) -> ImportTarget:
+    return ImportTarget(measurement, kind, mode, on_error)
+
+
+# What both import routes declare: the forms their body may take, Idempotency-Key, and the target parameters.
+IMPORT_ROUTE: Final[dict[str, Any]] = {
+    "opt": described(body=IMPORT_BODY, idempotent=True),
+    "dependencies": {"target": Provide(import_target, sync_to_thread=False)},
+}
+
+
 async def _import_request(
-    request: Request[Any, Any, Any],
-    spool: UploadSpool,
-    measurement: str | None,
-    kind: FrameKind | None,
-    mode: WriteMode | None,
-    on_error: OnError = OnError.FAIL,
-    granularity: str | None = None,
+    request: Request[Any, Any, Any], spool: UploadSpool, target: ImportTarget, granularity: str | None = None
 ) -> tuple[ImportFrame, FrameUpload]:
     """The three forms of an import: a multipart `file` part, a raw body, or JSON with `data`."""
+    measurement, kind, mode = target.measurement, target.kind, target.mode
     if is_multipart(request):
         parts = await spool.multipart(request, {"file"})
         part = parts.get("file")
@@ -126,7 +146,7 @@ async def _import_request(
         raise InvalidInput("measurement is required", {"field": "measurement"})
     key = idempotency_key(request, "questdb.import", digest)
     command = ImportFrame(
-        measurement, upload, kind, mode or WriteMode.APPEND, key, on_error, granularity
+        measurement, upload, kind, mode or WriteMode.APPEND, key, target.on_error, granularity
     )
     return command, upload
 
@@ -143,29 +163,24 @@ def _enum(kind: Any, value: str, field: str) -> Any:
     status_code=200,
     summary="Import a frame into a measurement and wait for it (or preview it)",
     responses=error_responses(*WRITE_ERRORS),
-    opt=described(body=IMPORT_BODY, idempotent=True),
+    **IMPORT_ROUTE,
 )
 async def import_frame(
     request: Request[Any, Any, Any],
     import_frame: UseCase[ImportReport],
     preview_import: UseCase[FramePreview],
     settings: Settings,
-    measurement: Measurement = None,
-    kind: p.Kind = None,
-    mode: Mode = None,
-    on_error: p.OnErrorMode = OnError.FAIL,
+    target: ImportTarget,
     dry_run: p.DryRun = False,
     granularity: p.GapGranularity = None,
 ) -> s.ImportOut | s.ImportPreviewOut:
-    async with UploadSpool.for_request(
-        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
-    ) as spool:
-        if measurement and not dry_run and arrives_raw(request):
+    async with UploadSpool.fetching(request, settings) as spool:
+        if target.measurement and not dry_run and arrives_raw(request):
             report = await import_while_arriving(
-                request, spool, import_frame, measurement, kind, mode, on_error, granularity
+                request, spool, import_frame, target.measurement, target.kind, target.mode, target.on_error, granularity
             )
         else:
-            command, _ = await _import_request(request, spool, measurement, kind, mode, on_error, granularity)
+            command, _ = await _import_request(request, spool, target, granularity)
             if dry_run:
                 return msgspec.convert(await preview_import(command), s.ImportPreviewOut, from_attributes=True)
             report = await import_frame(command)
@@ -178,22 +193,17 @@ async def import_frame(
     status_code=202,
     summary="Queue an import as a job",
     responses=error_responses(409, 415),
-    opt=described(body=IMPORT_BODY, idempotent=True),
+    **IMPORT_ROUTE,
 )
 async def import_async(
     request: Request[Any, Any, Any],
     submit_job: UseCase[Job],
     check_import_target: UseCase[None],
     settings: Settings,
-    measurement: Measurement = None,
-    kind: p.Kind = None,
-    mode: Mode = None,
-    on_error: p.OnErrorMode = OnError.FAIL,
+    target: ImportTarget,
 ) -> Response[s.JobAcceptedOut]:
-    async with UploadSpool.for_request(
-        request, settings.uploads, settings.max_upload_bytes, FetchPolicy.of(settings.fetch_allowed_hosts)
-    ) as spool:
-        command, upload = await _import_request(request, spool, measurement, kind, mode, on_error)
+    async with UploadSpool.fetching(request, settings) as spool:
+        command, upload = await _import_request(request, spool, target)
         await check_import_target(command.measurement, command.kind)
         job = await queue_command(
             submit_job,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from litestar import Response, Router, get
+from litestar.di import Provide
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from application.dataset_queries import DatasetDetail
@@ -12,7 +13,7 @@ from application.health import HealthReport
 from application.ports import DatasetListing
 from application.search import SearchRequest
 from application.timeseries import RangeRows
-from domain.paging import Page
+from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun
 from domain.search.query import Found
 from domain.search.records import RunRecord, SimulationRecord
@@ -74,7 +75,8 @@ async def health(check_health: UseCase[HealthReport], settings: Settings) -> Res
 async def legacy_datasets(
     list_datasets: UseCase[Page[DatasetListing]], limit: p.Limit = None, offset: p.Offset = None
 ) -> s.DatasetPage:
-    result: s.DatasetPage = await datasets.list_datasets.fn(list_datasets, limit=limit, offset=offset)
+    page = PageRequest.of(limit, offset)
+    result: s.DatasetPage = await datasets.list_datasets.fn(list_datasets, page=page)
     return result
 
 
@@ -89,15 +91,20 @@ async def legacy_dataset(dataset_detail: UseCase[DatasetDetail], ref: p.DatasetR
     return result
 
 
-@get("/api/walkforward/runs", summary="Legacy alias of GET /api/runs", tags=["legacy"])
+def legacy_page(limit: p.Limit = None, offset: p.Offset = None) -> SearchRequest:
+    return SearchRequest(limit=limit, offset=offset)
+
+
+# The legacy record lists page through every record (no filters, no search) by `limit` and `offset` only.
+LEGACY_PAGE: Final = {"page": Provide(legacy_page, sync_to_thread=False)}
+EVERYTHING: Final = RecordScope(None, None, None)
+
+
+@get("/api/walkforward/runs", summary="Legacy alias of GET /api/runs", tags=["legacy"], dependencies=LEGACY_PAGE)
 async def legacy_runs(
-    list_runs: UseCase[Page[WalkforwardRun]],
-    search_runs: UseCase[Found[RunRecord]],
-    limit: p.Limit = None,
-    offset: p.Offset = None,
+    list_runs: UseCase[Page[WalkforwardRun]], search_runs: UseCase[Found[RunRecord]], page: SearchRequest
 ) -> s.RunPage:
-    everything, page = RecordScope(None, None, None), SearchRequest(limit=limit, offset=offset)
-    result: s.RunPage = await runs.list_runs.fn(list_runs, search_runs, within=everything, list_query=page)
+    result: s.RunPage = await runs.list_runs.fn(list_runs, search_runs, within=EVERYTHING, list_query=page)
     return result
 
 
@@ -112,16 +119,14 @@ async def legacy_run(get_run: UseCase[WalkforwardRun], read_predictions: UseCase
     return result
 
 
-@get("/api/tradesim/runs", summary="Legacy alias of GET /api/simulations", tags=["legacy"])
+@get("/api/tradesim/runs", summary="Legacy alias of GET /api/simulations", tags=["legacy"], dependencies=LEGACY_PAGE)
 async def legacy_simulations(
     list_simulations: UseCase[Page[Simulation]],
     search_simulations: UseCase[Found[SimulationRecord]],
-    limit: p.Limit = None,
-    offset: p.Offset = None,
+    page: SearchRequest,
 ) -> s.SimulationPage:
-    everything, page = RecordScope(None, None, None), SearchRequest(limit=limit, offset=offset)
     result: s.SimulationPage = await simulations.list_simulations.fn(
-        list_simulations, search_simulations, within=everything, list_query=page
+        list_simulations, search_simulations, within=EVERYTHING, list_query=page
     )
     return result
 

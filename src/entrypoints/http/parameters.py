@@ -4,11 +4,13 @@ is declared and nowhere else."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from domain.frames import FrameKind, OnError, WriteMode
+from domain.paging import PageRequest
 
 
 def optional_text(description: str, max_length: int = 256, *, query: str | None = None) -> Any:
@@ -33,6 +35,14 @@ Offset = Annotated[
     Parameter(ge=0, le=2**62, required=False, description="Items to skip; `after` is cheaper for deep pages."),
 ]
 After = Annotated[str | None, optional_text("The `next_cursor` of the previous page: the page after it.", 512)]
+
+
+def page_request(limit: Limit = None, offset: Offset = None, after: After = None) -> PageRequest:
+    return PageRequest.of(limit, offset, after)
+
+
+# The page of a list that is not searchable (a dependency its routes take as `page`, declared once here).
+PAGE: Final = {"page": Provide(page_request, sync_to_thread=False)}
 
 # List filters (exact matches unless said otherwise)
 Symbol = Annotated[str | None, optional_text("Only datasets of this symbol.")]

@@ -26,6 +26,7 @@ from domain.errors import InvalidInput
 from domain.frames import FrameKind
 from domain.remote_sources import FetchPolicy, shown
 from entrypoints.http.errors import PayloadTooLarge
+from entrypoints.settings import Settings
 
 T = TypeVar("T")
 Receive = Callable[[], Awaitable[None]]
@@ -81,6 +82,12 @@ class UploadSpool:
     ) -> UploadSpool:
         """Hashing a large body costs real time; only a request that may be replayed needs its hash."""
         return cls(root, max_bytes, hashing="idempotency-key" in request.headers, fetch=fetch)
+
+    @classmethod
+    def fetching(cls, request: Request[Any, Any, Any], settings: Settings) -> UploadSpool:
+        """A spool for a request whose body may name a URL to fetch (from the allowed hosts only)."""
+        fetch = FetchPolicy.of(settings.fetch_allowed_hosts)
+        return cls.for_request(request, settings.uploads, settings.max_upload_bytes, fetch)
 
     async def __aenter__(self) -> Self:
         self.root.mkdir(parents=True, exist_ok=True)
