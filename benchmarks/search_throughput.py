@@ -2,7 +2,10 @@
 
 The app is driven straight through ASGI (no HTTP client in between), so the difference to the raw loop is
 what Litestar, msgspec, the use case, SQLAlchemy and the repository cost. The raw loop runs exactly the
-statements the repository sends for that page (captured from SQLAlchemy), on one connection.
+statements the repository sends for that page (captured from SQLAlchemy: the count and the page), on one
+connection, each in its own implicit transaction. The app runs the same two the same way (a listing is a
+reading unit of work: no BEGIN/ROLLBACK, and no pool pre-ping) plus one more round trip the raw loop does
+not make: the dataset versions read that answers each run's `stale` flag.
 """
 
 from __future__ import annotations

@@ -296,6 +296,11 @@ class UnitOfWork(Protocol):
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
+    def reading(self) -> UnitOfWork:
+        """A unit that only reads (never commits): a store may run each of its statements on its own,
+        without a transaction around them. Each statement still reads committed data as one snapshot."""
+        ...
+
 
 # ---------------------------------------------------------------- jobs
 

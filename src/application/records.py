@@ -40,7 +40,7 @@ class RecordKind(Generic[R]):
         return record
 
     async def get(self, ref: str, uow: UnitOfWorkFactory) -> R:
-        async with uow() as tx:
+        async with uow.reading() as tx:
             return await self.find(tx, ref)
 
 

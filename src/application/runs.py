@@ -139,7 +139,7 @@ async def append_predictions(
 
 
 async def list_runs(filters: RunFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[WalkforwardRun]:
-    async with uow() as tx:
+    async with uow.reading() as tx:
         if filters.dataset_id is None and filters.dataset_slug is not None and len(filters.dataset_slug) > 64:
             return Page([], 0, page.limit, page.offset, None)
         return await stale_marked(tx, await tx.runs.list(filters, page))

@@ -68,14 +68,14 @@ def _equals(ref: FieldRef, value: Any) -> Expr:
 
 
 async def search_runs(query: SearchQuery, *, uow: UnitOfWorkFactory) -> Found[RunRecord]:
-    async with uow() as unit:
+    async with uow.reading() as unit:
         found = await unit.run_search.search(query)
         await mark_stale(unit, [record.run for record in found.items])
         return found
 
 
 async def search_simulations(query: SearchQuery, *, uow: UnitOfWorkFactory) -> Found[SimulationRecord]:
-    async with uow() as unit:
+    async with uow.reading() as unit:
         found = await unit.simulation_search.search(query)
         await mark_stale(unit, [record.simulation for record in found.items])
         return found

@@ -109,7 +109,7 @@ async def save_simulation(
 
 
 async def list_simulations(filters: SimulationFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[Simulation]:
-    async with uow() as tx:
+    async with uow.reading() as tx:
         return await stale_marked(tx, await tx.simulations.list(filters, page))
 
 

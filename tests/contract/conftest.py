@@ -39,6 +39,12 @@ class Store:
         assert self.state is not None
         return InMemoryUnitOfWork(self.state)
 
+    def reading(self) -> UnitOfWork:
+        if self.engine is not None:
+            return SqlUnitOfWork(self.engine, reading=True)
+        assert self.state is not None
+        return InMemoryUnitOfWork(self.state)
+
     async def clear(self) -> None:
         """Empty every table (hypothesis runs many examples inside one test)."""
         if self.state is not None:

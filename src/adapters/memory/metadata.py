@@ -147,6 +147,9 @@ class InMemoryUnitOfWorkFactory:
     def __call__(self) -> UnitOfWork:
         return InMemoryUnitOfWork(self.state)
 
+    def reading(self) -> UnitOfWork:
+        return InMemoryUnitOfWork(self.state)
+
     def connect_feed(self, feed: object) -> None:
         """Committed units' events go to `feed`, the one subscribers follow (when it is an in-memory one)."""
         if isinstance(feed, MemoryEventFeed):

@@ -90,7 +90,9 @@ def create_engine(
         "json_deserializer": json_loads,
         "pool_size": pool_size,
         "max_overflow": max_overflow,
-        "pool_pre_ping": True,
+        # No ping per checkout (a round trip on every request): a statement that finds its pooled connection
+        # dead runs again once on a new one (`SqlRepository._execute`), and the pool drops the older ones.
+        "pool_pre_ping": False,
         # Servers and proxies drop idle connections; recycle before they do.
         "pool_recycle": 1800,
         "pool_timeout": connect_timeout,

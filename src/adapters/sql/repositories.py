@@ -11,6 +11,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Executable, Row, Table, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables as t
@@ -27,10 +28,15 @@ BULK_CHUNK = 5_000
 
 
 class Link(Protocol):
-    """What a repository needs from its unit of work: the open connection."""
+    """What a repository needs from its unit of work: the open connection, and a new one when the store
+    dropped it before anything of the unit's transaction ran on it."""
 
     @property
     def connection(self) -> AsyncConnection: ...
+
+    def replaceable(self) -> bool: ...
+
+    async def replace_connection(self) -> None: ...
 
 
 class SqlRepository:
@@ -52,9 +58,22 @@ class SqlRepository:
 
     async def _execute(self, statement: Executable, rows: Sequence[dict[str, Any]] | None = None) -> Any:
         async with translated():
-            if rows is None:
-                return await self._link.connection.execute(statement)
-            return await self._link.connection.execute(statement, list(rows))
+            replaceable = self._link.replaceable()
+            try:
+                return await self._send(statement, rows)
+            except DBAPIError as error:
+                # The pool hands out connections without a ping (a round trip per checkout), so the first
+                # one after a store restart is dead. Nothing of this unit ran on it: run again, once, on a
+                # new one (SQLAlchemy has already marked the pool's older connections stale).
+                if not (error.connection_invalidated and replaceable):
+                    raise
+            await self._link.replace_connection()
+            return await self._send(statement, rows)
+
+    async def _send(self, statement: Executable, rows: Sequence[dict[str, Any]] | None) -> Any:
+        if rows is None:
+            return await self._link.connection.execute(statement)
+        return await self._link.connection.execute(statement, list(rows))
 
     async def _bulk_insert(self, table: Table, rows: Iterable[dict[str, Any]]) -> None:
         chunk: list[dict[str, Any]] = []

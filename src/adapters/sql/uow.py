@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from types import TracebackType
@@ -57,10 +58,15 @@ class SqlUnitOfWork:
     """
 
     def __init__(
-        self, source: Source, name_lease: timedelta = NAME_LEASE, events_committed: EventsCommitted | None = None
+        self,
+        source: Source,
+        name_lease: timedelta = NAME_LEASE,
+        events_committed: EventsCommitted | None = None,
+        reading: bool = False,
     ) -> None:
         self._engine = _engine_of(source)
         self._connection: AsyncConnection | None = None
+        self._reading = reading
         self._events_committed = events_committed
         # Typed as the ports: the UnitOfWork protocol declares them as (invariant) attributes.
         self.datasets: DatasetRepository = SqlDatasetRepository(self)
@@ -84,8 +90,28 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         async with translated():
-            self._connection = await self._engine.connect()
+            self._connection = await self._open()
         return self
+
+    async def _open(self) -> AsyncConnection:
+        connection = await self._engine.connect()
+        if self._reading and connection.dialect.name == "postgresql":
+            # No BEGIN and ROLLBACK round trips around a read. Under READ COMMITTED (the default) every
+            # statement takes its own snapshot inside a transaction too, so the reads see the same rows.
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
+
+    def replaceable(self) -> bool:
+        """True while nothing that a new connection would lose has run: a reading unit, or no open transaction."""
+        return self._reading or not self.connection.in_transaction()
+
+    async def replace_connection(self) -> None:
+        """A new connection in place of one the store dropped (pooled connections are not pinged first)."""
+        dead, self._connection = self._connection, None
+        if dead is not None:
+            with contextlib.suppress(Exception):
+                await dead.close()
+        self._connection = await self._open()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -130,6 +156,9 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine, self.name_lease, self.events_committed)
+
+    def reading(self) -> UnitOfWork:
+        return SqlUnitOfWork(self.engine, self.name_lease, self.events_committed, reading=True)
 
     def connect_feed(self, feed: object) -> None:
         """After a commit that wrote events, `feed.committed()` delivers them (when the feed has it)."""
