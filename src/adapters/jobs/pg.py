@@ -116,6 +116,17 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def end_transaction(conn: asyncpg.Connection) -> None:
+    """What a connection needs when it goes back to the pool: only an unfinished transaction ended.
+
+    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
+    release, a second round trip for each one-statement call of the queue and feed. Their pooled
+    connections take no advisory locks, open no cursors, LISTEN on none (listeners have their own
+    connection) and SET nothing; the session settings above are startup parameters and stay."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(url: str, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(
@@ -123,6 +134,7 @@ async def create_pool(url: str, min_size: int = 1, max_size: int = 10, **options
             min_size=min_size,
             max_size=max_size,
             init=init_connection,
+            reset=end_transaction,
             server_settings=QUEUE_SESSION,
             **options,
         )

@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from adapters.jobs import pg
-from adapters.jobs.rows import JOB_ARRAY_TYPES, JOB_COLUMNS, job_from_row, job_values
+from adapters.jobs.rows import JOB_ARRAY_TYPES, JOB_COLUMNS, job_from_row, job_row
 from application.ports import Clock
 from domain.errors import InvalidInput, NotFound, StoreUnavailable
 from domain.jobs import Job
@@ -41,7 +41,7 @@ _ENQUEUE = f"""
 WITH changed AS (
     INSERT INTO stage1_jobs ({_COLUMNS}, idempotency_key)
     VALUES ({_PLACEHOLDERS}, ${len(JOB_COLUMNS) + 1})
-    ON CONFLICT (idempotency_key) DO NOTHING
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING *
 ), {_EVENTS},
 woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', type) FROM changed)
@@ -201,8 +201,7 @@ class PostgresJobQueue:
     # ------------------------------------------------------------ API side
 
     async def enqueue(self, job: Job, idempotency_key: str | None = None) -> Job:
-        values = job_values(job)
-        row = await self._fetchrow(_ENQUEUE, *values.values(), idempotency_key)
+        row = await self._fetchrow(_ENQUEUE, *job_row(job), idempotency_key)
         if row is None:
             row = await self._fetchrow(
                 "SELECT * FROM stage1_jobs WHERE idempotency_key = $1", idempotency_key
@@ -214,10 +213,7 @@ class PostgresJobQueue:
     async def enqueue_many(self, jobs: Sequence[Job]) -> None:
         if not jobs:
             return
-        columns: list[list[Any]] = [[] for _ in JOB_COLUMNS]
-        for job in jobs:
-            for i, value in enumerate(job_values(job).values()):
-                columns[i].append(value)
+        columns = [list(column) for column in zip(*map(job_row, jobs), strict=True)]
         await self._fetchrow(_ENQUEUE_MANY, *columns)
 
     async def get(self, job_id: UUID) -> Job | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
-from adapters.sql.mapping import columns_of, entity, row_values
+from adapters.sql.mapping import columns_of, entity, plain
 from adapters.sql.tables import jobs
 from domain.jobs import Job
 
@@ -22,8 +23,18 @@ def job_from_row(row: Mapping[Any, Any]) -> Job:
     return entity(Job, row)
 
 
-def job_values(job: Job) -> dict[str, Any]:
+# Read by position, not by walking the table's columns per job: enqueueing a batch spent most of its time there.
+_FIELDS = operator.attrgetter(*JOB_COLUMNS)
+_RUN_AFTER = JOB_COLUMNS.index("run_after")
+
+
+def job_row(job: Job) -> list[Any]:
     """The JOB_COLUMNS of `job`, in that order; a job stored without `run_after` is due at once."""
-    values = row_values(jobs, job)
-    values["run_after"] = job.run_after or job.created_at
+    values = [plain(value) for value in _FIELDS(job)]
+    values[_RUN_AFTER] = job.run_after or job.created_at
     return values
+
+
+def job_values(job: Job) -> dict[str, Any]:
+    """`job_row` by column name."""
+    return dict(zip(JOB_COLUMNS, job_row(job), strict=True))

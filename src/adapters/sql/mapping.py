@@ -34,7 +34,7 @@ def row_values(table: Table, entity: object, **extra: Any) -> dict[str, Any]:
         if column.name in extra:
             values[column.name] = extra[column.name]
         elif hasattr(entity, column.name):
-            values[column.name] = _plain(getattr(entity, column.name))
+            values[column.name] = plain(getattr(entity, column.name))
     return values
 
 
@@ -85,7 +85,7 @@ def columns_of(table: Table, cls: type[Any]) -> tuple[str, ...]:
     return tuple(column.name for column in table.c if column.name in names)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     # Drivers are given plain values: an enum's value, a validated name as the str it is.
     if isinstance(value, enum.Enum):
         return value.value
