@@ -164,7 +164,8 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
     def _plan(self, cursor: duckdb.DuckDBPyConnection, query: RangeQuery) -> tuple[str, list[Any], bool]:
         """The statement of a range query, and whether it reads the rows as stored (no sort: they are
         stored in time order) rather than sorted by DuckDB."""
-        types = column_types(cursor, query.measurement)
+        entry = catalog_entry(cursor, query.measurement)
+        types = column_types(cursor, query.measurement, entry)
         if types is None:
             raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
         columns = resolve_columns(query.columns, list(types))
@@ -175,7 +176,6 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
         }
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
         if query.sample_by is None:
-            entry = catalog_entry(cursor, query.measurement)
             keys = [key for key in entry.keys if key in types]
             as_stored = entry.in_time_order
             sql, params = range_sql(query.measurement, columns, low, high, equals, query.limit, keys, as_stored)

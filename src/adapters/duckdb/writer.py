@@ -145,15 +145,21 @@ class TableWriter:
             self.cursor.close()
 
 
-def column_types(cursor: duckdb.DuckDBPyConnection, name: str) -> dict[str, str] | None:
+def column_types(
+    cursor: duckdb.DuckDBPyConnection, name: str, entry: CatalogEntry | None = None
+) -> dict[str, str] | None:
+    """The store type of each column of `name` (None: no such table); `entry`, when the caller has it already,
+    saves reading the catalog again."""
+    # duckdb_columns() rather than information_schema.columns: the same rows, without the view's joins, which
+    # cost a range read milliseconds before its first byte.
     rows = cursor.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
         [name],
     ).fetchall()
     if not rows:
         return None
-    symbols = set(catalog_entry(cursor, name).symbols)
+    symbols = set((entry or catalog_entry(cursor, name)).symbols)
     return {
         str(column): SYMBOL if column in symbols else store_type_of(str(data_type)) for column, data_type in rows
     }

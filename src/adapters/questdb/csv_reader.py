@@ -47,10 +47,35 @@ class CsvBatches:
         self._block_bytes = block_bytes
 
     async def parse(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[pa.RecordBatch]:
+        """The batches of the CSV body. Each block is parsed in a worker thread while the next one is received,
+        so QuestDB keeps writing instead of waiting on a full socket while a block is parsed."""
+        blocks = aiter(self._blocks(chunks))
+        produced = False
+        try:
+            block = await anext(blocks, None)
+            while block is not None:
+                parsed: list[pa.RecordBatch] = []
+                try:
+                    async with anyio.create_task_group() as group:
+                        group.start_soon(self._parse_into, block, parsed)
+                        block = await anext(blocks, None)
+                except BaseExceptionGroup as failed:
+                    raise _first(failed) from None
+                for batch in parsed:
+                    produced = True
+                    yield batch
+        finally:
+            with anyio.CancelScope(shield=True):
+                await blocks.aclose()  # type: ignore[attr-defined]
+        if not produced:
+            yield pa.RecordBatch.from_pylist([], schema=self.schema)
+
+    async def _blocks(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[pa.Buffer]:
+        """The body after its header row, cut after a newline every `block_bytes` or so; each block a view of
+        the joined chunks (no second copy)."""
         pending: list[bytes] = []
         size = 0
         header_done = False
-        produced = False
         async for chunk in chunks:
             if not header_done:
                 pending.append(chunk)
@@ -73,29 +98,57 @@ class CsvBatches:
                 continue
             tail = joined[cut:]
             pending, size = ([tail], len(tail)) if tail else ([], 0)
-            for batch in await anyio.to_thread.run_sync(self._batches, joined[:cut]):
-                produced = True
-                yield batch
+            yield pa.py_buffer(joined).slice(0, cut)
         if pending:
-            for batch in await anyio.to_thread.run_sync(self._batches, b"".join(pending)):
-                produced = True
-                yield batch
-        if not produced:
-            yield pa.RecordBatch.from_pylist([], schema=self.schema)
+            yield pa.py_buffer(b"".join(pending))
 
-    def _batches(self, block: bytes) -> list[pa.RecordBatch]:
-        if not block.strip():
+    async def _parse_into(self, block: pa.Buffer, parsed: list[pa.RecordBatch]) -> None:
+        parsed.extend(await anyio.to_thread.run_sync(self._batches, block))
+
+    def _batches(self, block: pa.Buffer) -> list[pa.RecordBatch]:
+        # Blank lines are skipped by the parser; a block of nothing but them (the body's end) has no rows.
+        if block.size < 64 and not block.to_pybytes().strip():
             return []
-        parsed = pa_csv.read_csv(pa.py_buffer(block), self._read, self._parse, self._convert)
+        parsed = pa_csv.read_csv(block, self._read, self._parse, self._convert)
         columns = []
         for name, values in zip(parsed.column_names, parsed.columns, strict=True):
             if name in self.times:
-                values = pc.cast(pc.cast(values, pa.timestamp("us")), TIME)
+                values = _time(values)
             elif pa.types.is_string(values.type):
                 values = _unescape(values)
             columns.append(values)
         table = pa.Table.from_arrays(columns, schema=self.schema)
         return [batch for batch in table.to_batches() if batch.num_rows]
+
+
+class StoredShape:
+    """Rows read in binary over the Postgres wire port (times as epoch microseconds, as `sql.outer` spells them)
+    in the stored shape the CSV reading gives: times `timestamp[ns]`, every integer int64, symbols as text."""
+
+    def __init__(self, types: Mapping[str, str]) -> None:
+        self.times = {name for name, kind in types.items() if kind.upper() in TIME_TYPES}
+        self.schema = pa.schema([(name, arrow_type(kind)) for name, kind in types.items()])
+
+    def of(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = []
+        for field, values in zip(self.schema, batch.columns, strict=True):
+            if field.name in self.times:
+                values = _time(values)
+            elif values.type != field.type:
+                values = values.cast(field.type)
+            columns.append(values)
+        return pa.RecordBatch.from_arrays(columns, schema=self.schema)
+
+
+def _time(micros: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return pc.cast(pc.cast(micros, pa.timestamp("us")), TIME)
+
+
+def _first(failed: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error itself rather than the group a task group wraps it in (the route maps it to a status)."""
+    while isinstance(failed, BaseExceptionGroup) and len(failed.exceptions) == 1:
+        failed = failed.exceptions[0]  # type: ignore[assignment]
+    return failed
 
 
 def _unescape(values: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -90,7 +90,15 @@ class ReadOnlySql:
             async for batch in batches:
                 yield batch
 
-    async def _stream(self, sql: str, timeout: float) -> AsyncGenerator[pa.RecordBatch, None]:
+    async def store_rows(self, sql: str, timeout: float) -> AsyncGenerator[pa.RecordBatch, None]:
+        """The store's own statement (a range read it built, not client SQL): no statement check, no slot of the
+        gate, and `timeout` bounds each wait for rows, not the whole answer, which the HTTP client's pace may
+        stretch (as /exp's reads are bounded)."""
+        async with aclosing(self._stream(sql, timeout, per_wait=True)) as batches:
+            async for batch in batches:
+                yield batch
+
+    async def _stream(self, sql: str, timeout: float, per_wait: bool = False) -> AsyncGenerator[pa.RecordBatch, None]:
         """Binary rows on a connection of the statement's own (pgwire.py), decoded a block at a time."""
         deadline = time.monotonic() + timeout  # one bound for the whole statement, every read included
         wire: PgWire | None = None
@@ -102,13 +110,14 @@ class ReadOnlySql:
             schema = pa.schema([(name, arrow_type(f.type_oid)) for name, f in zip(names, fields or [], strict=True)])
             produced = False
             rows = wire.execute(result_formats(fields or []))
+            threads = None if per_wait else self._gate.threads  # the store's own reads take no client-SQL thread
             while True:
-                with anyio.fail_after(max(deadline - time.monotonic(), 0)):
+                with anyio.fail_after(timeout if per_wait else max(deadline - time.monotonic(), 0)):
                     found = await anext(rows, None)
                 if found is None:
                     break
                 batch = await anyio.to_thread.run_sync(
-                    decode, found.block, found.starts, names, fields or [], limiter=self._gate.threads
+                    decode, found.block, found.starts, names, fields or [], limiter=threads
                 )
                 for start in range(0, batch.num_rows, STREAM_ROWS):
                     produced = True

@@ -17,7 +17,7 @@ import anyio
 import pyarrow as pa
 
 from adapters.questdb import sql
-from adapters.questdb.csv_reader import CsvBatches
+from adapters.questdb.csv_reader import CsvBatches, StoredShape
 from adapters.questdb.http import QuestDBHttp
 from adapters.questdb.ingest import ilp_conf
 from adapters.questdb.read_only_sql import ReadOnlySql
@@ -101,10 +101,19 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
     # ------------------------------------------------------------ reads
 
     async def read(self, query: RangeQuery) -> AsyncIterator[pa.RecordBatch]:
+        """Binary rows over the Postgres wire port when the read-only user is configured (a third of /exp CSV's
+        CPU: no text to print and parse), else /exp's CSV."""
         inner, types = await self._plan(query)
-        async with self._http.export(sql.outer(inner, types), query.timeout) as chunks:
-            async for batch in CsvBatches(types).parse(chunks):
-                yield batch
+        statement = sql.outer(inner, types)
+        if self._sql is None:
+            async with self._http.export(statement, query.timeout) as chunks:
+                async for batch in CsvBatches(types).parse(chunks):
+                    yield batch
+            return
+        shape = StoredShape(types)
+        async with aclosing(self._sql.store_rows(statement, query.timeout)) as batches:
+            async for batch in batches:
+                yield shape.of(batch)
 
     async def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
         validate_output_unit(ts_unit)
