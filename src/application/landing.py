@@ -36,6 +36,15 @@ class Owner:
     id: UUID
 
 
+@dataclass(frozen=True, slots=True)
+class WantedName:
+    """The measurement a save asks for: the name the client sent as `field_name`, or else `default`'s."""
+
+    field_name: str
+    requested: str | None
+    default: Callable[[datetime], MeasurementName]
+
+
 async def try_reserve(uow: UnitOfWorkFactory, name: MeasurementName, owner: Owner, now: datetime) -> bool:
     """Reserve `name` for this save in a committed transaction of its own; False when a record or another
     save (even one for the same record id) holds it."""
@@ -48,22 +57,18 @@ async def try_reserve(uow: UnitOfWorkFactory, name: MeasurementName, owner: Owne
 
 
 async def reserve_measurement(
-    uow: UnitOfWorkFactory,
-    requested: str | None,
-    default: Callable[[datetime], MeasurementName],
-    now: datetime,
-    field_name: str,
-    owner: Owner,
+    uow: UnitOfWorkFactory, wanted: WantedName, owner: Owner, now: datetime
 ) -> MeasurementName:
     """The client's measurement, or the default (`_2`, `_3`, ... when taken), reserved for `owner`.
 
     An explicitly requested name that is taken is a conflict; a default one never is."""
-    if requested is not None:
-        measurement = MeasurementName(requested, field_name)
+    field_name = wanted.field_name
+    if wanted.requested is not None:
+        measurement = MeasurementName(wanted.requested, field_name)
         if not await try_reserve(uow, measurement, owner, now):
             raise Conflict(f"{field_name} {measurement} already belongs to another record", {"field": field_name})
         return measurement
-    return await reserve_default(uow, default(now), owner, now)
+    return await reserve_default(uow, wanted.default(now), owner, now)
 
 
 async def reserve_default(
@@ -131,15 +136,10 @@ async def leases_kept(
 
 @asynccontextmanager
 async def reserved_measurement(
-    uow: UnitOfWorkFactory,
-    requested: str | None,
-    default: Callable[[datetime], MeasurementName],
-    now: datetime,
-    field_name: str,
-    owner: Owner,
+    uow: UnitOfWorkFactory, wanted: WantedName, owner: Owner, now: datetime
 ) -> AsyncIterator[MeasurementName]:
     """A name reserved for the block; leaving it with an error releases the name again."""
-    measurement = await reserve_measurement(uow, requested, default, now, field_name, owner)
+    measurement = await reserve_measurement(uow, wanted, owner, now)
     try:
         async with leases_kept(uow, [measurement], owner, now):
             yield measurement

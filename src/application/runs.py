@@ -9,7 +9,7 @@ from typing import Any, Final
 from application.commands import AppendPredictions, SaveRun, described
 from application.datasets import find_dataset, unknown_dataset
 from application.idempotency import earlier_answer, remember_answer
-from application.landing import Owner, landed_rows, reserved_measurement, settle
+from application.landing import Owner, WantedName, landed_rows, reserved_measurement, settle
 from application.ports import Clock, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
 from application.records import RecordKind, stale_marked
 from application.run_checks import checked_predictions, fill_fold_times
@@ -65,9 +65,8 @@ async def save_run(
     now = clock.now()
     owner = Owner("run", command.run_id or ids.new_id())
     default = partial(default_prediction_measurement, Slug(dataset.dataset_slug))
-    async with reserved_measurement(
-        uow, command.prediction_measurement, default, now, "prediction_measurement", owner
-    ) as measurement:
+    wanted = WantedName("prediction_measurement", command.prediction_measurement, default)
+    async with reserved_measurement(uow, wanted, owner, now) as measurement:
         run = WalkforwardRun(
             **described(command.details),
             run_id=owner.id,

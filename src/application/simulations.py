@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from application.commands import SaveSimulation, described
 from application.idempotency import earlier_answer, remember_answer
-from application.landing import Owner, landed_rows, reserved_measurement, settle
+from application.landing import Owner, WantedName, landed_rows, reserved_measurement, settle
 from application.ports import Clock, IdGenerator, SimulationFilter, UnitOfWorkFactory
 from application.records import RecordKind, stale_marked
 from application.runs import find_run
@@ -68,9 +68,8 @@ async def save_simulation(
     now = clock.now()
     owner = Owner("simulation", command.simulation_id or ids.new_id())
     default = partial(default_trades_measurement, run.dataset_slug)
-    async with reserved_measurement(
-        uow, command.trades_measurement, default, now, "trades_measurement", owner
-    ) as measurement:
+    wanted = WantedName("trades_measurement", command.trades_measurement, default)
+    async with reserved_measurement(uow, wanted, owner, now) as measurement:
         table = None if command.trades is None else await collect(uploads.read(command.trades, FrameKind.TRADES))
         table = None if table is None else number_trades(table)
         trades = [] if table is None else trades_from_table(table)

@@ -18,7 +18,10 @@ from domain.jobs import Job, JobType
 from entrypoints.http import parameters as p
 from entrypoints.http import schemas as s
 from entrypoints.http.access_log import current_request_id
+from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.inputs import idempotency_key, sha256
+from entrypoints.http.openapi_extras import described, json_of, ref
+from entrypoints.http.openapi_extras import record_with_frame as record_with_frame_body
 from entrypoints.http.uploads import UploadSpool, record_with_frame
 from entrypoints.settings import Settings
 
@@ -79,6 +82,17 @@ class RecordWithFrame(Generic[Record, Command]):
     command: Callable[[Record, FrameUpload | None, IdempotencyKey | None], Command]
     visible: Callable[[Command], dict[str, Any]]  # what readers of the queued job see of it
     out: type[msgspec.Struct]
+
+    def route(self, example: Any, frame_doc: str) -> dict[str, Any]:
+        """The route arguments of its save: 201, the write errors, the body as JSON or multipart (`frame_doc`
+        says what the frame part holds), the answer, Idempotency-Key, and the `SAVE_RECORD` dependency."""
+        body = record_with_frame_body(self.record.__name__, example, self.head, self.frame, frame_doc)
+        return {
+            "status_code": 201,
+            "responses": error_responses(*WRITE_ERRORS),
+            "opt": described(body=body, ok={"201": json_of(ref(self.out.__name__))}, idempotent=True),
+            "dependencies": SAVE_RECORD,
+        }
 
     async def save(
         self,

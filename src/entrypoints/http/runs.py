@@ -36,8 +36,8 @@ from entrypoints.http import search as finding
 from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.examples import RUN_EXAMPLE
 from entrypoints.http.inputs import columns_param, idempotency_key, sha256, time_param
-from entrypoints.http.jobs_submit import SAVE_RECORD, RecordSave, RecordWithFrame
-from entrypoints.http.openapi_extras import ROWS, described, json_of, record_with_frame, ref, streamed
+from entrypoints.http.jobs_submit import RecordSave, RecordWithFrame
+from entrypoints.http.openapi_extras import ROWS, described, json_of, ref, streamed
 from entrypoints.http.record_lists import RECORD_LIST, RecordScope, parse_uuid
 from entrypoints.http.streaming import STREAM_ANSWER, StreamAnswer, choose_format, stream_rows
 from entrypoints.http.uploads import UploadSpool, frame_only
@@ -91,15 +91,8 @@ RUN_SAVED = {"201": json_of(ref("RunSavedOut"))}
 
 @post(
     "/",
-    status_code=201,
     summary="Save a run with its folds and, optionally, its predictions",
-    responses=error_responses(*WRITE_ERRORS),
-    opt=described(
-        body=record_with_frame("RunIn", RUN_EXAMPLE, "run", "predictions", "Prediction rows"),
-        ok=RUN_SAVED,
-        idempotent=True,
-    ),
-    dependencies=SAVE_RECORD,
+    **RUN_WITH_PREDICTIONS.route(RUN_EXAMPLE, "Prediction rows"),
 )
 async def save_run(save_run: UseCase[RunSaved], saving: RecordSave) -> Response[Any]:
     return await saving(RUN_WITH_PREDICTIONS, save_run)

@@ -27,10 +27,9 @@ from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import search as finding
-from entrypoints.http.errors import WRITE_ERRORS, error_responses
 from entrypoints.http.examples import SIMULATION_EXAMPLE
-from entrypoints.http.jobs_submit import SAVE_RECORD, RecordSave, RecordWithFrame
-from entrypoints.http.openapi_extras import described, json_of, record_with_frame, ref, streamed
+from entrypoints.http.jobs_submit import RecordSave, RecordWithFrame
+from entrypoints.http.openapi_extras import ref, streamed
 from entrypoints.http.record_lists import RECORD_LIST, RecordScope, parse_uuid
 from entrypoints.http.streaming import attachment, choose_format, stream_batches, stream_rows
 from entrypoints.http.use_cases import StreamingUseCase, UseCase
@@ -68,15 +67,8 @@ SIMULATION_WITH_TRADES: Final = RecordWithFrame(
 
 @post(
     "/",
-    status_code=201,
     summary="Save a simulation with its trades and buckets",
-    responses=error_responses(*WRITE_ERRORS),
-    opt=described(
-        body=record_with_frame("SimulationIn", SIMULATION_EXAMPLE, "simulation", "trades", "Trades"),
-        ok={"201": json_of(ref("SimulationSavedOut"))},
-        idempotent=True,
-    ),
-    dependencies=SAVE_RECORD,
+    **SIMULATION_WITH_TRADES.route(SIMULATION_EXAMPLE, "Trades"),
 )
 async def save_simulation(save_simulation: UseCase[SimulationSaved], saving: RecordSave) -> Response[Any]:
     return await saving(SIMULATION_WITH_TRADES, save_simulation)

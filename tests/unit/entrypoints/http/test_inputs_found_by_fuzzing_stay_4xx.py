@@ -22,7 +22,7 @@ from litestar.testing import AsyncTestClient
 
 from adapters.duckdb.read_only import guarded
 from adapters.memory.metadata import InMemoryUnitOfWorkFactory
-from application.landing import Owner, landed_rows, reserve_measurement
+from application.landing import Owner, WantedName, landed_rows, reserve_measurement
 from domain.errors import Conflict, StoreTimeout, UpstreamError
 from domain.frames import FrameKind
 from domain.values import MeasurementName
@@ -149,8 +149,8 @@ async def test_two_saves_landing_at_the_same_moment_never_share_a_measurement() 
     names = InMemoryUnitOfWorkFactory()
     now = datetime(2026, 1, 1, tzinfo=UTC)
     default = lambda _: MeasurementName("btc_1h_wf_20260101000000")  # noqa: E731 -- the same second for both
-    field = "prediction_measurement"
-    first = await reserve_measurement(names, None, default, now, field, Owner("run", uuid4()))
+    by_default = WantedName("prediction_measurement", None, default)
+    first = await reserve_measurement(names, by_default, Owner("run", uuid4()), now)
 
     async def land(measurement: MeasurementName) -> int:
         async with landed_rows(store, store, measurement, no_batches(), FrameKind.PREDICTIONS) as rows:  # type: ignore[arg-type]
@@ -158,10 +158,11 @@ async def test_two_saves_landing_at_the_same_moment_never_share_a_measurement() 
 
     landing = asyncio.ensure_future(land(first))
     await asyncio.sleep(0)
-    second = await reserve_measurement(names, None, default, now, field, Owner("run", uuid4()))
+    second = await reserve_measurement(names, by_default, Owner("run", uuid4()), now)
     assert second == f"{first}_2"
     with pytest.raises(Conflict):  # the same name asked for explicitly while the first lands is refused, not shared
-        await reserve_measurement(names, str(first), default, now, field, Owner("run", uuid4()))
+        asked_for = WantedName("prediction_measurement", str(first), default)
+        await reserve_measurement(names, asked_for, Owner("run", uuid4()), now)
     store.release.set()
     assert await landing == 3
     assert store.tables == {first: 3}
