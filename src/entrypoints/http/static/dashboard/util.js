@@ -17,6 +17,11 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Labelled values as a definition list; a pair is [label, value] or [label, value, attributes of the value].
+export function keyValues(pairs) {
+  return el("dl", { class: "kv" }, pairs.flatMap(([label, value, attrs = {}]) => [el("dt", {}, label), el("dd", attrs, value)]));
+}
+
 // A feature the service does not offer yet: shown, never faked.
 export function gap(text) {
   return el("div", { class: "gap", "data-gap": "" }, text);

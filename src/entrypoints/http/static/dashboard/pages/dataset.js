@@ -1,7 +1,7 @@
 // One dataset: the price chart with indicator panes, and overlays from its runs and simulations.
 import { get } from "../api.js";
 import { MAX_BARS, PriceChart } from "../pricechart.js";
-import { el, fmtDate, fmtIso, fmtNumber, shortId, sortableTable, staleBadge } from "../util.js";
+import { el, fmtDate, fmtIso, fmtNumber, keyValues, shortId, sortableTable, staleBadge } from "../util.js";
 
 export async function render(view, { ref }, query) {
   const dataset = await get(`/api/datasets/${encodeURIComponent(ref)}`);
@@ -79,22 +79,18 @@ export async function render(view, { ref }, query) {
     el(
       "div",
       { class: "card" },
-      el(
-        "dl",
-        { class: "kv" },
-        el("dt", {}, "Bars"),
-        el("dd", {}, fmtNumber(dataset.ohlcv_rows)),
-        el("dt", {}, "Span (UTC)"),
-        el("dd", {}, `${fmtDate(dataset.ohlcv_first_ts)} → ${fmtDate(dataset.ohlcv_last_ts)}`),
-        el("dt", {}, "Runs / simulations"),
-        el(
-          "dd",
-          {},
-          `${dataset.related_runs} / ${dataset.related_simulations} `,
-          el("a", { href: `#/runs?dataset=${encodeURIComponent(dataset.dataset_slug)}` }, "runs table"),
-        ),
-        ...("version" in dataset ? [el("dt", {}, "Version"), el("dd", {}, String(dataset.version))] : []),
-      ),
+      keyValues([
+        ["Bars", fmtNumber(dataset.ohlcv_rows)],
+        ["Span (UTC)", `${fmtDate(dataset.ohlcv_first_ts)} → ${fmtDate(dataset.ohlcv_last_ts)}`],
+        [
+          "Runs / simulations",
+          [
+            `${dataset.related_runs} / ${dataset.related_simulations} `,
+            el("a", { href: `#/runs?dataset=${encodeURIComponent(dataset.dataset_slug)}` }, "runs table"),
+          ],
+        ],
+        ...("version" in dataset ? [["Version", String(dataset.version)]] : []),
+      ]),
     ),
     el("div", { class: "row card" }, checks, el("label", {}, "Predictions of ", runSelect), el("label", {}, "Trades of ", simulationSelect)),
     el(

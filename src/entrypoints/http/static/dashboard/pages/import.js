@@ -3,7 +3,7 @@
 import { capabilities, get, request } from "../api.js";
 import { ProgressTracker } from "../jobprogress.js";
 import { subscribe } from "../live.js";
-import { el, errorBox, fmtDate, fmtValue, gap, statusBadge } from "../util.js";
+import { el, errorBox, fmtDate, fmtValue, gap, keyValues, statusBadge } from "../util.js";
 import { previewView } from "./import_preview.js";
 
 const FINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
@@ -94,7 +94,7 @@ export async function render(view) {
         el("div", { class: "row" }, el("strong", {}, "Job "), el("a", { href: "#/jobs", class: "mono" }, jobId), statusBadge(job.status)),
         el("div", { class: "row" }, cells.bar, el("span", {}, `${cells.progressText} rows`), el("span", {}, cells.rateText), el("span", {}, cells.etaText ? `ETA ${cells.etaText}` : "")),
         el("div", { class: "muted" }, job.error || job.message || ""),
-        job.result ? el("dl", { class: "kv" }, Object.entries(job.result).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, k.endsWith("_ts") ? `${fmtDate(v)} UTC` : fmtValue(v))])) : "",
+        job.result ? keyValues(Object.entries(job.result).map(([k, v]) => [k, k.endsWith("_ts") ? `${fmtDate(v)} UTC` : fmtValue(v)])) : "",
       );
       if (FINAL.has(job.status)) {
         upload.disabled = false;

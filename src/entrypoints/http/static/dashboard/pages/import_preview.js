@@ -1,6 +1,6 @@
 // A dry run's answer drawn for a person: what the import would write, where bars are missing, which rows
 // would be skipped. Nothing has been written when this shows.
-import { el, fmtDate } from "../util.js";
+import { el, fmtDate, keyValues } from "../util.js";
 
 const when = (ts) => (ts === null || ts === undefined ? "–" : `${fmtDate(ts)} UTC`);
 const count = (n) => Number(n || 0).toLocaleString("en-US");
@@ -35,15 +35,13 @@ export function previewView(preview) {
     "div",
     { class: "card", id: "import-preview-result", "data-rows": String(preview.rows) },
     el("h2", {}, `Preview of ${preview.measurement} — nothing written yet`),
-    el(
-      "dl",
-      { class: "kv" },
-      el("dt", {}, "rows"), el("dd", { id: "import-preview-rows" }, count(preview.rows)),
-      el("dt", {}, "from"), el("dd", {}, when(preview.first_ts)),
-      el("dt", {}, "to"), el("dd", {}, when(preview.last_ts)),
-      el("dt", {}, "repeated timestamps"), el("dd", {}, count(preview.duplicate_timestamps)),
-      el("dt", {}, "rejected rows"), el("dd", {}, count(preview.rejected_rows)),
-    ),
+    keyValues([
+      ["rows", count(preview.rows), { id: "import-preview-rows" }],
+      ["from", when(preview.first_ts)],
+      ["to", when(preview.last_ts)],
+      ["repeated timestamps", count(preview.duplicate_timestamps)],
+      ["rejected rows", count(preview.rejected_rows)],
+    ]),
     table("import-preview-columns", ["column", "type", "nulls"], preview.columns.map((c) => [c.name, c.type, count(preview.nulls[c.name])])),
     gapsView(preview.gaps),
     rejected.length ? el("h3", {}, `Rows that would be skipped (first ${rejected.length} of ${count(preview.rejected_rows)})`) : "",

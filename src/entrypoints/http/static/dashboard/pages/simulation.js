@@ -3,7 +3,7 @@
 import { get } from "../api.js";
 import { ascendingUnique, bandMargins, baseOptions, heldSeries, lightweightCharts, toSeconds } from "../charts.js";
 import { PriceChart } from "../pricechart.js";
-import { el, fmtIso, fmtNumber, fmtValue, shortId, sortableTable, staleBadge, statusBadge } from "../util.js";
+import { el, fmtIso, fmtNumber, fmtValue, keyValues, shortId, sortableTable, staleBadge, statusBadge } from "../util.js";
 
 const TRADES_PAGE = 25;
 
@@ -26,20 +26,13 @@ export async function render(view, { id }) {
     el(
       "div",
       { class: "card" },
-      el(
-        "dl",
-        { class: "kv" },
-        el("dt", {}, "Dataset"),
-        el("dd", {}, el("a", { href: `#/datasets/${encodeURIComponent(dataset.dataset_slug)}?simulation=${sim.simulation_id}&run=${sim.run_id}` }, dataset.dataset_slug)),
-        el("dt", {}, "Run"),
-        el("dd", { class: "mono" }, sim.run_id),
-        el("dt", {}, "Trades"),
-        el("dd", {}, fmtNumber(sim.trade_count)),
-        el("dt", {}, "Config"),
-        el("dd", { class: "mono" }, JSON.stringify(sim.config)),
-        el("dt", {}, "Metrics"),
-        el("dd", { class: "mono" }, JSON.stringify(sim.summary_metrics)),
-      ),
+      keyValues([
+        ["Dataset", el("a", { href: `#/datasets/${encodeURIComponent(dataset.dataset_slug)}?simulation=${sim.simulation_id}&run=${sim.run_id}` }, dataset.dataset_slug)],
+        ["Run", sim.run_id, { class: "mono" }],
+        ["Trades", fmtNumber(sim.trade_count)],
+        ["Config", JSON.stringify(sim.config), { class: "mono" }],
+        ["Metrics", JSON.stringify(sim.summary_metrics), { class: "mono" }],
+      ]),
     ),
     el("h2", {}, "Equity and drawdown"),
     equityDiv,
