@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.openapi.spec import Reference, Schema
+from litestar.openapi.spec import OpenAPIMediaType, Reference, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -131,18 +131,25 @@ DATASET_OR_PREVIEW = {
 }
 
 
+def _frames_route(status_code: int, body: dict[str, OpenAPIMediaType]) -> dict[str, Any]:
+    """The route arguments of a write that may carry a dataset's frames: its status, the write errors, the
+    forms of its body, the dataset (or, on a dry run, preview) it answers, and Idempotency-Key."""
+    return {
+        "status_code": status_code,
+        "responses": error_responses(*WRITE_ERRORS),
+        "opt": described(body=body, ok=DATASET_OR_PREVIEW, idempotent=True),
+    }
+
+
 @post(
     "/",
-    status_code=201,
     summary="Create or update a dataset by slug, optionally with its frames",
-    responses=error_responses(*WRITE_ERRORS),
-    opt=described(
-        body={
+    **_frames_route(
+        201,
+        {
             **json_of(ref("DatasetIn"), DATASET_EXAMPLE),
             MULTIPART: multipart({"metadata": ref("DatasetIn"), **FRAMES}, ["metadata"]),
         },
-        ok=DATASET_OR_PREVIEW,
-        idempotent=True,
     ),
 )
 async def upsert_dataset(
@@ -228,14 +235,8 @@ async def dataset_detail(dataset_detail: UseCase[DatasetDetail], ref: p.DatasetR
 
 @post(
     "/{ref:str}/export",
-    status_code=200,
     summary="Upload OHLCV and/or indicator frames for a dataset",
-    responses=error_responses(*WRITE_ERRORS),
-    opt=described(
-        body={**json_of(ref("DatasetFramesIn"), DATASET_EXAMPLE), MULTIPART: multipart(FRAMES, [])},
-        ok=DATASET_OR_PREVIEW,
-        idempotent=True,
-    ),
+    **_frames_route(200, {**json_of(ref("DatasetFramesIn"), DATASET_EXAMPLE), MULTIPART: multipart(FRAMES, [])}),
 )
 async def export_frames(
     request: Request[Any, Any, Any],
