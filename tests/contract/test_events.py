@@ -73,6 +73,19 @@ async def test_a_job_event_carries_the_job_as_the_api_shows_it(jobs: Backend) ->
     assert events[-1].data["started_at"].endswith("Z")
 
 
+async def test_a_batch_enqueue_records_one_event_per_job_carrying_it_as_the_api_shows_it(jobs: Backend) -> None:
+    feed = jobs.feed.subscribe({EventType.JOB_UPDATED}, last_event_id=0)
+    batch = [new_job(n=n, path="/uploads/a.csv", request_id="r") for n in range(3)]
+    batch[1].priority, batch[2].total = 5, 7
+    await jobs.queue.enqueue_many(batch)
+    events = await take(feed, 3)
+    await feed.aclose()  # type: ignore[attr-defined]
+    stored = [await jobs.queue.get(job.job_id) for job in batch]
+    assert [e.data for e in events] == [job_event_data(job) for job in stored if job is not None]
+    assert all("request_id" not in e.data["payload"] for e in events)
+    assert [e.id for e in events] == sorted(e.id for e in events)
+
+
 async def test_a_reconnect_with_the_last_event_id_loses_nothing(jobs: Backend) -> None:
     for n in range(5):
         await jobs.feed.publish("dataset.updated", {"n": n})
