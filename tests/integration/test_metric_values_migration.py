@@ -74,7 +74,7 @@ def test_existing_and_later_metrics_are_rows_of_the_side_table_until_the_down_st
         ],
     )
 
-    migrate.upgrade(database)
+    migrate.upgrade(database, "0013_metric_values")
     (backfilled,) = run_sql(database, ["SELECT key, value FROM walkforward_run_metric_values"])
     run_sql(
         database,

@@ -91,9 +91,9 @@ class SqlRunSearch(_Search):
         async def to_records(rows: Sequence[Row[Any]]) -> list[RunRecord]:
             return [RunRecord(_run(row, []), _facts(row)) for row in rows]
 
-        translator = Translator(
-            self._dialect, resolve, MetricValues(runs.c.summary_metrics, t.run_metric_values, runs.c.run_id)
-        )
+        metrics = MetricValues(runs.c.summary_metrics, t.run_metric_values, runs.c.run_id)
+        params = MetricValues(runs.c.hyperparameters, t.run_param_values, runs.c.run_id, narrows=True)
+        translator = Translator(self._dialect, resolve, (metrics, params))
         return await self._page(
             query, statement, translator, runs.c.created_at, runs.c.run_id, to_records, t.run_metric_values
         )
@@ -154,5 +154,5 @@ class SqlSimulationSearch(_Search):
 
         created, ident = sims.c.created_at, sims.c.simulation_id
         side = MetricValues(sims.c.summary_metrics, t.simulation_metric_values, ident)
-        translator = Translator(self._dialect, resolve, side)
+        translator = Translator(self._dialect, resolve, (side,))
         return await self._page(query, statement, translator, created, ident, to_records, t.simulation_metric_values)

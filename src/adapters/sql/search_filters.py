@@ -29,6 +29,7 @@ from sqlalchemy import (
     not_,
     null,
     or_,
+    select,
     true,
     type_coerce,
 )
@@ -64,13 +65,19 @@ _COMPARE: dict[Op, Callable[[Any, Any], Condition]] = {
 }
 
 
+# A hyperparameter is probed in its side table for a range only: `=` stays a containment the GIN index answers.
+_RANGES = (Op.LT, Op.LE, Op.GT, Op.GE)
+
+
 @dataclass(frozen=True, slots=True)
 class MetricValues:
-    """The side table that holds `document`'s numeric keys as rows (migration 0013), and the owner's id."""
+    """A side table that holds `document`'s numeric keys as rows (migrations 0013, 0015), and the owner's id.
+    `narrows`: a range over it starts the ids-first narrowing (`Translator.narrowing`)."""
 
     document: Sql
     table: Table
     ident: Sql
+    narrows: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +96,12 @@ class Translator:
         self,
         dialect: str,
         resolve: Resolve,
-        metric_values: MetricValues | None = None,
+        sides: tuple[MetricValues, ...] = (),
         numbers: dict[FieldRef, Sql] | None = None,
     ) -> None:
         self._postgres = dialect == "postgresql"
         self._resolve = resolve
-        self._metric_values = metric_values
+        self._sides = sides
         # Fields read as a number column instead, in a query over only the rows where they are numbers
         # (the metric a search sorts by, read from its side table: `search_sorted`).
         self._numbers = numbers or {}
@@ -102,7 +109,7 @@ class Translator:
     def numeric(self, field: FieldRef, value: Sql) -> Translator:
         """This translator, reading `field` as the number column `value` (every row has it)."""
         dialect = "postgresql" if self._postgres else "sqlite"
-        return Translator(dialect, self._resolve, self._metric_values, {**self._numbers, field: value})
+        return Translator(dialect, self._resolve, self._sides, {**self._numbers, field: value})
 
     def not_a_number(self, field: FieldRef) -> Condition:
         """Rows whose `field` (a JSON key) is not a number: the rest of a result sorted by it."""
@@ -226,15 +233,13 @@ class Translator:
             rank = _JSON_RANKS.get(literal.type)
             if rank is None:
                 return false()
-            side = self._metric_values
-            if rank == RANK_NUMBER and side is not None and target.document is side.document:
-                # A number against a metric: a probe of its side table, which the planner has statistics
-                # for (a JSON expression gets a guessed, far too small selectivity and a bad plan).
+            side = self._side(target) if rank == RANK_NUMBER else None
+            if side is not None and (op in _RANGES or not side.narrows):
+                # A number against a metric or hyperparameter: a probe of its side table, which the planner
+                # has statistics for (a JSON expression gets a guessed, far too small selectivity).
                 values = side.table.alias()
                 return exists().where(
-                    values.c[str(side.ident.key)] == side.ident,
-                    values.c.key == bindparam(None, target.key, type_=String),
-                    _COMPARE[op](values.c.value, bindparam(None, literal.value, type_=Double)),
+                    values.c[str(side.ident.key)] == side.ident, *_side_range(values, target.key, op, literal)
                 )
             if self._postgres and op is Op.EQ and target.document is not None:
                 # Containment means the same (same type, numbers by value) and can use the GIN index.
@@ -250,6 +255,45 @@ class Translator:
         # A number is bound as the number it is: as the column's integer type 0.5 would turn into 0.
         bound = bindparam(None, plain) if literal.type is LiteralType.NUMBER else sa_literal(plain, type_=target.type)
         return _COMPARE[op](column, bound)
+
+    def _side(self, target: JsonKey) -> MetricValues | None:
+        return next((side for side in self._sides if side.document is target.document), None)
+
+    def narrowing(self, expr: Expr) -> Condition | None:
+        """The ids first, for a filter that ANDs a numeric range of a narrowing side table (hyperparameters)
+        with at least one more indexed condition: `id IN (ids of each, intersected)`, or None.
+
+        Each id set is one index-only scan (side table by (key, value, id); status by (status, id)), so the
+        wide owner rows are read for the matches only, not for every row of the most selective condition
+        the planner can estimate. It is implied by the filter's own conditions, which stay: same result."""
+        narrowing = [side for side in self._sides if side.narrows]
+        if not narrowing:
+            return None
+        ident = narrowing[0].ident
+        ids: list[tuple[Any, list[Condition]]] = []  # (a table's alias, its id column's conditions)
+        narrows = False
+        for leaf in expr.operands if isinstance(expr, And) else (expr,):
+            if not isinstance(leaf, Compare):
+                continue
+            target = self._resolve(leaf.field)
+            side = self._side(target) if isinstance(target, JsonKey) else None
+            if isinstance(target, JsonKey) and side and leaf.op in _RANGES and leaf.literal.type is LiteralType.NUMBER:
+                values = side.table.alias()
+                ids.append((values, _side_range(values, target.key, leaf.op, leaf.literal)))
+                narrows = narrows or side.narrows
+            elif leaf.field.path == ("status",) and leaf.op is Op.EQ and leaf.literal.type is LiteralType.TEXT:
+                owner = ident.table.alias()
+                ids.append((owner, [owner.c.status == bindparam(None, leaf.literal.value)]))
+        if not narrows or len(ids) < 2:
+            return None
+        # Joined on the id rather than INTERSECTed: the planner estimates a join from each side's statistics
+        # and hashes the smaller sides.
+        key = str(ident.key)
+        first = ids[0][0]
+        narrowed = select(first.c[key]).select_from(first)
+        for alias, _conditions in ids[1:]:
+            narrowed = narrowed.join(alias, alias.c[key] == first.c[key])
+        return ident.in_(narrowed.where(*(condition for _alias, conditions in ids for condition in conditions)))
 
     # ------------------------------------------------------------ order and keyset
 
@@ -309,6 +353,13 @@ class Translator:
             beyond = expr < bound if descending else expr > bound
             tail = or_(kind > rank, and_(kind == rank, or_(beyond, and_(expr == bound, tail))))
         return tail
+
+
+def _side_range(values: Any, key: str, op: Op, literal: Literal) -> list[Condition]:
+    return [
+        values.c.key == bindparam(None, key, type_=String),
+        _COMPARE[op](values.c.value, bindparam(None, literal.value, type_=Double)),
+    ]
 
 
 def constant(value: bool) -> Condition:

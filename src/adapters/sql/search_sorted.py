@@ -77,6 +77,9 @@ def filtered(
 ) -> Select[Any]:
     if query.filter is not None:
         statement = statement.where(translator.where(query.filter))
+        narrowing = translator.narrowing(query.filter)
+        if narrowing is not None:
+            statement = statement.where(narrowing)
     if query.after is not None:
         keys = [(key.field, key.descending) for key in query.order]
         statement = statement.where(translator.after(keys, query.after, created, ident))

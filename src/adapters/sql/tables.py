@@ -191,6 +191,7 @@ runs = Table(
     # What the walk-forward checks found in the run's predictions; null for runs saved before them.
     Column("checks", json_type()),
     *_record_indexes("run_id", "prediction_measurement"),
+    Index(None, "status", "run_id"),  # the ids of a status, index-only, for search (migration 0015)
 )
 
 folds = Table(
@@ -229,8 +230,7 @@ simulations = Table(
 
 
 def _metric_values(name: str, owner: str, key: str) -> Table:
-    """Each numeric summary metric of a run or simulation as a row, for search (`adapters/sql/search_sorted.py`):
-    an index walk by (key, value) sorts by a metric. Triggers of migration 0013 keep it in step."""
+    """Each numeric metric (or hyperparameter) as a row, for search; triggers of migrations 0013/0015 fill it."""
     return Table(
         name,
         metadata,
@@ -244,6 +244,7 @@ def _metric_values(name: str, owner: str, key: str) -> Table:
 
 run_metric_values = _metric_values("walkforward_run_metric_values", "walkforward_runs", "run_id")
 simulation_metric_values = _metric_values("simulation_run_metric_values", "simulation_runs", "simulation_id")
+run_param_values = _metric_values("walkforward_run_param_values", "walkforward_runs", "run_id")  # hyperparameters
 
 trade_buckets = Table(
     "simulation_trade_buckets",

@@ -1,0 +1,78 @@
+"""A numeric hyperparameter range ANDed with a status or a metric range is answered ids-first on SQL stores
+(migration 0015's side table and (status, run_id) index): the same runs as the plain filter, in every store,
+and a run whose hyperparameters change moves in and out of the result."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from tests.contract.test_metadata_repositories import at, make_dataset, make_run
+from tests.contract.test_search_sorted_by_a_metric import query, run_names
+
+from domain.runs import RunStatus
+from domain.search.fields import RUNS
+
+if TYPE_CHECKING:
+    from tests.contract.conftest import Store
+
+pytestmark = pytest.mark.anyio
+
+# name: (status, eta, drawdown, calmar). Only numbers compare with numbers: "0.05" and true never match.
+RUNS_SEEDED: dict[str, tuple[RunStatus, Any, float, float]] = {
+    "a": (RunStatus.FAILED, 0.05, 0.1, 3.0),
+    "b": (RunStatus.FAILED, 0.5, 0.1, 1.0),
+    "c": (RunStatus.FAILED, "0.05", 0.1, 2.0),
+    "d": (RunStatus.COMPLETED, 0.01, 0.1, 0.5),
+    "e": (RunStatus.FAILED, 0.099, -0.3, 0.2),
+    "f": (RunStatus.FAILED, None, 0.1, 0.1),
+    "g": (RunStatus.FAILED, True, 0.1, 0.3),
+    "h": (RunStatus.FAILED, -7, 0.2, 2.0),
+}
+FILTER = "status = 'FAILED' AND params.eta < 0.1 AND metrics.max_drawdown > -0.2"
+
+
+async def seed(store: Store) -> dict[str, Any]:
+    dataset = make_dataset()
+    runs = {}
+    async with store() as uow:
+        await uow.datasets.add(dataset)
+        for n, (name, (status, eta, drawdown, calmar)) in enumerate(RUNS_SEEDED.items()):
+            params = {} if eta is None else {"eta": eta, "max_depth": 4}
+            metrics = {"max_drawdown": drawdown, "calmar": calmar}
+            runs[name] = make_run(
+                dataset, at(n), name=name, status=status, hyperparameters=params, summary_metrics=metrics
+            )
+            await uow.runs.add(runs[name])
+        await uow.commit()
+    return runs
+
+
+async def test_a_hyperparameter_range_with_a_status_and_a_metric_range_finds_the_same_runs_in_every_store(
+    uow_factory: Store,
+) -> None:
+    await seed(uow_factory)
+
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=FILTER)) == ["h", "a"]
+    assert await run_names(uow_factory, query(RUNS, "created_at asc", 10, filter=FILTER)) == ["a", "h"]
+    two_ranges = "params.eta >= -7 AND params.max_depth = 4 AND metrics.calmar <= 2"
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar desc", 10, filter=two_ranges)) == [
+        "h", "b", "d", "e",
+    ]
+    negated = f"NOT ({FILTER})"
+    assert await run_names(uow_factory, query(RUNS, "created_at asc", 10, filter=negated)) == [
+        "b", "c", "d", "e", "f", "g",
+    ]
+
+
+async def test_a_run_whose_hyperparameters_change_moves_in_and_out_of_a_narrowed_search(uow_factory: Store) -> None:
+    runs = await seed(uow_factory)
+    async with uow_factory() as uow:
+        runs["b"].hyperparameters = {"eta": 0.01}
+        await uow.runs.save(runs["b"])
+        runs["a"].hyperparameters = {"eta": "low"}
+        await uow.runs.save(runs["a"])
+        await uow.runs.delete(runs["h"].run_id)
+        await uow.commit()
+
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=FILTER)) == ["b"]
