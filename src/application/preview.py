@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from application.series_ports import CheckedBatches, FrameUpload, UploadReader
+from application.series_ports import CheckedBatches, FrameUpload, UploadReader, UploadReadOptions
 from application.store_types import column_type_for
 from application.streams import open_stream
 from domain.errors import InvalidInput
@@ -97,7 +97,7 @@ async def preview_upload(
     """One upload checked whole, as for a write, and described; nothing is written."""
     if granularity is not None:
         validate_granularity(granularity)
-    frame = uploads.read(upload, kind, on_error=on_error)
+    frame = uploads.read(upload, kind, UploadReadOptions(on_error=on_error))
     stream = await open_stream(frame)
     try:
         if stream.schema is None:

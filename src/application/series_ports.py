@@ -220,6 +220,16 @@ class SpooledFiles(Protocol):
     def discard(self, paths: Sequence[str]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class UploadReadOptions:
+    """How an upload is read: what a bad row does, who hears of the check's progress, and whether batches come
+    out as they pass their checks (`streamed`) instead of after the whole upload passed them."""
+
+    on_error: OnError = OnError.FAIL
+    progress: CheckProgress | None = None
+    streamed: bool = False
+
+
 class UploadReader(Protocol):
     """Reads an upload as normalized Arrow batches, checked whole (columns, every cell) before the first.
 
@@ -228,11 +238,5 @@ class UploadReader(Protocol):
     nothing by itself, as every `SeriesWriter.write` is."""
 
     def read(
-        self,
-        upload: FrameUpload,
-        kind: FrameKind,
-        *,
-        on_error: OnError = OnError.FAIL,
-        progress: CheckProgress | None = None,
-        streamed: bool = False,
+        self, upload: FrameUpload, kind: FrameKind, options: UploadReadOptions = UploadReadOptions()
     ) -> CheckedBatches: ...

@@ -25,6 +25,7 @@ from application.series_ports import (
     SeriesReader,
     SeriesWriter,
     UploadReader,
+    UploadReadOptions,
     WriteOptions,
 )
 from application.streams import open_stream
@@ -96,7 +97,8 @@ async def import_frame(
     # request waiting for its answer streams checked batches into the write instead (the parser reads ahead
     # while the store takes the rows before): a bad cell anywhere still leaves the measurement untouched, as
     # the write is all or nothing by itself.
-    frame = uploads.read(command.upload, kind, on_error=command.on_error, progress=checked, streamed=progress is None)
+    read = UploadReadOptions(on_error=command.on_error, progress=checked, streamed=progress is None)
+    frame = uploads.read(command.upload, kind, read)
     try:
         stream = await open_stream(frame)
     except InvalidInput as exc:

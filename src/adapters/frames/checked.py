@@ -30,7 +30,7 @@ from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
 from adapters.frames.read_ahead import ReadAhead
 from adapters.frames.readers import DEFAULT_BATCH_ROWS, open_frames
-from application.series_ports import CheckProgress
+from application.series_ports import UploadReadOptions
 from domain.frames import FrameKind, OnError
 
 CHECKED_SUFFIX: Final = ".checked.arrow"
@@ -49,25 +49,23 @@ class CheckedFrame:
         self,
         path: Path | str,
         kind: FrameKind,
+        options: UploadReadOptions = UploadReadOptions(),
         *,
         fmt: UploadFormat | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
         block_size: int = DEFAULT_BLOCK_SIZE,
         max_columns: int = DEFAULT_MAX_COLUMNS,
-        on_error: OnError = OnError.FAIL,
-        progress: CheckProgress | None = None,
-        streamed: bool = False,
     ) -> None:
         self.rows: int | None = None
         self.rejected_rows = 0
         self.rejected: list[dict[str, Any]] = []
         self._path = Path(path)
-        self._progress = progress
+        self._progress = options.progress
         self._open = partial(
             open_frames, self._path, kind, fmt=fmt, batch_rows=batch_rows, block_size=block_size,
-            max_columns=max_columns, skip_bad_rows=on_error is OnError.SKIP,
+            max_columns=max_columns, skip_bad_rows=options.on_error is OnError.SKIP,
         )  # fmt: skip
-        self._batches = self._stream() if streamed else self._generate()
+        self._batches = self._stream() if options.streamed else self._generate()
 
     def __aiter__(self) -> Self:
         return self

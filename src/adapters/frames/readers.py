@@ -61,34 +61,14 @@ def open_frames(
     return _open_ipc(source, kind, fmt, batch_rows, rejections)
 
 
-async def read_frames(
-    path: Path | str,
-    kind: FrameKind,
-    *,
-    fmt: UploadFormat | None = None,
-    content_type: str | None = None,
-    filename: str | None = None,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    block_size: int = DEFAULT_BLOCK_SIZE,
-    max_columns: int = DEFAULT_MAX_COLUMNS,
-) -> AsyncIterator[pa.RecordBatch]:
-    """The normalized batches of an uploaded file, read in a worker thread one batch at a time.
+async def read_frames(path: Path | str, kind: FrameKind, **options: Any) -> AsyncIterator[pa.RecordBatch]:
+    """The normalized batches of an uploaded file, read in a worker thread one batch at a time; `options` are
+    `open_frames`'s (fmt, content_type, filename, batch_rows, ...).
 
     Raises InvalidInput (400) for a missing column or a bad cell, UnsupportedFormat (415) for bytes that
     are not a frame; a header problem surfaces before the first batch.
     """
-    opener = partial(
-        open_frames,
-        path,
-        kind,
-        fmt=fmt,
-        content_type=content_type,
-        filename=filename,
-        batch_rows=batch_rows,
-        block_size=block_size,
-        max_columns=max_columns,
-    )
-    reader = await anyio.to_thread.run_sync(opener)
+    reader = await anyio.to_thread.run_sync(partial(open_frames, path, kind, **options))
     try:
         async for batch in iterate_in_thread(iter(reader)):
             yield batch

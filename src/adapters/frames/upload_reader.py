@@ -5,8 +5,8 @@ from __future__ import annotations
 from adapters.frames.checked import CheckedFrame
 from adapters.frames.csv_input import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_COLUMNS
 from adapters.frames.detection import UploadFormat
-from application.series_ports import CheckProgress, FrameUpload
-from domain.frames import FrameKind, OnError
+from application.series_ports import FrameUpload, UploadReadOptions
+from domain.frames import FrameKind
 
 
 class ArrowUploadReader:
@@ -17,21 +17,9 @@ class ArrowUploadReader:
         self.max_columns = max_columns
 
     def read(
-        self,
-        upload: FrameUpload,
-        kind: FrameKind,
-        *,
-        on_error: OnError = OnError.FAIL,
-        progress: CheckProgress | None = None,
-        streamed: bool = False,
+        self, upload: FrameUpload, kind: FrameKind, options: UploadReadOptions = UploadReadOptions()
     ) -> CheckedFrame:
+        fmt = UploadFormat(upload.fmt) if upload.fmt else None
         return CheckedFrame(
-            upload.path,
-            kind,
-            fmt=UploadFormat(upload.fmt) if upload.fmt else None,
-            block_size=self.block_size,
-            max_columns=self.max_columns,
-            on_error=on_error,
-            progress=progress,
-            streamed=streamed,
+            upload.path, kind, options, fmt=fmt, block_size=self.block_size, max_columns=self.max_columns
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.frames.checked import CheckedFrame
+from application.series_ports import UploadReadOptions
 from domain.errors import InvalidInput
 from domain.frames import FrameKind, OnError
 
@@ -38,7 +39,7 @@ async def test_streamed_batches_are_the_batches_of_the_whole_check_and_the_count
 ) -> None:
     path = write_bars(tmp_path / "bars.csv", 2_500)
     whole = [batch async for batch in CheckedFrame(path, FrameKind.OHLCV, batch_rows=1_000)]
-    streamed = CheckedFrame(path, FrameKind.OHLCV, batch_rows=1_000, streamed=True)
+    streamed = CheckedFrame(path, FrameKind.OHLCV, UploadReadOptions(streamed=True), batch_rows=1_000)
 
     first = await anext(streamed)
     assert streamed.rows is None
@@ -53,7 +54,7 @@ async def test_streamed_batches_are_the_batches_of_the_whole_check_and_the_count
 async def test_a_bad_row_at_90_percent_fails_the_stream_there_with_its_row_and_line(tmp_path: Path) -> None:
     path = write_bars(tmp_path / "bars.csv", 10_000, bad_rows=(9_001,))
     # Small CSV blocks: Arrow fails the whole block a bad cell is in, the blocks before it come out.
-    frame = CheckedFrame(path, FrameKind.OHLCV, batch_rows=500, block_size=4096, streamed=True)
+    frame = CheckedFrame(path, FrameKind.OHLCV, UploadReadOptions(streamed=True), batch_rows=500, block_size=4096)
     given = 0
     with pytest.raises(InvalidInput) as caught:
         async for batch in frame:
@@ -66,14 +67,14 @@ async def test_a_bad_row_at_90_percent_fails_the_stream_there_with_its_row_and_l
 
 async def test_skipped_rows_are_counted_and_reported_once_the_stream_ended(tmp_path: Path) -> None:
     path = write_bars(tmp_path / "bars.csv", 3_000, bad_rows=(10, 2_999))
-    frame = CheckedFrame(path, FrameKind.OHLCV, batch_rows=1_000, on_error=OnError.SKIP, streamed=True)
+    frame = CheckedFrame(path, FrameKind.OHLCV, UploadReadOptions(on_error=OnError.SKIP, streamed=True), batch_rows=1_000)
     rows = sum([batch.num_rows async for batch in frame])
     assert (rows, frame.rows, frame.rejected_rows) == (2_998, 2_998, 2)
     assert [(r["row"], r["line"], r["column"]) for r in frame.rejected] == [(10, 11, "close"), (2_999, 3_000, "close")]
 
 
 async def test_letting_go_midway_stops_the_parser_before_the_end_of_the_upload(tmp_path: Path) -> None:
-    frame = CheckedFrame(write_bars(tmp_path / "bars.csv", 50_000), FrameKind.OHLCV, batch_rows=100, streamed=True)
+    frame = CheckedFrame(write_bars(tmp_path / "bars.csv", 50_000), FrameKind.OHLCV, UploadReadOptions(streamed=True), batch_rows=100)
     await anext(frame)
     await frame.aclose()
     assert read_ahead_threads() == []

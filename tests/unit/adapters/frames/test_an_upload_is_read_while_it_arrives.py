@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from adapters.frames.arriving import register, release
 from adapters.frames.checked import CheckedFrame
+from application.series_ports import UploadReadOptions
 from domain.frames import FrameKind
 
 pytestmark = pytest.mark.anyio
@@ -58,7 +59,7 @@ def arrive(path: Path, data: bytes, pieces: list[int], fail: bool = False) -> th
 
 
 async def read_rows(path: Path) -> list[dict[str, list[object]]]:
-    frame = CheckedFrame(path, FrameKind.OHLCV, batch_rows=300, block_size=BLOCK, streamed=True)
+    frame = CheckedFrame(path, FrameKind.OHLCV, UploadReadOptions(streamed=True), batch_rows=300, block_size=BLOCK)
     return [batch.to_pydict() async for batch in frame]
 
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.frames.checked import CheckedFrame
+from application.series_ports import UploadReadOptions
 from domain.frames import FrameKind, OnError
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +54,7 @@ async def test_exactly_the_bad_rows_are_left_out_and_each_is_named_by_row_and_li
     path = tmp_path / f"bars_{rows}_{batch_rows}_{len(bad)}.csv"
     path.write_text("\n".join(lines) + "\n")
 
-    frame = CheckedFrame(path, FrameKind.OHLCV, batch_rows=batch_rows, on_error=OnError.SKIP)
+    frame = CheckedFrame(path, FrameKind.OHLCV, UploadReadOptions(on_error=OnError.SKIP), batch_rows=batch_rows)
     if len(bad) == rows:
         assert [batch async for batch in frame] == []
     else:
@@ -73,7 +74,7 @@ async def test_blank_lines_count_in_line_but_not_in_row(tmp_path: Path) -> None:
     path.write_text(
         f"{HEADER}\n{T0},1,2,0.5,1.5,10\n\n\n{T0 + 60},1,2\n{T0 + 120},1,2,0.5,x,10\n{T0 + 180},1,2,0.5,1,10\n"
     )
-    frame = CheckedFrame(path, FrameKind.OHLCV, on_error=OnError.SKIP)
+    frame = CheckedFrame(path, FrameKind.OHLCV, UploadReadOptions(on_error=OnError.SKIP))
     assert (await read_all(frame)).num_rows == 2
     assert [(r["row"], r["line"]) for r in frame.rejected] == [(2, 5), (3, 6)]
 
@@ -89,7 +90,7 @@ async def test_a_binary_frame_names_the_rejected_row_and_no_line(tmp_path: Path)
     })  # fmt: skip
     with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    frame = CheckedFrame(path, FrameKind.TRADES, on_error=OnError.SKIP)
+    frame = CheckedFrame(path, FrameKind.TRADES, UploadReadOptions(on_error=OnError.SKIP))
     kept = await read_all(frame)
     assert kept.column("side").to_pylist() == ["long", "short"]
     assert frame.rejected == [{"row": 2, "line": None, "column": "side", "value": "sideways",
@@ -104,7 +105,7 @@ async def test_the_check_pass_reports_rows_checked_before_the_first_batch_comes_
     async def checked(rows: int) -> None:
         seen.append(rows)
 
-    frame = CheckedFrame(path, FrameKind.OHLCV, batch_rows=1_000, progress=checked)
+    frame = CheckedFrame(path, FrameKind.OHLCV, UploadReadOptions(progress=checked), batch_rows=1_000)
     await anext(frame)
     assert seen == [1_000, 2_000, 2_500]
     await frame.aclose()
