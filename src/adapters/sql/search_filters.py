@@ -259,21 +259,24 @@ class Translator:
     def _side(self, target: JsonKey) -> MetricValues | None:
         return next((side for side in self._sides if side.document is target.document), None)
 
-    def narrowing(self, expr: Expr) -> Condition | None:
+    def narrowing(self, expr: Expr) -> tuple[Condition, Expr | None] | None:
         """The ids first, for a filter that ANDs a numeric range of a narrowing side table (hyperparameters)
         with at least one more indexed condition: `id IN (ids of each, intersected)`, or None.
 
         Each id set is one index-only scan (side table by (key, value, id); status by (status, id)), so the
         wide owner rows are read for the matches only, not for every row of the most selective condition
-        the planner can estimate. It is implied by the filter's own conditions, which stay: same result."""
+        the planner can estimate. It means exactly the conditions it covers: the rest of the filter (or None)
+        is answered alongside, as before."""
         narrowing = [side for side in self._sides if side.narrows]
         if not narrowing:
             return None
         ident = narrowing[0].ident
         ids: list[tuple[Any, list[Condition]]] = []  # (a table's alias, its id column's conditions)
         narrows = False
+        rest: list[Expr] = []
         for leaf in expr.operands if isinstance(expr, And) else (expr,):
             if not isinstance(leaf, Compare):
+                rest.append(leaf)
                 continue
             target = self._resolve(leaf.field)
             side = self._side(target) if isinstance(target, JsonKey) else None
@@ -284,6 +287,8 @@ class Translator:
             elif leaf.field.path == ("status",) and leaf.op is Op.EQ and leaf.literal.type is LiteralType.TEXT:
                 owner = ident.table.alias()
                 ids.append((owner, [owner.c.status == bindparam(None, leaf.literal.value)]))
+            else:
+                rest.append(leaf)
         if not narrows or len(ids) < 2:
             return None
         # Joined on the id rather than INTERSECTed: the planner estimates a join from each side's statistics
@@ -293,7 +298,8 @@ class Translator:
         narrowed = select(first.c[key]).select_from(first)
         for alias, _conditions in ids[1:]:
             narrowed = narrowed.join(alias, alias.c[key] == first.c[key])
-        return ident.in_(narrowed.where(*(condition for _alias, conditions in ids for condition in conditions)))
+        covered = ident.in_(narrowed.where(*(condition for _alias, conditions in ids for condition in conditions)))
+        return covered, None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
 
     # ------------------------------------------------------------ order and keyset
 

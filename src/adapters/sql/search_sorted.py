@@ -76,10 +76,12 @@ def filtered(
     statement: Select[Any], translator: Translator, query: SearchQuery, created: Sql, ident: Sql
 ) -> Select[Any]:
     if query.filter is not None:
-        statement = statement.where(translator.where(query.filter))
         narrowing = translator.narrowing(query.filter)
-        if narrowing is not None:
-            statement = statement.where(narrowing)
+        if narrowing is None:
+            statement = statement.where(translator.where(query.filter))
+        else:  # the id sets stand for the conditions they cover
+            covered, rest = narrowing
+            statement = statement.where(covered) if rest is None else statement.where(covered, translator.where(rest))
     if query.after is not None:
         keys = [(key.field, key.descending) for key in query.order]
         statement = statement.where(translator.after(keys, query.after, created, ident))
