@@ -6,16 +6,10 @@ names are frozen by the contract (desktops read these tables directly).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Double,
     ForeignKey,
     Index,
@@ -25,42 +19,21 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     Uuid,
     false,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """`timestamptz` on Postgres; on SQLite, which has no zone, UTC text that comes back tz-aware."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        # A naive time is taken as UTC, the only zone this service writes.
-        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def json_type(nullable: bool = False) -> Any:
-    """JSONB on Postgres, JSON text elsewhere; a nullable column stores Python None as SQL NULL."""
-    return JSON(none_as_null=nullable).with_variant(JSONB(none_as_null=nullable), "postgresql")
-
-
-def autoincrement_bigint() -> Any:
-    # SQLite only autoincrements a column declared exactly INTEGER PRIMARY KEY.
-    return BigInteger().with_variant(Integer(), "sqlite")
-
+from adapters.sql.columns import (
+    UtcDateTime,
+    autoincrement_bigint,
+    frame_stats,
+    json_type,
+    of_simulation,
+    record_history,
+    record_indexes,
+    timestamps,
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -70,57 +43,6 @@ NAMING = {
 }
 
 metadata = MetaData(naming_convention=NAMING)
-
-
-def _timestamps() -> list[Column[Any]]:
-    return [
-        Column("created_at", UtcDateTime(), nullable=False),
-        Column("updated_at", UtcDateTime(), nullable=False),
-    ]
-
-
-def _labels() -> list[Column[Any]]:
-    """What a person gives a run or a simulation to find it again: a name, tags, notes."""
-    return [
-        Column("name", String(200)),
-        Column("tags", json_type(), nullable=False, server_default=text("'{}'")),
-        Column("notes", Text()),
-    ]
-
-
-def _frame_stats() -> list[Column[Any]]:
-    """A dataset's row counts and time bounds per frame (`FrameStats`), as it is and in each of its versions."""
-    return [
-        Column("ohlcv_rows", BigInteger(), nullable=False, server_default=text("0")),
-        Column("indicator_rows", BigInteger(), nullable=False, server_default=text("0")),
-        Column("ohlcv_first_ts", BigInteger()),
-        Column("ohlcv_last_ts", BigInteger()),
-        Column("indicator_first_ts", BigInteger()),
-        Column("indicator_last_ts", BigInteger()),
-    ]
-
-
-def _record_history() -> list[Column[Any]]:
-    """When a run or a simulation ran and was saved, its labels, and the dataset version it stands on."""
-    return [
-        Column("started_at", UtcDateTime()),
-        Column("completed_at", UtcDateTime()),
-        Column("created_at", UtcDateTime(), nullable=False),
-        *_labels(),
-        Column("dataset_version", BigInteger()),
-    ]
-
-
-def _record_indexes(key: str, measurement: str) -> list[Index]:
-    """A run's or a simulation's lookups: by dataset, the list order (newest first), and its measurement."""
-    return [Index(None, "dataset_id"), Index(None, "created_at", key), Index(None, measurement)]
-
-
-def _of_simulation() -> Column[Any]:
-    """The simulation a trade or a bucket belongs to; they go with it."""
-    return Column(
-        "simulation_id", Uuid(), ForeignKey("simulation_runs.simulation_id", ondelete="CASCADE"), nullable=False
-    )
 
 
 datasets = Table(
@@ -133,9 +55,9 @@ datasets = Table(
     Column("source", String(256)),
     Column("ohlcv_measurement", String(127), nullable=False),
     Column("indicator_measurement", String(127), nullable=False),
-    *_frame_stats(),
+    *frame_stats(),
     Column("metadata", json_type(), nullable=False),
-    *_timestamps(),
+    *timestamps(),
     Column("version", BigInteger(), nullable=False, server_default=text("0")),
     Index(None, "created_at"),
 )
@@ -144,12 +66,10 @@ datasets = Table(
 dataset_versions = Table(
     "stage1_dataset_versions",
     metadata,
-    Column(
-        "dataset_id", Uuid(), ForeignKey("stage1_datasets.dataset_id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("dataset_id", Uuid(), ForeignKey("stage1_datasets.dataset_id", ondelete="CASCADE"), nullable=False),
     Column("version", BigInteger(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    *_frame_stats(),
+    *frame_stats(),
     Column("ohlcv_checksum", String(64)),
     Column("indicator_checksum", String(64)),
     Column("changed_from_ts", BigInteger()),
@@ -169,7 +89,7 @@ legacy_datasets = Table(
     Column("row_count", BigInteger(), nullable=False, server_default=text("0")),
     Column("first_ts", BigInteger()),
     Column("last_ts", BigInteger()),
-    *_timestamps(),
+    *timestamps(),
 )
 
 runs = Table(
@@ -187,10 +107,10 @@ runs = Table(
     Column("summary_metrics", json_type(), nullable=False),
     Column("fold_count", Integer(), nullable=False, server_default=text("0")),
     Column("clipboard_text", Text()),
-    *_record_history(),
+    *record_history(),
     # What the walk-forward checks found in the run's predictions; null for runs saved before them.
     Column("checks", json_type()),
-    *_record_indexes("run_id", "prediction_measurement"),
+    *record_indexes("run_id", "prediction_measurement"),
     Index(None, "status", "run_id"),  # the ids of a status, index-only, for search (migration 0015)
 )
 
@@ -223,9 +143,9 @@ simulations = Table(
     Column("config", json_type(), nullable=False),
     Column("summary_metrics", json_type(), nullable=False),
     Column("trade_count", BigInteger(), nullable=False, server_default=text("0")),
-    *_record_history(),
+    *record_history(),
     Index(None, "run_id"),
-    *_record_indexes("simulation_id", "trades_measurement"),
+    *record_indexes("simulation_id", "trades_measurement"),
 )
 
 
@@ -249,7 +169,7 @@ run_param_values = _metric_values("walkforward_run_param_values", "walkforward_r
 trade_buckets = Table(
     "simulation_trade_buckets",
     metadata,
-    _of_simulation(),
+    of_simulation(),
     Column("bucket", String(64), nullable=False),
     Column("trade_count", BigInteger(), nullable=False),
     Column("win_count", BigInteger(), nullable=False),
@@ -266,7 +186,7 @@ trade_buckets = Table(
 trades = Table(
     "simulation_trades",
     metadata,
-    _of_simulation(),
+    of_simulation(),
     Column("trade_id", BigInteger(), nullable=False),
     Column("bar_timestamp", BigInteger(), nullable=False),
     Column("entry_timestamp", BigInteger()),
@@ -299,7 +219,7 @@ jobs = Table(
     Column("max_attempts", Integer(), nullable=False, server_default=text("3")),
     Column("priority", Integer(), nullable=False, server_default=text("0")),
     Column("worker_id", String(128)),
-    *_timestamps(),
+    *timestamps(),
     Column("started_at", UtcDateTime()),
     Column("completed_at", UtcDateTime()),
     Column("run_after", UtcDateTime()),
