@@ -93,3 +93,16 @@ def test_every_use_case_a_route_calls_names_only_ports_the_composition_root_prov
     ports = OpenPorts(*(object() for _ in range(8)))  # type: ignore[arg-type]
     for use_case in ROUTED:
         ports.bind(use_case)  # raises TypeError naming a port nobody provides
+
+
+LONGEST_MODULE = 400
+
+
+def test_no_module_in_src_is_over_400_lines() -> None:
+    """A module that long holds more than one idea; split it by role (as `adapters/sql/columns.py` was)."""
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted((ROOT / "src").rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > LONGEST_MODULE
+    }
+    assert too_long == {}
