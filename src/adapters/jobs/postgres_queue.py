@@ -19,10 +19,8 @@ import asyncpg
 
 from adapters.jobs import pg
 from adapters.jobs.rows import JOB_ARRAY_TYPES, JOB_COLUMNS, job_from_row, job_row
-from application.job_events import job_event_data
 from application.ports import Clock
 from domain.errors import InvalidInput, NotFound, StoreUnavailable
-from domain.events import EventType
 from domain.jobs import Job
 
 log = logging.getLogger("stage1.jobs.postgres")
@@ -50,21 +48,12 @@ woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', type) FROM changed)
 SELECT changed.*, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM changed
 """
 
-# A batch's `job.updated` events come built (application.job_events, the same object job_json builds in SQL):
-# building them in SQL was more than half of the statement's time.
 _ENQUEUE_MANY = f"""
 WITH changed AS (
     INSERT INTO stage1_jobs ({_COLUMNS})
     SELECT * FROM unnest({", ".join(f"${i}::{t}" for i, t in enumerate(JOB_ARRAY_TYPES, 1))})
-    RETURNING 1
-), events AS (
-    INSERT INTO stage1_events (type, data, created_at)
-    SELECT '{EventType.JOB_UPDATED}', data, now()
-    FROM unnest(${len(JOB_COLUMNS) + 1}::jsonb[]) WITH ORDINALITY AS e(data, n) ORDER BY n
-    RETURNING event_id
-), notified AS (
-    SELECT pg_notify('{pg.EVENTS_CHANNEL}', max(event_id)::text) FROM events HAVING count(*) > 0
-),
+    RETURNING *
+), {_EVENTS},
 woken AS (SELECT pg_notify('{pg.JOBS_CHANNEL}', '') FROM (SELECT 1 FROM changed LIMIT 1) AS one)
 SELECT count(*) AS inserted, {_NOTIFIED}, (SELECT count(*) FROM woken) AS _woken FROM changed
 """
@@ -225,7 +214,7 @@ class PostgresJobQueue:
         if not jobs:
             return
         columns = [list(column) for column in zip(*map(job_row, jobs), strict=True)]
-        await self._fetchrow(_ENQUEUE_MANY, *columns, [job_event_data(job) for job in jobs])
+        await self._fetchrow(_ENQUEUE_MANY, *columns)
 
     async def get(self, job_id: UUID) -> Job | None:
         row = await self._fetchrow("SELECT * FROM stage1_jobs WHERE job_id = $1", job_id)
