@@ -134,7 +134,10 @@ class Worker:
     async def _claim_loop(self, jobs: anyio.abc.TaskGroup) -> None:
         errors = 0
         while not self._stopping:
-            free = self.concurrency - self._running
+            # A job's slot frees when its handler returns, so the next claim overlaps its store; but no more
+            # than `concurrency` jobs may wait for their store: when stores fall behind (a slow or locked
+            # database), claiming on would pile up jobs whose leases lapse before their end is written.
+            free = min(self.concurrency - self._running, 2 * self.concurrency - len(self._in_hand))
             if free <= 0:
                 self._slot_freed = anyio.Event()
                 await self._slot_freed.wait()
@@ -178,6 +181,7 @@ class Worker:
 
     def _drop(self, job: Job) -> None:
         self._in_hand.pop(job.job_id, None)
+        self._slot_freed.set()
         if not self._in_hand:
             self._all_done.set()
 

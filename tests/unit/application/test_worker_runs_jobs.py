@@ -286,6 +286,46 @@ async def test_concurrency_bounds_the_jobs_in_flight(queue: CountingQueue, clock
     assert peak == 2
 
 
+class StallingStores(CountingQueue):
+    """A store whose job-end writes wait until released (a slow or locked database)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.stores_open = anyio.Event()
+
+    async def finish(self, job: Job, worker_id: str) -> bool:
+        await self.stores_open.wait()
+        return await super().finish(job, worker_id)
+
+
+async def test_a_worker_whose_stores_fall_behind_stops_claiming_at_twice_its_concurrency(clock: FakeClock) -> None:
+    queue = StallingStores(clock)
+    jobs = [await submit(queue, clock) for _ in range(30)]
+    worker = make_worker(queue, JobHandlers({"noop": lambda job, progress: _nothing()}), clock, concurrency=3)
+
+    async def claimed() -> int:
+        return sum([(await stored(queue, job)).status is not JobStatus.PENDING for job in jobs])
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker.run)
+        try:
+            await eventually(lambda: _at_least(claimed, 6))
+            await anyio.sleep(0.1)
+            assert await claimed() == 6  # three whose end waits, three more whose handlers ran: no more
+        finally:
+            queue.stores_open.set()  # a failure above must not leave the worker's shielded stores waiting
+        await eventually(lambda: all_completed(queue, jobs))
+        worker.stop()
+
+
+async def _nothing() -> dict[str, Any]:
+    return {}
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], wanted: int) -> bool:
+    return await count() >= wanted
+
+
 @pytest.fixture
 async def running_worker(queue: CountingQueue, clock: FakeClock) -> AsyncIterator[tuple[Worker, JobHandlers]]:
     handlers = JobHandlers()
