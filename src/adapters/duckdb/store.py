@@ -133,6 +133,9 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
         cursor = await anyio.to_thread.run_sync(self._cursor)
         try:
             def start() -> tuple[Any, bool]:
+                # One snapshot for the plan and the rows: read apart, a write committed in between could
+                # leave rows out of time order that a plan made from the catalog before it reads as stored.
+                cursor.execute("BEGIN TRANSACTION READ ONLY")
                 sql, params, as_stored = self._plan(cursor, query)
                 return cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS), as_stored
 
