@@ -226,6 +226,9 @@ async def upload_dataset_frames(
     written, fresh = done_writing.rows, done_writing.fresh
     try:
         async with uow() as tx:
+            # As in `_written`: counted again under the lock, or a parallel upload's rows go missing from them.
+            await tx.datasets.lock(dataset.dataset_id)
+            await recount(catalog, dataset, written, clock.now())
             await save_with_version(tx, dataset, done_writing.changes, clock.now(), new=False)
             answer = {"dataset_id": str(dataset.dataset_id)}
             await remember_answer(tx, command.idempotency, False, answer, clock.now())
