@@ -213,6 +213,9 @@ async def test_an_event_committed_late_is_still_delivered_in_id_order(jobs: Back
     async with anyio.create_task_group() as tg:
         tg.start_soon(read)
         await jobs.feed.publish("dataset.updated", {"n": "first"})
+        with anyio.fail_after(10):  # the reader is live before the slow transaction starts (else it waits by design)
+            while not got:
+                await anyio.sleep(0.01)
         conn, tx = await _hold_an_event_open(jobs._pg_url)  # type: ignore[arg-type]
         await jobs.feed.publish("dataset.updated", {"n": "after"})
         # Longer than the 2 s after which an open id used to be taken for aborted and skipped.
