@@ -202,11 +202,13 @@ async def _hold_an_event_open(url: str) -> tuple[object, object]:
 @pytest.mark.parametrize("jobs_backend", POSTGRES_ONLY, indirect=True)
 async def test_an_event_committed_late_is_still_delivered_in_id_order(jobs: Backend) -> None:
     got: list[Event] = []
+    first_seen = anyio.Event()
 
     async def read() -> None:
         with anyio.fail_after(10):
             async for event in jobs.feed.subscribe(None, last_event_id=0):
                 got.append(event)
+                first_seen.set()
                 if len(got) == 3:
                     return
 
@@ -214,8 +216,7 @@ async def test_an_event_committed_late_is_still_delivered_in_id_order(jobs: Back
         tg.start_soon(read)
         await jobs.feed.publish("dataset.updated", {"n": "first"})
         with anyio.fail_after(10):  # the reader is live before the slow transaction starts (else it waits by design)
-            while not got:
-                await anyio.sleep(0.01)
+            await first_seen.wait()
         conn, tx = await _hold_an_event_open(jobs._pg_url)  # type: ignore[arg-type]
         await jobs.feed.publish("dataset.updated", {"n": "after"})
         # Longer than the 2 s after which an open id used to be taken for aborted and skipped.
