@@ -60,7 +60,10 @@ def start_and_hang_up(url: str, pid: int, before: int, marker: str) -> None:
     ) as response:
         assert response.status_code == 200
         received = 0
-        for chunk in response.iter_raw():
+        # Held, so the client is still there when the connection is counted: a dropped iterator would close
+        # the response at once, and the server's cleanup (tens of milliseconds) could win the race.
+        chunks = response.iter_raw()
+        for chunk in chunks:
             received += len(chunk)
             if received >= 1 << 20:
                 break

@@ -169,29 +169,24 @@ class PgWire:
             raise ConnectionResetError("QuestDB closed the connection mid-answer") from None
 
     async def aclose(self) -> None:
-        """Closes the connection; a statement still running is cancelled on the server first, and its end
-        awaited (a second at most), so the cancel cannot reach a later connection the server gave the same key."""
+        """Closes the connection; a statement still running is cancelled on the server first. QuestDB closes a
+        cancel request's connection once it has applied it, and that close is awaited (a second at most), so
+        the cancel cannot reach a later connection the server gave the same key. The statement may not look at
+        the cancel for a while (a plain projection never does); the closed socket stops it at its next send."""
         with anyio.CancelScope(shield=True):
             if not self._idle and self._key is not None:
                 with anyio.move_on_after(1.0):
                     await self._cancel(*self._key)
-                    await self._drain()
             await self._stream.aclose()
-
-    async def _drain(self) -> None:
-        tail = bytes(self._buffer[-6:])
-        while tail[:5] != _READY:
-            try:
-                tail = (tail + await self._stream.receive(RECEIVE_BYTES))[-6:]
-            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-                return
 
     async def _cancel(self, pid: int, secret: int) -> None:
         try:
             async with await anyio.connect_tcp(self._host, self._port) as other:
                 await other.send(struct.pack("!IIII", 16, CANCEL_CODE, pid, secret))
-        except OSError:
-            pass  # the closed socket stops the statement too, only later
+                while await other.receive():
+                    pass  # the server answers nothing; it closes the connection once the cancel is applied
+        except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+            pass  # applied (the server closed the connection), or unreachable: the closed socket stops it too
 
 
 def _message(kind: bytes, body: bytes) -> bytes:
