@@ -1,11 +1,14 @@
 """Scale past one machine, shown on one: 2 `stage1 serve` + 3 `stage1 worker` processes on one Postgres and one
 QuestDB run a mix of jobs, and every promise of the queue and the feed is checked.
 
-    python benchmarks/scale_benchmark.py [--jobs 10000] [--rounds 3] [--servers 2] [--workers 3]
+    python benchmarks/scale_benchmark.py [--jobs 10000] [--rounds 3] [--servers 2] [--workers 3] [--questdb private]
 
-Needs STAGE1_TEST_POSTGRES_URL (a server where the user may CREATE DATABASE), STAGE1_TEST_QUESTDB_HTTP and
-STAGE1_TEST_QUESTDB_PG (`. .testenv/env.sh` after `scripts/services.sh up`). Each round works in a fresh
-database it drops afterwards. The mix, submitted by 8 client threads spread over the API processes:
+Needs STAGE1_TEST_POSTGRES_URL (a server where the user may CREATE DATABASE) and STAGE1_TEST_QUESTDB_JAR, or
+with `--questdb shared` STAGE1_TEST_QUESTDB_HTTP and STAGE1_TEST_QUESTDB_PG (`. .testenv/env.sh` after
+`scripts/services.sh up`). Each round works in a fresh Postgres database it drops afterwards. By default the
+benchmark starts its own QuestDB with small append pages (see scale_questdb.py: a new table takes about 1 MB
+of disk instead of about 140 MB, so 2,000 run saves fit) and deletes it at the end; it reports the disk the
+round's new tables took. The mix, submitted by 8 client threads spread over the API processes:
   - imports (`POST /api/questdb/import/async`, 10 % of the jobs): 24 bars each, appended to 4 measurements;
   - run saves (`POST /api/runs?async=true`, 20 %): 24 predictions each, on one dataset;
   - no-ops (70 %): queued straight into the jobs table, as another service sharing the queue would.
@@ -15,16 +18,19 @@ Checked every round (the script exits 1 when one fails, so the CI test that runs
   - every import's rows land (row count per measurement), every run save made one run;
   - one SSE client on each API process sees every kept event, in the same order (the same id sequence);
   - `GET /api/health` on every API process answered every probe (one every 200 ms) with 200.
-Prints jobs/s per round (best, median, worst) and the machine's load average at start and end.
+Prints jobs/s per round (best, median, worst) and the machine's load average at start and end. A round stops
+(and fails) when the disk under the temp folder has less than --min-free-gb free.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +48,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from scale_questdb import SMALL_PAGES, QuestDB, disk_bytes, private_questdb
 
 from adapters.jobs.pg import asyncpg_dsn
 from adapters.jobs.postgres_queue import PostgresJobQueue
@@ -131,13 +138,13 @@ class Probe:
                 self.slowest = max(self.slowest, time.perf_counter() - began)
 
 
-def environment(database_url: str, data_dir: Path) -> dict[str, str]:
+def environment(database_url: str, data_dir: Path, questdb: QuestDB) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("STAGE1_")}
     return env | {
         "STAGE1_DATABASE_URL": database_url,
         "STAGE1_TIMESERIES": "questdb",
-        "STAGE1_QUESTDB_HTTP_URL": need("STAGE1_TEST_QUESTDB_HTTP"),
-        "STAGE1_QUESTDB_PG_URL": need("STAGE1_TEST_QUESTDB_PG"),
+        "STAGE1_QUESTDB_HTTP_URL": questdb.http_url,
+        "STAGE1_QUESTDB_PG_URL": questdb.pg_url,
         "STAGE1_AUTH_ENABLED": "false",
         "STAGE1_IN_PROCESS_WORKER": "false",
         "STAGE1_RATE_LIMIT_ENABLED": "false",
@@ -204,6 +211,14 @@ class Round:
     health_probes: int
     slowest_health_ms: float
     per_worker: list[int]
+    tables: int = 0
+    table_disk: int | None = None  # bytes the round's new QuestDB tables took, on a private QuestDB
+
+
+def check_disk(min_free_gb: float) -> None:
+    free = shutil.disk_usage(tempfile.gettempdir()).free / 1e9
+    if free < min_free_gb:
+        raise RuntimeError(f"stopped: {free:.1f} GB free on disk, under --min-free-gb {min_free_gb}")
 
 
 async def queue_noops(database_url: str, count: int) -> list[str]:
@@ -228,16 +243,19 @@ async def job_rows(database_url: str) -> list[asyncpg.Record]:
         await connection.close()
 
 
-def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round:
+def one_round(args: argparse.Namespace, server: str, questdb: QuestDB) -> Round:
     name = f"stage1_scale_{uuid.uuid4().hex[:10]}"
     database_url = migrate.create_database(server, name)
     tag = uuid.uuid4().hex[:8]
     measurements = [f"scale_{tag}_{number}" for number in range(MEASUREMENTS)]
     failures: list[str] = []
+    questdb_http = questdb.http_url
+    disk_before = disk_bytes(questdb.tables_folder) if questdb.tables_folder else 0
     try:
         migrate.upgrade(database_url)
         with tempfile.TemporaryDirectory(prefix="stage1-scale-") as folder, processes(
-            environment(database_url, Path(folder)), args.servers, args.workers, args.concurrency, Path(folder)
+            environment(database_url, Path(folder), questdb), args.servers, args.workers, args.concurrency,
+            Path(folder)
         ) as urls:
             feeds = [Feed(url) for url in urls]
             probes = [Probe(url) for url in urls]
@@ -255,6 +273,8 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
             noops = args.jobs - imports - saves
 
             def submit(number: int) -> str:
+                if number % 100 == 0:
+                    check_disk(args.min_free_gb)
                 url = urls[number % len(urls)]
                 if number < imports:
                     answer = httpx.post(f"{url}/api/questdb/import/async", content=bars(number * BARS_PER_IMPORT),
@@ -283,6 +303,11 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
                 if time.monotonic() > deadline:
                     failures.append(f"not finished after {args.max_seconds} s")
                     break
+                try:
+                    check_disk(args.min_free_gb)
+                except RuntimeError as exc:
+                    failures.append(str(exc))
+                    break
                 time.sleep(0.2)
             seconds = time.perf_counter() - began
 
@@ -296,7 +321,7 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
             if twice := [row for row in rows if row["attempts"] != 1]:
                 failures.append(f"{len(twice)} jobs were claimed more than once, e.g. {dict(twice[0])}")
 
-            with httpx.Client(base_url=questdb_http, timeout=60) as questdb:
+            with httpx.Client(base_url=questdb_http, timeout=60) as qdb:
                 for number, measurement in enumerate(measurements):
                     expected = len(range(number, imports, MEASUREMENTS)) * BARS_PER_IMPORT
                     if not expected:
@@ -305,13 +330,13 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
                     settle = time.monotonic() + 30
                     while True:
                         query = {"query": f"SELECT count() FROM '{measurement}'"}
-                        landed = questdb.get("/exec", params=query).json().get("dataset", [[None]])[0][0]
+                        landed = qdb.get("/exec", params=query).json().get("dataset", [[None]])[0][0]
                         if landed == expected or time.monotonic() > settle:
                             break
                         time.sleep(0.2)
                     if landed != expected:
                         query = {"query": f"SELECT DISTINCT cast(timestamp AS long) / 1000000 FROM '{measurement}'"}
-                        seen = {row[0] for row in questdb.get("/exec", params=query).json().get("dataset", [])}
+                        seen = {row[0] for row in qdb.get("/exec", params=query).json().get("dataset", [])}
                         lost = [n for n in range(number, imports, MEASUREMENTS)
                                 if START + 3600 * n * BARS_PER_IMPORT not in seen]
                         results = [by_id[job_of[n]]["result"] for n in lost if job_of[n] in by_id]
@@ -367,15 +392,20 @@ def one_round(args: argparse.Namespace, server: str, questdb_http: str) -> Round
             per_worker: dict[str, int] = {}
             for holder in holders.values():
                 per_worker[str(holder)] = per_worker.get(str(holder), 0) + 1
+            with httpx.Client(base_url=questdb_http, timeout=60) as qdb:
+                listed = qdb.get("/exec", params={"query": "SELECT table_name FROM tables()"}).json()
+            tables = sum(1 for (table,) in listed.get("dataset", []) if table.startswith(f"scale_{tag}"))
+            table_disk = disk_bytes(questdb.tables_folder) - disk_before if questdb.tables_folder else None
             return Round(len(submitted), seconds, failures, len(first), sum(p.answered for p in probes),
-                         1000 * max(p.slowest for p in probes), sorted(per_worker.values(), reverse=True))
+                         1000 * max(p.slowest for p in probes), sorted(per_worker.values(), reverse=True),
+                         tables, table_disk)
     finally:
         # Every measurement of the round (the imports' and the dataset's and runs' own) starts with its tag.
-        with httpx.Client(base_url=questdb_http, timeout=60) as questdb:
-            listed = questdb.get("/exec", params={"query": "SELECT table_name FROM tables()"}).json()
+        with httpx.Client(base_url=questdb_http, timeout=60) as qdb:
+            listed = qdb.get("/exec", params={"query": "SELECT table_name FROM tables()"}).json()
             for (table,) in listed.get("dataset", []):
                 if table.startswith(f"scale_{tag}"):
-                    questdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS '{table}'"})
+                    qdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS '{table}'"})
         migrate.drop_database(server, name)
 
 
@@ -388,20 +418,40 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="jobs at once per worker process")
     parser.add_argument("--max-seconds", type=float, default=900)
     parser.add_argument("--out", type=Path, default=None, help="also write the report to OUT/scale.md")
+    parser.add_argument("--questdb", choices=["private", "shared"], default="private",
+                        help="start a QuestDB with small append pages for the run (default), or use the shared one")
+    parser.add_argument("--default-pages", action="store_true",
+                        help="the private QuestDB keeps its default page sizes (to measure a table's disk)")
+    parser.add_argument("--min-free-gb", type=float, default=15, help="stop a round when the disk has less free")
     args = parser.parse_args()
     server = need("STAGE1_TEST_POSTGRES_URL")
-    questdb_http = need("STAGE1_TEST_QUESTDB_HTTP")
-    lines = [f"# Scale-out: {args.servers} serve + {args.workers} worker processes, {args.jobs} jobs a round", "",
-             f"Load average at start: {load()} (1 / 5 / 15 min), {os.cpu_count()} cores", ""]
+    with contextlib.ExitStack() as stack:
+        if args.questdb == "private":
+            pages = {} if args.default_pages else SMALL_PAGES
+            questdb = stack.enter_context(private_questdb(need("STAGE1_TEST_QUESTDB_JAR"), pages))
+            where = "a private QuestDB with " + ("default pages" if args.default_pages else "64 KB append pages")
+        else:
+            questdb = QuestDB(need("STAGE1_TEST_QUESTDB_HTTP"), need("STAGE1_TEST_QUESTDB_PG"), None)
+            where = "the shared QuestDB"
+        return run(args, server, questdb, where)
+
+
+def run(args: argparse.Namespace, server: str, questdb: QuestDB, where: str) -> int:
+    lines = [f"# Scale-out: {args.servers} serve + {args.workers} worker processes, {args.jobs} jobs a round, "
+             f"on {where}", "", f"Load average at start: {load()} (1 / 5 / 15 min), {os.cpu_count()} cores", ""]
     rounds = []
     for number in range(args.rounds):
-        result = one_round(args, server, questdb_http)
+        result = one_round(args, server, questdb)
         rounds.append(result)
         verdict = "all checks passed" if not result.failures else "FAILED: " + "; ".join(result.failures)
+        disk = ""
+        if result.table_disk is not None and result.tables:
+            disk = (f"QuestDB disk +{result.table_disk / 1e6:,.0f} MB for {result.tables} new tables "
+                    f"({result.table_disk / result.tables / 1e6:.2f} MB each); ")
         lines.append(f"- round {number + 1}: {result.jobs} jobs in {result.seconds:.1f} s = "
                      f"{result.jobs / result.seconds:,.0f} jobs/s; {result.events} kept events on each feed; "
                      f"{result.health_probes} health probes, slowest {result.slowest_health_ms:.0f} ms; "
-                     f"jobs per worker process {result.per_worker}; {verdict}")
+                     f"jobs per worker process {result.per_worker}; {disk}{verdict}")
         print(lines[-1], flush=True)
     rates = sorted(r.jobs / r.seconds for r in rounds)
     lines += ["", "| jobs/s | best | median | worst |", "|---|---:|---:|---:|",
