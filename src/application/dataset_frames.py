@@ -4,12 +4,13 @@ fingerprinted after, and the dataset's new version (if its rows changed) saved w
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from application.dataset_names import DATASET_FRAME_KINDS
-from application.ports import Clock, UnitOfWork
+from application.idempotency import IdempotencyKey, remember_answer
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.series_ports import (
     FrameUpload,
     RowFingerprints,
@@ -94,13 +95,37 @@ async def write_frames(
     return FramesWritten(written, fresh, changes)
 
 
-async def recount(catalog: SeriesCatalog, dataset: Dataset, kinds: Iterable[FrameKind], now: datetime) -> None:
-    """Counts and bounds read again from the store. Called under the dataset's lock, so the writer that commits
-    last records every parallel writer's rows, not just the ones there when its own write ended."""
-    for kind in kinds:
-        info = await catalog.describe(dataset.measurement_for(kind))
-        if info is not None:
-            dataset.record_frame(kind, info.stats, now)
+async def commit_written(
+    uow: UnitOfWorkFactory,
+    ports: FrameWriter,
+    dataset: Dataset,
+    done: FramesWritten,
+    idempotency: IdempotencyKey | None,
+    *,
+    new: bool,
+    record: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+) -> None:
+    """Commit the dataset whose frames were written, with its new version, `record` and the answer, in one
+    transaction; a failed commit drops the tables the write created. An existing dataset is locked and its
+    counts and bounds read again from the store first, so the writer that commits last records every
+    parallel writer's rows, not just the ones there when its own write ended."""
+    try:
+        async with uow() as tx:
+            now = ports.clock.now()
+            if not new:
+                await tx.datasets.lock(dataset.dataset_id)
+                for kind in done.rows:
+                    info = await ports.catalog.describe(dataset.measurement_for(kind))
+                    if info is not None:
+                        dataset.record_frame(kind, info.stats, now)
+            await save_with_version(tx, dataset, done.changes, now, new=new)
+            if record is not None:
+                await record(tx)
+            await remember_answer(tx, idempotency, new, {"dataset_id": str(dataset.dataset_id)}, now)
+            await tx.commit()
+    except BaseException:
+        await drop_all(ports.writer, done.fresh)
+        raise
 
 
 async def save_with_version(

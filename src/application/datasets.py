@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from application.commands import BackfillDataset, UploadDatasetFrames, UpsertDataset
-from application.dataset_frames import FrameWriter, drop_all, open_frames, recount, save_with_version, write_frames
+from application.dataset_frames import FrameWriter, commit_written, open_frames, save_with_version, write_frames
 from application.dataset_names import (
     CREATE_ATTEMPTS,
     DATASET_FRAME_KINDS,
@@ -16,7 +16,7 @@ from application.dataset_names import (
     settle_names,
     slug_exists,
 )
-from application.idempotency import earlier_answer, remember_answer
+from application.idempotency import earlier_answer
 from application.landing import Owner, leases_kept, release_quietly, settle, try_reserve
 from application.ports import (
     Clock,
@@ -187,21 +187,8 @@ async def _written(
         streams = await open_frames(deps.uploads, command.frames)
         frames = FrameWriter(deps.writer, deps.catalog, deps.fingerprints, deps.clock)
         done_writing = await write_frames(frames, dataset, streams, command.mode)
-        written, fresh = done_writing.rows, done_writing.fresh
-        try:
-            async with deps.uow() as tx:
-                if not created:
-                    await tx.datasets.lock(dataset.dataset_id)
-                    await recount(deps.catalog, dataset, written, deps.clock.now())
-                await save_with_version(tx, dataset, done_writing.changes, deps.clock.now(), new=created)
-                await record(tx)
-                answer = {"dataset_id": str(dataset.dataset_id)}
-                await remember_answer(tx, command.idempotency, created, answer, deps.clock.now())
-                await tx.commit()
-        except BaseException:
-            await drop_all(deps.writer, fresh)
-            raise
-    return written
+        await commit_written(deps.uow, frames, dataset, done_writing, command.idempotency, new=created, record=record)
+    return done_writing.rows
 
 
 async def upload_dataset_frames(
@@ -222,21 +209,10 @@ async def upload_dataset_frames(
         if await earlier_answer(tx, command.idempotency) is not None:
             return DatasetSaved(dataset, False, {})
     streams = await open_frames(uploads, command.frames)
-    done_writing = await write_frames(FrameWriter(writer, catalog, fingerprints, clock), dataset, streams, command.mode)
-    written, fresh = done_writing.rows, done_writing.fresh
-    try:
-        async with uow() as tx:
-            # As in `_written`: counted again under the lock, or a parallel upload's rows go missing from them.
-            await tx.datasets.lock(dataset.dataset_id)
-            await recount(catalog, dataset, written, clock.now())
-            await save_with_version(tx, dataset, done_writing.changes, clock.now(), new=False)
-            answer = {"dataset_id": str(dataset.dataset_id)}
-            await remember_answer(tx, command.idempotency, False, answer, clock.now())
-            await tx.commit()
-    except BaseException:
-        await drop_all(writer, fresh)
-        raise
-    return DatasetSaved(dataset, False, written)
+    frames = FrameWriter(writer, catalog, fingerprints, clock)
+    done_writing = await write_frames(frames, dataset, streams, command.mode)
+    await commit_written(uow, frames, dataset, done_writing, command.idempotency, new=False)
+    return DatasetSaved(dataset, False, done_writing.rows)
 
 
 async def backfill_dataset(
