@@ -19,6 +19,7 @@ class Series:
     idle_rss: list[int] = field(default_factory=list)
     peak_rss: list[int] = field(default_factory=list)
     server_cpu: list[float] = field(default_factory=list)
+    store_cpu: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, seconds: float, size: int = 0) -> None:
@@ -61,7 +62,7 @@ def verdict(value: float, goal: float, higher_is_better: bool = True) -> str:
     return "met" if met else "**missed**"
 
 
-def rate_table(series: list[Series], with_bytes: bool = False) -> list[str]:
+def rate_table(series: list[Series], with_bytes: bool = False, with_store_cpu: bool = False) -> list[str]:
     head = "| path | runs | best rows/s | median rows/s | best s |"
     rule = "|---|---:|---:|---:|---:|"
     if with_bytes:
@@ -69,6 +70,9 @@ def rate_table(series: list[Series], with_bytes: bool = False) -> list[str]:
         rule += "---:|---:|---:|"
     head += " server CPU s (median) |"
     rule += "---:|"
+    if with_store_cpu:
+        head += " QuestDB CPU s (median) |"
+        rule += "---:|"
     lines = [head, rule]
     for item in series:
         line = (
@@ -78,6 +82,8 @@ def rate_table(series: list[Series], with_bytes: bool = False) -> list[str]:
         if with_bytes:
             line += f" {item.best_bytes_rate / MB:,.0f} | {item.median_bytes_rate / MB:,.0f} | {mb(max(item.sizes))} |"
         line += f" {statistics.median(item.server_cpu):.2f} |" if item.server_cpu else " - |"
+        if with_store_cpu:
+            line += f" {statistics.median(item.store_cpu):.2f} |" if item.store_cpu else " - |"
         lines.append(line)
     return lines
 
