@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Row, Select, Table, and_, bindparam, func
 
+from adapters.sql.search_candidates import candidate_page
 from adapters.sql.search_filters import Sql, Translator
 from domain.search.fields import FieldRef
 from domain.search.query import SearchQuery
@@ -59,7 +60,9 @@ async def metric_first_rows(
         first = query.order[0]
         order: list[Any] = [value.desc() if first.descending else value.asc()]
         order += ordering(numbers, query, created, ident, skip_first=True)
-        found = list(await rows_of(numeric.order_by(*order).limit(wanted).offset(offset)))
+        page = candidate_page(translator, query, side, offset + wanted)
+        picked = numeric if page is None else joined.where(ident.in_(page))
+        found = list(await rows_of(picked.order_by(*order).limit(wanted).offset(offset)))
         if len(found) == wanted:
             return found
         if found or not offset:
