@@ -140,26 +140,23 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
                 return cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS), as_stored
 
             reader, as_stored = await anyio.to_thread.run_sync(guarded, cursor, query.timeout, start)
-            schema = _stored_schema(reader.schema)
-            order = TimeOrder() if as_stored else None
+            stored = _StoredBatches(reader, TimeOrder() if as_stored else None)
             yielded = False
             while True:
-                batch = await anyio.to_thread.run_sync(
-                    guarded, cursor, query.timeout, lambda: _next_batch(reader)
-                )
+                # Read, cast and order-checked in the worker thread: the event loop meanwhile sends the batch before.
+                batch = await anyio.to_thread.run_sync(guarded, cursor, query.timeout, stored.next)
                 if batch is None:
                     break
-                if batch.num_rows:
-                    if order is not None and not order.follows(batch):
-                        await self._run(lambda c: forget_time_order(c, query.measurement))
-                        raise StoreUnavailable(
-                            f"the rows of {query.measurement} are not stored in time order; read them again",
-                            {"measurement": query.measurement},
-                        )
-                    yielded = True
-                    yield batch.cast(schema)
+                if stored.out_of_order:
+                    await self._run(lambda c: forget_time_order(c, query.measurement))
+                    raise StoreUnavailable(
+                        f"the rows of {query.measurement} are not stored in time order; read them again",
+                        {"measurement": query.measurement},
+                    )
+                yielded = True
+                yield batch
             if not yielded:
-                yield pa.RecordBatch.from_pylist([], schema=schema)
+                yield pa.RecordBatch.from_pylist([], schema=stored.schema)
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(cursor.close)
@@ -191,7 +188,7 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
 
     async def export_csv(self, query: RangeQuery, ts_unit: str) -> AsyncIterator[bytes]:
         async for chunk in encode(self.read(query), "csv", ts_unit):
-            yield chunk
+            yield bytes(chunk)  # CSV chunks are bytes already: no copy
 
     async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
         return await self._run(lambda cursor: _describe(cursor, measurement))
@@ -300,6 +297,32 @@ def _describe(cursor: duckdb.DuckDBPyConnection, name: str) -> MeasurementInfo |
 def _stored_schema(schema: pa.Schema) -> pa.Schema:
     """DuckDB's microsecond timestamps handed out as the stored shape's `timestamp[ns]`."""
     return pa.schema([(field.name, TIME if pa.types.is_timestamp(field.type) else field.type) for field in schema])
+
+
+class _StoredBatches:
+    """The non-empty batches of a DuckDB reader in the stored shape, each checked to follow the one before in
+    time when the rows are read as stored (`order`); one that does not sets `out_of_order`. Only the time
+    columns are cast: a cast of the whole batch costs a compute call per column."""
+
+    def __init__(self, reader: Any, order: TimeOrder | None) -> None:
+        self._reader = reader
+        self._order = order
+        self.schema = _stored_schema(reader.schema)
+        self._times = [
+            index for index, field in enumerate(reader.schema) if field.type != self.schema.field(index).type
+        ]
+        self.out_of_order = False
+
+    def next(self) -> pa.RecordBatch | None:
+        while (batch := _next_batch(self._reader)) is not None and not batch.num_rows:
+            pass
+        if batch is None:
+            return None
+        if self._order is not None and not self._order.follows(batch):
+            self.out_of_order = True
+        for index in self._times:
+            batch = batch.set_column(index, self.schema.field(index), batch.column(index).cast(TIME))
+        return batch
 
 
 def _datetime(nanos: int) -> datetime:

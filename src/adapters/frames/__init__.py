@@ -1,7 +1,7 @@
 """Frames in and out: uploads read into normalized Arrow batches, Arrow streams encoded for clients."""
 
 from adapters.frames.detection import UploadFormat, detect_format
-from adapters.frames.encoders import encode, encode_table, prepare_batch
+from adapters.frames.encoders import Chunk, encode, encode_table, prepare_batch
 from adapters.frames.formats import MEDIA_TYPES, OutputFormat, negotiate
 from adapters.frames.readers import (
     FrameReader,
@@ -17,6 +17,7 @@ from adapters.frames.timestamps import NANOS_TYPE
 __all__ = [
     "MEDIA_TYPES",
     "NANOS_TYPE",
+    "Chunk",
     "FrameReader",
     "OutputFormat",
     "UploadFormat",

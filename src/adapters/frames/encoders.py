@@ -1,14 +1,14 @@
 """Arrow batches out to clients as CSV, JSON, NDJSON, an Arrow IPC stream or Parquet, chunk by chunk.
 
-Nothing is built whole: each batch becomes one bytes chunk as it arrives. CSV and Arrow are written by
-pyarrow itself; JSON rows are assembled with vectorized string kernels, falling back to msgspec for
-types those cannot spell.
+Nothing is built whole: each batch becomes one chunk (bytes, or a memoryview of pyarrow's buffer) as it
+arrives. CSV and Arrow are written by pyarrow itself; JSON rows are assembled with vectorized string kernels,
+falling back to msgspec for types those cannot spell.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 import anyio.to_thread
 import pyarrow as pa
@@ -25,6 +25,9 @@ from domain.values import output_unit
 CHUNK_ROWS: Final = 65_536
 # Below this a worker-thread hop costs more than encoding on the event loop.
 _THREAD_ROWS: Final = 2_048
+
+# What a chunk is: `bytes`, or a memoryview of a buffer pyarrow wrote (sent as it is, never copied into bytes).
+Chunk: TypeAlias = bytes | memoryview
 
 _CSV_SPECIALS: Final = (",", '"', "\n", "\r")
 _CSV_SPECIALS_PATTERN: Final = r'[,"\r\n]'
@@ -62,7 +65,7 @@ def prepared_schema(schema: pa.Schema, ts_unit: str, columns_order: Sequence[str
 class BatchEncoder(Protocol):
     """Turns prepared batches into the bytes of one document, a chunk per batch."""
 
-    def encode(self, batch: pa.RecordBatch) -> bytes: ...
+    def encode(self, batch: pa.RecordBatch) -> Chunk: ...
 
     def finish(self, schema: pa.Schema | None) -> bytes:
         """The closing bytes; `schema` lets an empty stream still carry a header."""
@@ -208,7 +211,7 @@ async def encode(
     columns_order: Sequence[str] | None = None,
     *,
     schema: pa.Schema | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[Chunk]:
     """A batch stream as the chunks of one document in `fmt`, time columns in `ts_unit`.
 
     `schema`, when the caller knows it, gives an empty result its CSV header / Arrow schema.
@@ -218,10 +221,10 @@ async def encode(
     encoder = make_encoder(chosen)
     unit = output_unit(ts_unit, chosen.value)
 
-    def step(piece: pa.RecordBatch) -> bytes:
+    def step(piece: pa.RecordBatch) -> Chunk:
         return encoder.encode(prepare_batch(piece, unit, columns_order))
 
-    async def encoded(batch: pa.RecordBatch, chunks: list[bytes]) -> None:
+    async def encoded(batch: pa.RecordBatch, chunks: list[Chunk]) -> None:
         for piece in _pieces(batch):
             chunk = await anyio.to_thread.run_sync(step, piece) if piece.num_rows >= _THREAD_ROWS else step(piece)
             if chunk:
@@ -232,7 +235,7 @@ async def encode(
         batch = await anext(iterator, None)
         while batch is not None:
             # The next batch is read (a store's network wait and decoding) while this one is encoded in a thread.
-            chunks: list[bytes] = []
+            chunks: list[Chunk] = []
             try:
                 async with anyio.create_task_group() as group:
                     group.start_soon(encoded, batch, chunks)

@@ -5,29 +5,48 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pyarrow as pa
 from litestar import Request
 from litestar.di import Provide
 from litestar.response import Stream
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import HTTPResponseBodyEvent, Send
 
-from adapters.frames import MEDIA_TYPES, OutputFormat, encode, negotiate
+from adapters.frames import MEDIA_TYPES, Chunk, OutputFormat, encode, negotiate
 from application.timeseries import RangeRows
 from domain.values import output_unit
 from entrypoints.http import parameters as p
 from entrypoints.http.metrics import BYTES_EXPORTED
 
 
+class _ChunksAsTheyAre(ASGIStreamingResponse):
+    """Litestar's streaming response sending each chunk as it is: its own loop turns every chunk that is not
+    `bytes` into text, and the Arrow stream's chunks are memoryviews of pyarrow's buffers (the server writes
+    any bytes-like body; copying them into `bytes` first cost more than encoding them)."""
+
+    __slots__ = ()  # Litestar's slots only, so a response it built can take this class
+
+    async def _stream(self, send: Send) -> None:
+        async for chunk in self.iterator:
+            # A memoryview is typed as bytes here: ASGI says bytes, and uvicorn (httptools or h11) writes any buffer.
+            body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": cast(bytes, chunk), "more_body": True}
+            await send(body)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 class FrameStream(Stream):
-    """A Stream that keeps its own Content-Type.
+    """A Stream that keeps its own Content-Type and sends its chunks as they are (`_ChunksAsTheyAre`).
 
     Litestar lets the handler's media type override the response's, and a handler annotated `-> Any` (one that
     answers JSON or a stream, like the trades route) defaults to JSON: its CSV went out as application/json."""
 
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["media_type"] = self.media_type
-        return super().to_asgi_response(*args, **kwargs)
+        response = super().to_asgi_response(*args, **kwargs)
+        response.__class__ = _ChunksAsTheyAre  # the same response, only its body loop differs
+        return response
 
 
 def attachment(download: bool, name: str) -> str | None:
@@ -40,15 +59,15 @@ def choose_format(fmt: str | None, accept: str | None, default: str = "csv") -> 
     return negotiate(fmt, accept, default).value
 
 
-async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None = None) -> FrameStream:
+async def stream_of(chunks: AsyncIterator[Chunk], fmt: str, filename: str | None = None) -> FrameStream:
     """Pull the first chunk before answering, so a store error still gets a proper status."""
     iterator = aiter(chunks)
     try:
-        first: bytes | None = await anext(iterator)
+        first: Chunk | None = await anext(iterator)
     except StopAsyncIteration:
         first = None
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncIterator[Chunk]:
         sent = 0
         try:
             if first:
@@ -66,7 +85,9 @@ async def stream_of(chunks: AsyncIterator[bytes], fmt: str, filename: str | None
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{_extension(fmt)}"'
-    return FrameStream(body(), media_type=MEDIA_TYPES[OutputFormat(fmt)], headers=headers)
+    # Typed as Litestar's bytes: FrameStream's body loop sends memoryview chunks as they are.
+    chunks_out = cast(AsyncIterator[bytes], body())
+    return FrameStream(chunks_out, media_type=MEDIA_TYPES[OutputFormat(fmt)], headers=headers)
 
 
 async def stream_rows(

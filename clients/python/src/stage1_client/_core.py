@@ -45,6 +45,9 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
     read_timeout: float | None = None
+    # A large answer (an Arrow stream): read into one buffer as it arrives, so copying it overlaps the wait
+    # for the server's next bytes instead of following the last one (`Response.content` joins at the end).
+    large: bool = False
 
     boundary: str = field(default_factory=lambda: f"stage1-{uuid.uuid4().hex}")
 
@@ -87,7 +90,7 @@ class Sleep:
 class Reply:
     status: int
     headers: httpx.Headers
-    content: bytes
+    content: bytes | bytearray  # a bytearray for a `large` call, filled as it arrived
 
     def json(self) -> Any:
         return msgspec.json.decode(self.content) if self.content else None

@@ -108,10 +108,11 @@ class _Stage1:
         return kwargs
 
     @staticmethod
-    def _reply(response: httpx.Response) -> Reply:
+    def _reply(response: httpx.Response, content: bytearray | None = None) -> Reply:
+        """The answer, or its typed error; `content` is a body read as it arrived (a `large` call)."""
         if response.status_code >= 400:
             raise error_for(response.status_code, response.content, dict(response.headers))
-        return Reply(response.status_code, response.headers, response.content)
+        return Reply(response.status_code, response.headers, response.content if content is None else content)
 
 
 class Client(_Stage1):
@@ -147,6 +148,12 @@ class Client(_Stage1):
         try:
             for attempt in Retrying(**self._policy.tenacity_kwargs()):
                 with attempt:
+                    if call.large:
+                        with self._http.stream(call.method, call.path, **self._request(call, call.body())) as answer:
+                            if answer.status_code >= 400:
+                                answer.read()
+                                return self._reply(answer)
+                            return self._reply(answer, _filled(answer.iter_bytes()))
                     return self._reply(self._http.request(call.method, call.path, **self._request(call, call.body())))
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"{call.method} {call.path}: {exc!r}") from exc
@@ -253,6 +260,16 @@ class AsyncClient(_Stage1):
                 with attempt:
                     body = call.body()
                     content = body if body is None or isinstance(body, bytes) else _chunks(body)
+                    if call.large:
+                        request = self._http.stream(call.method, call.path, **self._request(call, content))
+                        async with request as answer:
+                            if answer.status_code >= 400:
+                                await answer.aread()
+                                return self._reply(answer)
+                            filled = bytearray()
+                            async for piece in answer.aiter_bytes():
+                                filled += piece
+                            return self._reply(answer, filled)
                     response = await self._http.request(call.method, call.path, **self._request(call, content))
                     return self._reply(response)
         except httpx.TransportError as exc:
@@ -310,3 +327,11 @@ class AsyncClient(_Stage1):
 async def _chunks(chunks: Iterator[Chunk]) -> AsyncIterator[Chunk]:
     for chunk in chunks:
         yield chunk
+
+
+def _filled(pieces: Iterator[bytes]) -> bytearray:
+    """A body in one buffer, each piece appended as it arrives."""
+    body = bytearray()
+    for piece in pieces:
+        body += piece
+    return body

@@ -120,7 +120,7 @@ class Datasets(Namespace):
         key = ref(dataset, "dataset_slug", "dataset_id")
         params = compact(**ARROW, columns=columns, sample_by=sample_by, limit=limit)
         params.update(compact(**{"from": start, "to": end}))
-        reply = yield Call("GET", f"/api/datasets/{key}/{stream}", params=params)
+        reply = yield Call("GET", f"/api/datasets/{key}/{stream}", params=params, large=True)
         return frame_from_stream(reply.content, as_)
 
     @operation

@@ -70,7 +70,7 @@ def frame_part(frame: Any, name: str) -> tuple[str, tuple[pa.Buffer, ...], str]:
     return (f"{name}.arrows", ipc_buffers(to_table(frame)), ARROW_STREAM)
 
 
-def read_stream(content: bytes) -> pa.Table:
+def read_stream(content: bytes | bytearray) -> pa.Table:
     if not content:
         return pa.table({})
     return pa.ipc.open_stream(pa.py_buffer(content)).read_all()
@@ -106,7 +106,7 @@ def convert(table: pa.Table, as_: As) -> Any:
     raise ValueError(f"as_ must be one of arrow, pandas, polars, not {as_!r}")
 
 
-def frame_from_stream(content: bytes, as_: As, time_columns: Sequence[str] = ()) -> Any:
+def frame_from_stream(content: bytes | bytearray, as_: As, time_columns: Sequence[str] = ()) -> Any:
     return convert(with_utc_times(read_stream(content), time_columns), as_)
 
 

@@ -105,7 +105,7 @@ class Runs(Namespace):
     ) -> Op[Any]:
         params = compact(format="arrow", ts_unit="ms", fold_number=fold_number, limit=limit)
         params.update(compact(**{"from": start, "to": end}))
-        reply = yield Call("GET", f"{PATH}/{run_id(run)}/predictions", params=params)
+        reply = yield Call("GET", f"{PATH}/{run_id(run)}/predictions", params=params, large=True)
         return frame_from_stream(reply.content, as_)
 
     @operation
@@ -181,7 +181,7 @@ class Runs(Namespace):
         (matched on the exact bar time; null elsewhere, never carried forward)."""
         params = compact(format="arrow", ts_unit="ms", indicators=None if indicators is None else ",".join(indicators))
         params.update(compact(**{"from": start, "to": end}))
-        reply = yield Call("GET", f"{PATH}/{run_id(run)}/frame", params=params)
+        reply = yield Call("GET", f"{PATH}/{run_id(run)}/frame", params=params, large=True)
         return frame_from_stream(reply.content, as_)
 
 

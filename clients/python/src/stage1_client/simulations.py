@@ -84,7 +84,7 @@ class Simulations(Namespace):
     @operation
     def trades(self, simulation: Any, *, limit: int | None = None, as_: As = "pandas") -> Op[Any]:
         params = compact(format="arrow", ts_unit="ms", limit=limit)
-        reply = yield Call("GET", f"{PATH}/{simulation_id(simulation)}/trades", params=params)
+        reply = yield Call("GET", f"{PATH}/{simulation_id(simulation)}/trades", params=params, large=True)
         return frame_from_stream(reply.content, as_)
 
     @operation

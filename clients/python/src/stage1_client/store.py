@@ -82,7 +82,7 @@ def parse_event(event_id: str | None, event_type: str, data: str) -> Event:
 def sql_call(query: str, timeout: float | None) -> Call:
     """The read-only SQL export as an Arrow stream (it is a POST that writes nothing, so no key is needed)."""
     body = compact(sql=query, format="arrow", timeout=timeout)
-    return Call("POST", "/api/questdb/export", json=body, idempotency_key="")
+    return Call("POST", "/api/questdb/export", json=body, idempotency_key="", large=True)
 
 
 def sql(query: str, as_: As, timeout: float | None, time_columns: Sequence[str]) -> Op[Any]:

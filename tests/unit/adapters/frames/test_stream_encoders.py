@@ -55,7 +55,8 @@ async def encoded(
     schema: pa.Schema | None = None,
 ) -> tuple[bytes, int]:
     chunks = [chunk async for chunk in encode(stream(batches), fmt, ts_unit, columns_order, schema=schema)]
-    assert all(isinstance(chunk, bytes) and chunk for chunk in chunks)
+    # bytes, or (Arrow batches) a memoryview of pyarrow's buffer; never an empty chunk
+    assert all(isinstance(chunk, bytes | memoryview) and len(chunk) for chunk in chunks)
     return b"".join(chunks), len(chunks)
 
 
