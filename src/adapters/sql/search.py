@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, Select, String, Table, cast, func, null, select
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from adapters.sql import tables as t
 from adapters.sql.mapping import entity
@@ -72,9 +74,37 @@ def _dataset_columns(dataset: Any) -> list[Any]:
     ]
 
 
+# The statements every search starts from are built once: their aliases and the `stale` subquery cost
+# about a millisecond of Python per request to build again, and a statement is immutable.
+@cache
+def _run_statement() -> tuple[Select[Any], NamedFromClause]:
+    runs, dataset = t.runs, t.datasets.alias("search_dataset")
+    # `stale` is read along (the cursor of a page sorted by it needs each row's value).
+    statement = select(runs, stale_condition(runs).label("stale"), *_dataset_columns(dataset)).select_from(
+        runs.outerjoin(dataset, dataset.c.dataset_id == runs.c.dataset_id)
+    )
+    return statement, dataset
+
+
+@cache
+def _simulation_statement() -> tuple[Select[Any], NamedFromClause, NamedFromClause]:
+    sims, dataset, run = t.simulations, t.datasets.alias("search_dataset"), t.runs.alias("search_run")
+    statement = select(
+        sims,
+        stale_condition(sims).label("stale"),
+        *_dataset_columns(dataset),
+        run.c.summary_metrics.label("search_run_metrics"),
+        run.c.hyperparameters.label("search_run_params"),
+    ).select_from(
+        sims.outerjoin(dataset, dataset.c.dataset_id == sims.c.dataset_id).outerjoin(run, run.c.run_id == sims.c.run_id)
+    )
+    return statement, dataset, run
+
+
 class SqlRunSearch(_Search):
     async def search(self, query: SearchQuery) -> Found[RunRecord]:
-        runs, dataset = t.runs, t.datasets.alias("search_dataset")
+        runs = t.runs
+        statement, dataset = _run_statement()
 
         def resolve(field: FieldRef) -> Sql | JsonKey:
             if field.path[0] == "dataset":
@@ -82,11 +112,6 @@ class SqlRunSearch(_Search):
             if field.path == STALE:
                 return stale_condition(runs)
             return self._source(runs, field)
-
-        # `stale` is read along (the cursor of a page sorted by it needs each row's value).
-        statement = select(runs, stale_condition(runs).label("stale"), *_dataset_columns(dataset)).select_from(
-            runs.outerjoin(dataset, dataset.c.dataset_id == runs.c.dataset_id)
-        )
 
         async def to_records(rows: Sequence[Row[Any]]) -> list[RunRecord]:
             return [RunRecord(_run(row, []), _facts(row)) for row in rows]
@@ -101,8 +126,8 @@ class SqlRunSearch(_Search):
 
 class SqlSimulationSearch(_Search):
     async def search(self, query: SearchQuery) -> Found[SimulationRecord]:
-        sims, dataset, run = t.simulations, t.datasets.alias("search_dataset"), t.runs.alias("search_run")
-        buckets = t.trade_buckets
+        sims, buckets = t.simulations, t.trade_buckets
+        statement, dataset, run = _simulation_statement()
 
         def resolve(field: FieldRef) -> Sql | JsonKey:
             head = field.path[0]
@@ -120,18 +145,6 @@ class SqlSimulationSearch(_Search):
                     .scalar_subquery()
                 )
             return self._source(sims, field)
-
-        statement = select(
-            sims,
-            stale_condition(sims).label("stale"),
-            *_dataset_columns(dataset),
-            run.c.summary_metrics.label("search_run_metrics"),
-            run.c.hyperparameters.label("search_run_params"),
-        ).select_from(
-            sims.outerjoin(dataset, dataset.c.dataset_id == sims.c.dataset_id).outerjoin(
-                run, run.c.run_id == sims.c.run_id
-            )
-        )
 
         async def to_records(rows: Sequence[Row[Any]]) -> list[SimulationRecord]:
             ids = [row.simulation_id for row in rows]
