@@ -467,6 +467,8 @@ async def test_the_async_client_has_the_same_methods_and_answers(embedded: Serve
                 break
         with pytest.raises(NotFound):
             await client.runs.get(str(uuid.uuid4()))
+        with pytest.raises(NotFound):
+            await client.datasets.bars(unique("nope"))
 
 
 def test_a_wrong_token_is_unauthorized_and_login_saves_one_the_client_uses(
@@ -692,3 +694,20 @@ def test_the_walkforward_example_runs_end_to_end(embedded: Server, embedded_toke
     )
     assert example.returncode == 0, example.stderr[-2000:]
     assert "best run" in example.stdout and "total_return" in example.stdout
+
+
+def test_a_bars_read_answered_503_or_cut_is_read_again_whole_and_an_unknown_dataset_is_not_found(
+    flaky: FlakyProxy, embedded_token: str
+) -> None:
+    with Client(flaky.url, token=embedded_token, backoff=0.05) as client:
+        slug, frame = unique("cl_read_again"), bars(300)
+        client.datasets.create(slug, "BTCUSDT", "1h", ohlcv=frame)
+        path = f"/api/datasets/{slug}/ohlcv"
+        flaky.once("503", "GET", path)
+        flaky.once("drop", "GET", path)
+        read = client.datasets.bars(slug)
+        assert read["close"].tolist() == frame["close"].tolist()
+        assert str(read["timestamp"].dtype) == "datetime64[ms, UTC]"
+        assert [seen[1].split("?")[0] for seen in flaky.seen].count(path) == 3
+        with pytest.raises(NotFound):
+            client.datasets.bars(unique("nope"))
