@@ -10,6 +10,7 @@ import pytest
 from tests.contract.test_metadata_repositories import at, make_dataset, make_run
 from tests.contract.test_search_sorted_by_a_metric import query, run_names
 
+from adapters.sql import search_candidates
 from domain.runs import RunStatus
 from domain.search.fields import RUNS
 
@@ -121,3 +122,13 @@ async def test_pages_of_a_narrowed_search_sorted_by_a_metric_keep_ties_and_non_n
                 assert (filter, order_by, limit, offset, names) == (
                     filter, order_by, limit, offset, whole[offset : offset + limit],
                 )
+
+
+async def test_a_narrowed_search_with_more_candidates_than_are_looked_up_one_by_one_finds_the_same_page(
+    uow_factory: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(uow_factory)
+    monkeypatch.setattr(search_candidates, "CANDIDATES", 1)  # "a" and "h" are both candidates
+
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=FILTER)) == ["h", "a"]
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar desc", 1, 1, filter=FILTER)) == ["h"]

@@ -24,10 +24,14 @@ from adapters.sql.search_filters import Translator
 from adapters.sql.search_ids import IdSet, intersected
 from domain.search.query import SearchQuery
 
+# The most candidates looked up one by one: 5,000 lookups cost about what the general statement costs.
+CANDIDATES = 5_000
+
 
 def candidate_page(translator: Translator, query: SearchQuery, side: Table, wanted: int) -> Select[Any] | None:
     """The ids of the first `wanted` matches by the sort metric (numbers only) and all tied with the last,
-    or None when the search is not narrowed this way (then the general statement answers)."""
+    or None when the search is not narrowed this way (then the general statement answers). No ids when
+    there are more than CANDIDATES candidates: an empty page is always asked again the general way."""
     if not translator.postgres or query.filter is None or query.after is not None:
         return None
     found = translator.id_sets(query.filter)
@@ -40,7 +44,11 @@ def candidate_page(translator: Translator, query: SearchQuery, side: Table, want
     if len(kept) < 2:
         kept, checked = found[0], []
     name = kept[0].ident
-    candidates = intersected(kept).subquery("search_candidates")
+    # At most CANDIDATES + 1 are read; beyond CANDIDATES the lookups are skipped (a one-time filter) and
+    # the page is empty, so the caller asks the general statement (its planner walks the sort metric's index,
+    # which suits an unselective filter far better than a lookup per candidate).
+    candidates = intersected(kept).limit(CANDIDATES + 1).cte("search_candidates")
+    few = select(func.count()).select_from(candidates).scalar_subquery() <= CANDIDATES
     values = side.alias("search_candidate_values")
     first = query.order[0]
     sort_key = bindparam(None, first.field.path[1], type_=String)
@@ -54,7 +62,7 @@ def candidate_page(translator: Translator, query: SearchQuery, side: Table, want
     return (
         select(candidates.c[name])
         .select_from(candidates.join(lookup, true()))
-        .where(value.is_not(None), *(lookup.c[f"check_{n}"] for n in range(len(checked))))
+        .where(few, value.is_not(None), *(lookup.c[f"check_{n}"] for n in range(len(checked))))
         .order_by(value.desc() if first.descending else value.asc())
         .fetch(wanted, with_ties=True)
     )

@@ -61,8 +61,10 @@ async def metric_first_rows(
         order: list[Any] = [value.desc() if first.descending else value.asc()]
         order += ordering(numbers, query, created, ident, skip_first=True)
         page = candidate_page(translator, query, side, offset + wanted)
-        picked = numeric if page is None else joined.where(ident.in_(page))
-        found = list(await rows_of(picked.order_by(*order).limit(wanted).offset(offset)))
+        if page is not None:
+            found = list(await rows_of(joined.where(ident.in_(page)).order_by(*order).limit(wanted).offset(offset)))
+        if not found:  # not narrowed, too many candidates, or nothing here: the general statement decides
+            found = list(await rows_of(numeric.order_by(*order).limit(wanted).offset(offset)))
         if len(found) == wanted:
             return found
         if found or not offset:
