@@ -7,8 +7,9 @@ Needs STAGE1_TEST_POSTGRES_URL (a server where the user may CREATE DATABASE) and
 with `--questdb shared` STAGE1_TEST_QUESTDB_HTTP and STAGE1_TEST_QUESTDB_PG (`. .testenv/env.sh` after
 `scripts/services.sh up`). Each round works in a fresh Postgres database it drops afterwards. By default the
 benchmark starts its own QuestDB with small append pages (see scale_questdb.py: a new table takes about 1 MB
-of disk instead of about 140 MB, so 2,000 run saves fit) and deletes it at the end; it reports the disk the
-round's new tables took. The mix, submitted by 8 client threads spread over the API processes:
+of disk instead of about 95 MB, so 2,000 run saves fit) that closes idle tables after 5 s (else 2,000 tables
+exceed the open-file limit), and deletes it at the end; it reports the disk the round's new tables took.
+The mix, submitted by 8 client threads spread over the API processes:
   - imports (`POST /api/questdb/import/async`, 10 % of the jobs): 24 bars each, appended to 4 measurements;
   - run saves (`POST /api/runs?async=true`, 20 %): 24 predictions each, on one dataset;
   - no-ops (70 %): queued straight into the jobs table, as another service sharing the queue would.
@@ -48,7 +49,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from scale_questdb import SMALL_PAGES, QuestDB, disk_bytes, private_questdb
+from scale_questdb import CLOSE_IDLE, SMALL_PAGES, QuestDB, disk_bytes, private_questdb
 
 from adapters.jobs.pg import asyncpg_dsn
 from adapters.jobs.postgres_queue import PostgresJobQueue
@@ -237,7 +238,7 @@ async def queue_noops(database_url: str, count: int) -> list[str]:
 async def job_rows(database_url: str) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        sql = "SELECT job_id::text AS job_id, status, attempts, type, worker_id, result::text FROM stage1_jobs"
+        sql = "SELECT job_id::text AS job_id, status, attempts, type, worker_id, result::text, error FROM stage1_jobs"
         return list(await connection.fetch(sql))
     finally:
         await connection.close()
@@ -369,7 +370,9 @@ def one_round(args: argparse.Namespace, server: str, questdb: QuestDB) -> Round:
             for other in others:
                 shared = min(len(first), len(other))
                 if first[:shared] != other[:shared] or abs(len(first) - len(other)) > 0:
-                    failures.append(f"the feeds differ: {len(first)} and {len(other)} events")
+                    at = next((i for i in range(shared) if first[i] != other[i]), shared)
+                    failures.append(f"the feeds differ: {len(first)} and {len(other)} events, first at {at}: "
+                                    f"{first[max(0, at - 2):at + 3]} and {other[max(0, at - 2):at + 3]}")
             for feed in feeds:
                 # Progress events repeat RUNNING; a second claim shows as a second start time or attempt.
                 starts: dict[str, set[tuple[Any, Any]]] = {}
@@ -427,8 +430,8 @@ def main() -> int:
     server = need("STAGE1_TEST_POSTGRES_URL")
     with contextlib.ExitStack() as stack:
         if args.questdb == "private":
-            pages = {} if args.default_pages else SMALL_PAGES
-            questdb = stack.enter_context(private_questdb(need("STAGE1_TEST_QUESTDB_JAR"), pages))
+            settings = CLOSE_IDLE | ({} if args.default_pages else SMALL_PAGES)
+            questdb = stack.enter_context(private_questdb(need("STAGE1_TEST_QUESTDB_JAR"), settings))
             where = "a private QuestDB with " + ("default pages" if args.default_pages else "64 KB append pages")
         else:
             questdb = QuestDB(need("STAGE1_TEST_QUESTDB_HTTP"), need("STAGE1_TEST_QUESTDB_PG"), None)
