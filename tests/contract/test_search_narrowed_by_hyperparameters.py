@@ -10,7 +10,6 @@ import pytest
 from tests.contract.test_metadata_repositories import at, make_dataset, make_run
 from tests.contract.test_search_sorted_by_a_metric import query, run_names
 
-from adapters.sql import search_candidates
 from domain.runs import RunStatus
 from domain.search.fields import RUNS
 
@@ -77,58 +76,3 @@ async def test_a_run_whose_hyperparameters_change_moves_in_and_out_of_a_narrowed
         await uow.commit()
 
     assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=FILTER)) == ["b"]
-
-
-# name: (status, eta, drawdown, calmar), created in this order. Three runs tie on calmar 1.0.
-PAGED: dict[str, tuple[RunStatus, Any, float, Any]] = {
-    "r0": (RunStatus.FAILED, 0.05, 0.1, 1.0),
-    "r1": (RunStatus.FAILED, 0.05, 0.1, 1.0),
-    "r2": (RunStatus.FAILED, 0.05, -0.5, 0.5),
-    "r3": (RunStatus.FAILED, 0.05, 0.1, 1.0),
-    "r4": (RunStatus.FAILED, 0.05, 0.1, 0.5),
-    "r5": (RunStatus.COMPLETED, 0.05, 0.1, 0.1),
-    "r6": (RunStatus.FAILED, 0.05, 0.1, "x"),
-    "r7": (RunStatus.FAILED, 0.05, 0.1, None),
-    "r8": (RunStatus.FAILED, 0.2, 0.1, 0.0),
-    "r9": (RunStatus.FAILED, 0.05, 0.1, 2.0),
-}
-
-
-async def test_pages_of_a_narrowed_search_sorted_by_a_metric_keep_ties_and_non_numbers_in_order(
-    uow_factory: Store,
-) -> None:
-    dataset = make_dataset()
-    async with uow_factory() as uow:
-        await uow.datasets.add(dataset)
-        for n, (name, (status, eta, drawdown, calmar)) in enumerate(PAGED.items()):
-            metrics = {"max_drawdown": drawdown} | ({} if calmar is None else {"calmar": calmar})
-            params = {"eta": eta}
-            await uow.runs.add(
-                make_run(dataset, at(n), name=name, status=status, hyperparameters=params, summary_metrics=metrics)
-            )
-        await uow.commit()
-    # Ties on calmar newest first; the text value, then the missing one, after every number.
-    orders = {
-        (FILTER, "metrics.calmar asc"): ["r4", "r3", "r1", "r0", "r9", "r6", "r7"],
-        (FILTER, "metrics.calmar desc"): ["r9", "r3", "r1", "r0", "r4", "r6", "r7"],
-        ("params.eta < 0.1 AND metrics.max_drawdown > -0.2", "metrics.calmar asc"): [
-            "r5", "r4", "r3", "r1", "r0", "r9", "r6", "r7",
-        ],
-    }
-    for (filter, order_by), whole in orders.items():
-        for limit in (1, 2, 3, 8):
-            for offset in range(len(whole) + 1):
-                names = await run_names(uow_factory, query(RUNS, order_by, limit, offset, filter=filter))
-                assert (filter, order_by, limit, offset, names) == (
-                    filter, order_by, limit, offset, whole[offset : offset + limit],
-                )
-
-
-async def test_a_narrowed_search_with_more_candidates_than_are_looked_up_one_by_one_finds_the_same_page(
-    uow_factory: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await seed(uow_factory)
-    monkeypatch.setattr(search_candidates, "CANDIDATES", 1)  # "a" and "h" are both candidates
-
-    assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=FILTER)) == ["h", "a"]
-    assert await run_names(uow_factory, query(RUNS, "metrics.calmar desc", 1, 1, filter=FILTER)) == ["h"]

@@ -29,6 +29,7 @@ from sqlalchemy import (
     not_,
     null,
     or_,
+    select,
     true,
     type_coerce,
 )
@@ -37,8 +38,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from adapters.sql.search_ids import COMPARE as _COMPARE
-from adapters.sql.search_ids import IdSet, SideRange, intersected
 from domain.search.fields import FieldRef, ValueType
 from domain.search.query import SortPosition
 from domain.search.semantics import RANK_BOOLEAN, RANK_NULL, RANK_NUMBER, RANK_TEXT
@@ -56,6 +55,14 @@ _COLUMN_LITERALS = {
     ValueType.BOOLEAN: LiteralType.BOOLEAN,
 }
 _JSON_RANKS = {LiteralType.NUMBER: RANK_NUMBER, LiteralType.TEXT: RANK_TEXT, LiteralType.BOOLEAN: RANK_BOOLEAN}
+_COMPARE: dict[Op, Callable[[Any, Any], Condition]] = {
+    Op.EQ: lambda a, b: a == b,
+    Op.NE: lambda a, b: a != b,
+    Op.LT: lambda a, b: a < b,
+    Op.LE: lambda a, b: a <= b,
+    Op.GT: lambda a, b: a > b,
+    Op.GE: lambda a, b: a >= b,
+}
 
 
 # A hyperparameter is probed in its side table for a range only: `=` stays a containment the GIN index answers.
@@ -98,10 +105,6 @@ class Translator:
         # Fields read as a number column instead, in a query over only the rows where they are numbers
         # (the metric a search sorts by, read from its side table: `search_sorted`).
         self._numbers = numbers or {}
-
-    @property
-    def postgres(self) -> bool:
-        return self._postgres
 
     def numeric(self, field: FieldRef, value: Sql) -> Translator:
         """This translator, reading `field` as the number column `value` (every row has it)."""
@@ -235,8 +238,9 @@ class Translator:
                 # A number against a metric or hyperparameter: a probe of its side table, which the planner
                 # has statistics for (a JSON expression gets a guessed, far too small selectivity).
                 values = side.table.alias()
-                ranged = SideRange(side.table, target.key, op, literal)
-                return exists().where(values.c[str(side.ident.key)] == side.ident, *ranged.conditions(values))
+                return exists().where(
+                    values.c[str(side.ident.key)] == side.ident, *_side_range(values, target.key, op, literal)
+                )
             if self._postgres and op is Op.EQ and target.document is not None:
                 # Containment means the same (same type, numbers by value) and can use the GIN index.
                 probe = bindparam(None, {target.key: literal.value}, type_=JSONB)
@@ -263,20 +267,11 @@ class Translator:
         wide owner rows are read for the matches only, not for every row of the most selective condition
         the planner can estimate. It means exactly the conditions it covers: the rest of the filter (or None)
         is answered alongside, as before."""
-        found = self.id_sets(expr)
-        if found is None:
-            return None
-        sets, rest = found
-        return self._sides[0].ident.in_(intersected(sets)), rest
-
-    def id_sets(self, expr: Expr) -> tuple[list[IdSet], Expr | None] | None:
-        """The indexed conditions `narrowing` intersects, and the rest of the filter (or None); None when the
-        filter does not narrow (no numeric range of a narrowing side table, or nothing to intersect it with)."""
         narrowing = [side for side in self._sides if side.narrows]
         if not narrowing:
             return None
         ident = narrowing[0].ident
-        sets: list[IdSet] = []
+        ids: list[tuple[Any, list[Condition]]] = []  # (a table's alias, its id column's conditions)
         narrows = False
         rest: list[Expr] = []
         for leaf in expr.operands if isinstance(expr, And) else (expr,):
@@ -287,17 +282,24 @@ class Translator:
             side = self._side(target) if isinstance(target, JsonKey) else None
             if isinstance(target, JsonKey) and side and leaf.op in _RANGES and leaf.literal.type is LiteralType.NUMBER:
                 values = side.table.alias()
-                ranged = SideRange(side.table, target.key, leaf.op, leaf.literal)
-                sets.append(IdSet(values, str(ident.key), ranged.conditions(values), ranged))
+                ids.append((values, _side_range(values, target.key, leaf.op, leaf.literal)))
                 narrows = narrows or side.narrows
             elif leaf.field.path == ("status",) and leaf.op is Op.EQ and leaf.literal.type is LiteralType.TEXT:
                 owner = ident.table.alias()
-                sets.append(IdSet(owner, str(ident.key), [owner.c.status == bindparam(None, leaf.literal.value)]))
+                ids.append((owner, [owner.c.status == bindparam(None, leaf.literal.value)]))
             else:
                 rest.append(leaf)
-        if not narrows or len(sets) < 2:
+        if not narrows or len(ids) < 2:
             return None
-        return sets, None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
+        # Joined on the id rather than INTERSECTed: the planner estimates a join from each side's statistics
+        # and hashes the smaller sides.
+        key = str(ident.key)
+        first = ids[0][0]
+        narrowed = select(first.c[key]).select_from(first)
+        for alias, _conditions in ids[1:]:
+            narrowed = narrowed.join(alias, alias.c[key] == first.c[key])
+        covered = ident.in_(narrowed.where(*(condition for _alias, conditions in ids for condition in conditions)))
+        return covered, None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
 
     # ------------------------------------------------------------ order and keyset
 
@@ -357,6 +359,13 @@ class Translator:
             beyond = expr < bound if descending else expr > bound
             tail = or_(kind > rank, and_(kind == rank, or_(beyond, and_(expr == bound, tail))))
         return tail
+
+
+def _side_range(values: Any, key: str, op: Op, literal: Literal) -> list[Condition]:
+    return [
+        values.c.key == bindparam(None, key, type_=String),
+        _COMPARE[op](values.c.value, bindparam(None, literal.value, type_=Double)),
+    ]
 
 
 def constant(value: bool) -> Condition:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Row, Select, Table, and_, bindparam, func
 
-from adapters.sql.search_candidates import candidate_page
 from adapters.sql.search_filters import Sql, Translator
 from domain.search.fields import FieldRef
 from domain.search.query import SearchQuery
@@ -60,11 +59,7 @@ async def metric_first_rows(
         first = query.order[0]
         order: list[Any] = [value.desc() if first.descending else value.asc()]
         order += ordering(numbers, query, created, ident, skip_first=True)
-        page = candidate_page(translator, query, side, offset + wanted)
-        if page is not None:
-            found = list(await rows_of(joined.where(ident.in_(page)).order_by(*order).limit(wanted).offset(offset)))
-        if not found:  # not narrowed, too many candidates, or nothing here: the general statement decides
-            found = list(await rows_of(numeric.order_by(*order).limit(wanted).offset(offset)))
+        found = list(await rows_of(numeric.order_by(*order).limit(wanted).offset(offset)))
         if len(found) == wanted:
             return found
         if found or not offset:
