@@ -172,7 +172,7 @@ class Translator:
             return value.like(bindparam(None, pattern.replace("\\", "\\\\"), type_=String))
         # SQLite's LIKE ignores ASCII case; GLOB does not. Its own wildcards are made literal first.
         glob = "".join({"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}.get(c, c) for c in pattern)
-        return value.op("GLOB")(bindparam(None, glob, type_=String))
+        return value.op("GLOB", is_comparison=True)(bindparam(None, glob, type_=String))
 
     # ------------------------------------------------------------ filter
 
