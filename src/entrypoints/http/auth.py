@@ -21,7 +21,7 @@ from entrypoints.http.errors import error_responses
 from entrypoints.http.lockout import check_credential_try, check_not_locked_out, client_address, guard_of
 from entrypoints.http.openapi_extras import described
 from entrypoints.http.schemas import Struct
-from entrypoints.http.schemas.common import NextCursor, PageLimit, PageOffset, Total, doc
+from entrypoints.http.schemas.common import Paged, doc
 from entrypoints.http.use_cases import UseCase
 from entrypoints.settings import Settings
 
@@ -79,12 +79,8 @@ class SessionOut(TokenOut):
     csrf_token: Annotated[str, doc("Send it back as `X-CSRF-Token` on writes.")]
 
 
-class TokenPage(Struct):
+class TokenPage(Paged):
     tokens: Annotated[list[TokenOut], doc("This page's tokens, newest first.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor
 
 
 def token_out(token: ApiToken) -> TokenOut:

@@ -76,6 +76,41 @@ ColumnName = Annotated[str, doc("The column's name.")]
 ColumnType = Annotated[str, doc("The column's type in the store, e.g. DOUBLE or TIMESTAMP.")]
 
 
+class Paged(Struct):
+    """What every page of a list carries after its items (each page struct adds its one list field)."""
+
+    total: Total
+    limit: PageLimit
+    offset: PageOffset
+    next_cursor: NextCursor
+
+
+class RecordIn(Struct, forbid_unknown_fields=False):
+    """What a client may send about any run or simulation it saves: when it ran, its metrics and its labels."""
+
+    summary_metrics: SummaryMetricsIn = {}
+    started_at: StartedAt = None
+    completed_at: CompletedAt = None
+    name: LabelIn = None
+    tags: TagsIn = {}
+    notes: NotesIn = None
+
+
+class RecordSummaryOut(Struct):
+    """What every run and simulation shows in a list: its dataset, lifecycle, labels and staleness."""
+
+    dataset_id: DatasetIdOut
+    status: StatusOut
+    started_at: StartedAt
+    completed_at: CompletedAt
+    created_at: CreatedAt
+    name: LabelOut
+    tags: TagsOut
+    dataset_version: DatasetVersionOut
+    stale: StaleOut
+    stale_reason: StaleReasonOut
+
+
 class ErrorBody(Struct):
     """What every 4xx and 5xx answer carries."""
 

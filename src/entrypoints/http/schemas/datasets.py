@@ -17,10 +17,8 @@ from entrypoints.http.schemas.common import (
     Json,
     LastTs,
     Name,
-    NextCursor,
     OhlcvMeasurement,
-    PageLimit,
-    PageOffset,
+    Paged,
     PredictionMeasurementOut,
     RunIdOut,
     ShortText,
@@ -28,7 +26,6 @@ from entrypoints.http.schemas.common import (
     StatusOut,
     Struct,
     SummaryMetrics,
-    Total,
     TradesMeasurementOut,
     UpdatedAt,
     Url,
@@ -146,12 +143,8 @@ class DatasetDetailOut(DatasetListItem):
     links: Annotated[DatasetLinks, doc("Where to read the dataset's frames and children.")]
 
 
-class DatasetPage(Struct):
+class DatasetPage(Paged):
     datasets: Annotated[list[DatasetListItem], doc("This page's datasets, newest first.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor
 
 
 class BackfillIn(Struct):
@@ -207,11 +200,7 @@ class VersionOut(Struct):
     ]
 
 
-class VersionPage(Struct):
+class VersionPage(Paged):
     """A page of a dataset's versions, newest first."""
 
     versions: Annotated[list[VersionOut], doc("The versions on this page.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor

@@ -8,11 +8,8 @@ from typing import Annotated
 from entrypoints.http.schemas.common import (
     CreatedAt,
     Json,
-    NextCursor,
-    PageLimit,
-    PageOffset,
+    Paged,
     Struct,
-    Total,
     UpdatedAt,
     doc,
 )
@@ -51,12 +48,8 @@ class JobOut(Struct):
     completed_at: Annotated[datetime | None, doc("When it finished (UTC).")]
 
 
-class JobPage(Struct):
+class JobPage(Paged):
     jobs: Annotated[list[JobOut], doc("This page's jobs, newest first.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor
 
 
 class HealthOut(Struct):

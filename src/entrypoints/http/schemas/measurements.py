@@ -16,11 +16,8 @@ from entrypoints.http.schemas.common import (
     MeasurementNameOut,
     ModeName,
     Name,
-    NextCursor,
-    PageLimit,
-    PageOffset,
+    Paged,
     Struct,
-    Total,
     Url,
     doc,
 )
@@ -124,12 +121,8 @@ class MeasurementOut(Struct):
     partition_by: Annotated[str | None, doc("How the store partitions it: DAY, MONTH or YEAR.")]
 
 
-class MeasurementPage(Struct):
+class MeasurementPage(Paged):
     measurements: Annotated[list[MeasurementOut], doc("Measurements by name.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor
 
 
 class MeasurementDetailOut(MeasurementOut):

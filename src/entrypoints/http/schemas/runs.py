@@ -7,37 +7,22 @@ from typing import Annotated
 from msgspec import Meta
 
 from entrypoints.http.schemas.common import (
-    CompletedAt,
-    CreatedAt,
-    DatasetIdOut,
     DatasetSlugOut,
-    DatasetVersionOut,
     Int64,
     Json,
-    LabelIn,
-    LabelOut,
     LongText,
     Name,
-    NextCursor,
-    NotesIn,
     NotesOut,
-    PageLimit,
-    PageOffset,
+    Paged,
     PredictionMeasurementOut,
+    RecordIn,
+    RecordSummaryOut,
     RowsWritten,
     RunIdOut,
     RunStatusName,
     ShortText,
-    StaleOut,
-    StaleReasonOut,
-    StartedAt,
-    StatusOut,
     Struct,
     SummaryMetrics,
-    SummaryMetricsIn,
-    TagsIn,
-    TagsOut,
-    Total,
     doc,
 )
 
@@ -71,7 +56,7 @@ class FoldIn(Struct, forbid_unknown_fields=False):
     metrics: FoldMetrics = {}
 
 
-class RunIn(Struct, forbid_unknown_fields=False):
+class RunIn(RecordIn, forbid_unknown_fields=False):
     """A walk-forward run with its folds and, optionally, its predictions."""
 
     dataset_id: Annotated[str, Meta(max_length=200), doc("The dataset's id (UUID) or slug.")] | None = None
@@ -83,17 +68,11 @@ class RunIn(Struct, forbid_unknown_fields=False):
     feature_columns: Annotated[list[ShortText], doc("The columns the model reads.")] = []
     walk_config: WalkConfig = {}
     hyperparameters: Hyperparameters = {}
-    summary_metrics: SummaryMetricsIn = {}
     folds: Annotated[list[FoldIn], Meta(max_length=100_000), doc("The run's folds.")] = []
     fold_count: Annotated[int, Meta(ge=0, le=1_000_000), doc("Folds the client declares in all.")] | None = None
     clipboard_text: Annotated[LongText | None, doc("The desktop's text summary of the run.")] = None
-    started_at: StartedAt = None
-    completed_at: CompletedAt = None
     predictions: Predictions = None
     predictions_csv: PredictionsCsv = None
-    name: LabelIn = None
-    tags: TagsIn = {}
-    notes: NotesIn = None
 
 
 class PredictionsIn(Struct, forbid_unknown_fields=False):
@@ -117,22 +96,12 @@ class FoldOut(Struct):
     metrics: FoldMetrics
 
 
-class RunSummaryOut(Struct):
+class RunSummaryOut(RecordSummaryOut):
     run_id: RunIdOut
-    dataset_id: DatasetIdOut
     dataset_slug: DatasetSlugOut
     prediction_measurement: PredictionMeasurementOut
-    status: StatusOut
     target_column: TargetColumn
     fold_count: FoldCount
-    started_at: StartedAt
-    completed_at: CompletedAt
-    created_at: CreatedAt
-    name: LabelOut
-    tags: TagsOut
-    dataset_version: DatasetVersionOut
-    stale: StaleOut
-    stale_reason: StaleReasonOut
 
 
 class RunLinks(Struct):
@@ -168,12 +137,8 @@ class RunOut(RunSummaryOut):
     ]
 
 
-class RunPage(Struct):
+class RunPage(Paged):
     runs: Annotated[list[RunSummaryOut], doc("This page's runs, newest first.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor
 
 
 class RunSavedOut(Struct):

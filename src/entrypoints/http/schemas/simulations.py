@@ -7,35 +7,20 @@ from typing import Annotated
 from msgspec import Meta
 
 from entrypoints.http.schemas.common import (
-    CompletedAt,
     Count,
-    CreatedAt,
-    DatasetIdOut,
-    DatasetVersionOut,
     Json,
-    LabelIn,
-    LabelOut,
     Name,
-    NextCursor,
-    NotesIn,
     NotesOut,
-    PageLimit,
-    PageOffset,
+    Paged,
+    RecordIn,
+    RecordSummaryOut,
     RowsWritten,
     RunIdOut,
     RunStatusName,
     ShortText,
     SimulationIdOut,
-    StaleOut,
-    StaleReasonOut,
-    StartedAt,
-    StatusOut,
     Struct,
     SummaryMetrics,
-    SummaryMetricsIn,
-    TagsIn,
-    TagsOut,
-    Total,
     TradesMeasurementOut,
     doc,
 )
@@ -60,7 +45,7 @@ class TradeBucketIO(Struct, forbid_unknown_fields=False):
     max_loss: Annotated[float, doc("Smallest (most negative) pnl of one trade.")] = 0.0
 
 
-class SimulationIn(Struct, forbid_unknown_fields=False):
+class SimulationIn(RecordIn, kw_only=True, forbid_unknown_fields=False):
     """A trade simulation of a run, with its trades inline or as a file part."""
 
     run_id: Annotated[str, Meta(max_length=200), doc("The simulated run's id (UUID).")]
@@ -69,37 +54,21 @@ class SimulationIn(Struct, forbid_unknown_fields=False):
     trades_measurement: Annotated[Name | None, doc("Where trades go; default `<slug>_sim_<time>`.")] = None
     status: Annotated[RunStatusName, doc("The simulation's status; default COMPLETED.")] = "COMPLETED"
     config: Config = {}
-    summary_metrics: SummaryMetricsIn = {}
     trade_count: Annotated[Count | None, doc("Trades the client declares, when none are sent.")] = None
-    started_at: StartedAt = None
-    completed_at: CompletedAt = None
     trades: Annotated[list[Json] | None, doc("Trades as JSON objects, each with a `bar_timestamp`.")] = None
     trades_csv: Annotated[str | None, doc("Trades as CSV text with a header row.")] = None
     trade_buckets: (
         Annotated[list[TradeBucketIO], Meta(max_length=10_000), doc("Bucket statistics; default computed.")] | None
     ) = None
-    name: LabelIn = None
-    tags: TagsIn = {}
-    notes: NotesIn = None
 
 
-class SimulationSummaryOut(Struct):
+class SimulationSummaryOut(RecordSummaryOut):
     simulation_id: SimulationIdOut
     run_id: RunIdOut
-    dataset_id: DatasetIdOut
     trades_measurement: TradesMeasurementOut
-    status: StatusOut
     config: Config
     summary_metrics: SummaryMetrics
     trade_count: TradeCount
-    started_at: StartedAt
-    completed_at: CompletedAt
-    created_at: CreatedAt
-    name: LabelOut
-    tags: TagsOut
-    dataset_version: DatasetVersionOut
-    stale: StaleOut
-    stale_reason: StaleReasonOut
 
 
 class SimulationLinks(Struct):
@@ -113,12 +82,8 @@ class SimulationOut(SimulationSummaryOut):
     links: Annotated[SimulationLinks, doc("Where to read the simulation's rows.")]
 
 
-class SimulationPage(Struct):
+class SimulationPage(Paged):
     simulations: Annotated[list[SimulationSummaryOut], doc("This page's simulations, newest first.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor
 
 
 class SimulationSavedOut(Struct):
@@ -144,12 +109,8 @@ class TradeOut(Struct):
     fold_number: Annotated[int | None, doc("The walk-forward fold the trade came from.")]
 
 
-class TradePage(Struct):
+class TradePage(Paged):
     trades: Annotated[list[TradeOut], doc("This page's trades by bar time.")]
-    total: Total
-    limit: PageLimit
-    offset: PageOffset
-    next_cursor: NextCursor
 
 
 class EquityPointOut(Struct):
