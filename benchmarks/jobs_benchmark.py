@@ -251,6 +251,7 @@ class Result:
     note: str = ""
     rates: tuple[float, ...] = ()  # each round's jobs/s, in round order
     pickups: tuple[tuple[float, float], ...] = ()  # each round's pickup (p50, p99) in ms, in round order
+    stats: str = ""  # what Postgres did during the throughput phase (see Sampler)
 
     def pct(self, q: float) -> float:
         return percentile(self.latencies_ms, q)
@@ -280,6 +281,93 @@ def merge(rounds: list[Result]) -> Result:
     )
 
 
+class Sampler:
+    """What Postgres did while one throughput phase ran, to tell a slow round's cause from the others:
+    the tables' row versions (updates, how many were heap-only, dead ones left, autovacuum and autoanalyze
+    runs), checkpoints and the buffers written by them and by backends, and the wait events of this
+    database's backends sampled every `every` seconds (share of samples, CPU when none), beside the number
+    of active backends in other databases (the outside load)."""
+
+    TABLES = """
+        SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_dead_tup, autovacuum_count, autoanalyze_count
+        FROM pg_stat_user_tables"""
+    BGWRITER = "SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_backend FROM pg_stat_bgwriter"
+    ACTIVITY = """
+        SELECT datname = current_database() AS ours, backend_type, wait_event_type, wait_event
+        FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()
+            AND backend_type IN ('client backend', 'autovacuum worker')"""
+
+    def __init__(self, url: str, every: float = 0.05) -> None:
+        self.url = url
+        self.every = every
+        self.conn: asyncpg.Connection | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.waits: dict[str, int] = {}
+        self.samples = 0
+        self.busy = 0  # samples with at least one of our backends active
+        self.vacuuming = 0  # samples with an autovacuum worker in our database
+        self.outside = 0  # active backends in other databases, summed over the samples
+        self.tables_before: dict[str, asyncpg.Record] = {}
+        self.bgwriter_before: asyncpg.Record | None = None
+
+    async def start(self) -> None:
+        self.conn = await asyncpg.connect(asyncpg_dsn(self.url))
+        self.tables_before = await self._tables()
+        self.bgwriter_before = await self.conn.fetchrow(self.BGWRITER)
+        self.task = asyncio.create_task(self._sample())
+
+    async def _tables(self) -> dict[str, asyncpg.Record]:
+        assert self.conn is not None
+        await self.conn.execute("SELECT pg_stat_clear_snapshot()")
+        return {row["relname"]: row for row in await self.conn.fetch(self.TABLES)}
+
+    async def _sample(self) -> None:
+        assert self.conn is not None
+        while True:
+            rows = await self.conn.fetch(self.ACTIVITY)
+            self.samples += 1
+            ours = [row for row in rows if row["ours"]]
+            self.busy += bool(ours)
+            self.vacuuming += any(row["backend_type"] == "autovacuum worker" for row in ours)
+            self.outside += sum(1 for row in rows if not row["ours"])
+            for row in ours:
+                if row["backend_type"] == "client backend":
+                    what = f"{row['wait_event_type']}:{row['wait_event']}" if row["wait_event"] else "CPU"
+                    self.waits[what] = self.waits.get(what, 0) + 1
+            await asyncio.sleep(self.every)
+
+    async def stop(self) -> str:
+        assert self.conn is not None and self.task is not None and self.bgwriter_before is not None
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await asyncio.sleep(1.1)  # backends flush their table counters at most once a second (PG 15)
+        after = await self._tables()
+        bgwriter = await self.conn.fetchrow(self.BGWRITER)
+        await self.conn.close()
+        parts = []
+        for name, row in sorted(after.items()):
+            was = self.tables_before.get(name)
+            delta = {key: value - (was[key] if was else 0) for key, value in row.items() if key != "relname"}
+            if not delta["n_tup_ins"] and not delta["n_tup_upd"]:
+                continue
+            hot = delta["n_tup_hot_upd"] / delta["n_tup_upd"] if delta["n_tup_upd"] else 0.0
+            parts.append(f"{name} +{delta['n_tup_ins']} ins +{delta['n_tup_upd']} upd ({hot:.0%} HOT), "
+                         f"{row['n_dead_tup']} dead, autovacuum +{delta['autovacuum_count']}, "
+                         f"autoanalyze +{delta['autoanalyze_count']}")
+        checkpoints = {key: value - self.bgwriter_before[key] for key, value in bgwriter.items()}
+        parts.append(f"checkpoints +{checkpoints['checkpoints_timed']} timed +{checkpoints['checkpoints_req']} "
+                     f"requested, buffers written by checkpoints +{checkpoints['buffers_checkpoint']}, "
+                     f"by backends +{checkpoints['buffers_backend']}")
+        samples = max(self.samples, 1)
+        waits = sorted(self.waits.items(), key=lambda item: -item[1])[:6]
+        parts.append(f"{self.samples} samples: our backends active in {self.busy / samples:.0%}, autovacuum "
+                     f"in {self.vacuuming / samples:.0%}; waits per sample " + ", ".join(
+                         f"{what} {count / samples:.2f}" for what, count in waits)
+                     + f"; other databases' active backends {self.outside / samples:.1f}")
+        return "; ".join(parts)
+
+
 async def latency_phase(producer: Producer, count: int, rng: random.Random) -> dict[str, float]:
     began: dict[str, float] = {}
     for i in range(count):
@@ -296,9 +384,12 @@ async def latency_phase(producer: Producer, count: int, rng: random.Random) -> d
     return began
 
 
-async def throughput_phase(producer: Producer, jobs: int, window: float) -> tuple[float, int, float]:
-    """(elapsed seconds, jobs done, seconds spent enqueueing)."""
+async def throughput_phase(
+    producer: Producer, jobs: int, window: float, sampler: Sampler
+) -> tuple[float, int, float, str]:
+    """(elapsed seconds, jobs done, seconds spent enqueueing, what Postgres did meanwhile)."""
     tokens = [f"T{i}" for i in range(jobs)]
+    await sampler.start()
     started = time.monotonic()
     for start in range(0, jobs, BULK_CHUNK):
         await producer.enqueue(tokens[start : start + BULK_CHUNK])
@@ -308,13 +399,27 @@ async def throughput_phase(producer: Producer, jobs: int, window: float) -> tupl
             break
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
+    stats = await sampler.stop()
     left = await producer.remaining()
-    return elapsed, jobs - left, enqueue_s
+    return elapsed, jobs - left, enqueue_s, stats
 
 
 def run_system(system: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
     asyncio.run(_reset(url))
     procs: list[tuple[subprocess.Popen[str], Path]] = []
+    try:
+        return _drive_system(system, url, args, workdir, procs)
+    finally:
+        # Also when the driver failed: no worker process outlives the run (or its dropped database).
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _drive_system(
+    system: str, url: str, args: argparse.Namespace, workdir: Path, procs: list[tuple[subprocess.Popen[str], Path]]
+) -> Result:
     for i in range(args.workers):
         out = workdir / f"{system}-{i}.json"
         cmd = [
@@ -329,18 +434,20 @@ def run_system(system: str, url: str, args: argparse.Namespace, workdir: Path) -
         procs.append((proc, out))
     time.sleep(1.0)  # let every worker reach its first wait
 
-    async def drive() -> tuple[dict[str, float], tuple[float, int, float]]:
+    async def drive() -> tuple[dict[str, float], tuple[float, int, float, str]]:
         producer = Producer(system, url)
         await producer.open()
         try:
             began = await latency_phase(producer, args.latency_jobs, random.Random(7))
             window = args.polling_window if system == "polling" else args.max_seconds
-            return began, await throughput_phase(producer, args.jobs, window)
+            return began, await throughput_phase(producer, args.jobs, window, Sampler(url))
         finally:
             await producer.close()
 
-    began, (elapsed, completed, enqueue_s) = asyncio.run(drive())
-    print(f"  {system}: {completed} jobs in {elapsed:.1f} s", file=sys.stderr, flush=True)
+    load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    began, (elapsed, completed, enqueue_s, stats) = asyncio.run(drive())
+    print(f"  {system}: {completed} jobs in {elapsed:.1f} s = {completed / elapsed:.0f} jobs/s ({load}); {stats}",
+          file=sys.stderr, flush=True)
     started: dict[str, float] = {}
     for proc, _ in procs:
         proc.send_signal(signal.SIGTERM)
@@ -354,7 +461,8 @@ def run_system(system: str, url: str, args: argparse.Namespace, workdir: Path) -
             started.update(json.loads(out.read_text()))
     latencies = [(started[t] - began[t]) * 1000 for t in began if t in started]
     note = "" if completed == args.jobs else f"{completed} of {args.jobs} done in the {elapsed:.0f} s window"
-    return Result(system, args.workers, latencies, completed / elapsed, completed, elapsed, enqueue_s, note)
+    return Result(system, args.workers, latencies, completed / elapsed, completed, elapsed, enqueue_s, note,
+                  stats=f"{load} at start; {stats}")
 
 
 async def _reset(url: str) -> None:
@@ -498,6 +606,12 @@ def main() -> None:
                     print(f"round {round_ + 1}: {system} ...", file=sys.stderr, flush=True)
                     runs.setdefault(system, []).append(run_system(system, url, args, Path(tmp)))
         print(report([merge(rounds) for rounds in runs.values()], args))
+        print("what Postgres did in each throughput phase:")
+        for round_ in range(args.rounds):
+            for system, rounds in runs.items():
+                if round_ < len(rounds):
+                    print(f"  round {round_ + 1} {system}: {rounds[round_].throughput:.0f} jobs/s; "
+                          f"{rounds[round_].stats}")
         print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     finally:
         asyncio.run(_drop_database(server, name))

@@ -19,6 +19,11 @@ Checked every round (the script exits 1 when one fails, so the CI test that runs
   - every import's rows land (row count per measurement), every run save made one run;
   - one SSE client on each API process sees every kept event, in the same order (the same id sequence);
   - `GET /api/health` on every API process answered every probe (one every 200 ms) with 200.
+With `--stall S`, the first worker process is stopped (SIGSTOP) for S seconds mid-round, as a starved machine
+would stop it: its leases lapse (`--lease`, default 30 s), other workers take its jobs over, and it then wakes
+up and finishes them late. Jobs may then run twice, but every other check must hold (no import's upload lost
+to the late attempt, every job COMPLETED once in the store, identical feeds). Each process logs into the
+round's folder; a failed round, or one with jobs run twice, prints what they logged about leases and the feed.
 Prints jobs/s per round (best, median, worst) and the machine's load average at start and end. A round stops
 (and fails) when the disk under the temp folder has less than --min-free-gb free.
 """
@@ -32,6 +37,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -139,9 +145,10 @@ class Probe:
                 self.slowest = max(self.slowest, time.perf_counter() - began)
 
 
-def environment(database_url: str, data_dir: Path, questdb: QuestDB) -> dict[str, str]:
+def environment(database_url: str, data_dir: Path, questdb: QuestDB, lease: float) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("STAGE1_")}
     return env | {
+        "STAGE1_JOB_LEASE_SECONDS": str(lease),
         "STAGE1_DATABASE_URL": database_url,
         "STAGE1_TIMESERIES": "questdb",
         "STAGE1_QUESTDB_HTTP_URL": questdb.http_url,
@@ -155,19 +162,35 @@ def environment(database_url: str, data_dir: Path, questdb: QuestDB) -> dict[str
     }
 
 
+@dataclass
+class Started:
+    """The round's processes: the API processes' URLs, the worker processes, and where each one logs."""
+
+    urls: list[str]
+    workers: list[subprocess.Popen[bytes]]
+    logs: Path
+
+
 @contextmanager
-def processes(env: dict[str, str], servers: int, workers: int, concurrency: int, cwd: Path) -> Iterator[list[str]]:
+def processes(env: dict[str, str], servers: int, workers: int, concurrency: int, cwd: Path) -> Iterator[Started]:
     started: list[subprocess.Popen[bytes]] = []
     urls = []
+    logs = cwd / "logs"
+    logs.mkdir()
+
+    def launch(command: list[str], name: str) -> subprocess.Popen[bytes]:
+        with (logs / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        started.append(process)
+        return process
+
     try:
-        for _ in range(servers):
+        for number in range(servers):
             port = free_port()
             urls.append(f"http://127.0.0.1:{port}")
-            started.append(subprocess.Popen([str(BIN / "stage1"), "serve", "--port", str(port)], env=env, cwd=cwd,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for _ in range(workers):
-            started.append(subprocess.Popen([str(BIN / "stage1"), "worker", "--concurrency", str(concurrency)],
-                                            env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            launch([str(BIN / "stage1"), "serve", "--port", str(port)], f"serve-{number}")
+        worker_processes = [launch([str(BIN / "stage1"), "worker", "--concurrency", str(concurrency)], f"worker-{n}")
+                            for n in range(workers)]
         deadline = time.monotonic() + 180
         for url in urls:
             while True:
@@ -181,7 +204,7 @@ def processes(env: dict[str, str], servers: int, workers: int, concurrency: int,
                 if time.monotonic() > deadline:
                     raise SystemExit(f"{url} did not become healthy")
                 time.sleep(0.2)
-        yield urls
+        yield Started(urls, worker_processes, logs)
     finally:
         for process in started:
             if process.poll() is None:
@@ -191,6 +214,30 @@ def processes(env: dict[str, str], servers: int, workers: int, concurrency: int,
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+# What the processes log about a job run twice or an event feed that skipped or waited: printed when a round fails.
+NOTABLE = ("lease", "taken over", "heartbeat", "abandon", "skipping event", "listener failed", "attempt failed",
+           "giving up", "crashed", "Traceback", "ERROR")
+
+
+def notable_lines(logs: Path, limit: int = 40) -> list[str]:
+    found = []
+    for path in sorted(logs.glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            if any(word in line for word in NOTABLE):
+                found.append(f"{path.stem}: {line[:400]}")
+    return found[:limit] + ([f"... {len(found) - limit} more"] if len(found) > limit else [])
+
+
+def stall(process: subprocess.Popen[bytes], after: float, seconds: float) -> None:
+    """Stops a worker process mid-round for `seconds` (SIGSTOP, then SIGCONT), as a starved machine or a long
+    pause would: its leases lapse, other workers take its jobs over, and then it wakes up and carries on."""
+    time.sleep(after)
+    if process.poll() is None:
+        process.send_signal(signal.SIGSTOP)
+        time.sleep(seconds)
+        process.send_signal(signal.SIGCONT)
 
 
 def bars(first: int) -> bytes:
@@ -214,6 +261,7 @@ class Round:
     per_worker: list[int]
     tables: int = 0
     table_disk: int | None = None  # bytes the round's new QuestDB tables took, on a private QuestDB
+    retaken: int = 0  # jobs claimed more than once (only allowed with --stall)
 
 
 def check_disk(min_free_gb: float) -> None:
@@ -255,9 +303,13 @@ def one_round(args: argparse.Namespace, server: str, questdb: QuestDB) -> Round:
     try:
         migrate.upgrade(database_url)
         with tempfile.TemporaryDirectory(prefix="stage1-scale-") as folder, processes(
-            environment(database_url, Path(folder), questdb), args.servers, args.workers, args.concurrency,
-            Path(folder)
-        ) as urls:
+            environment(database_url, Path(folder), questdb, args.lease), args.servers, args.workers,
+            args.concurrency, Path(folder)
+        ) as started:
+            urls = started.urls
+            if args.stall:
+                threading.Thread(target=stall, args=(started.workers[0], args.stall_after, args.stall),
+                                 daemon=True).start()
             feeds = [Feed(url) for url in urls]
             probes = [Probe(url) for url in urls]
             threads = [threading.Thread(target=feed.follow, daemon=True) for feed in feeds]
@@ -319,8 +371,10 @@ def one_round(args: argparse.Namespace, server: str, questdb: QuestDB) -> Round:
                 failures.append(f"{len(extra)} jobs in the table were never submitted")
             if bad := [row for row in rows if row["status"] != "COMPLETED"]:
                 failures.append(f"{len(bad)} jobs did not complete, e.g. {dict(bad[0])}")
-            if twice := [row for row in rows if row["attempts"] != 1]:
+            # A stalled worker's jobs are taken over, so they run twice by design; their effects must not double.
+            if (twice := [row for row in rows if row["attempts"] != 1]) and not args.stall:
                 failures.append(f"{len(twice)} jobs were claimed more than once, e.g. {dict(twice[0])}")
+            retaken = len(twice)
 
             with httpx.Client(base_url=questdb_http, timeout=60) as qdb:
                 for number, measurement in enumerate(measurements):
@@ -382,7 +436,7 @@ def one_round(args: argparse.Namespace, server: str, questdb: QuestDB) -> Round:
                         starts.setdefault(data["job_id"], set()).add((data.get("started_at"), data.get("attempts")))
                     if kind == "job.updated" and data.get("status") == "COMPLETED":
                         completed.add(data["job_id"])
-                if twice_running := [job for job, seen in starts.items() if len(seen) > 1]:
+                if (twice_running := [job for job, seen in starts.items() if len(seen) > 1]) and not args.stall:
                     failures.append(f"{feed.url}: {len(twice_running)} jobs were started more than once")
                 if unseen := set(submitted) - completed:
                     failures.append(f"{feed.url}: {len(unseen)} jobs never seen COMPLETED")
@@ -399,9 +453,13 @@ def one_round(args: argparse.Namespace, server: str, questdb: QuestDB) -> Round:
                 listed = qdb.get("/exec", params={"query": "SELECT table_name FROM tables()"}).json()
             tables = sum(1 for (table,) in listed.get("dataset", []) if table.startswith(f"scale_{tag}"))
             table_disk = disk_bytes(questdb.tables_folder) - disk_before if questdb.tables_folder else None
+            if failures or retaken:
+                failures_seen = "\n    ".join(notable_lines(started.logs)) or "(none)"
+                print(f"  {retaken} jobs ran more than once; what the processes logged:\n    {failures_seen}",
+                      flush=True)
             return Round(len(submitted), seconds, failures, len(first), sum(p.answered for p in probes),
                          1000 * max(p.slowest for p in probes), sorted(per_worker.values(), reverse=True),
-                         tables, table_disk)
+                         tables, table_disk, retaken)
     finally:
         # Every measurement of the round (the imports' and the dataset's and runs' own) starts with its tag.
         with httpx.Client(base_url=questdb_http, timeout=60) as qdb:
@@ -426,6 +484,11 @@ def main() -> int:
     parser.add_argument("--default-pages", action="store_true",
                         help="the private QuestDB keeps its default page sizes (to measure a table's disk)")
     parser.add_argument("--min-free-gb", type=float, default=15, help="stop a round when the disk has less free")
+    parser.add_argument("--lease", type=float, default=30.0, help="the workers' job lease in seconds")
+    parser.add_argument("--stall", type=float, default=0.0,
+                        help="stop the first worker process for this many seconds mid-round (a fault: its jobs are "
+                             "taken over and run twice; every other check must still hold)")
+    parser.add_argument("--stall-after", type=float, default=5.0, help="seconds into the round the stall begins")
     args = parser.parse_args()
     server = need("STAGE1_TEST_POSTGRES_URL")
     with contextlib.ExitStack() as stack:
@@ -454,7 +517,8 @@ def run(args: argparse.Namespace, server: str, questdb: QuestDB, where: str) -> 
         lines.append(f"- round {number + 1}: {result.jobs} jobs in {result.seconds:.1f} s = "
                      f"{result.jobs / result.seconds:,.0f} jobs/s; {result.events} kept events on each feed; "
                      f"{result.health_probes} health probes, slowest {result.slowest_health_ms:.0f} ms; "
-                     f"jobs per worker process {result.per_worker}; {disk}{verdict}")
+                     f"jobs per worker process {result.per_worker}; {result.retaken} jobs claimed more than once; "
+                     f"{disk}{verdict}")
         print(lines[-1], flush=True)
     rates = sorted(r.jobs / r.seconds for r in rounds)
     lines += ["", "| jobs/s | best | median | worst |", "|---|---:|---:|---:|",

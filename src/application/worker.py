@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import anyio
 
 from application.job_registry import JobCancelled, JobHandler, ProgressReporter
+from application.job_reporter import JobReporter
 from application.ports import Clock, JobQueue, WorkerMetrics
 from domain.errors import InvalidInput, Refused, StoreUnavailable
 from domain.jobs import BACKOFF_BASE, OUTAGE_BACKOFF_BASE, Job, JobStatus
@@ -26,6 +27,9 @@ _STORE_ATTEMPTS = 5
 
 # Job type -> what a finished job's message says, from its result ("imported 5000 rows into m").
 Summary = Callable[[dict[str, Any]], str]
+# Called once a job's end is stored by the worker that still held it: what only the attempt that counts may do
+# (a paused worker whose job was taken over must not remove the upload the new attempt reads).
+Stored = Callable[[Job], None]
 
 
 class Worker:
@@ -54,6 +58,7 @@ class Worker:
         error_pause: float = 0.5,
         summaries: Mapping[str, Summary] | None = None,
         outage_backoff: timedelta = OUTAGE_BACKOFF_BASE,
+        on_stored: Stored | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -76,6 +81,7 @@ class Worker:
         self.error_pause = error_pause
         self.summaries = dict(summaries or {})
         self.outage_backoff = outage_backoff
+        self.on_stored = on_stored
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
         self._in_hand: dict[UUID, _Held] = {}
         self._running = 0
@@ -248,7 +254,7 @@ class Worker:
         held = self._in_hand[job.job_id]
         outcome: BaseException | dict[str, Any] | None = None
         started = time.monotonic()
-        reporter = _Reporter(self, job)
+        reporter = JobReporter(job, self.queue, self.clock, self.progress_interval, self.worker_id, self.log)
         with anyio.CancelScope() as scope:
             held.scope = scope
             try:
@@ -316,8 +322,13 @@ class Worker:
             if not held:
                 self.metrics.count("lost", job.type)
                 self._log(logging.WARNING, "job was taken over before its end was stored", job)
-            else:
-                self.metrics.count(counter or _COUNTER_BY_STATUS[job.status], job.type)
+                return
+            self.metrics.count(counter or _COUNTER_BY_STATUS[job.status], job.type)
+            if self.on_stored is not None:
+                try:
+                    self.on_stored(job)
+                except Exception:
+                    self.log.warning("after storing job_id=%s failed", job.job_id, exc_info=True)
             return
         self._log(logging.ERROR, "giving up storing the job; its lease will expire and it will rerun", job)
 
@@ -355,38 +366,6 @@ class _Held:
         self.scope: anyio.CancelScope | None = None
         self.renewed = time.monotonic()
         self.lost = False
-
-
-class _Reporter:
-    """The handler's ProgressReporter: keeps the job's progress current in memory, writes it at most
-    every `progress_interval` (and always when it reaches the total), and turns a cancel into
-    JobCancelled."""
-
-    def __init__(self, worker: Worker, job: Job) -> None:
-        self._worker = worker
-        self._job = job
-        self._last_write: datetime | None = None
-        self.said_something = False
-
-    async def report(self, progress: int, total: int | None = None, message: str | None = None) -> None:
-        worker, job = self._worker, self._job
-        self.said_something = self.said_something or message is not None
-        if job.cancel_requested:
-            raise JobCancelled(f"job {job.job_id} was cancelled")
-        now = worker.clock.now()
-        job.report_progress(progress, total if total is not None else job.total, message, now)
-        final = job.total is not None and progress >= job.total
-        if not final and self._last_write is not None and now - self._last_write < worker.progress_interval:
-            return
-        self._last_write = now
-        try:
-            stop = await worker.queue.progress(job.job_id, job.progress, job.total, job.message, worker.worker_id)
-        except Exception as exc:
-            worker.log.warning("progress write failed job_id=%s: %s", job.job_id, exc)
-            return
-        if stop:
-            job.cancel_requested = True
-            raise JobCancelled(f"job {job.job_id} was cancelled")
 
 
 class _Uncounted:

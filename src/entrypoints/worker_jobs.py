@@ -17,7 +17,7 @@ from application.job_registry import JobCancelled, JobHandler, JobHandlers, Prog
 from application.jobs import uploads_of
 from application.worker import Summary
 from domain.errors import InvalidInput, Stage1Error
-from domain.jobs import Job, JobType
+from domain.jobs import Job, JobStatus, JobType
 from entrypoints.container import OpenPorts
 
 Progress = ProgressReporter
@@ -99,15 +99,16 @@ class UploadProblem(Exception):
 
 
 def owning_uploads(handler: JobHandler) -> JobHandler:
-    """The job owns the request's spooled files: they go once it succeeds or is cancelled. A failed job keeps
-    them, so `POST /api/jobs/{id}/retry` works; deleting or pruning the job lets them go."""
+    """The job owns the request's spooled files: they go once it succeeds or is cancelled, after its end is
+    stored (`release_finished_uploads`): an attempt whose worker was paused past its lease may finish late,
+    and must not remove the files of the attempt that took the job over. A failed job keeps them, so
+    `POST /api/jobs/{id}/retry` works; deleting or pruning the job lets them go."""
 
     async def run(job: Job, progress: ProgressReporter) -> dict[str, Any]:
         paths = uploads_of(job)
         try:
-            result = await handler(job, progress)
+            return await handler(job, progress)
         except JobCancelled:
-            release_uploads(job)
             raise
         except FileNotFoundError as exc:
             if paths:
@@ -121,10 +122,15 @@ def owning_uploads(handler: JobHandler) -> JobHandler:
                 exc.message, exc.args = text, (text,)
                 raise
             raise UploadProblem(text) from exc
-        release_uploads(job)
-        return result
 
     return run
+
+
+def release_finished_uploads(job: Job) -> None:
+    """The worker's `on_stored`: a job stored COMPLETED or CANCELLED by the attempt that held it needs its
+    uploads no more."""
+    if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+        release_uploads(job)
 
 
 def scrubbed(text: str, paths: list[str]) -> str:

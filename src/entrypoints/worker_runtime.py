@@ -19,7 +19,7 @@ from domain.jobs import OUTAGE_BACKOFF_BASE
 from entrypoints.container import OpenPorts, open_ports
 from entrypoints.housekeeping import sweep_store_leftovers
 from entrypoints.settings import Settings
-from entrypoints.worker_jobs import handlers, summaries
+from entrypoints.worker_jobs import handlers, release_finished_uploads, summaries
 
 LEASE = timedelta(seconds=30)
 # Retention is counted in days: an hourly look is plenty, and the first one runs at start.
@@ -49,6 +49,7 @@ def build_worker(
         metrics=metrics,
         summaries=summaries(),
         outage_backoff=outage_backoff,
+        on_stored=release_finished_uploads,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -14,7 +14,7 @@ from application.datasets import upsert_dataset
 from domain.datasets import DatasetChanges
 from domain.jobs import Job, JobType
 from domain.runs import Fold, RunDetails
-from entrypoints.worker_jobs import handlers
+from entrypoints.worker_jobs import handlers, release_finished_uploads
 
 pytestmark = pytest.mark.anyio
 START = 1_704_067_200
@@ -61,7 +61,9 @@ async def test_a_simulation_persist_job_run_twice_saves_one_simulation(harness: 
     assert len(harness.metadata.simulations) == 1
 
 
-async def test_an_import_job_reports_rows_as_progress_and_deletes_its_upload(harness: Harness) -> None:
+async def test_an_import_job_reports_rows_as_progress_and_its_upload_goes_only_once_its_completion_is_stored(
+    harness: Harness,
+) -> None:
     upload = harness.frame(timestamp=[START + i for i in range(5)], x=[1.0] * 5)
     job = a_job(
         JobType.QUESTDB_IMPORT,
@@ -70,4 +72,14 @@ async def test_an_import_job_reports_rows_as_progress_and_deletes_its_upload(har
     progress = SilentProgress()
     result = await handlers(harness.ports)[JobType.QUESTDB_IMPORT](job, progress)
     assert result["rows_written"] == 5 and progress.reports[-1] == 5
+    # The attempt may have lost its lease meanwhile: the worker that took the job over still reads the upload.
+    assert (harness.tmp / upload.path).exists()
+    job.claim("w", job.created_at, timedelta(seconds=30))
+    job.fail("boom", job.created_at, retryable=False)
+    release_finished_uploads(job)
+    assert (harness.tmp / upload.path).exists(), "a FAILED job keeps its upload for a retry"
+    job.retry(job.created_at)
+    job.claim("w", job.created_at, timedelta(seconds=30))
+    job.complete(result, job.created_at)
+    release_finished_uploads(job)
     assert not (harness.tmp / upload.path).exists()
