@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import anyio
@@ -372,3 +373,69 @@ async def test_a_running_job_cancelled_through_the_queue_stops_end_to_end(jobs: 
         await _until(cancelled, timeout=5)
         worker.stop()
     assert metrics.value("cancelled", "noop") == 1
+
+
+class _Paused:
+    """A worker's view of the queue while its process is paused (a starved machine, a stopped process): its lease
+    renewals never reach the store. Everything else goes through, so the worker carries on once woken."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+        self.finished: list[bool] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+    async def heartbeat(self, job_id: Any, worker_id: str, lease: timedelta) -> bool:
+        await anyio.sleep_forever()
+        return False
+
+    async def finish(self, job: Job, worker_id: str) -> bool:
+        stored: bool = await self._queue.finish(job, worker_id)
+        self.finished.append(stored)
+        return stored
+
+
+async def test_a_job_taken_over_from_a_paused_worker_ends_once_with_its_new_holders_result(jobs: Backend) -> None:
+    paused, wake_up = anyio.Event(), anyio.Event()
+    after_store: list[tuple[str, int]] = []
+
+    async def stalls(job: Job, progress: ProgressReporter) -> dict[str, object]:
+        paused.set()
+        await wake_up.wait()
+        return {"by": "first"}
+
+    async def finishes(job: Job, progress: ProgressReporter) -> dict[str, object]:
+        return {"by": "second"}
+
+    def worker(queue: Any, name: str, handler: Any) -> Worker:
+        # One job at a time: the paused worker does not claim the job back itself once it is due again.
+        return Worker(queue, JobHandlers({"noop": handler}), name, clock=SystemClock(), idle_poll=0.5, concurrency=1,
+                      lease=timedelta(milliseconds=300), maintenance_interval=60,
+                      on_stored=lambda done: after_store.append((name, done.attempts)))
+
+    job = await jobs.queue.enqueue(new_job())
+    first_view = _Paused(jobs.queue)
+    first = worker(first_view, "first", stalls)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first.run)
+        with anyio.fail_after(10):
+            await paused.wait()
+        await anyio.sleep(0.5)  # the lease lapses: no renewal reached the store
+        other = await jobs.another_queue()
+        assert await other.requeue_expired() == 1
+        await anyio.sleep(2.1)  # the lost attempt counts as a failure: the first backoff, then it is due
+        assert await worker(other, "second", finishes).drain() == 1
+        wake_up.set()  # the first worker finishes as if nothing had happened
+        await _until(lambda: _true(bool(first_view.finished)))
+        first.stop()
+
+    stored = await jobs.queue.get(job.job_id)
+    assert stored is not None and stored.status is JobStatus.COMPLETED
+    assert (stored.attempts, stored.result) == (2, {"by": "second"})
+    assert first_view.finished == [False]
+    assert after_store == [("second", 2)]
+
+
+async def _true(value: bool) -> bool:
+    return value
