@@ -10,6 +10,7 @@ import pytest
 from tests.contract.test_metadata_repositories import at, make_dataset, make_run
 from tests.contract.test_search_sorted_by_a_metric import query, run_names
 
+from adapters.sql import search_walk
 from domain.runs import RunStatus
 from domain.search.fields import RUNS
 
@@ -76,3 +77,26 @@ async def test_a_run_whose_hyperparameters_change_moves_in_and_out_of_a_narrowed
         await uow.commit()
 
     assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=FILTER)) == ["b"]
+
+
+@pytest.mark.parametrize("walk", ["always", "never"])
+async def test_a_narrowed_search_sorted_by_a_metric_pages_the_same_runs_whether_it_walks_the_index_or_sorts(
+    uow_factory: Store, monkeypatch: pytest.MonkeyPatch, walk: str
+) -> None:
+    # Postgres walks the sort metric's index when the planner's estimates say it pays (search_walk); here
+    # the choice is forced both ways, and each page, by offset or whole, must be the same.
+    bound = 10**9 if walk == "always" else 0
+    monkeypatch.setattr(search_walk, "SET_MAX", bound)
+    monkeypatch.setattr(search_walk, "WALK_MAX", bound)
+    await seed(uow_factory)
+    wide = "status = 'FAILED' AND params.eta < 1 AND metrics.max_drawdown > -0.2"
+    expected = ["b", "h", "a"]
+
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar desc", 10, filter=wide)) == ["a", "h", "b"]
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=wide)) == expected
+    for offset, name in enumerate([*expected, None]):
+        page = await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 1, offset, filter=wide))
+        assert page == ([] if name is None else [name])
+    assert await run_names(uow_factory, query(RUNS, "metrics.calmar asc", 10, filter=f"{wide} AND name != 'h'")) == [
+        "b", "a",
+    ]

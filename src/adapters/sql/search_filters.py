@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Double,
     Integer,
+    Select,
     String,
     Table,
     and_,
@@ -105,6 +106,10 @@ class Translator:
         # Fields read as a number column instead, in a query over only the rows where they are numbers
         # (the metric a search sorts by, read from its side table: `search_sorted`).
         self._numbers = numbers or {}
+
+    @property
+    def postgres(self) -> bool:
+        return self._postgres
 
     def numeric(self, field: FieldRef, value: Sql) -> Translator:
         """This translator, reading `field` as the number column `value` (every row has it)."""
@@ -267,6 +272,18 @@ class Translator:
         wide owner rows are read for the matches only, not for every row of the most selective condition
         the planner can estimate. It means exactly the conditions it covers: the rest of the filter (or None)
         is answered alongside, as before."""
+        found = self.id_set(expr, every_side=True)
+        if found is None:
+            return None
+        narrowed, rest = found
+        return self._sides[0].ident.in_(narrowed), rest
+
+    def id_set(self, expr: Expr, every_side: bool = False) -> tuple[Select[Any], Expr | None] | None:
+        """The ids of the rows that meet the filter's numeric ranges of a narrowing side table and its status,
+        as one statement, and the rest of the filter; None when the filter ANDs no such range.
+
+        `every_side`: ranges of the other side tables (metrics) join the set too, and it takes two
+        conditions at least (`narrowing`)."""
         narrowing = [side for side in self._sides if side.narrows]
         if not narrowing:
             return None
@@ -280,7 +297,8 @@ class Translator:
                 continue
             target = self._resolve(leaf.field)
             side = self._side(target) if isinstance(target, JsonKey) else None
-            if isinstance(target, JsonKey) and side and leaf.op in _RANGES and leaf.literal.type is LiteralType.NUMBER:
+            ranged = leaf.op in _RANGES and leaf.literal.type is LiteralType.NUMBER
+            if isinstance(target, JsonKey) and side and ranged and (every_side or side.narrows):
                 values = side.table.alias()
                 ids.append((values, _side_range(values, target.key, leaf.op, leaf.literal)))
                 narrows = narrows or side.narrows
@@ -289,7 +307,7 @@ class Translator:
                 ids.append((owner, [owner.c.status == bindparam(None, leaf.literal.value)]))
             else:
                 rest.append(leaf)
-        if not narrows or len(ids) < 2:
+        if not narrows or len(ids) < (2 if every_side else 1):
             return None
         # Joined on the id rather than INTERSECTed: the planner estimates a join from each side's statistics
         # and hashes the smaller sides.
@@ -298,8 +316,8 @@ class Translator:
         narrowed = select(first.c[key]).select_from(first)
         for alias, _conditions in ids[1:]:
             narrowed = narrowed.join(alias, alias.c[key] == first.c[key])
-        covered = ident.in_(narrowed.where(*(condition for _alias, conditions in ids for condition in conditions)))
-        return covered, None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
+        narrowed = narrowed.where(*(condition for _alias, conditions in ids for condition in conditions))
+        return narrowed, None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
 
     # ------------------------------------------------------------ order and keyset
 

@@ -15,12 +15,14 @@ from typing import Any
 
 from sqlalchemy import Row, Select, Table, and_, bindparam, func
 
-from adapters.sql.search_filters import Sql, Translator
+from adapters.sql.search_filters import Condition, Sql, Translator
+from adapters.sql.search_walk import walk_filter
 from domain.search.fields import FieldRef
 from domain.search.query import SearchQuery
 from domain.search.semantics import RANK_NUMBER
+from domain.search.tree import Expr
 
-Rows = Callable[[Select[Any]], Awaitable[Sequence[Row[Any]]]]
+Rows = Callable[[Any], Awaitable[Sequence[Row[Any]]]]
 
 
 def sorted_metric(query: SearchQuery) -> FieldRef | None:
@@ -55,7 +57,10 @@ async def metric_first_rows(
             metric,
             and_(metric.c[str(ident.key)] == ident, metric.c.key == bindparam(None, field.path[1])),
         )
-        numeric = filtered(joined, numbers, query, created, ident)
+        walk = None
+        if translator.postgres:
+            walk = await walk_filter(query, numbers, metric, field.path[1], metric.c[str(ident.key)], rows_of)
+        numeric = filtered(joined, numbers, query, created, ident, walk)
         first = query.order[0]
         order: list[Any] = [value.desc() if first.descending else value.asc()]
         order += ordering(numbers, query, created, ident, skip_first=True)
@@ -73,10 +78,17 @@ async def metric_first_rows(
 
 
 def filtered(
-    statement: Select[Any], translator: Translator, query: SearchQuery, created: Sql, ident: Sql
+    statement: Select[Any],
+    translator: Translator,
+    query: SearchQuery,
+    created: Sql,
+    ident: Sql,
+    narrowed: tuple[Condition, Expr | None] | None = None,
 ) -> Select[Any]:
+    """`statement` with the query's filter and cursor; `narrowed`: the filter as (a condition, the rest),
+    decided already (`search_walk`)."""
     if query.filter is not None:
-        narrowing = translator.narrowing(query.filter)
+        narrowing = narrowed or translator.narrowing(query.filter)
         if narrowing is None:
             statement = statement.where(translator.where(query.filter))
         else:  # the id sets stand for the conditions they cover
