@@ -461,13 +461,16 @@ def one_round(args: argparse.Namespace, server: str, questdb: QuestDB) -> Round:
                          1000 * max(p.slowest for p in probes), sorted(per_worker.values(), reverse=True),
                          tables, table_disk, retaken)
     finally:
-        # Every measurement of the round (the imports' and the dataset's and runs' own) starts with its tag.
-        with httpx.Client(base_url=questdb_http, timeout=60) as qdb:
-            listed = qdb.get("/exec", params={"query": "SELECT table_name FROM tables()"}).json()
-            for (table,) in listed.get("dataset", []):
-                if table.startswith(f"scale_{tag}"):
-                    qdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS '{table}'"})
-        migrate.drop_database(server, name)
+        # Every measurement of the round (the imports' and the dataset's and runs' own) starts with its tag. The
+        # database goes even when QuestDB does not answer (a stopped or stuck QuestDB must not leave it behind).
+        try:
+            with httpx.Client(base_url=questdb_http, timeout=60) as qdb:
+                listed = qdb.get("/exec", params={"query": "SELECT table_name FROM tables()"}).json()
+                for (table,) in listed.get("dataset", []):
+                    if table.startswith(f"scale_{tag}"):
+                        qdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS '{table}'"})
+        finally:
+            migrate.drop_database(server, name)
 
 
 def main() -> int:
