@@ -22,6 +22,7 @@ STAGE1_TIMESERIES=questdb, and measures, each path `--repeats` times, interleave
      `--sql-disconnects` clients that hang up mid-export and the store connections the server holds after
      them (benchmarks/ts_sql_export.py).
 
+`--routes sql-csv,pred-csv` times only those export routes (each still against its `/exp`), to iterate on one.
 Prints one markdown report and writes it to benchmarks/out/timeseries.md. Drops its tables and database.
 `--profile FILE` runs the server under yappi and writes pstats there (timings are then not comparable).
 """
@@ -59,6 +60,8 @@ ENV_FILE = ROOT / ".testenv" / "env.sh"
 NEEDED = ("STAGE1_TEST_POSTGRES_URL", "STAGE1_TEST_QUESTDB_HTTP", "STAGE1_TEST_QUESTDB_PG")
 EXPORT_SMALL = 1_000_000
 DOWNLOAD_CHUNK = 1 << 20
+# Export routes --routes can choose: a run's predictions (part 2/3) and SQL export (part 4), each by format.
+ROUTES = ("pred-csv", "pred-arrow", "sql-csv", "sql-arrow", "sql-parquet")
 
 
 def test_env() -> dict[str, str]:
@@ -308,27 +311,29 @@ class Bench:
             arrow = Series(f"service Arrow IPC, {size:,} rows", size)
             select = self._store_select(measurement, limit)
             for _ in range(self.args.repeats):
-                self._service_export(run_id, "csv", limit, csv, expect_lines=size + 1)
+                if "pred-csv" in self.args.routes:
+                    self._service_export(run_id, "csv", limit, csv, expect_lines=size + 1)
                 started = time.perf_counter()
                 total, lines = self.qdb.exp_bytes(select)
                 exp.add(time.perf_counter() - started, total)
                 if lines != size + 1:
                     raise RuntimeError(f"/exp gave {lines} lines, expected {size + 1}")
-                self._service_export(run_id, "arrow", limit, arrow, expect_lines=None)
+                if "pred-arrow" in self.args.routes:
+                    self._service_export(run_id, "arrow", limit, arrow, expect_lines=None)
             all_series += [csv, exp, arrow]
             ratios.append(ratio_row(f"service CSV / QuestDB /exp, {size:,} rows", csv, exp, 0.8))
-            best_arrow = arrow.best_rate / csv.best_rate
-            median_arrow = arrow.median_rate / csv.median_rate
-            ratios.append(
-                f"| service Arrow / service CSV, {size:,} rows | {best_arrow:.2f} | {median_arrow:.2f} | - | - |"
-            )
+            ratios.append(ratio_row(f"service Arrow / QuestDB /exp, {size:,} rows", arrow, exp, 0.8))
+            ratios.append(ratio_row(f"service Arrow / service CSV, {size:,} rows", arrow, csv, 1.0))
             for item in (csv, arrow):
+                if not item.seconds:
+                    continue
                 idle, peak = item.worst_rss
                 growth = peak - idle
                 memory.append(
                     f"| {item.name.split(',')[0]} | {size:,} | {mb(idle)} | {mb(peak)} "
                     f"| {mb(growth)} | <= 150 | {verdict(growth / MB, 150, higher_is_better=False)} |"
                 )
+        ratios = [line for line in ratios if line]
         self.lines += [*section, *rate_table(all_series, with_bytes=True), "", *ratios, "", *memory, ""]
 
     async def _load_predictions(self, measurement: str, rows: int) -> None:
@@ -445,6 +450,8 @@ def main() -> None:
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--skip-sql-export", action="store_true")
+    parser.add_argument("--routes", type=lambda text: set(text.split(",")), default=set(ROUTES),
+                        help=f"export routes to time against /exp, comma-separated (default: {','.join(ROUTES)})")
     parser.add_argument("--sql-disconnects", type=int, default=100, help="clients that hang up mid SQL export")
     parser.add_argument("--profile", metavar="FILE", help="run the server under yappi; pstats to FILE")
     parser.add_argument("--server-env", metavar="NAME=VALUE", action="append", default=[],
@@ -453,6 +460,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeats < 2:
         parser.error("--repeats must be at least 2")
+    if not args.routes <= set(ROUTES):
+        parser.error(f"--routes takes {', '.join(ROUTES)}")
     env = test_env()
     OUT.mkdir(parents=True, exist_ok=True)
     load_before = load()
@@ -461,9 +470,9 @@ def main() -> None:
     steps: list[Callable[[], None]] = []
     if not args.skip_import:
         steps.append(bench.run_import)
-    if not args.skip_export:
+    if not args.skip_export and args.routes & {"pred-csv", "pred-arrow"}:
         steps.append(bench.run_export)
-    if not args.skip_sql_export:
+    if not args.skip_sql_export and args.routes & {"sql-csv", "sql-arrow", "sql-parquet"}:
         steps.append(lambda: ts_sql_export.run(bench))
     try:
         bench.setup()
