@@ -297,9 +297,21 @@ class Sampler:
         FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()
             AND backend_type IN ('client backend', 'autovacuum worker')"""
 
-    def __init__(self, url: str, every: float = 0.05) -> None:
+    BACKENDS = """
+        SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'
+            AND pid <> pg_backend_pid()"""
+
+    # Transactions (nearly all one statement each) per job: how well claims and finishes were batched.
+    COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+
+    def __init__(self, url: str, worker_pids: list[int], every: float = 0.05) -> None:
         self.url = url
+        self.worker_pids = worker_pids
         self.every = every
+        # CPU seconds used so far by each worker process and each of this database's backends (when Postgres runs
+        # on this machine): the cost per job, which outside load does not change as it changes the wall time.
+        self.cpu_before: dict[int, float] = {}
+        self.commits_before = 0
         self.conn: asyncpg.Connection | None = None
         self.task: asyncio.Task[None] | None = None
         self.waits: dict[str, int] = {}
@@ -314,7 +326,13 @@ class Sampler:
         self.conn = await asyncpg.connect(asyncpg_dsn(self.url))
         self.tables_before = await self._tables()
         self.bgwriter_before = await self.conn.fetchrow(self.BGWRITER)
+        self.cpu_before = {pid: cpu_seconds(pid) for pid in self.worker_pids + await self._backends()}
+        self.commits_before = await self.conn.fetchval(self.COMMITS)
         self.task = asyncio.create_task(self._sample())
+
+    async def _backends(self) -> list[int]:
+        assert self.conn is not None
+        return [row["pid"] for row in await self.conn.fetch(self.BACKENDS)]
 
     async def _tables(self) -> dict[str, asyncpg.Record]:
         assert self.conn is not None
@@ -336,12 +354,17 @@ class Sampler:
                     self.waits[what] = self.waits.get(what, 0) + 1
             await asyncio.sleep(self.every)
 
-    async def stop(self) -> str:
+    async def stop(self, jobs: int) -> str:
         assert self.conn is not None and self.task is not None and self.bgwriter_before is not None
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        await asyncio.sleep(1.1)  # backends flush their table counters at most once a second (PG 15)
+        workers_cpu = sum(cpu_seconds(pid) - self.cpu_before.get(pid, 0.0) for pid in self.worker_pids)
+        backends = set(await self._backends()) | (set(self.cpu_before) - set(self.worker_pids))
+        postgres_cpu = sum(cpu_seconds(pid) - self.cpu_before.get(pid, 0.0) for pid in backends)
+        await asyncio.sleep(1.1)  # backends flush their counters at most once a second (PG 15)
+        await self.conn.execute("SELECT pg_stat_clear_snapshot()")
+        commits = await self.conn.fetchval(self.COMMITS) - self.commits_before
         after = await self._tables()
         bgwriter = await self.conn.fetchrow(self.BGWRITER)
         await self.conn.close()
@@ -359,6 +382,10 @@ class Sampler:
         parts.append(f"checkpoints +{checkpoints['checkpoints_timed']} timed +{checkpoints['checkpoints_req']} "
                      f"requested, buffers written by checkpoints +{checkpoints['buffers_checkpoint']}, "
                      f"by backends +{checkpoints['buffers_backend']}")
+        per_job = 1000 / max(jobs, 1)
+        parts.append(f"CPU per 1,000 jobs: worker processes {workers_cpu * per_job:.2f} s, this database's "
+                     f"backends {postgres_cpu * per_job:.2f} s; {commits * per_job:,.0f} transactions (with the "
+                     "benchmark's own two polls every 50 ms)")
         samples = max(self.samples, 1)
         waits = sorted(self.waits.items(), key=lambda item: -item[1])[:6]
         parts.append(f"{self.samples} samples: our backends active in {self.busy / samples:.0%}, autovacuum "
@@ -366,6 +393,15 @@ class Sampler:
                          f"{what} {count / samples:.2f}" for what, count in waits)
                      + f"; other databases' active backends {self.outside / samples:.1f}")
         return "; ".join(parts)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process on this machine so far (0 when it is gone or elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def latency_phase(producer: Producer, count: int, rng: random.Random) -> dict[str, float]:
@@ -399,8 +435,8 @@ async def throughput_phase(
             break
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
-    stats = await sampler.stop()
     left = await producer.remaining()
+    stats = await sampler.stop(jobs - left)
     return elapsed, jobs - left, enqueue_s, stats
 
 
@@ -440,7 +476,7 @@ def _drive_system(
         try:
             began = await latency_phase(producer, args.latency_jobs, random.Random(7))
             window = args.polling_window if system == "polling" else args.max_seconds
-            return began, await throughput_phase(producer, args.jobs, window, Sampler(url))
+            return began, await throughput_phase(producer, args.jobs, window, Sampler(url, [p.pid for p, _ in procs]))
         finally:
             await producer.close()
 
