@@ -48,7 +48,7 @@ async def open_frames(uploads: UploadReader, frames: dict[FrameKind, FrameUpload
 
 @dataclass(frozen=True, slots=True)
 class FrameWriter:
-    """The ports writing a dataset's frames takes."""
+    """The ports writing a dataset's frames takes, bound as one role (`frames`) for every use case that writes them."""
 
     writer: SeriesWriter
     catalog: SeriesCatalog

@@ -28,7 +28,6 @@ from application.series_ports import (
     MeasurementInfo,
     RowFingerprints,
     SeriesCatalog,
-    SeriesWriter,
     UploadReader,
 )
 from domain.datasets import Dataset, DatasetChanges
@@ -70,9 +69,7 @@ async def upsert_dataset(
     *,
     uow: UnitOfWorkFactory,
     uploads: UploadReader,
-    writer: SeriesWriter,
-    catalog: SeriesCatalog,
-    fingerprints: RowFingerprints,
+    frames: FrameWriter,
     clock: Clock,
     ids: IdGenerator,
 ) -> DatasetSaved:
@@ -83,7 +80,7 @@ async def upsert_dataset(
     slug = Slug(command.dataset_slug)
     if command.changes.granularity is not None:
         validate_granularity(command.changes.granularity)
-    deps = _Saving(uow, uploads, writer, catalog, clock, fingerprints)
+    deps = _Saving(uow, uploads, frames, clock)
     for _ in range(CREATE_ATTEMPTS):
         async with uow() as tx:
             replay = await earlier_answer(tx, command.idempotency)
@@ -105,10 +102,8 @@ class _Saving:
 
     uow: UnitOfWorkFactory
     uploads: UploadReader
-    writer: SeriesWriter
-    catalog: SeriesCatalog
+    frames: FrameWriter
     clock: Clock
-    fingerprints: RowFingerprints
 
 
 async def _create(deps: _Saving, dataset: Dataset, command: UpsertDataset) -> DatasetSaved | None:
@@ -185,7 +180,7 @@ async def _written(
     tables this save created."""
     async with leases_kept(deps.uow, reserved, owner, dataset.updated_at):
         streams = await open_frames(deps.uploads, command.frames)
-        frames = FrameWriter(deps.writer, deps.catalog, deps.fingerprints, deps.clock)
+        frames = deps.frames
         done_writing = await write_frames(frames, dataset, streams, command.mode)
         await commit_written(deps.uow, frames, dataset, done_writing, command.idempotency, new=created, record=record)
     return done_writing.rows
@@ -196,10 +191,7 @@ async def upload_dataset_frames(
     *,
     uow: UnitOfWorkFactory,
     uploads: UploadReader,
-    writer: SeriesWriter,
-    catalog: SeriesCatalog,
-    fingerprints: RowFingerprints,
-    clock: Clock,
+    frames: FrameWriter,
 ) -> DatasetSaved:
     """Upload OHLCV and/or indicator frames for a dataset that exists."""
     if not command.frames:
@@ -209,7 +201,6 @@ async def upload_dataset_frames(
         if await earlier_answer(tx, command.idempotency) is not None:
             return DatasetSaved(dataset, False, {})
     streams = await open_frames(uploads, command.frames)
-    frames = FrameWriter(writer, catalog, fingerprints, clock)
     done_writing = await write_frames(frames, dataset, streams, command.mode)
     await commit_written(uow, frames, dataset, done_writing, command.idempotency, new=False)
     return DatasetSaved(dataset, False, done_writing.rows)

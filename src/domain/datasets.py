@@ -39,8 +39,23 @@ class DatasetChanges:
     metadata: dict[str, Any] | None = None
 
 
+@dataclass(slots=True, kw_only=True)
+class FrameHoldings:
+    """What a dataset's two measurements hold: row counts and first/last bars (epoch seconds).
+
+    A dataset carries them as they are now, each of its versions as they were after a change. Not frozen: a
+    dataset is revised in place, and a dataclass cannot be frozen on one side of an inheritance only."""
+
+    ohlcv_rows: int = 0
+    indicator_rows: int = 0
+    ohlcv_first_ts: int | None = None
+    ohlcv_last_ts: int | None = None
+    indicator_first_ts: int | None = None
+    indicator_last_ts: int | None = None
+
+
 @dataclass(slots=True)
-class Dataset:
+class Dataset(FrameHoldings):
     dataset_id: UUID
     dataset_slug: Slug
     ohlcv_measurement: MeasurementName
@@ -50,12 +65,6 @@ class Dataset:
     symbol: str | None = None
     granularity: str | None = None
     source: str | None = None
-    ohlcv_rows: int = 0
-    indicator_rows: int = 0
-    ohlcv_first_ts: int | None = None
-    ohlcv_last_ts: int | None = None
-    indicator_first_ts: int | None = None
-    indicator_last_ts: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     # The latest version of its rows (domain/versions.py); 0 while it has none.
     version: int = 0

@@ -11,22 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from domain.datasets import Dataset
+from domain.datasets import Dataset, FrameHoldings
 from domain.frames import FrameKind
 from domain.values import nanos_to_seconds
 
 
-@dataclass(frozen=True, slots=True)
-class DatasetVersion:
+@dataclass(slots=True)
+class DatasetVersion(FrameHoldings):
     dataset_id: UUID
     version: int
     created_at: datetime
-    ohlcv_rows: int = 0
-    indicator_rows: int = 0
-    ohlcv_first_ts: int | None = None
-    ohlcv_last_ts: int | None = None
-    indicator_first_ts: int | None = None
-    indicator_last_ts: int | None = None
     ohlcv_checksum: str | None = None
     indicator_checksum: str | None = None
     # The earliest bar (epoch s) whose row this change added, removed or altered; null when unknown

@@ -37,12 +37,6 @@ Slug = Annotated[str, Meta(max_length=200), doc("The dataset's unique slug, `^[a
 Symbol = Annotated[str | None, doc("The traded instrument, e.g. `BTC`.")]
 GranularityIn = Annotated[str, Meta(max_length=16), doc("Bar width: a count and a unit, e.g. `1h`, `15m`, `1d`.")]
 Source = Annotated[str | None, doc("Where the bars came from, e.g. an exchange.")]
-OhlcvRows = Annotated[int, doc("Rows in the OHLCV measurement.")]
-IndicatorRows = Annotated[int, doc("Rows in the indicator measurement.")]
-OhlcvFirst = Annotated[int | None, doc("First OHLCV bar, epoch seconds.")]
-OhlcvLast = Annotated[int | None, doc("Last OHLCV bar, epoch seconds.")]
-IndicatorFirst = Annotated[int | None, doc("First indicator row, epoch seconds.")]
-IndicatorLast = Annotated[int | None, doc("Last indicator row, epoch seconds.")]
 Metadata = Annotated[Json, doc("Free JSON the client keeps with the dataset.")]
 OhlcvCsv = Annotated[str | None, doc("OHLCV bars as CSV text with a header row.")]
 IndicatorCsv = Annotated[str | None, doc("Indicator rows as CSV text with a header row.")]
@@ -92,7 +86,18 @@ class DatasetPreviewOut(Struct):
     ] = None
 
 
-class DatasetOut(Struct):
+class FrameHoldingsOut(Struct):
+    """What a dataset's two measurements hold (a version: held after its change)."""
+
+    ohlcv_rows: Annotated[int, doc("Rows in the OHLCV measurement.")]
+    indicator_rows: Annotated[int, doc("Rows in the indicator measurement.")]
+    ohlcv_first_ts: Annotated[int | None, doc("First OHLCV bar, epoch seconds.")]
+    ohlcv_last_ts: Annotated[int | None, doc("Last OHLCV bar, epoch seconds.")]
+    indicator_first_ts: Annotated[int | None, doc("First indicator row, epoch seconds.")]
+    indicator_last_ts: Annotated[int | None, doc("Last indicator row, epoch seconds.")]
+
+
+class DatasetOut(FrameHoldingsOut):
     """The dataset triplet: its names, its two measurements and what they hold."""
 
     dataset_id: DatasetIdOut
@@ -102,12 +107,6 @@ class DatasetOut(Struct):
     source: Source
     ohlcv_measurement: OhlcvMeasurement
     indicator_measurement: IndicatorMeasurement
-    ohlcv_rows: OhlcvRows
-    indicator_rows: IndicatorRows
-    ohlcv_first_ts: OhlcvFirst
-    ohlcv_last_ts: OhlcvLast
-    indicator_first_ts: IndicatorFirst
-    indicator_last_ts: IndicatorLast
     metadata: Metadata
     created_at: CreatedAt
     updated_at: UpdatedAt
@@ -182,17 +181,11 @@ class HierarchyOut(Struct):
     runs: Annotated[list[HierarchyRun], doc("The dataset's runs, each with its simulations.")]
 
 
-class VersionOut(Struct):
+class VersionOut(FrameHoldingsOut):
     """One change of a dataset's rows: a fingerprint of what it held after, not a snapshot."""
 
     version: Annotated[int, doc("1, 2, 3, ... in the order of the changes.")]
     created_at: CreatedAt
-    ohlcv_rows: OhlcvRows
-    indicator_rows: IndicatorRows
-    ohlcv_first_ts: OhlcvFirst
-    ohlcv_last_ts: OhlcvLast
-    indicator_first_ts: IndicatorFirst
-    indicator_last_ts: IndicatorLast
     ohlcv_checksum: Annotated[str | None, doc("Hex digest of the OHLCV rows as a set keyed by timestamp.")]
     indicator_checksum: Annotated[str | None, doc("Hex digest of the indicator rows as a set keyed by timestamp.")]
     changed_from_ts: Annotated[
