@@ -25,6 +25,7 @@ from adapters.duckdb.sql import CATALOG, CATALOG_DDL, CATALOG_IN_ORDER_DDL, quot
 from adapters.duckdb.writer import TableWriter, TimeOrder, catalog_entry, column_types, forget_time_order
 from adapters.frames.encoders import encode
 from adapters.series.fingerprint import ReadBackFingerprints
+from adapters.series.probe import OneTransactionWrites, up_since
 from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
@@ -46,7 +47,7 @@ _EPOCH: Final = datetime(1970, 1, 1)
 T = TypeVar("T")
 
 
-class DuckDBTimeSeriesStore(ReadBackFingerprints):
+class DuckDBTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
     """A `TimeSeriesStore` in a DuckDB file (created, with its folder, on first use)."""
 
     def __init__(
@@ -236,16 +237,7 @@ class DuckDBTimeSeriesStore(ReadBackFingerprints):
             await self._run(lambda cursor: cursor.execute("SELECT 1").fetchall(), timeout=5.0)
         except StoreUnavailable as exc:
             return {"status": "down", "backend": "duckdb", "path": str(self._path), "error": exc.message}
-        return {
-            "status": "ok",
-            "backend": "duckdb",
-            "path": str(self._path),
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        }
-
-    async def sweep_leftovers(self) -> list[str]:
-        """Nothing to sweep: a write is one transaction here, so a dead process leaves nothing behind."""
-        return []
+        return up_since(started, "duckdb", path=str(self._path))
 
     async def close(self) -> None:
         def work() -> None:

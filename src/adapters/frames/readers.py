@@ -94,16 +94,11 @@ async def iterate_table(table: pa.Table, batch_rows: int = DEFAULT_BATCH_ROWS) -
             yield batch
 
 
-def read_table(
-    source: Source,
-    kind: FrameKind,
-    *,
-    fmt: UploadFormat | None = None,
-    content_type: str | None = None,
-    filename: str | None = None,
-) -> pa.Table:
-    """A whole upload as one normalized table; for bodies that are in memory already. Blocking."""
-    with open_frames(source, kind, fmt=fmt, content_type=content_type, filename=filename) as reader:
+def read_table(source: Source, kind: FrameKind, **options: Any) -> pa.Table:
+    """A whole upload as one normalized table; for bodies that are in memory already. Blocking.
+
+    `options` are `open_frames`'s (fmt, content_type, filename, ...)."""
+    with open_frames(source, kind, **options) as reader:
         return pa.Table.from_batches(list(reader), schema=reader.schema)
 
 

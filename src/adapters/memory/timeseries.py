@@ -19,6 +19,7 @@ import pyarrow as pa
 from adapters.duckdb.read_only import run_query, stream_query
 from adapters.frames.encoders import encode
 from adapters.series.fingerprint import ReadBackFingerprints
+from adapters.series.probe import OneTransactionWrites, up_since
 from adapters.series.read_only_sql import SqlGate
 from adapters.series.sampling import Bucket, aggregate_plan
 from adapters.series.schema import (
@@ -49,7 +50,7 @@ class _Series:
     types: dict[str, str] = field(default_factory=dict)
 
 
-class InMemoryTimeSeriesStore(ReadBackFingerprints):
+class InMemoryTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
     """A `TimeSeriesStore` held in a dict; writes are atomic and serialized."""
 
     def __init__(self) -> None:
@@ -148,16 +149,7 @@ class InMemoryTimeSeriesStore(ReadBackFingerprints):
 
     async def ping(self) -> dict[str, Any]:
         started = time.perf_counter()
-        return {
-            "status": "ok",
-            "backend": "memory",
-            "measurements": len(self._series),
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        }
-
-    async def sweep_leftovers(self) -> list[str]:
-        """Nothing to sweep: a write is one transaction here, so a dead process leaves nothing behind."""
-        return []
+        return up_since(started, "memory", measurements=len(self._series))
 
     async def close(self) -> None:
         return None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from domain.search.errors import SearchSyntaxError
 from domain.search.fields import Catalog, FieldRef
 from domain.search.tokens import Kind, Token, tokenize
+
+T = TypeVar("T")
 
 MAX_ORDER_KEYS = 8
 MAX_FIELDS = 100
@@ -22,39 +26,48 @@ class OrderKey:
 
 
 def parse_order_by(text: str, catalog: Catalog) -> tuple[OrderKey, ...]:
-    tokens = tokenize(text, "order_by")
-    keys: list[OrderKey] = []
-    at = 0
-    while True:
+    def key(tokens: list[Token], at: int) -> tuple[OrderKey, int]:
         field, at = _field(tokens, at, catalog, "order_by")
-        descending = False
         if tokens[at].is_keyword("DESC") or tokens[at].is_keyword("ASC"):
-            descending = tokens[at].is_keyword("DESC")
-            at += 1
-        keys.append(OrderKey(field, descending))
-        if len(keys) > MAX_ORDER_KEYS:
-            raise _error(tokens[at], f"at most {MAX_ORDER_KEYS} sort keys", ["end"], "order_by")
-        if tokens[at].kind is Kind.END:
-            return tuple(keys)
-        if tokens[at].kind is not Kind.COMMA:
-            raise _error(tokens[at], "expected asc, desc or a comma", ["asc", "desc", ","], "order_by")
-        at += 1
+            return OrderKey(field, tokens[at].is_keyword("DESC")), at + 1
+        return OrderKey(field), at
+
+    return _listed(text, "order_by", key, MAX_ORDER_KEYS, "sort keys", ["asc", "desc"], unique=False)
 
 
 def parse_fields(text: str, catalog: Catalog) -> tuple[FieldRef, ...]:
-    tokens = tokenize(text, "fields")
-    fields: list[FieldRef] = []
+    def field(tokens: list[Token], at: int) -> tuple[FieldRef, int]:
+        return _field(tokens, at, catalog, "fields")
+
+    return _listed(text, "fields", field, MAX_FIELDS, "fields", [], unique=True)
+
+
+def _listed(
+    text: str,
+    parameter: str,
+    item: Callable[[list[Token], int], tuple[T, int]],
+    most: int,
+    noun: str,
+    words: list[str],
+    *,
+    unique: bool,
+) -> tuple[T, ...]:
+    """The comma-separated items of `text`, each read by `item`; `words` may follow an item before the comma,
+    and with `unique` an item named twice counts once."""
+    tokens = tokenize(text, parameter)
+    items: list[T] = []
     at = 0
     while True:
-        field, at = _field(tokens, at, catalog, "fields")
-        if field not in fields:
-            fields.append(field)
-        if len(fields) > MAX_FIELDS:
-            raise _error(tokens[at], f"at most {MAX_FIELDS} fields", ["end"], "fields")
+        read, at = item(tokens, at)
+        if not unique or read not in items:
+            items.append(read)
+        if len(items) > most:
+            raise _error(tokens[at], f"at most {most} {noun}", ["end"], parameter)
         if tokens[at].kind is Kind.END:
-            return tuple(fields)
+            return tuple(items)
         if tokens[at].kind is not Kind.COMMA:
-            raise _error(tokens[at], "expected a comma", [","], "fields")
+            wanted = ", ".join(words) + " or a comma" if words else "a comma"
+            raise _error(tokens[at], f"expected {wanted}", [*words, ","], parameter)
         at += 1
 
 

@@ -92,7 +92,7 @@ def lines(*rows: str) -> bytes:
 
 def invalid(source: bytes, kind: FrameKind, **options: object) -> InvalidInput:
     with pytest.raises(InvalidInput) as caught:
-        read_table(source, kind, **options)  # type: ignore[arg-type]
+        read_table(source, kind, **options)
     return caught.value
 
 
