@@ -17,13 +17,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pyarrow as pa
 
+from application.answers import PlainAnswer
+from application.idempotency import IdempotencyKey, remember_answer
 from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.series_ports import SeriesCatalog, SeriesWriter, WriteOptions
 from domain.errors import Conflict
+from domain.events import EventType
 from domain.frames import FrameKind, WriteMode
 from domain.values import MeasurementName
 
@@ -104,6 +108,24 @@ async def settle(uow: UnitOfWork, name: MeasurementName, owner: Owner, now: date
     """Inside the record's own transaction: the name becomes the committed record's."""
     if not await uow.measurement_names.settle(name, owner.kind, owner.id, now):
         raise Conflict(f"measurement {name} belongs to another record", {"measurement": str(name)})
+
+
+async def commit_saved(
+    tx: UnitOfWork,
+    saved: PlainAnswer,
+    key: IdempotencyKey | None,
+    event: tuple[EventType, dict[str, Any]],
+    *,
+    measurement: MeasurementName,
+    owner: Owner,
+    now: datetime,
+) -> None:
+    """A new record's last steps, in the transaction that added it: its measurement name settled on it, its
+    answer kept for a retry with the same key, its event announced, and all of it committed at once."""
+    await settle(tx, measurement, owner, now)
+    await remember_answer(tx, key, True, saved.as_dict(), now)
+    await tx.events.add(*event)
+    await tx.commit()
 
 
 @asynccontextmanager

@@ -9,26 +9,19 @@ still LANDING belongs to a save in progress and is neither.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
+from application.answers import PlainAnswer
 from application.ports import NameReservation, NameState, UnitOfWork, UnitOfWorkFactory
 from application.series_ports import SeriesCatalog, SeriesWriter
 from domain.values import MeasurementName
 
 
 @dataclass(frozen=True, slots=True)
-class Orphans:
+class Orphans(PlainAnswer):
     unowned_measurements: list[str]
     missing_measurements: list[dict[str, str]]
     free_measurements: list[str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "unowned_measurements": self.unowned_measurements,
-            "missing_measurements": self.missing_measurements,
-            "free_measurements": self.free_measurements,
-        }
 
 
 async def find_orphans(*, uow: UnitOfWorkFactory, catalog: SeriesCatalog) -> Orphans:

@@ -48,20 +48,23 @@ class DatasetListing:
 
 
 @dataclass(frozen=True, slots=True)
-class RunFilter:
+class RecordFilter:
+    """What narrows a list of runs or of simulations alike: their dataset and status."""
+
     dataset_id: UUID | None = None
     dataset_slug: str | None = None
     status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter(RecordFilter):
     measurement: str | None = None
     search: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class SimulationFilter:
+class SimulationFilter(RecordFilter):
     run_id: UUID | None = None
-    dataset_id: UUID | None = None
-    status: str | None = None
-    dataset_slug: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from application.answers import PlainAnswer
 from application.series_ports import CheckedBatches, FrameUpload, UploadReader, UploadReadOptions
 from application.store_types import column_type_for
 from application.streams import open_stream
@@ -20,7 +21,7 @@ from domain.values import MeasurementName, validate_granularity
 
 
 @dataclass(frozen=True, slots=True)
-class FramePreview:
+class FramePreview(PlainAnswer):
     """The contract's dry-run answer, field for field."""
 
     measurement: str
@@ -33,9 +34,6 @@ class FramePreview:
     gaps: GapReport | None
     rejected_rows: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 async def preview_frame(

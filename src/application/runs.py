@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
+from application.answers import PlainAnswer
 from application.commands import AppendPredictions, SaveRun, described
 from application.datasets import find_dataset, unknown_dataset
 from application.idempotency import earlier_answer, remember_answer
-from application.landing import Owner, WantedName, landed_rows, reserved_measurement, settle
+from application.landing import Owner, WantedName, commit_saved, landed_rows, reserved_measurement
 from application.ports import Clock, IdGenerator, RunFilter, UnitOfWork, UnitOfWorkFactory
 from application.records import RecordKind, stale_marked
 from application.run_checks import checked_predictions, fill_fold_times
@@ -27,14 +28,11 @@ from domain.values import Slug
 
 
 @dataclass(frozen=True, slots=True)
-class RunSaved:
+class RunSaved(PlainAnswer):
     run_id: str
     prediction_measurement: str
     questdb_rows_written: int
     checks: dict[str, Any] | None = None  # the run's walk-forward checks once these rows are in
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 async def save_run(
@@ -87,17 +85,13 @@ async def save_run(
             saved = RunSaved(str(run.run_id), str(measurement), rows, run.checks)
             async with uow() as tx:
                 await tx.runs.add(run)
-                await settle(tx, measurement, owner, now)
-                await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
-                await tx.events.add(
-                    EventType.RUN_CREATED,
-                    {
-                        "run_id": saved.run_id,
-                        "dataset_id": str(run.dataset_id),
-                        "prediction_measurement": saved.prediction_measurement,
-                    },
-                )
-                await tx.commit()
+                created = {
+                    "run_id": saved.run_id,
+                    "dataset_id": str(run.dataset_id),
+                    "prediction_measurement": saved.prediction_measurement,
+                }
+                event = (EventType.RUN_CREATED, created)
+                await commit_saved(tx, saved, command.idempotency, event, measurement=measurement, owner=owner, now=now)
     return saved
 
 

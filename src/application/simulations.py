@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Final
+from typing import Final
 from uuid import UUID
 
 import pyarrow as pa
 
+from application.answers import PlainAnswer
 from application.commands import SaveSimulation, described
-from application.idempotency import earlier_answer, remember_answer
-from application.landing import Owner, WantedName, landed_rows, reserved_measurement, settle
+from application.idempotency import earlier_answer
+from application.landing import Owner, WantedName, commit_saved, landed_rows, reserved_measurement
 from application.ports import Clock, IdGenerator, SimulationFilter, UnitOfWorkFactory
 from application.records import RecordKind, stale_marked
 from application.runs import find_run
@@ -35,13 +36,10 @@ from domain.simulations import (
 
 
 @dataclass(frozen=True, slots=True)
-class SimulationSaved:
+class SimulationSaved(PlainAnswer):
     simulation_id: str
     trades_measurement: str
     questdb_rows_written: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 async def save_simulation(
@@ -92,18 +90,14 @@ async def save_simulation(
             saved = SimulationSaved(str(simulation.simulation_id), str(measurement), written)
             async with uow() as tx:
                 await tx.simulations.add(simulation, trades)
-                await settle(tx, measurement, owner, now)
-                await remember_answer(tx, command.idempotency, True, saved.as_dict(), now)
-                await tx.events.add(
-                    EventType.SIMULATION_CREATED,
-                    {
-                        "simulation_id": saved.simulation_id,
-                        "run_id": str(run.run_id),
-                        "dataset_id": str(run.dataset_id),
-                        "trades_measurement": saved.trades_measurement,
-                    },
-                )
-                await tx.commit()
+                created = {
+                    "simulation_id": saved.simulation_id,
+                    "run_id": str(run.run_id),
+                    "dataset_id": str(run.dataset_id),
+                    "trades_measurement": saved.trades_measurement,
+                }
+                event = (EventType.SIMULATION_CREATED, created)
+                await commit_saved(tx, saved, command.idempotency, event, measurement=measurement, owner=owner, now=now)
     return saved
 
 

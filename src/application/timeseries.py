@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
 
+from application.answers import PlainAnswer
 from application.commands import ImportFrame
 from application.idempotency import earlier_answer, remember_answer
 from application.owned_imports import OwnerPorts, check_columns, import_kind, owner_of, rows_before, through_owner
@@ -42,7 +43,7 @@ WRITTEN: Final = "written"
 
 
 @dataclass(frozen=True, slots=True)
-class ImportReport:
+class ImportReport(PlainAnswer):
     measurement: str
     rows_written: int
     first_ts: int | None
@@ -50,9 +51,6 @@ class ImportReport:
     duration_ms: int
     rejected_rows: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

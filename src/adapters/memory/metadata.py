@@ -28,19 +28,8 @@ from adapters.memory.search import InMemoryRunSearch, InMemorySimulationSearch
 from adapters.memory.tables import Tables
 from adapters.memory.versions import InMemoryDatasetVersions
 from application.ports import (
-    DatasetRepository,
-    DatasetVersions,
-    EventOutbox,
     IdempotencyRecord,
-    IdempotencyRecords,
-    JobRepository,
-    MeasurementNames,
     NameReservation,
-    RunRepository,
-    RunSearch,
-    SimulationRepository,
-    SimulationSearch,
-    TokenRepository,
     UnitOfWork,
 )
 from domain.datasets import Dataset
@@ -87,25 +76,25 @@ class InMemoryEventOutbox:
         self.staged.append((event_type, copy.deepcopy(data)))
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(UnitOfWork):
     """A unit of work over `InMemoryMetadata`; a fresh private state when none is given."""
 
     def __init__(self, state: InMemoryMetadata | None = None) -> None:
         self.state = state if state is not None else InMemoryMetadata()
         self._tables = Tables(self.state)
-        # Typed as the ports: the UnitOfWork protocol declares them as (invariant) attributes.
-        self.datasets: DatasetRepository = InMemoryDatasetRepository(self._tables)
-        self.runs: RunRepository = InMemoryRunRepository(self._tables)
-        self.simulations: SimulationRepository = InMemorySimulationRepository(self._tables)
-        self.jobs: JobRepository = InMemoryJobRepository(self._tables)
-        self.idempotency: IdempotencyRecords = InMemoryIdempotencyRecords(self._tables)
-        self.tokens: TokenRepository = InMemoryTokenRepository(self._tables)
-        self.run_search: RunSearch = InMemoryRunSearch(self._tables)
-        self.simulation_search: SimulationSearch = InMemorySimulationSearch(self._tables)
-        self.measurement_names: MeasurementNames = InMemoryMeasurementNames(self._tables.measurement_names)
-        self.versions: DatasetVersions = InMemoryDatasetVersions(self._tables.versions)
+        # Each attribute's type is the port's, declared once on the UnitOfWork protocol this class implements.
+        self.datasets = InMemoryDatasetRepository(self._tables)
+        self.runs = InMemoryRunRepository(self._tables)
+        self.simulations = InMemorySimulationRepository(self._tables)
+        self.jobs = InMemoryJobRepository(self._tables)
+        self.idempotency = InMemoryIdempotencyRecords(self._tables)
+        self.tokens = InMemoryTokenRepository(self._tables)
+        self.run_search = InMemoryRunSearch(self._tables)
+        self.simulation_search = InMemorySimulationSearch(self._tables)
+        self.measurement_names = InMemoryMeasurementNames(self._tables.measurement_names)
+        self.versions = InMemoryDatasetVersions(self._tables.versions)
         self._outbox = InMemoryEventOutbox()
-        self.events: EventOutbox = self._outbox
+        self.events = self._outbox
         self.committed = False
 
     async def __aenter__(self) -> Self:

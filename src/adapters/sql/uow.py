@@ -22,17 +22,6 @@ from adapters.sql.tokens import SqlIdempotencyRecords, SqlTokenRepository
 from adapters.sql.versions import SqlDatasetVersions
 from application.ports import (
     NAME_LEASE,
-    DatasetRepository,
-    DatasetVersions,
-    EventOutbox,
-    IdempotencyRecords,
-    JobRepository,
-    MeasurementNames,
-    RunRepository,
-    RunSearch,
-    SimulationRepository,
-    SimulationSearch,
-    TokenRepository,
     UnitOfWork,
 )
 
@@ -51,7 +40,7 @@ Source = AsyncEngine | async_sessionmaker[AsyncSession]
 EventsCommitted = Callable[[], Awaitable[None]]
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(UnitOfWork):
     """Opens a connection on entry; leaving without `commit()` rolls back.
 
     After `commit()` the unit may go on: the next statement starts a new transaction.
@@ -68,19 +57,19 @@ class SqlUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._reading = reading
         self._events_committed = events_committed
-        # Typed as the ports: the UnitOfWork protocol declares them as (invariant) attributes.
-        self.datasets: DatasetRepository = SqlDatasetRepository(self)
-        self.runs: RunRepository = SqlRunRepository(self)
-        self.simulations: SimulationRepository = SqlSimulationRepository(self)
-        self.jobs: JobRepository = SqlJobRepository(self)
-        self.idempotency: IdempotencyRecords = SqlIdempotencyRecords(self)
-        self.tokens: TokenRepository = SqlTokenRepository(self)
-        self.run_search: RunSearch = SqlRunSearch(self)
-        self.simulation_search: SimulationSearch = SqlSimulationSearch(self)
-        self.measurement_names: MeasurementNames = SqlMeasurementNames(self, name_lease)
-        self.versions: DatasetVersions = SqlDatasetVersions(self)
+        # Each attribute's type is the port's, declared once on the UnitOfWork protocol this class implements.
+        self.datasets = SqlDatasetRepository(self)
+        self.runs = SqlRunRepository(self)
+        self.simulations = SqlSimulationRepository(self)
+        self.jobs = SqlJobRepository(self)
+        self.idempotency = SqlIdempotencyRecords(self)
+        self.tokens = SqlTokenRepository(self)
+        self.run_search = SqlRunSearch(self)
+        self.simulation_search = SqlSimulationSearch(self)
+        self.measurement_names = SqlMeasurementNames(self, name_lease)
+        self.versions = SqlDatasetVersions(self)
         self._outbox = SqlEventOutbox(self)
-        self.events: EventOutbox = self._outbox
+        self.events = self._outbox
 
     @property
     def connection(self) -> AsyncConnection:

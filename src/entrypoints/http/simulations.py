@@ -87,7 +87,7 @@ async def list_simulations(
     if list_query.asks_search:
         conditions = finding.legacy_conditions(run_id=run_uuid, **within.filters())
         return await finding.find_simulations(search_simulations, replace(list_query, conditions=conditions))
-    filters = SimulationFilter(run_uuid, within.dataset_id, within.status, within.dataset_slug)
+    filters = SimulationFilter(within.dataset_id, within.dataset_slug, within.status, run_id=run_uuid)
     page = await list_simulations(filters, PageRequest.of(list_query.limit, list_query.offset, list_query.after))
     return present.page_out(s.SimulationPage, page, present.simulation_summary)
 
