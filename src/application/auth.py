@@ -26,32 +26,33 @@ class IssuedToken:
     secret_token: str
 
 
-async def issue_token(
-    configured_secret: str,
-    secret: str,
-    name: str,
-    ttl_days: int,
-    *,
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    ids: IdGenerator,
-) -> IssuedToken:
+@dataclass(frozen=True, slots=True)
+class TokenMint:
+    """What issuing a token takes, bound as one role (`mint`): the store that keeps its hash, the time, new ids."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: IdGenerator
+
+    async def issue(self, name: str, ttl_days: int) -> IssuedToken:
+        now = self.clock.now()
+        plain = new_token()
+        token = ApiToken(self.ids.new_id(), validate_token_name(name), token_hash(plain), now, expiry(now, ttl_days))
+        async with self.uow() as tx:
+            await tx.tokens.add(token)
+            await tx.commit()
+        return IssuedToken(token, plain)
+
+
+async def issue_token(configured_secret: str, secret: str, name: str, ttl_days: int, *, mint: TokenMint) -> IssuedToken:
     """Only a caller who knows the shared secret gets a token; it is shown once, its hash kept."""
     if not secret_matches(secret, configured_secret):
         raise Unauthorized("the secret is wrong")
-    return await create_token(name, ttl_days, uow=uow, clock=clock, ids=ids)
+    return await mint.issue(name, ttl_days)
 
 
-async def create_token(
-    name: str, ttl_days: int, *, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator
-) -> IssuedToken:
-    now = clock.now()
-    plain = new_token()
-    token = ApiToken(ids.new_id(), validate_token_name(name), token_hash(plain), now, expiry(now, ttl_days))
-    async with uow() as tx:
-        await tx.tokens.add(token)
-        await tx.commit()
-    return IssuedToken(token, plain)
+async def create_token(name: str, ttl_days: int, *, mint: TokenMint) -> IssuedToken:
+    return await mint.issue(name, ttl_days)
 
 
 async def authenticate(presented: str, *, uow: UnitOfWorkFactory, clock: Clock) -> ApiToken:
@@ -74,24 +75,15 @@ async def authenticate(presented: str, *, uow: UnitOfWorkFactory, clock: Clock) 
 
 
 async def open_session(
-    configured_secret: str,
-    token: str | None,
-    secret: str | None,
-    name: str,
-    ttl_days: int,
-    *,
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    ids: IdGenerator,
+    configured_secret: str, token: str | None, secret: str | None, name: str, ttl_days: int, *, mint: TokenMint
 ) -> IssuedToken:
     """A browser session is a token of its own, issued against a valid token or the shared secret, so that
     ending it (or revoking it from the token list) never touches the token it came from."""
     if token is not None:
-        owner = await authenticate(token, uow=uow, clock=clock)
-        return await create_token(_session_name(owner.name), ttl_days, uow=uow, clock=clock, ids=ids)
+        owner = await authenticate(token, uow=mint.uow, clock=mint.clock)
+        return await mint.issue(_session_name(owner.name), ttl_days)
     if secret is not None:
-        named = _session_name(name)
-        return await issue_token(configured_secret, secret, named, ttl_days, uow=uow, clock=clock, ids=ids)
+        return await issue_token(configured_secret, secret, _session_name(name), ttl_days, mint=mint)
     raise InvalidInput("send a token, or a secret and a name", {"fields": ["token", "secret"]})
 
 

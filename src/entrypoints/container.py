@@ -27,6 +27,7 @@ from adapters.sql import migrate
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import unit_of_work_factory
 from adapters.system import RandomIds, SystemClock
+from application.auth import TokenMint
 from application.dataset_frames import FrameWriter
 from application.ports import AttemptLedger, Clock, EventFeed, IdGenerator, JobQueue, UnitOfWorkFactory
 from application.series_ports import TimeSeriesStore, UploadReader
@@ -193,6 +194,7 @@ class OpenPorts:
             "probe": store,
             "fingerprints": store,
             "frames": FrameWriter(store, store, store, self.clock),
+            "mint": TokenMint(self.uow, self.clock, self.ids),
             "uploads": self.uploads,
             "clock": self.clock,
             "ids": self.ids,
