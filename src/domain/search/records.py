@@ -30,12 +30,44 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+# What `_own` answers for a field the record does not add itself.
+_ABSENT: Any = object()
+
+
 def _key(source: Any, key: str) -> Any:
     return source.get(key) if isinstance(source, dict) else None
 
 
+class _Searched:
+    """How both records read a field: the dataset's facts, what the record adds (`_own`), or the entity's own."""
+
+    __slots__ = ()
+    dataset: DatasetFacts
+
+    def _entity(self) -> WalkforwardRun | Simulation:
+        raise NotImplementedError
+
+    def _own(self, head: str, rest: list[str]) -> Any:
+        return _ABSENT
+
+    @property
+    def created_at(self) -> datetime:
+        return self._entity().created_at
+
+    def value(self, ref: FieldRef) -> Any:
+        head, *rest = ref.path
+        if head == "dataset":
+            return getattr(self.dataset, rest[0])
+        own = self._own(head, rest)
+        if own is not _ABSENT:
+            return own
+        if rest:
+            return _key(getattr(self._entity(), head, None), rest[0])
+        return _scalar(getattr(self._entity(), head, None))
+
+
 @dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(_Searched):
     run: WalkforwardRun
     dataset: DatasetFacts = field(default_factory=DatasetFacts)
 
@@ -43,23 +75,12 @@ class RunRecord:
     def ident(self) -> UUID:
         return self.run.run_id
 
-    @property
-    def created_at(self) -> datetime:
-        return self.run.created_at
-
-    def value(self, ref: FieldRef) -> Any:
-        head, *rest = ref.path
-        if head == "dataset":
-            return getattr(self.dataset, rest[0])
-        if head == "fold_count":
-            return self.run.fold_count
-        if rest:
-            return _key(getattr(self.run, head, None), rest[0])
-        return _scalar(getattr(self.run, head, None))
+    def _entity(self) -> WalkforwardRun:
+        return self.run
 
 
 @dataclass(frozen=True, slots=True)
-class SimulationRecord:
+class SimulationRecord(_Searched):
     simulation: Simulation
     dataset: DatasetFacts = field(default_factory=DatasetFacts)
     run_metrics: dict[str, Any] = field(default_factory=dict)
@@ -69,23 +90,16 @@ class SimulationRecord:
     def ident(self) -> UUID:
         return self.simulation.simulation_id
 
-    @property
-    def created_at(self) -> datetime:
-        return self.simulation.created_at
+    def _entity(self) -> Simulation:
+        return self.simulation
 
-    def value(self, ref: FieldRef) -> Any:
-        head, *rest = ref.path
-        if head == "dataset":
-            return getattr(self.dataset, rest[0])
+    def _own(self, head: str, rest: list[str]) -> Any:
         if head == "run":
-            source = self.run_metrics if rest[0] == "summary_metrics" else self.run_params
-            return _key(source, rest[1])
+            return _key(self.run_metrics if rest[0] == "summary_metrics" else self.run_params, rest[1])
         if head == "buckets":
             bucket = next((b for b in self.simulation.trade_buckets if b.bucket == rest[0]), None)
             return None if bucket is None else getattr(bucket, rest[1])
-        if rest:
-            return _key(getattr(self.simulation, head, None), rest[0])
-        return _scalar(getattr(self.simulation, head, None))
+        return _ABSENT
 
 
 Record = RunRecord | SimulationRecord
