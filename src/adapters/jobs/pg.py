@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -150,4 +151,15 @@ async def connect(url: str) -> asyncpg.Connection:
     except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
         raise StoreUnavailable(f"cannot reach Postgres for the job queue: {exc}") from exc
     await init_connection(conn)
+    return conn
+
+
+async def listening(
+    current: asyncpg.Connection | None, url: str, channel: str, on_notify: Callable[..., None]
+) -> asyncpg.Connection | None:
+    """A new connection listening on `channel`; None while `current` is open (it listens already)."""
+    if current is not None and not current.is_closed():
+        return None
+    conn = await connect(url)
+    await conn.add_listener(channel, on_notify)
     return conn

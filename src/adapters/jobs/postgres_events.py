@@ -177,12 +177,10 @@ class PostgresEventFeed(FanoutFeed):
         return int(row["latest"])
 
     async def _ensure_listening(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        conn = await pg.connect(self._url)
-        await conn.add_listener(pg.EVENTS_CHANNEL, self._on_notify)
-        self._listener = conn
-        self._dirty.set()
+        conn = await pg.listening(self._listener, self._url, pg.EVENTS_CHANNEL, self._on_notify)
+        if conn is not None:
+            self._listener = conn
+            self._dirty.set()
 
     async def _close_listener(self) -> None:
         if self._listener is not None:

@@ -319,13 +319,11 @@ class PostgresJobQueue:
     # ------------------------------------------------------------ plumbing
 
     async def _listen(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        conn = await pg.connect(self._url)
-        await conn.add_listener(pg.JOBS_CHANNEL, self._on_notify)
-        self._listener = conn
-        # Anything enqueued while nobody listened is only found by looking.
-        self._wake.set()
+        conn = await pg.listening(self._listener, self._url, pg.JOBS_CHANNEL, self._on_notify)
+        if conn is not None:
+            self._listener = conn
+            # Anything enqueued while nobody listened is only found by looking.
+            self._wake.set()
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         if not payload or self._types is None or payload in self._types:
