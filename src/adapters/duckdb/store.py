@@ -20,7 +20,7 @@ import anyio.to_thread
 import duckdb
 import pyarrow as pa
 
-from adapters.duckdb.read_only import guarded, run_query, stream_query
+from adapters.duckdb.read_only import guarded, guarded_in_thread, run_query, stream_query
 from adapters.duckdb.sql import CATALOG, CATALOG_DDL, CATALOG_IN_ORDER_DDL, quote, range_sql, sample_sql
 from adapters.duckdb.writer import TableWriter, TimeOrder, catalog_entry, column_types, forget_time_order
 from adapters.frames.encoders import encode
@@ -140,12 +140,12 @@ class DuckDBTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
                 sql, params, as_stored = self._plan(cursor, query)
                 return cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS), as_stored
 
-            reader, as_stored = await anyio.to_thread.run_sync(guarded, cursor, query.timeout, start)
+            reader, as_stored = await guarded_in_thread(cursor, query.timeout, start)
             stored = _StoredBatches(reader, TimeOrder() if as_stored else None)
             yielded = False
             while True:
                 # Read, cast and order-checked in the worker thread: the event loop meanwhile sends the batch before.
-                batch = await anyio.to_thread.run_sync(guarded, cursor, query.timeout, stored.next)
+                batch = await guarded_in_thread(cursor, query.timeout, stored.next)
                 if batch is None:
                     break
                 if stored.out_of_order:
