@@ -19,6 +19,10 @@ interleaved:
      multipart body prepared beforehand (the same Arrow bytes): the client's frame conversion and framing
      on top of the server's save.
 
+For the bars read it also times a plain streamed GET of stage1's answer and of the minimal server's (when the
+first and the last byte arrive) and the server process's CPU seconds per client read (Linux), so a report
+says where the distance to the floor lies: before the first byte, or while the bytes flow.
+
 Prints best / median / worst seconds and rows/s per path, then the goals as ratios of medians measured in
 the same run (client ≥ 0.8x QuestDB's fastest export and ≥ 0.8x the plain local read; `runs.log` ≥ 0.8x
 the raw POST; ArcticDB reported beside), with the load average at start and end (the machine may be
@@ -67,6 +71,9 @@ EXP_PARQUET = "bars → pandas: QuestDB /exp Parquet + pyarrow.parquet"
 ARCTICDB_READ = "bars → pandas: ArcticDB lib.read (LMDB, local disk)"
 CLIENT_LOG = "predictions: client runs.log(pandas)"
 RAW_LOG = "predictions: raw POST /api/runs, prepared Arrow body"
+STAGE1_BYTES = "stage1 bars, format=arrow&ts_unit=ms"
+LOCAL_BYTES = "the same bytes, minimal local server"
+ARROW_PARAMS = {"format": "arrow", "ts_unit": "ms"}  # what `datasets.bars` asks for
 
 
 def arcticdb_python() -> Path:
@@ -95,6 +102,15 @@ def load() -> str:
     return f"{one:.2f} (1 min) / {five:.2f} (5 min)"
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process and all its threads so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -115,8 +131,9 @@ def store_env() -> dict[str, str]:
 
 
 @contextmanager
-def serve(store: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """`stage1 serve` on the chosen store; yields its URL and the store settings; cleans up after."""
+def serve(store: str) -> Iterator[tuple[str, dict[str, str], int]]:
+    """`stage1 serve` on the chosen store; yields its URL, the store settings and its process id; cleans up
+    after."""
     folder = Path(tempfile.mkdtemp(prefix="client-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAGE1_")}
     env["STAGE1_AUTH_ENABLED"] = "false"
@@ -155,7 +172,7 @@ def serve(store: str) -> Iterator[tuple[str, dict[str, str]]]:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise SystemExit(f"client_benchmark: the {store} server did not start")
             time.sleep(0.3)
-        yield base, env
+        yield base, env, process.pid
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -224,6 +241,29 @@ def predictions(rows: int) -> pd.DataFrame:
 class Timings:
     def __init__(self) -> None:
         self.paths: dict[str, list[float]] = {}
+        self.server_cpu: list[float] = []  # the server process's CPU seconds per client read, all its threads
+        self.arrivals: dict[str, list[tuple[float, float]]] = {}  # first and last byte of a raw read, seconds
+
+    def bytes_at(self, name: str, raw: httpx.Client, url: str, params: dict[str, str]) -> None:
+        """When the first and the last byte of a plain streamed GET arrive: where a read's time goes."""
+        began, first = time.perf_counter(), None
+        with raw.stream("GET", url, params=params) as answer:
+            for _ in answer.iter_raw():
+                first = first or time.perf_counter()
+        self.arrivals.setdefault(name, []).append(((first or began) - began, time.perf_counter() - began))
+
+    def breakdown(self) -> list[str]:
+        if not self.arrivals:
+            return []
+        lines = ["| raw read, median of rounds | first byte s | last byte s |", "|---|---:|---:|"]
+        for name, samples in self.arrivals.items():
+            first = statistics.median(sample[0] for sample in samples)
+            last = statistics.median(sample[1] for sample in samples)
+            lines.append(f"| {name} | {first:.3f} | {last:.3f} |")
+        if self.server_cpu:
+            used = statistics.median(self.server_cpu)
+            lines.append(f"\nserver CPU per client read (all threads, median): {used:.3f} s")
+        return ["", *lines]
 
     def time(self, name: str, action: Callable[[], Any], check: Callable[[Any], None]) -> None:
         began = time.perf_counter()
@@ -242,11 +282,12 @@ class Timings:
 
 def bench_store(store: str, rows: int, rounds: int, arcticdb: bool) -> list[str]:
     timings, dropped = Timings(), []
-    with serve(store) as (base, env), Client(base, token="") as client, httpx.Client(timeout=600) as raw:
+    with serve(store) as (base, env, server), Client(base, token="") as client, httpx.Client(timeout=600) as raw:
         slug = f"bench_{uuid.uuid4().hex[:8]}"
         dataset = client.datasets.create(slug, "BENCH", "1m", ohlcv=bars(rows))
         dropped.append(dataset.ohlcv_measurement)
-        stream = httpx.get(f"{base}/api/datasets/{slug}/ohlcv", params={"format": "arrow"}, timeout=600).content
+        bars_url = f"{base}/api/datasets/{slug}/ohlcv"
+        stream = httpx.get(bars_url, params=ARROW_PARAMS, timeout=600).content  # the bytes the client reads
         frame = predictions(rows)
         run_part = msgspec.json.encode({"dataset_slug": slug}).decode()
         prepared = ipc_stream(pa.Table.from_pandas(frame, preserve_index=False))
@@ -284,7 +325,13 @@ def bench_store(store: str, rows: int, rounds: int, arcticdb: bool) -> list[str]
 
         with bytes_server(stream, "application/vnd.apache.arrow.stream") as local:
             for _ in range(rounds):
+                before = cpu_seconds(server)
                 timings.time(CLIENT_READ, lambda: client.datasets.bars(slug), has_rows)
+                after = cpu_seconds(server)
+                if before is not None and after is not None:
+                    timings.server_cpu.append(after - before)
+                timings.bytes_at(STAGE1_BYTES, raw, bars_url, ARROW_PARAMS)
+                timings.bytes_at(LOCAL_BYTES, raw, local, {})
                 timings.time(LOCAL_READ, lambda: local_read(local), has_rows)
                 if store == "questdb":
                     timings.time(EXP_CSV, lambda: questdb_exp("csv"), has_rows)
@@ -297,7 +344,7 @@ def bench_store(store: str, rows: int, rounds: int, arcticdb: bool) -> list[str]
         with httpx.Client(base_url=env["STAGE1_QUESTDB_HTTP_URL"], timeout=120) as questdb:
             for table in dropped:
                 questdb.get("/exec", params={"query": f"DROP TABLE IF EXISTS '{table}'"})
-    return [f"### {store}", "", *timings.report(rows), "", *goals(store, timings), ""]
+    return [f"### {store}", "", *timings.report(rows), *timings.breakdown(), "", *goals(store, timings), ""]
 
 
 def goals(store: str, timings: Timings) -> list[str]:
