@@ -171,8 +171,8 @@ async def read_predictions(
     target, then the threshold columns as uploaded."""
     async with uow() as tx:
         run = await find_run(tx, run_ref)
-    info = await catalog.describe(run.prediction_measurement)
-    if info is None:
+    names = await catalog.column_names(run.prediction_measurement)  # not `describe`: an export needs no counts
+    if names is None:
         raise NotFound(
             f"run {run.run_id} has no predictions stored",
             {"prediction_measurement": str(run.prediction_measurement)},
@@ -182,7 +182,7 @@ async def read_predictions(
         measurement=run.prediction_measurement,
         from_ns=read.from_ns,
         to_ns=read.to_ns,
-        columns=prediction_column_order(column.name for column in info.columns),
+        columns=prediction_column_order(names),
         limit=read.limit,
         equals=equals,
         timeout=read.timeout,

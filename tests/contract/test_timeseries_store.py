@@ -444,6 +444,18 @@ async def test_describe_of_a_missing_measurement_is_none(harness: Harness) -> No
     assert harness.name("never2") not in [info.name for info in await harness.store.list_measurements("ct_never")]
 
 
+async def test_column_names_are_the_described_columns_in_order_and_none_for_a_missing_measurement(
+    harness: Harness,
+) -> None:
+    name = harness.name("colnames")
+    await harness.store.write(name, stream(ohlcv(3)), WriteOptions(kind=FrameKind.OHLCV))
+
+    info = await harness.store.describe(name)
+    assert info is not None
+    assert await harness.store.column_names(name) == [column.name for column in info.columns]
+    assert await harness.store.column_names(harness.name("never3")) is None
+
+
 async def test_sample_rows_are_the_first_rows(harness: Harness) -> None:
     name = harness.name("samplerows")
     frame = ohlcv(20)

@@ -194,6 +194,10 @@ class DuckDBTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
     async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
         return await self._run(lambda cursor: _describe(cursor, measurement))
 
+    async def column_names(self, measurement: MeasurementName) -> list[str] | None:
+        types = await self._run(lambda cursor: column_types(cursor, measurement))
+        return None if types is None else list(types)
+
     async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table:
         batches = [batch async for batch in self.read(RangeQuery(measurement, limit=max(limit, 0)))]
         return pa.Table.from_batches(batches)

@@ -124,6 +124,10 @@ class InMemoryTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
         series = self._series.get(measurement)
         return None if series is None else _info(measurement, series)
 
+    async def column_names(self, measurement: MeasurementName) -> list[str] | None:
+        series = self._series.get(measurement)
+        return None if series is None else list(series.table.schema.names)
+
     async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table:
         return self._require(measurement).table.slice(0, max(limit, 0))
 

@@ -164,6 +164,10 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
             raise
         return {str(column): (str(kind), bool(upsert)) for column, kind, upsert in rows}
 
+    async def column_names(self, measurement: MeasurementName) -> list[str] | None:
+        existing = await self._columns(MeasurementName(measurement))
+        return None if existing is None else list(existing)
+
     async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
         name = MeasurementName(measurement)
         tables = await self._http.dataset(
