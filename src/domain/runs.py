@@ -59,6 +59,8 @@ class RunDetails:
     notes: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.folds:  # a listed run carries none: counting nothing was a third of mapping one
+            return
         counts = Counter(fold.fold_number for fold in self.folds)
         repeated = sorted(number for number, count in counts.items() if count > 1)
         if repeated:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Table
+from sqlalchemy import Row, Table
 
 from domain.values import MeasurementName, Slug
 
@@ -38,11 +38,15 @@ def row_values(table: Table, entity: object, **extra: Any) -> dict[str, Any]:
     return values
 
 
-def entity(cls: type[E], row: Mapping[Any, Any], **extra: Any) -> E:
-    """A `cls` from the same-named keys of `row` (a `Row._mapping` or an asyncpg Record); a field the
-    row lacks keeps its default unless `extra` gives it."""
-    plan = _row_plan(cls, tuple(row.keys()), tuple(extra))
-    values = tuple(row.values())
+def entity(cls: type[E], row: Mapping[Any, Any] | Row[Any], **extra: Any) -> E:
+    """A `cls` from the same-named keys of `row` (a `Row`, its `_mapping` or an asyncpg Record); a field
+    the row lacks keeps its default unless `extra` gives it."""
+    columns: tuple[Any, ...] = row._fields if isinstance(row, Row) else ()
+    if len(columns) == len(row):  # a Row's names and values as tuples directly: a list page maps every row
+        values = tuple(row)
+    else:
+        columns, values = tuple(row.keys()), tuple(row.values())
+    plan = _row_plan(cls, columns, tuple(extra))
     kwargs = dict(zip(plan.names, plan.take(values), strict=True)) if plan.names else {}
     for name, index, convert in plan.converted:
         kwargs[name] = convert(values[index])

@@ -18,7 +18,7 @@ from domain.runs import Fold, WalkforwardRun
 def _run(row: Row[Any], folds: list[Fold]) -> WalkforwardRun:
     # Without its folds at hand (a list, or a run sent without fold detail) the stored count speaks.
     declared = None if folds else (row.fold_count or None)
-    return entity(WalkforwardRun, row._mapping, folds=folds, declared_fold_count=declared)
+    return entity(WalkforwardRun, row, folds=folds, declared_fold_count=declared)
 
 
 class SqlRunRepository(SqlRepository):
