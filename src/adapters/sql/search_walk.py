@@ -14,6 +14,7 @@ enough to build cheaply and matches often enough that one page is found early in
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -44,6 +45,12 @@ Rows = Callable[[Any], Awaitable[Sequence[Row[Any]]]]
 SET_MAX = 5_000
 # Index entries a walk may expect to read for its page; beyond that a sort of the set's matches is cheaper.
 WALK_MAX = 10_000
+# The planner's estimates of a filter, kept for a minute: asking costs a round trip, and a client paging
+# through a search asks the same again. One from a while ago (or another database) can only choose the
+# slower plan, never other rows.
+ESTIMATE_SECONDS = 60.0
+ESTIMATES_KEPT = 512
+_estimates: dict[tuple[Expr, str], tuple[float, float, float]] = {}  # -> (ids in the set, in the index, when)
 
 
 class PlanRows(Executable, ClauseElement):
@@ -72,10 +79,18 @@ async def walk_filter(
     if found is None:
         return None
     narrowed, rest = found
-    walked = select(metric.c[str(ident.key)]).where(metric.c.key == bindparam(None, metric_key))
-    plan = (await rows_of(PlanRows(narrowed.union_all(walked))))[0][0]
-    branches = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plans"]
-    in_set, in_index = (max(1.0, float(branch["Plan Rows"])) for branch in branches)
+    key = (query.filter, metric_key)
+    known = _estimates.get(key)
+    if known is None or time.monotonic() - known[2] > ESTIMATE_SECONDS:
+        walked = select(metric.c[str(ident.key)]).where(metric.c.key == bindparam(None, metric_key))
+        plan = (await rows_of(PlanRows(narrowed.union_all(walked))))[0][0]
+        branches = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plans"]
+        in_set, in_index = (max(1.0, float(branch["Plan Rows"])) for branch in branches)
+        known = (in_set, in_index, time.monotonic())
+        if len(_estimates) >= ESTIMATES_KEPT:
+            del _estimates[next(iter(_estimates))]  # the oldest
+        _estimates[key] = known
+    in_set, in_index, _when = known
     wanted = query.offset + query.limit + 1
     if in_set > SET_MAX or wanted * in_index / in_set > WALK_MAX:
         return None
