@@ -40,8 +40,10 @@ def double_text(values: pa.Array) -> pa.Array:
     size = np.abs(numbers)
     with np.errstate(invalid="ignore"):
         rest = ~((size >= _PLAIN_LOW) & (size < _PLAIN_HIGH)) & (numbers != 0)
-        if not values.null_count and (numbers == np.trunc(numbers))[~rest].all() and not rest.any():
-            return pc.cast(pc.cast(values, pa.int64()), pa.string())  # whole numbers only, signed zeros aside
+        whole = not values.null_count and not rest.any() and (numbers == np.trunc(numbers)).all()
+        if whole and not np.signbit(numbers[numbers == 0]).any():
+            # whole numbers only: as integers they read the same, but an integer has no -0 (Arrow writes "-0")
+            return pc.cast(pc.cast(values, pa.int64()), pa.string())
     if values.null_count:
         rest &= np.asarray(values.is_valid())
     # polars writes a whole number below 1e16 (and a signed zero) with ".0", which Arrow leaves off

@@ -56,6 +56,11 @@ def test_a_column_of_whole_numbers_and_a_sliced_column_are_spelled_as_arrow_spel
         assert double_text(values).equals(pc.cast(values, pa.string()))
 
 
+def test_a_negative_zero_among_whole_numbers_keeps_its_sign() -> None:
+    values = pa.array([-0.0, 1.0, 0.0])
+    assert double_text(values).to_pylist() == ["-0", "1", "0"]
+
+
 def test_csv_of_a_batch_of_numbers_is_byte_for_byte_arrows_own() -> None:
     rng = np.random.default_rng(8)
     rows = 5_000
