@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from application.job_registry import JobCancelled
@@ -10,39 +11,36 @@ from application.ports import Clock, JobQueue
 from domain.jobs import Job
 
 
+@dataclass(slots=True)
 class JobReporter:
     """The handler's ProgressReporter: keeps the job's progress current in memory, writes it at most
     every `progress_interval` (and always when it reaches the total), and turns a cancel into
     JobCancelled."""
 
-    def __init__(
-        self, job: Job, queue: JobQueue, clock: Clock, progress_interval: timedelta, worker_id: str,
-        log: logging.Logger,
-    ) -> None:
-        self._job = job
-        self._queue = queue
-        self._clock = clock
-        self._interval = progress_interval
-        self._worker_id = worker_id
-        self._log = log
-        self._last_write: datetime | None = None
-        self.said_something = False
+    job: Job
+    queue: JobQueue
+    clock: Clock
+    interval: timedelta
+    worker_id: str
+    log: logging.Logger
+    _last_write: datetime | None = field(default=None, init=False)
+    said_something: bool = field(default=False, init=False)
 
     async def report(self, progress: int, total: int | None = None, message: str | None = None) -> None:
-        job = self._job
+        job = self.job
         self.said_something = self.said_something or message is not None
         if job.cancel_requested:
             raise JobCancelled(f"job {job.job_id} was cancelled")
-        now = self._clock.now()
+        now = self.clock.now()
         job.report_progress(progress, total if total is not None else job.total, message, now)
         final = job.total is not None and progress >= job.total
-        if not final and self._last_write is not None and now - self._last_write < self._interval:
+        if not final and self._last_write is not None and now - self._last_write < self.interval:
             return
         self._last_write = now
         try:
-            stop = await self._queue.progress(job.job_id, job.progress, job.total, job.message, self._worker_id)
+            stop = await self.queue.progress(job.job_id, job.progress, job.total, job.message, self.worker_id)
         except Exception as exc:
-            self._log.warning("progress write failed job_id=%s: %s", job.job_id, exc)
+            self.log.warning("progress write failed job_id=%s: %s", job.job_id, exc)
             return
         if stop:
             job.cancel_requested = True
