@@ -108,7 +108,9 @@ class PrivateQuestDB:
             "QDB_PG_READONLY_PASSWORD": "stage1_reader",
             "QDB_SHARED_WORKER_COUNT": "2",
         }
-        command = [java(), "-Xms128m", "-Xmx512m", "-XX:+UseParallelGC", "-p", str(questdb_jar())]
+        # Its native libraries are unpacked into java.io.tmpdir: inside the private folder they go with it.
+        command = [java(), "-Xms128m", "-Xmx512m", "-XX:+UseParallelGC", f"-Djava.io.tmpdir={self.root}"]
+        command += ["-p", str(questdb_jar())]
         command += ["-m", "io.questdb/io.questdb.ServerMain", "-d", str(self.data)]
         with (self.root / "questdb.log").open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -123,6 +125,13 @@ class PrivateQuestDB:
             return httpx.get(f"{self.http_url}/exec", params={"query": "SELECT 1"}, timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def state(self, lines: int = 40) -> str:
+        """Whether the process still runs and the end of its log, for a failing test's message."""
+        code = None if self.process is None else self.process.poll()
+        log = self.root / "questdb.log"
+        tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
+        return f"QuestDB process {'running' if code is None else f'exited with {code}'}; log tail:\n" + "\n".join(tail)
 
     def kill(self) -> None:
         """SIGKILL: no flush, no clean shutdown."""

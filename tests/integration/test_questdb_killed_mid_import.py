@@ -133,6 +133,13 @@ class Service:
     def close(self) -> None:
         stop([*self.workers, self.server])
 
+    def state(self, questdb: PrivateQuestDB, lines: int = 25) -> str:
+        """The end of every log of this service and of QuestDB: what a failure message needs to be read."""
+        parts = [questdb.state()]
+        for log in sorted(self.root.glob("*.log")):
+            parts.append(f"{log.name} tail:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]))
+        return "\n\n".join(parts)
+
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, database: str, questdb: PrivateQuestDB) -> Iterator[Service]:
@@ -188,8 +195,8 @@ def kill_mid_write(service: Service, questdb: PrivateQuestDB, job_id: str, worke
     deadline = time.monotonic() + 180
     while True:
         job = service.job(job_id)
-        assert job["status"] in ("PENDING", "RUNNING"), f"the import ended before the kill: {job}"
-        assert time.monotonic() < deadline, job
+        if job["status"] not in ("PENDING", "RUNNING") or time.monotonic() > deadline:
+            raise AssertionError(f"the import ended or stalled before the kill: {job}\n{service.state(questdb)}")
         if job["status"] == "RUNNING":
             pause(worker)
             job = service.job(job_id)
@@ -232,6 +239,7 @@ def one_kill(
     hasty: subprocess.Popen[bytes],
 ) -> list[str]:
     survivor, retried = f"kill_{repeat}_{uuid.uuid4().hex[:6]}", f"retry_{repeat}_{uuid.uuid4().hex[:6]}"
+    assert questdb.healthy(), service.state(questdb)  # a QuestDB that died on its own since is named as such
     job_id = service.upload(csv, survivor)
     kill_mid_write(service, questdb, job_id, patient)
     back = restart_later(questdb, DOWN_SECONDS)
