@@ -133,6 +133,15 @@ class PrivateQuestDB:
         tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
         return f"QuestDB process {'running' if code is None else f'exited with {code}'}; log tail:\n" + "\n".join(tail)
 
+    def pause(self) -> None:
+        """SIGSTOP: every request in flight waits, none fails, until `resume` (or `kill`)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no flush, no clean shutdown."""
         if self.process is not None and self.process.poll() is None:

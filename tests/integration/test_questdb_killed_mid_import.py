@@ -189,22 +189,25 @@ def resume(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGCONT)
 
 
-def kill_mid_write(service: Service, questdb: PrivateQuestDB, job_id: str, worker: subprocess.Popen[bytes]) -> None:
-    """Kill QuestDB once some but not all rows are written. The worker is paused while its progress is read,
-    so the import cannot finish between the look and the kill."""
+def kill_mid_write(service: Service, questdb: PrivateQuestDB, job_id: str) -> None:
+    """Kill QuestDB once some but not all rows are written. QuestDB is paused while the job's progress is read,
+    so the import cannot finish between the look and the kill.
+
+    QuestDB is paused rather than the worker: a worker stopped and continued in the middle of a flush gets
+    EINTR from the ILP client's socket call, which fails the attempt before any kill (seen in CI, where all
+    three attempts of one import failed that way)."""
     deadline = time.monotonic() + 180
     while True:
         job = service.job(job_id)
         if job["status"] not in ("PENDING", "RUNNING") or time.monotonic() > deadline:
             raise AssertionError(f"the import ended or stalled before the kill: {job}\n{service.state(questdb)}")
         if job["status"] == "RUNNING":
-            pause(worker)
+            questdb.pause()
             job = service.job(job_id)
             if 0 < (job["progress"] or 0) < ROWS:
                 questdb.kill()
-                resume(worker)
                 return
-            resume(worker)
+            questdb.resume()
         time.sleep(0.05)
 
 
@@ -241,7 +244,7 @@ def one_kill(
     survivor, retried = f"kill_{repeat}_{uuid.uuid4().hex[:6]}", f"retry_{repeat}_{uuid.uuid4().hex[:6]}"
     assert questdb.healthy(), service.state(questdb)  # a QuestDB that died on its own since is named as such
     job_id = service.upload(csv, survivor)
-    kill_mid_write(service, questdb, job_id, patient)
+    kill_mid_write(service, questdb, job_id)
     back = restart_later(questdb, DOWN_SECONDS)
 
     health = httpx.get(f"{service.url}/api/health", timeout=30)
