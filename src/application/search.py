@@ -14,14 +14,14 @@ from application.staleness import mark_stale
 from domain.errors import InvalidInput
 from domain.paging import PageRequest
 from domain.runs import WalkforwardRun
-from domain.search.compare import compared_ids, differing, table
+from domain.search.compare import Comparison, compared_ids, side_by_side
 from domain.search.fields import Catalog, FieldRef
 from domain.search.ordering import parse_fields, parse_order_by
 from domain.search.parser import parse_filter
 from domain.search.query import Found, SearchQuery, decode_cursor
 from domain.search.records import RunRecord, SimulationRecord
 from domain.search.tree import And, Compare, Expr, Literal, LiteralType, Op
-from domain.simulations import Simulation
+from domain.simulations import Simulation, TradeBucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,67 +81,33 @@ async def search_simulations(query: SearchQuery, *, uow: UnitOfWorkFactory) -> F
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class RunComparison:
-    runs: list[WalkforwardRun]
-    params: dict[str, list[Any]]
-    params_differ: list[str]
-    metrics: dict[str, list[Any]]
-    fold_metrics: dict[str, dict[str, list[Any]]]
-    datasets: list[dict[str, Any]]
-
-
-async def compare_runs(ids: str | None, *, uow: UnitOfWorkFactory) -> RunComparison:
+async def compare_runs(ids: str | None, *, uow: UnitOfWorkFactory) -> Comparison[WalkforwardRun]:
     wanted = compared_ids(ids)
     async with uow() as unit:
         runs = [await find_run(unit, ref) for ref in wanted]
-    params = table([run.hyperparameters for run in runs])
     numbers = sorted({fold.fold_number for run in runs for fold in run.folds})
-    fold_metrics = {}
-    for number in numbers:
-        per_run = [next((f.metrics for f in run.folds if f.fold_number == number), {}) for run in runs]
-        fold_metrics[str(number)] = table(per_run)
-    datasets = [
-        {
-            "dataset_id": str(run.dataset_id),
-            "dataset_slug": str(run.dataset_slug),
-            "dataset_version": run.dataset_version,
-            "stale": run.stale,
-        }
-        for run in runs
-    ]
-    metrics = table([run.summary_metrics for run in runs])
-    return RunComparison(runs, params, differing(params), metrics, fold_metrics, datasets)
-
-
-@dataclass(frozen=True, slots=True)
-class SimulationComparison:
-    simulations: list[Simulation]
-    config: dict[str, list[Any]]
-    config_differ: list[str]
-    metrics: dict[str, list[Any]]
-    buckets: dict[str, dict[str, list[Any]]]
+    folds = {
+        str(number): [next((f.metrics for f in run.folds if f.fold_number == number), {}) for run in runs]
+        for number in numbers
+    }
+    return side_by_side(runs, [run.hyperparameters for run in runs], folds)
 
 
 BUCKET_NAMES = ("all", "long", "short")
 
 
-async def compare_simulations(ids: str | None, *, uow: UnitOfWorkFactory) -> SimulationComparison:
+async def compare_simulations(ids: str | None, *, uow: UnitOfWorkFactory) -> Comparison[Simulation]:
     wanted = compared_ids(ids)
     async with uow() as unit:
         simulations = [await find_simulation(unit, ref) for ref in wanted]
-    config = table([sim.config for sim in simulations])
-    buckets: dict[str, dict[str, list[Any]]] = {}
-    for name in BUCKET_NAMES:
-        rows = []
-        for sim in simulations:
-            bucket = next((b for b in sim.trade_buckets if b.bucket == name), None)
-            rows.append({} if bucket is None else _bucket_numbers(bucket))
-        buckets[name] = table(rows)
-    return SimulationComparison(
-        simulations, config, differing(config), table([sim.summary_metrics for sim in simulations]), buckets
-    )
+    buckets = {
+        name: [_bucket_numbers(next((b for b in sim.trade_buckets if b.bucket == name), None)) for sim in simulations]
+        for name in BUCKET_NAMES
+    }
+    return side_by_side(simulations, [sim.config for sim in simulations], buckets)
 
 
-def _bucket_numbers(bucket: Any) -> dict[str, Any]:
+def _bucket_numbers(bucket: TradeBucket | None) -> dict[str, Any]:
+    if bucket is None:
+        return {}
     return {name: getattr(bucket, name) for name in bucket.__dataclass_fields__ if name != "bucket"}

@@ -8,22 +8,32 @@ gets the time of the update.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, Final
 
 from domain.errors import Conflict, InvalidInput, InvalidTransition
 
 MAX_NAME, MAX_NOTES, MAX_TAGS, MAX_TAG_TEXT = 200, 20_000, 50, 256
 
-_NEXT: Final[dict[str, frozenset[str]]] = {
-    "PENDING": frozenset({"RUNNING", "COMPLETED", "FAILED"}),
-    "RUNNING": frozenset({"COMPLETED", "FAILED"}),
-    "COMPLETED": frozenset(),
-    "FAILED": frozenset(),
+
+class RecordStatus(StrEnum):
+    """Where a run or a simulation is in its life; it moves only as `_NEXT` says."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+_NEXT: Final[dict[str, frozenset[RecordStatus]]] = {
+    RecordStatus.PENDING: frozenset({RecordStatus.RUNNING, RecordStatus.COMPLETED, RecordStatus.FAILED}),
+    RecordStatus.RUNNING: frozenset({RecordStatus.COMPLETED, RecordStatus.FAILED}),
+    RecordStatus.COMPLETED: frozenset(),
+    RecordStatus.FAILED: frozenset(),
 }
-FINAL: Final = frozenset({"COMPLETED", "FAILED"})
+FINAL: Final = frozenset({RecordStatus.COMPLETED, RecordStatus.FAILED})
 
 
 class _Unset(Enum):
@@ -31,6 +41,22 @@ class _Unset(Enum):
 
 
 UNSET: Final = _Unset.UNSET
+
+
+@dataclass(slots=True, kw_only=True)
+class RecordDetails:
+    """What a client tells about any record, run or simulation, and may change later with an `Update`.
+
+    A field every record has goes here; one only runs (or simulations) have goes on `RunDetails`
+    (`SimulationDetails`). The wire, the commands and the tables map them by name."""
+
+    status: RecordStatus = RecordStatus.COMPLETED
+    summary_metrics: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    notes: str | None = None
 
 
 def check_move(kind: str, current: str, target: str) -> bool:
@@ -111,12 +137,12 @@ def merge_folds(run: Any, folds: list[Any]) -> None:
     run.folds = sorted([*kept, *folds], key=lambda fold: fold.fold_number)
 
 
-def apply_update(kind: str, record: Any, update: Update, now: datetime) -> bool:
+def apply_update(kind: str, record: RecordDetails, update: Update, now: datetime) -> bool:
     """Applies `update` to a run or simulation in place; True when anything changed."""
     before = (record.status, record.name, record.notes, dict(record.tags), dict(record.summary_metrics))
     before_times = (record.started_at, record.completed_at)
     if not isinstance(update.status, _Unset) and check_move(kind, str(record.status.value), update.status):
-        record.status = type(record.status)(update.status)
+        record.status = RecordStatus(update.status)
         if update.status in FINAL and isinstance(update.completed_at, _Unset) and record.completed_at is None:
             record.completed_at = now
     if not isinstance(update.name, _Unset):

@@ -5,19 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidInput
+from domain.lifecycle import RecordDetails
 from domain.values import MeasurementName, Slug
-
-
-class RunStatus(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
 
 
 @dataclass(slots=True)
@@ -36,27 +29,20 @@ class Fold:
 
 
 @dataclass(slots=True, kw_only=True)
-class RunDetails:
+class RunDetails(RecordDetails):
     """What a client tells about a run; the service adds its identity, dataset and measurement.
 
-    A new field of a run goes here (or on WalkforwardRun when the service sets it): the wire, the
-    command and the tables all map it by name.
+    A new field of a run goes here (or on WalkforwardRun when the service sets it; one of every record on
+    `RecordDetails`): the wire, the command and the tables all map it by name.
     """
 
-    status: RunStatus = RunStatus.COMPLETED
     target_column: str | None = None
     feature_columns: list[str] = field(default_factory=list)
     walk_config: dict[str, Any] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
-    summary_metrics: dict[str, Any] = field(default_factory=dict)
     folds: list[Fold] = field(default_factory=list)
     clipboard_text: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
     declared_fold_count: int | None = None
-    name: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    notes: str | None = None
 
     def __post_init__(self) -> None:
         if not self.folds:  # a listed run carries none: counting nothing was a third of mapping one

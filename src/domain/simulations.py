@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidInput
+from domain.lifecycle import RecordDetails
 from domain.values import MeasurementName, Slug
 
 
@@ -56,26 +57,13 @@ class TradeBucket:
     max_loss: float
 
 
-class SimulationStatus(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-
-
 @dataclass(slots=True, kw_only=True)
-class SimulationDetails:
+class SimulationDetails(RecordDetails):
     """What a client tells about a simulation; the service adds its identity, run and measurement, and
-    counts its trades. A new field of a simulation goes here (or on Simulation when the service sets it)."""
+    counts its trades. A new field of a simulation goes here (or on Simulation when the service sets it;
+    one of every record on `RecordDetails`)."""
 
-    status: SimulationStatus = SimulationStatus.COMPLETED
     config: dict[str, Any] = field(default_factory=dict)
-    summary_metrics: dict[str, Any] = field(default_factory=dict)
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    name: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    notes: str | None = None
 
     @property
     def initial_capital(self) -> float:

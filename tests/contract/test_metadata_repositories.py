@@ -19,9 +19,10 @@ from application.ports import ApiToken, DatasetFilter, IdempotencyRecord, JobFil
 from domain.datasets import Dataset, DatasetChanges
 from domain.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from domain.jobs import Job, JobStatus
+from domain.lifecycle import RecordStatus
 from domain.paging import Cursor, Page, PageRequest
-from domain.runs import Fold, RunStatus, WalkforwardRun
-from domain.simulations import Side, Simulation, SimulationStatus, Trade, aggregate_buckets
+from domain.runs import Fold, WalkforwardRun
+from domain.simulations import Side, Simulation, Trade, aggregate_buckets
 from domain.values import MeasurementName, Slug
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def make_run(dataset: Dataset, created: datetime = T0, **fields: Any) -> Walkfor
         "dataset_id": dataset.dataset_id,
         "dataset_slug": dataset.dataset_slug,
         "prediction_measurement": MeasurementName(f"{dataset.dataset_slug}_wf_{uuid4().hex[:8]}"),
-        "status": RunStatus.COMPLETED,
+        "status": RecordStatus.COMPLETED,
         "created_at": created,
         "target_column": "ret_fwd_1",
     }
@@ -68,7 +69,7 @@ def make_simulation(run: WalkforwardRun, created: datetime = T0, **fields: Any) 
         "run_id": run.run_id,
         "dataset_id": run.dataset_id,
         "trades_measurement": MeasurementName(f"{run.dataset_slug}_sim_{uuid4().hex[:8]}"),
-        "status": SimulationStatus.COMPLETED,
+        "status": RecordStatus.COMPLETED,
         "created_at": created,
     }
     values.update(fields)
@@ -376,7 +377,7 @@ async def test_a_run_reads_back_with_its_folds_in_fold_order(uow_factory: Store)
 
 async def test_a_run_sent_without_folds_keeps_its_declared_fold_count(uow_factory: Store) -> None:
     dataset = await add_dataset(uow_factory, make_dataset())
-    run = await add_run(uow_factory, make_run(dataset, declared_fold_count=7, status=RunStatus.RUNNING, dataset_version=3))
+    run = await add_run(uow_factory, make_run(dataset, declared_fold_count=7, status=RecordStatus.RUNNING, dataset_version=3))
 
     async with uow_factory() as uow:
         stored = await uow.runs.get(run.run_id)
@@ -403,7 +404,7 @@ async def test_runs_filter_by_dataset_slug_status_measurement_and_search(uow_fac
     btc = await add_dataset(uow_factory, make_dataset("btc_4h"))
     eth = await add_dataset(uow_factory, make_dataset("eth_1h"))
     a = await add_run(uow_factory, full_run(btc))
-    b = await add_run(uow_factory, make_run(btc, created=at(1), status=RunStatus.FAILED, target_column="Close_Ret"))
+    b = await add_run(uow_factory, make_run(btc, created=at(1), status=RecordStatus.FAILED, target_column="Close_Ret"))
     c = await add_run(uow_factory, make_run(eth, created=at(2), prediction_measurement=MeasurementName("eth_preds")))
 
     async def ids(filters: RunFilter) -> list[UUID]:
@@ -590,7 +591,7 @@ async def test_simulations_filter_by_run_dataset_and_status(uow_factory: Store) 
     btc_run = await add_run(uow_factory, make_run(btc))
     eth_run = await add_run(uow_factory, make_run(eth))
     a = await add_simulation(uow_factory, make_simulation(btc_run, trade_buckets=aggregate_buckets([])))
-    b = await add_simulation(uow_factory, make_simulation(btc_run, created=at(1), status=SimulationStatus.FAILED))
+    b = await add_simulation(uow_factory, make_simulation(btc_run, created=at(1), status=RecordStatus.FAILED))
     c = await add_simulation(uow_factory, make_simulation(eth_run, created=at(2)))
 
     async def ids(filters: SimulationFilter) -> list[UUID]:

@@ -25,13 +25,14 @@ from tests.search_strategies import RUN_FIELDS, expressions
 from adapters.memory import InMemoryMetadata
 from adapters.sql import create_engine
 from domain.datasets import Dataset, DatasetChanges
-from domain.runs import RunStatus, WalkforwardRun
+from domain.lifecycle import RecordStatus
+from domain.runs import WalkforwardRun
 from domain.search.fields import RUNS, SIMULATIONS, FieldRef
 from domain.search.ordering import OrderKey
 from domain.search.parser import parse_filter
 from domain.search.query import SearchQuery, decode_cursor
 from domain.search.tree import Expr
-from domain.simulations import Simulation, SimulationStatus, TradeBucket
+from domain.simulations import Simulation, TradeBucket
 from domain.values import MeasurementName, Slug
 from domain.versions import DatasetVersion
 
@@ -104,7 +105,7 @@ def world(seed: int) -> tuple[list[Dataset], list[WalkforwardRun], list[Simulati
                 dataset_id=dataset.dataset_id,
                 dataset_slug=dataset.dataset_slug,
                 prediction_measurement=MeasurementName(f"m_{seed}_{i}"),
-                status=rng.choice(list(RunStatus)),
+                status=rng.choice(list(RecordStatus)),
                 created_at=T0 + timedelta(seconds=rng.randint(0, 3)),  # ties on purpose
                 target_column=rng.choice([None, "ret", "Ret", "r%"]),
                 hyperparameters=json_object(rng),
@@ -131,7 +132,7 @@ def world(seed: int) -> tuple[list[Dataset], list[WalkforwardRun], list[Simulati
                 run_id=run.run_id,
                 dataset_id=run.dataset_id,
                 trades_measurement=MeasurementName(f"s_{seed}_{i}"),
-                status=rng.choice(list(SimulationStatus)),
+                status=rng.choice(list(RecordStatus)),
                 created_at=T0 + timedelta(seconds=rng.randint(0, 2)),
                 config=json_object(rng),
                 summary_metrics=json_object(rng),

@@ -11,7 +11,7 @@ from tests.contract.test_metadata_repositories import at, make_dataset, make_run
 from tests.contract.test_search_sorted_by_a_metric import query, run_names
 
 from adapters.sql import search_walk
-from domain.runs import RunStatus
+from domain.lifecycle import RecordStatus
 from domain.search.fields import RUNS
 
 if TYPE_CHECKING:
@@ -20,15 +20,15 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.anyio
 
 # name: (status, eta, drawdown, calmar). Only numbers compare with numbers: "0.05" and true never match.
-RUNS_SEEDED: dict[str, tuple[RunStatus, Any, float, float]] = {
-    "a": (RunStatus.FAILED, 0.05, 0.1, 3.0),
-    "b": (RunStatus.FAILED, 0.5, 0.1, 1.0),
-    "c": (RunStatus.FAILED, "0.05", 0.1, 2.0),
-    "d": (RunStatus.COMPLETED, 0.01, 0.1, 0.5),
-    "e": (RunStatus.FAILED, 0.099, -0.3, 0.2),
-    "f": (RunStatus.FAILED, None, 0.1, 0.1),
-    "g": (RunStatus.FAILED, True, 0.1, 0.3),
-    "h": (RunStatus.FAILED, -7, 0.2, 2.0),
+RUNS_SEEDED: dict[str, tuple[RecordStatus, Any, float, float]] = {
+    "a": (RecordStatus.FAILED, 0.05, 0.1, 3.0),
+    "b": (RecordStatus.FAILED, 0.5, 0.1, 1.0),
+    "c": (RecordStatus.FAILED, "0.05", 0.1, 2.0),
+    "d": (RecordStatus.COMPLETED, 0.01, 0.1, 0.5),
+    "e": (RecordStatus.FAILED, 0.099, -0.3, 0.2),
+    "f": (RecordStatus.FAILED, None, 0.1, 0.1),
+    "g": (RecordStatus.FAILED, True, 0.1, 0.3),
+    "h": (RecordStatus.FAILED, -7, 0.2, 2.0),
 }
 FILTER = "status = 'FAILED' AND params.eta < 0.1 AND metrics.max_drawdown > -0.2"
 

@@ -17,9 +17,10 @@ from adapters.sql import SqlUnitOfWork, create_engine, migrate
 from adapters.sql.tables import metadata
 from domain.datasets import Dataset, DatasetChanges
 from domain.errors import InvalidInput
+from domain.lifecycle import RecordStatus
 from domain.paging import PageRequest
-from domain.runs import RunStatus, WalkforwardRun
-from domain.simulations import Simulation, SimulationStatus
+from domain.runs import WalkforwardRun
+from domain.simulations import Simulation
 from domain.values import MeasurementName, Slug
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anyio]
@@ -165,7 +166,7 @@ async def seed_tree(engine: AsyncEngine) -> tuple[Dataset, Dataset, list[Walkfor
             dataset_id=used.dataset_id,
             dataset_slug=used.dataset_slug,
             prediction_measurement=MeasurementName(f"btc_4h_wf_{n}"),
-            status=RunStatus.COMPLETED,
+            status=RecordStatus.COMPLETED,
             created_at=T0 + timedelta(minutes=n),
             summary_metrics={"hit_rate": 0.5 + n / 10},
             declared_fold_count=3,
@@ -177,7 +178,7 @@ async def seed_tree(engine: AsyncEngine) -> tuple[Dataset, Dataset, list[Walkfor
         run_id=runs[1].run_id,
         dataset_id=used.dataset_id,
         trades_measurement=MeasurementName("btc_4h_sim_1"),
-        status=SimulationStatus.COMPLETED,
+        status=RecordStatus.COMPLETED,
         created_at=T0 + timedelta(minutes=5),
         trade_count=12,
     )

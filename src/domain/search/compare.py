@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from domain.errors import InvalidInput
+from domain.lifecycle import RecordDetails
 
 MIN_COMPARED, MAX_COMPARED = 2, 20
+
+Compared = TypeVar("Compared", bound=RecordDetails)
+SideBySide = dict[str, list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison(Generic[Compared]):
+    """Records side by side, in the order asked: how each was set up (a run's hyperparameters, a
+    simulation's config) and the keys whose values differ, their summary metrics, and the metrics of
+    their parts (a run's folds by number, a simulation's trade buckets by name)."""
+
+    records: list[Compared]
+    setup: SideBySide
+    setup_differ: list[str]
+    metrics: SideBySide
+    parts: dict[str, SideBySide]
+
+
+def side_by_side(
+    records: list[Compared], setups: Sequence[Mapping[str, Any]], parts: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> Comparison[Compared]:
+    """`setups` holds each record's setup, `parts` each part's metrics per record, both in the order of `records`."""
+    setup = table(setups)
+    metrics = table([record.summary_metrics for record in records])
+    return Comparison(records, setup, differing(setup), metrics, {name: table(rows) for name, rows in parts.items()})
 
 
 def compared_ids(text: str | None) -> list[str]:

@@ -7,6 +7,7 @@ wire names (`metrics.sharpe` -> `"summary_metrics": {"sharpe": ...}`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Final
 from uuid import UUID
 
@@ -18,9 +19,12 @@ from litestar.params import Body, Parameter
 
 from application import search as use
 from application.search import SearchRequest
+from domain.runs import WalkforwardRun
+from domain.search.compare import Comparison
 from domain.search.fields import DATASET_ID, RUN_ID, RUNS, SIMULATIONS, FieldRef
 from domain.search.query import Found
 from domain.search.records import RunRecord, SimulationRecord
+from domain.simulations import Simulation
 from entrypoints.http import parameters as p
 from entrypoints.http import presenters as present
 from entrypoints.http.errors import error_responses
@@ -241,24 +245,37 @@ async def find_simulations_by_body(
 Ids = Annotated[str | None, p.optional_text("2 to 20 comma-separated ids (UUIDs).", 2048)]
 
 
+def compared(records: list[Any], out: Callable[[Any, str], msgspec.Struct]) -> list[dict[str, Any]]:
+    """Each compared record as its detail answer without `links`."""
+    items = [msgspec.to_builtins(out(record, "")) for record in records]
+    for item in items:
+        item.pop("links", None)
+    return items
+
+
 @get("/runs/compare", summary="Compare 2 to 20 runs side by side", responses=error_responses(404))
-async def compare_runs(compare_runs: UseCase[use.RunComparison], ids: Ids = None) -> RunComparisonOut:
+async def compare_runs(compare_runs: UseCase[Comparison[WalkforwardRun]], ids: Ids = None) -> RunComparisonOut:
     found = await compare_runs(ids)
-    runs = [msgspec.to_builtins(present.run_out(run, "")) for run in found.runs]
-    for run in runs:
-        run.pop("links", None)
-    return RunComparisonOut(runs, found.params, found.params_differ, found.metrics, found.fold_metrics, found.datasets)
+    datasets = [
+        {
+            "dataset_id": str(run.dataset_id),
+            "dataset_slug": str(run.dataset_slug),
+            "dataset_version": run.dataset_version,
+            "stale": run.stale,
+        }
+        for run in found.records
+    ]
+    runs = compared(found.records, present.run_out)
+    return RunComparisonOut(runs, found.setup, found.setup_differ, found.metrics, found.parts, datasets)
 
 
 @get("/simulations/compare", summary="Compare 2 to 20 simulations side by side", responses=error_responses(404))
 async def compare_simulations(
-    compare_simulations: UseCase[use.SimulationComparison], ids: Ids = None
+    compare_simulations: UseCase[Comparison[Simulation]], ids: Ids = None
 ) -> SimulationComparisonOut:
     found = await compare_simulations(ids)
-    sims = [msgspec.to_builtins(present.simulation_out(sim, "")) for sim in found.simulations]
-    for sim in sims:
-        sim.pop("links", None)
-    return SimulationComparisonOut(sims, found.config, found.config_differ, found.metrics, found.buckets)
+    sims = compared(found.records, present.simulation_out)
+    return SimulationComparisonOut(sims, found.setup, found.setup_differ, found.metrics, found.parts)
 
 
 router = Router(

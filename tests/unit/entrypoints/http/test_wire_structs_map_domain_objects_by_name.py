@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from application.job_events import SERVER_SIDE_KEYS
 from domain.datasets import Dataset
 from domain.jobs import Job, JobStatus
-from domain.runs import Fold, RunStatus, WalkforwardRun
-from domain.simulations import Side, Simulation, SimulationStatus, Trade, TradeBucket
+from domain.lifecycle import RecordStatus
+from domain.runs import Fold, WalkforwardRun
+from domain.simulations import Side, Simulation, Trade, TradeBucket
 from domain.values import MeasurementName, Slug
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
@@ -57,7 +58,7 @@ runs = st.builds(
     dataset_id=st.uuids(),
     dataset_slug=slugs,
     prediction_measurement=measurements,
-    status=st.sampled_from(RunStatus),
+    status=st.sampled_from(RecordStatus),
     created_at=moments,
     target_column=st.none() | texts,
     feature_columns=st.lists(texts, max_size=3),
@@ -92,7 +93,7 @@ simulations = st.builds(
     run_id=st.uuids(),
     dataset_id=st.uuids(),
     trades_measurement=measurements,
-    status=st.sampled_from(SimulationStatus),
+    status=st.sampled_from(RecordStatus),
     created_at=moments,
     config=json_objects,
     summary_metrics=json_objects,
