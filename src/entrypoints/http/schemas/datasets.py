@@ -11,11 +11,9 @@ from entrypoints.http.schemas.common import (
     CreatedAt,
     DatasetIdOut,
     DatasetSlugOut,
-    FirstTs,
     IndicatorMeasurement,
     Int64,
     Json,
-    LastTs,
     Name,
     OhlcvMeasurement,
     Paged,
@@ -31,7 +29,7 @@ from entrypoints.http.schemas.common import (
     Url,
     doc,
 )
-from entrypoints.http.schemas.measurements import ImportPreviewOut
+from entrypoints.http.schemas.measurements import ImportPreviewOut, StoredMeasurement
 
 Slug = Annotated[str, Meta(max_length=200), doc("The dataset's unique slug, `^[a-z][a-z0-9_]{0,63}$`.")]
 Symbol = Annotated[str | None, doc("The traded instrument, e.g. `BTC`.")]
@@ -118,15 +116,11 @@ class DatasetListItem(DatasetOut):
     related_simulations: Annotated[int, doc("Simulations of those runs.")]
 
 
-class MeasurementState(Struct):
-    """What the time-series store holds for one of the dataset's measurements."""
+class MeasurementState(StoredMeasurement):
+    """What the time-series store holds for one of the dataset's measurements (nulls where it does not exist)."""
 
     exists: Annotated[bool, doc("Whether the measurement exists in the store.")]
     row_count: Annotated[int | None, doc("Rows in the store; null when it does not exist.")]
-    first_ts: FirstTs
-    last_ts: LastTs
-    designated_timestamp: Annotated[str | None, doc("The store's time column, `timestamp`.")]
-    partition_by: Annotated[str | None, doc("How the store partitions it: DAY, MONTH or YEAR.")]
     in_sync: Annotated[bool, doc("Whether the store's row count equals the dataset's.")]
 
 

@@ -112,13 +112,18 @@ class ColumnOut(Struct):
     designated: Annotated[bool, doc("Whether it is the designated timestamp.")]
 
 
-class MeasurementOut(Struct):
-    name: MeasurementNameOut
-    row_count: Annotated[int, doc("Rows stored.")]
+class StoredMeasurement(Struct):
+    """What the store tells of a measurement it holds, in a listing and in a dataset's detail alike."""
+
     first_ts: FirstTs
     last_ts: LastTs
-    designated_timestamp: Annotated[str | None, doc("The time column, `timestamp`.")]
+    designated_timestamp: Annotated[str | None, doc("The store's time column, `timestamp`.")]
     partition_by: Annotated[str | None, doc("How the store partitions it: DAY, MONTH or YEAR.")]
+
+
+class MeasurementOut(StoredMeasurement):
+    name: MeasurementNameOut
+    row_count: Annotated[int, doc("Rows stored.")]
 
 
 class MeasurementPage(Paged):
