@@ -21,7 +21,11 @@ interleaved:
 
 For the bars read it also times a plain streamed GET of stage1's answer and of the minimal server's (when the
 first and the last byte arrive) and the server process's CPU seconds per client read (Linux), so a report
-says where the distance to the floor lies: before the first byte, or while the bytes flow.
+says where the distance to the floor lies: before the first byte, or while the bytes flow. And it reads the
+same URL three ways side by side, each round, through a transport that notes when the body's first and last
+byte reach httpx: `datasets.bars`, a plain `httpx` stream of stage1's answer (`iter_raw` into a bytearray,
+`pyarrow.ipc`, `to_pandas`) and the floor; per phase (first byte, last byte, done) the report shows where the
+client spends beyond the plain read. These probed reads are extra: the goals use the unprobed ones.
 
 Prints best / median / worst seconds and rows/s per path, then the goals as ratios of medians measured in
 the same run (client ≥ 0.8x QuestDB's fastest export and ≥ 0.8x the plain local read; `runs.log` ≥ 0.8x
@@ -66,6 +70,7 @@ ARCTICDB_VENV = ROOT / "benchmarks" / ".arcticdb" / "venv"  # git-ignored
 ARCTICDB_SIDE = ROOT / "benchmarks" / "client_arcticdb_side.py"
 CLIENT_READ = "bars → pandas: client datasets.bars"
 LOCAL_READ = "bars → pandas: same Arrow bytes, minimal local server"
+PLAIN_READ = "bars → pandas: plain httpx stream of stage1 + pyarrow"
 EXP_CSV = "bars → pandas: QuestDB /exp CSV + pyarrow.csv"
 EXP_PARQUET = "bars → pandas: QuestDB /exp Parquet + pyarrow.parquet"
 ARCTICDB_READ = "bars → pandas: ArcticDB lib.read (LMDB, local disk)"
@@ -238,11 +243,53 @@ def predictions(rows: int) -> pd.DataFrame:
     )
 
 
+class Probe(httpx.BaseTransport):
+    """A transport noting when the first and the last byte of each answer's body reach httpx from `inner`."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        response.stream = _Noted(response.stream, self)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _Noted(httpx.SyncByteStream):
+    def __init__(self, inner: Any, probe: Probe) -> None:
+        self._inner, self._probe = inner, probe
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            if self._probe.first is None:
+                self._probe.first = time.perf_counter()
+            yield chunk
+        self._probe.last = time.perf_counter()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def plain_read(http: httpx.Client, url: str, params: dict[str, str]) -> pd.DataFrame:
+    """The least a streamed read of stage1's answer does: raw chunks into one buffer, pyarrow, pandas."""
+    body = bytearray()
+    with http.stream("GET", url, params=params) as answer:
+        for piece in answer.iter_raw():
+            body += piece
+    return pa.ipc.open_stream(pa.py_buffer(body)).read_all().to_pandas()
+
+
 class Timings:
     def __init__(self) -> None:
         self.paths: dict[str, list[float]] = {}
         self.server_cpu: list[float] = []  # the server process's CPU seconds per client read, all its threads
         self.arrivals: dict[str, list[tuple[float, float]]] = {}  # first and last byte of a raw read, seconds
+        self.phases: dict[str, list[tuple[float, float, float]]] = {}  # first byte, last byte, done, seconds
 
     def bytes_at(self, name: str, raw: httpx.Client, url: str, params: dict[str, str]) -> None:
         """When the first and the last byte of a plain streamed GET arrive: where a read's time goes."""
@@ -252,14 +299,34 @@ class Timings:
                 first = first or time.perf_counter()
         self.arrivals.setdefault(name, []).append(((first or began) - began, time.perf_counter() - began))
 
+    def probed(self, name: str, probe: Probe, action: Callable[[], Any], check: Callable[[Any], None]) -> None:
+        """One read through `probe`: when its first and last body byte reached httpx, and when it was done."""
+        probe.first = probe.last = None
+        began = time.perf_counter()
+        result = action()
+        done = time.perf_counter() - began
+        check(result)
+        first, last = ((probe.first or began) - began), ((probe.last or began) - began)
+        self.phases.setdefault(name, []).append((first, last, done))
+
     def breakdown(self) -> list[str]:
-        if not self.arrivals:
+        if not self.arrivals and not self.phases:
             return []
         lines = ["| raw read, median of rounds | first byte s | last byte s |", "|---|---:|---:|"]
         for name, samples in self.arrivals.items():
             first = statistics.median(sample[0] for sample in samples)
             last = statistics.median(sample[1] for sample in samples)
             lines.append(f"| {name} | {first:.3f} | {last:.3f} |")
+        if self.phases:
+            lines += [
+                "",
+                "| probed read into pandas, median of rounds | first byte s | last byte s | done s | after last s |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            for name, phases in self.phases.items():
+                first, last, done = (statistics.median(phase[at] for phase in phases) for at in range(3))
+                after = statistics.median(phase[2] - phase[1] for phase in phases)
+                lines.append(f"| {name} | {first:.3f} | {last:.3f} | {done:.3f} | {after:.3f} |")
         if self.server_cpu:
             used = statistics.median(self.server_cpu)
             lines.append(f"\nserver CPU per client read (all threads, median): {used:.3f} s")
@@ -280,9 +347,19 @@ class Timings:
         return lines
 
 
-def bench_store(store: str, rows: int, rounds: int, arcticdb: bool) -> list[str]:
+def bench_store(store: str, rows: int, rounds: int, arcticdb: bool, log: bool) -> list[str]:
     timings, dropped = Timings(), []
-    with serve(store) as (base, env, server), Client(base, token="") as client, httpx.Client(timeout=600) as raw:
+    with (
+        serve(store) as (base, env, server),
+        Client(base, token="") as client,
+        httpx.Client(timeout=600) as raw,
+        Client(base, token="") as probed_client,
+        httpx.Client(timeout=600, transport=Probe(httpx.HTTPTransport())) as probed_raw,
+    ):
+        # The client's own transport, as it made it, noted from outside.
+        client_probe = probed_client._http._transport = Probe(probed_client._http._transport)
+        raw_probe = probed_raw._transport
+        assert isinstance(raw_probe, Probe)
         slug = f"bench_{uuid.uuid4().hex[:8]}"
         dataset = client.datasets.create(slug, "BENCH", "1m", ohlcv=bars(rows))
         dropped.append(dataset.ohlcv_measurement)
@@ -310,8 +387,8 @@ def bench_store(store: str, rows: int, rounds: int, arcticdb: bool) -> list[str]
             answer.raise_for_status()
             return dict(answer.json())
 
-        def local_read(url: str) -> pd.DataFrame:
-            return pa.ipc.open_stream(raw.get(url).content).read_all().to_pandas()
+        def local_read(url: str, http: httpx.Client = raw) -> pd.DataFrame:
+            return pa.ipc.open_stream(http.get(url).content).read_all().to_pandas()
 
         def questdb_exp(fmt: str) -> pd.DataFrame:
             answer = raw.get(
@@ -333,11 +410,16 @@ def bench_store(store: str, rows: int, rounds: int, arcticdb: bool) -> list[str]
                 timings.bytes_at(STAGE1_BYTES, raw, bars_url, ARROW_PARAMS)
                 timings.bytes_at(LOCAL_BYTES, raw, local, {})
                 timings.time(LOCAL_READ, lambda: local_read(local), has_rows)
+                timings.time(PLAIN_READ, lambda: plain_read(raw, bars_url, ARROW_PARAMS), has_rows)
+                timings.probed(CLIENT_READ, client_probe, lambda: probed_client.datasets.bars(slug), has_rows)
+                timings.probed(PLAIN_READ, raw_probe, lambda: plain_read(probed_raw, bars_url, ARROW_PARAMS), has_rows)
+                timings.probed(LOCAL_READ, raw_probe, lambda: local_read(local, probed_raw), has_rows)
                 if store == "questdb":
                     timings.time(EXP_CSV, lambda: questdb_exp("csv"), has_rows)
                     timings.time(EXP_PARQUET, lambda: questdb_exp("parquet"), has_rows)
-                timings.time(CLIENT_LOG, lambda: client.runs.log(slug, predictions=frame), saved)
-                timings.time(RAW_LOG, raw_log, saved)
+                if log:
+                    timings.time(CLIENT_LOG, lambda: client.runs.log(slug, predictions=frame), saved)
+                    timings.time(RAW_LOG, raw_log, saved)
         if arcticdb and store == "embedded":
             timings.paths[ARCTICDB_READ] = arcticdb_reads(client.datasets.bars(slug), rounds)
     if store == "questdb":
@@ -363,6 +445,7 @@ def goals(store: str, timings: Timings) -> list[str]:
         ratio(CLIENT_READ, fastest, 0.8)
     else:
         ratio(CLIENT_READ, LOCAL_READ, 0.8)
+        ratio(CLIENT_READ, PLAIN_READ, None)
         ratio(CLIENT_READ, ARCTICDB_READ, None)
     ratio(CLIENT_LOG, RAW_LOG, 0.8)
     return rows
@@ -374,6 +457,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--store", choices=["embedded", "questdb", "both"], default="both")
     parser.add_argument("--no-arcticdb", action="store_true", help="skip ArcticDB (no virtualenv made)")
+    parser.add_argument("--no-log", action="store_true", help="skip the runs.log paths (reads only)")
     args = parser.parse_args()
     started, load_start = time.monotonic(), load()
     stores = ["embedded", "questdb"] if args.store == "both" else [args.store]
@@ -384,7 +468,7 @@ def main() -> None:
         "",
     ]
     for store in stores:
-        lines += bench_store(store, args.rows, args.rounds, not args.no_arcticdb)
+        lines += bench_store(store, args.rows, args.rounds, not args.no_arcticdb, not args.no_log)
     lines.append(f"load average at end {load()}; wall {time.monotonic() - started:.0f} s")
     print("\n".join(lines))
 

@@ -16,7 +16,7 @@ import httpx
 from httpx_sse import aconnect_sse, connect_sse
 from tenacity import AsyncRetrying, Retrying
 
-from stage1_client import store
+from stage1_client import large_reads, store
 from stage1_client._core import SLEPT, Call, Op, Reply, RetryPolicy, Sleep, operation
 from stage1_client._multipart import Chunk
 from stage1_client.config import resolve
@@ -134,6 +134,8 @@ class Client(_Stage1):
         self._http = httpx.Client(
             base_url=self.url, headers=headers, timeout=self._timeout(timeout), verify=verify, transport=transport
         )
+        if transport is None:
+            large_reads.install(self._http)
 
     def __enter__(self) -> Client:
         return self
@@ -244,6 +246,8 @@ class AsyncClient(_Stage1):
         self._http = httpx.AsyncClient(
             base_url=self.url, headers=headers, timeout=self._timeout(timeout), verify=verify, transport=transport
         )
+        if transport is None:
+            large_reads.install(self._http)
 
     async def __aenter__(self) -> AsyncClient:
         return self
