@@ -25,15 +25,16 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from adapters.frames.formats import MediaType
 from entrypoints.cli_errors import ServerRefused, describe_response
 from entrypoints.import_preview import print_preview
 
 CHUNK = 1024 * 1024
-CONTENT_TYPES = {
-    ".parquet": "application/vnd.apache.parquet",
-    ".gz": "application/gzip",
-    ".arrow": "application/vnd.apache.arrow.file",
-    ".arrows": "application/vnd.apache.arrow.stream",
+CONTENT_TYPES: dict[str, str] = {
+    ".parquet": MediaType.PARQUET,
+    ".gz": MediaType.GZIP,
+    ".arrow": MediaType.ARROW_FILE,
+    ".arrows": MediaType.ARROW_STREAM,
 }
 
 
@@ -65,7 +66,7 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 def import_through_api(url: str, token: str | None, request: ImportRequest) -> int:
     console = Console(stderr=True)
-    headers = {"Content-Type": CONTENT_TYPES.get(request.file.suffix.lower(), "text/csv")}
+    headers = {"Content-Type": CONTENT_TYPES.get(request.file.suffix.lower(), MediaType.CSV)}
     if token:
         headers["X-Stage1-Token"] = token
     route = "/api/questdb/import/async" if request.run_async and not request.dry_run else "/api/questdb/import"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from adapters.frames.formats import MediaType
 from domain.errors import InvalidInput, UnsupportedFormat
 
 HEAD_BYTES: Final = 4096
@@ -40,7 +41,7 @@ _KNOWN_OTHERS: Final = (
 )
 
 _BY_CONTENT_TYPE: Final = {
-    "text/csv": UploadFormat.CSV,
+    MediaType.CSV: UploadFormat.CSV,
     "application/csv": UploadFormat.CSV,
     "text/x-csv": UploadFormat.CSV,
     "application/x-csv": UploadFormat.CSV,
@@ -48,13 +49,13 @@ _BY_CONTENT_TYPE: Final = {
     "text/plain": UploadFormat.CSV,
     # Browsers on Windows label .csv files this way.
     "application/vnd.ms-excel": UploadFormat.CSV,
-    "application/gzip": UploadFormat.CSV_GZIP,
+    MediaType.GZIP: UploadFormat.CSV_GZIP,
     "application/x-gzip": UploadFormat.CSV_GZIP,
-    "application/vnd.apache.parquet": UploadFormat.PARQUET,
+    MediaType.PARQUET: UploadFormat.PARQUET,
     "application/x-parquet": UploadFormat.PARQUET,
     "application/parquet": UploadFormat.PARQUET,
-    "application/vnd.apache.arrow.file": UploadFormat.ARROW_FILE,
-    "application/vnd.apache.arrow.stream": UploadFormat.ARROW_STREAM,
+    MediaType.ARROW_FILE: UploadFormat.ARROW_FILE,
+    MediaType.ARROW_STREAM: UploadFormat.ARROW_STREAM,
 }
 
 _BY_EXTENSION: Final = {

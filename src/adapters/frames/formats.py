@@ -1,4 +1,5 @@
-"""The stream formats a client may ask for, by `?format=` or by `Accept`, and their media types."""
+"""The stream formats a client may ask for, by `?format=` or by `Accept`, and their media types (every
+media type of a frame the service reads or writes is named here, once)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,18 @@ from enum import StrEnum
 from typing import Final
 
 from domain.errors import InvalidInput
+
+
+class MediaType(StrEnum):
+    """The media types of the frames the service reads (uploads) and writes (streams)."""
+
+    CSV = "text/csv"
+    JSON = "application/json"
+    NDJSON = "application/x-ndjson"
+    ARROW_STREAM = "application/vnd.apache.arrow.stream"
+    ARROW_FILE = "application/vnd.apache.arrow.file"
+    PARQUET = "application/vnd.apache.parquet"
+    GZIP = "application/gzip"
 
 
 class OutputFormat(StrEnum):
@@ -18,22 +31,18 @@ class OutputFormat(StrEnum):
 
 MEDIA_TYPES: Final[dict[OutputFormat, str]] = {
     # Litestar adds "; charset=utf-8" to every text/ type itself; naming it here too sent it twice.
-    OutputFormat.CSV: "text/csv",
-    OutputFormat.JSON: "application/json",
-    OutputFormat.NDJSON: "application/x-ndjson",
-    OutputFormat.ARROW: "application/vnd.apache.arrow.stream",
-    OutputFormat.PARQUET: "application/vnd.apache.parquet",
+    OutputFormat.CSV: MediaType.CSV,
+    OutputFormat.JSON: MediaType.JSON,
+    OutputFormat.NDJSON: MediaType.NDJSON,
+    OutputFormat.ARROW: MediaType.ARROW_STREAM,
+    OutputFormat.PARQUET: MediaType.PARQUET,
 }
 
 _ACCEPTED: Final[dict[str, OutputFormat]] = {
-    "text/csv": OutputFormat.CSV,
+    **{media: fmt for fmt, media in MEDIA_TYPES.items()},
     "application/csv": OutputFormat.CSV,
-    "application/json": OutputFormat.JSON,
-    "application/x-ndjson": OutputFormat.NDJSON,
     "application/ndjson": OutputFormat.NDJSON,
     "application/jsonl": OutputFormat.NDJSON,
-    "application/vnd.apache.arrow.stream": OutputFormat.ARROW,
-    "application/vnd.apache.parquet": OutputFormat.PARQUET,
 }
 
 def negotiate(

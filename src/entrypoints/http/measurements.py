@@ -16,6 +16,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from adapters.frames.formats import MediaType
 from application.commands import ImportFrame
 from application.preview import FramePreview
 from application.series_ports import FrameUpload, MeasurementInfo, QueryResult
@@ -35,12 +36,7 @@ from entrypoints.http.inputs import idempotency_key, is_json, is_multipart, medi
 from entrypoints.http.jobs_submit import accepted, queue_command
 from entrypoints.http.metrics import ROWS_IMPORTED
 from entrypoints.http.openapi_extras import (
-    ARROW_FILE,
-    ARROW_STREAM,
-    CSV,
-    GZIP,
     MULTIPART,
-    PARQUET,
     described,
     frame_part,
     frame_stream,
@@ -74,11 +70,13 @@ IMPORT_BODY: Final = {
         },
         ["file"],
     ),
-    CSV: OpenAPIMediaType(schema=text("CSV with a header row; `?measurement=` names the target."), example=OHLCV_CSV),
-    GZIP: OpenAPIMediaType(schema=text("Gzipped CSV.", binary=True)),
-    PARQUET: OpenAPIMediaType(schema=text("A Parquet file.", binary=True)),
-    ARROW_STREAM: OpenAPIMediaType(schema=text("An Arrow IPC stream.", binary=True)),
-    ARROW_FILE: OpenAPIMediaType(schema=text("An Arrow IPC file.", binary=True)),
+    MediaType.CSV: OpenAPIMediaType(
+        schema=text("CSV with a header row; `?measurement=` names the target."), example=OHLCV_CSV
+    ),
+    MediaType.GZIP: OpenAPIMediaType(schema=text("Gzipped CSV.", binary=True)),
+    MediaType.PARQUET: OpenAPIMediaType(schema=text("A Parquet file.", binary=True)),
+    MediaType.ARROW_STREAM: OpenAPIMediaType(schema=text("An Arrow IPC stream.", binary=True)),
+    MediaType.ARROW_FILE: OpenAPIMediaType(schema=text("An Arrow IPC file.", binary=True)),
     **json_of(ref("ImportJsonIn"), IMPORT_EXAMPLE),
 }
 SQL_ERRORS: Final = error_responses(403, *STORE_ERRORS)

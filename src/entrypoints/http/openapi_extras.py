@@ -9,17 +9,14 @@ from typing import Any, Final
 
 from litestar.openapi.spec import Encoding, OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Reference, Schema
 
+from adapters.frames.formats import MediaType
 from entrypoints.http.errors import STORE_ERRORS, error_responses
 
-JSON: Final = "application/json"
-CSV: Final = "text/csv"
-NDJSON: Final = "application/x-ndjson"
-ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
-ARROW_FILE: Final = "application/vnd.apache.arrow.file"
-PARQUET: Final = "application/vnd.apache.parquet"
-GZIP: Final = "application/gzip"
+JSON: Final = MediaType.JSON
 MULTIPART: Final = "multipart/form-data"
-FRAME_FILES: Final = ", ".join((CSV, GZIP, PARQUET, ARROW_FILE, ARROW_STREAM))
+FRAME_FILES: Final = ", ".join(
+    (MediaType.CSV, MediaType.GZIP, MediaType.PARQUET, MediaType.ARROW_FILE, MediaType.ARROW_STREAM)
+)
 DOC: Final = "openapi"  # the `opt` key
 
 
@@ -57,11 +54,11 @@ ROWS: Final = Schema(
 def frame_stream(json: Reference | Schema = ROWS) -> dict[str, OpenAPIMediaType]:
     """A stream in the five formats `format=` or `Accept` choose between."""
     return {
-        CSV: OpenAPIMediaType(schema=text("CSV with a header row.")),
+        MediaType.CSV: OpenAPIMediaType(schema=text("CSV with a header row.")),
         JSON: OpenAPIMediaType(schema=json),
-        NDJSON: OpenAPIMediaType(schema=text("One JSON object per line.")),
-        ARROW_STREAM: OpenAPIMediaType(schema=text("An Arrow IPC stream.", binary=True)),
-        PARQUET: OpenAPIMediaType(schema=text("A Parquet file, a row group per chunk.", binary=True)),
+        MediaType.NDJSON: OpenAPIMediaType(schema=text("One JSON object per line.")),
+        MediaType.ARROW_STREAM: OpenAPIMediaType(schema=text("An Arrow IPC stream.", binary=True)),
+        MediaType.PARQUET: OpenAPIMediaType(schema=text("A Parquet file, a row group per chunk.", binary=True)),
     }
 
 

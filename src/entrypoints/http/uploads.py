@@ -18,6 +18,7 @@ import pyarrow.ipc as ipc
 from litestar import Request
 
 from adapters.frames.arriving import Arrival, register, release
+from adapters.frames.formats import MediaType
 from adapters.frames.readers import read_json_rows
 from adapters.frames.spool_files import create_held, let_go
 from adapters.remote.url_fetch import fetch
@@ -252,7 +253,7 @@ class UploadSpool:
         path, handle = self._new_file(".csv")
         with handle:
             handle.write(data)
-        return SpooledPart(name, None, "text/csv", path, size=len(data))
+        return SpooledPart(name, None, MediaType.CSV, path, size=len(data))
 
     async def rows_file(self, rows: list[dict[str, Any]], name: str, kind: FrameKind) -> SpooledPart:
         """Rows sent as a JSON array of objects, checked like a file and kept as an Arrow file."""
