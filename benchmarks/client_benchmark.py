@@ -289,7 +289,8 @@ class Timings:
         self.paths: dict[str, list[float]] = {}
         self.server_cpu: list[float] = []  # the server process's CPU seconds per client read, all its threads
         self.arrivals: dict[str, list[tuple[float, float]]] = {}  # first and last byte of a raw read, seconds
-        self.phases: dict[str, list[tuple[float, float, float]]] = {}  # first byte, last byte, done, seconds
+        # First byte, last byte, done (seconds from the call) and this process's CPU seconds for the read.
+        self.phases: dict[str, list[tuple[float, float, float, float]]] = {}
 
     def bytes_at(self, name: str, raw: httpx.Client, url: str, params: dict[str, str]) -> None:
         """When the first and the last byte of a plain streamed GET arrive: where a read's time goes."""
@@ -302,12 +303,12 @@ class Timings:
     def probed(self, name: str, probe: Probe, action: Callable[[], Any], check: Callable[[Any], None]) -> None:
         """One read through `probe`: when its first and last body byte reached httpx, and when it was done."""
         probe.first = probe.last = None
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         result = action()
-        done = time.perf_counter() - began
+        done, cpu = time.perf_counter() - began, time.process_time() - cpu
         check(result)
         first, last = ((probe.first or began) - began), ((probe.last or began) - began)
-        self.phases.setdefault(name, []).append((first, last, done))
+        self.phases.setdefault(name, []).append((first, last, done, cpu))
 
     def breakdown(self) -> list[str]:
         if not self.arrivals and not self.phases:
@@ -320,13 +321,15 @@ class Timings:
         if self.phases:
             lines += [
                 "",
-                "| probed read into pandas, median of rounds | first byte s | last byte s | done s | after last s |",
-                "|---|---:|---:|---:|---:|",
+                "| probed read into pandas, median of rounds | first byte s | last byte s | done s | after last s "
+                "| client CPU s |",
+                "|---|---:|---:|---:|---:|---:|",
             ]
             for name, phases in self.phases.items():
-                first, last, done = (statistics.median(phase[at] for phase in phases) for at in range(3))
+                first, last, done, cpu = (statistics.median(phase[at] for phase in phases) for at in range(4))
                 after = statistics.median(phase[2] - phase[1] for phase in phases)
-                lines.append(f"| {name} | {first:.3f} | {last:.3f} | {done:.3f} | {after:.3f} |")
+                lines.append(f"| {name} | {first:.3f} | {last:.3f} | {done:.3f} | {after:.3f} | {cpu:.3f} |")
+            lines.append("\n(client CPU: this process; for the floor it includes the minimal server's thread.)")
         if self.server_cpu:
             used = statistics.median(self.server_cpu)
             lines.append(f"\nserver CPU per client read (all threads, median): {used:.3f} s")
