@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
+import anyio
 import pyarrow as pa
 import pytest
 from tests.contract.timeseries_fixtures import HOUR_NS, START_NS, ohlcv, questdb_urls, read_all, stream
@@ -183,6 +185,46 @@ async def test_a_questdb_error_is_relayed_verbatim(
     assert "Invalid column: nope" in str(over_pg.value) + str(over_pg.value.details)
     assert over_http.value.details["questdb"] == "Invalid column: nope"
     assert over_http.value.details["position"] == 7
+
+
+async def test_an_export_error_is_relayed_verbatim_too(
+    questdb: tuple[QuestDBTimeSeriesStore, QuestDBHttp, list[str]],
+) -> None:
+    store, http, made = questdb
+    name = fresh(made, "exp_error")
+    await store.write(name, stream(ohlcv(1)), WriteOptions(kind=FrameKind.OHLCV))
+
+    with pytest.raises(UpstreamError) as over_exp:
+        async with http.export(f"SELECT nope FROM {name}", 5) as chunks:
+            async for _ in chunks:
+                pass
+
+    assert over_exp.value.details == {"questdb": "Invalid column: nope", "position": 7}
+
+
+async def exporting(http: QuestDBHttp, marker: str) -> bool:
+    return any(marker in str(row[0]) for row in await http.dataset("SELECT query FROM query_activity()"))
+
+
+async def test_an_export_left_early_stops_questdbs_statement_within_a_second(
+    questdb: tuple[QuestDBTimeSeriesStore, QuestDBHttp, list[str]],
+) -> None:
+    _, http, _ = questdb
+    marker = f"left_{uuid4().hex[:12]}"
+    # Far more rows than are read; the marker finds the statement in query_activity().
+    large = f"SELECT x AS {marker}, rnd_double() AS close FROM long_sequence(200000000)"
+
+    async with http.export(large, 60) as chunks:
+        async for _ in chunks:
+            break
+        assert await exporting(http, marker)
+
+    left = time.monotonic()
+    for _ in range(1000):
+        if not await exporting(http, marker):
+            return
+        assert time.monotonic() - left < 1.0, "QuestDB still runs the statement a second after the export was left"
+        await anyio.sleep(0.05)
 
 
 async def test_an_unreachable_questdb_is_store_unavailable() -> None:

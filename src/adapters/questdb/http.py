@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import anyio
+import httptools
 import httpx
 
+from adapters.questdb.exp_stream import AnswerCut, ExpAnswer, ExpEndpoint
 from domain.errors import StoreTimeout, StoreUnavailable, UpstreamError
 
 CONNECT_TIMEOUT: Final = 5.0
+ERROR_BYTES: Final = 64 * 1024
 
 
 class QuestDBHttp:
@@ -21,11 +25,12 @@ class QuestDBHttp:
     def __init__(self, base_url: str, *, timeout: float = 30.0, max_connections: int = 16) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self._exp = ExpEndpoint.of(self.base_url)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            # QuestDB's CSV is passed through as it comes; compressing it would only cost both sides CPU.
+            # Answers are small JSON read at once; compressing them would only cost both sides CPU.
             headers={"Accept-Encoding": "identity"},
         )
 
@@ -55,38 +60,42 @@ class QuestDBHttp:
 
     @asynccontextmanager
     async def export(self, sql: str, timeout: float) -> AsyncIterator[AsyncIterator[bytes]]:
-        """The CSV bytes of a query as /exp streams them, header row first.
+        """The CSV bytes of a query as /exp streams them, header row first, read off a connection of the
+        export's own (exp_stream.py says why not httpx).
 
         `timeout` bounds the wait for the answer to start and then every wait for the next chunk."""
-        request = self._client.build_request(
-            "GET", "/exp", params={"query": sql}, headers=_timeout_header(timeout), timeout=_timeouts(timeout)
-        )
         try:
             with anyio.fail_after(timeout + CONNECT_TIMEOUT):
-                response = await self._client.send(request, stream=True)
-        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+                answer = await ExpAnswer.open(
+                    self._exp, sql, _timeout_header(timeout), min(CONNECT_TIMEOUT, timeout), timeout
+                )
+        except (TimeoutError, OSError, AnswerCut, httptools.HttpParserError) as exc:
             raise self.translate(exc, timeout) from exc
         try:
-            if response.status_code != 200:
-                await response.aread()
+            if answer.status != 200:
                 try:
-                    body = response.json()
+                    text = await answer.read(ERROR_BYTES)
+                except (TimeoutError, AnswerCut, httptools.HttpParserError) as exc:
+                    raise self.translate(exc, timeout) from exc
+                try:
+                    body = json.loads(text)
                 except ValueError:
-                    body = {"error": response.text[:500] or f"HTTP {response.status_code}"}
-                raise questdb_error(body, timeout)
-            yield self._chunks(response, timeout)
+                    body = {"error": text[:500].decode(errors="replace") or f"HTTP {answer.status}"}
+                raise questdb_error(body if isinstance(body, dict) else {"error": str(body)[:500]}, timeout)
+            yield self._chunks(answer, timeout)
         finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+            await answer.aclose()
 
-    async def _chunks(self, response: httpx.Response, timeout: float) -> AsyncIterator[bytes]:
+    async def _chunks(self, answer: ExpAnswer, timeout: float) -> AsyncIterator[bytes]:
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in answer.body(timeout):
                 yield chunk
-        except (httpx.HTTPError, OSError) as exc:
+        except (TimeoutError, AnswerCut, httptools.HttpParserError) as exc:
             raise self.translate(exc, timeout) from exc
 
     def translate(self, exc: BaseException, timeout: float | None = None) -> Exception:
+        if isinstance(exc, AnswerCut):
+            return StoreUnavailable("QuestDB closed the connection mid-answer", {"error": str(exc)})
         if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError | ConnectionError):
             return StoreUnavailable(f"QuestDB is unreachable at {self.base_url}", {"error": str(exc) or repr(exc)})
         if isinstance(exc, httpx.TimeoutException | TimeoutError):

@@ -1,4 +1,4 @@
-"""A QuestDB that goes away mid-request (killed, restarting) is a store that is unavailable, which a job
+"""A QuestDB that goes away mid-request (killed, restarting), a statement or an export, is a store that is unavailable, which a job
 waits out and HTTP answers 503, never an answer of the store's own (502)."""
 
 from __future__ import annotations
@@ -39,5 +39,16 @@ async def test_a_questdb_that_closes_the_connection_is_unavailable_not_an_upstre
     try:
         with pytest.raises(StoreUnavailable):
             await client.exec("SELECT 1")
+    finally:
+        await client.close()
+
+
+async def test_an_export_whose_questdb_closes_the_connection_is_unavailable(dying_server: str) -> None:
+    client = QuestDBHttp(dying_server, timeout=5)
+    try:
+        with pytest.raises(StoreUnavailable):
+            async with client.export("SELECT 1", 5) as chunks:
+                async for _ in chunks:
+                    pass
     finally:
         await client.close()
