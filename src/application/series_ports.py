@@ -57,6 +57,9 @@ class RangeQuery:
     equals: dict[str, int | str] = field(default_factory=dict)
     order_by: str = "timestamp"
     timeout: float = 60.0
+    # Without `columns`: every stored column, in this order of their names (table order when None). The store
+    # looks the names up as it plans the read anyway, so a caller that only orders them needs no look of its own.
+    column_order: Callable[[Sequence[str]], list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +113,6 @@ class SeriesCatalog(Protocol):
     """What measurements exist, their columns, counts and bounds, and a few of their rows."""
 
     async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None: ...
-
-    async def column_names(self, measurement: MeasurementName) -> list[str] | None:
-        """The columns in table order, or None when the measurement does not exist: one cheap look where
-        `describe` also counts rows and finds bounds (several round trips on QuestDB)."""
-        ...
 
     async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table: ...
 

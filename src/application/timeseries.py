@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import pyarrow as pa
 
@@ -40,6 +40,7 @@ from domain.values import MeasurementName
 ProgressCallback = Callable[[int, int | None, str], Awaitable[None]]
 CHECKED: Final = "checked"
 WRITTEN: Final = "written"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +56,35 @@ class ImportReport(PlainAnswer):
 
 @dataclass(frozen=True, slots=True)
 class RangeRows:
-    """A range of one measurement, ready to read as Arrow batches or, natively in the store, as CSV."""
+    """A range of one measurement, ready to read as Arrow batches or, natively in the store, as CSV.
+
+    `missing`, when given, is raised in place of the store's NotFound for a measurement that does not exist
+    (a run's predictions: the caller asked for the run, not for a measurement)."""
 
     query: RangeQuery
     reader: SeriesReader
+    missing: NotFound | None = None
 
     def batches(self) -> AsyncIterator[pa.RecordBatch]:
-        return self.reader.read(self.query)
+        return self._found(self.reader.read(self.query))
 
     def csv(self, ts_unit: str) -> AsyncIterator[bytes]:
-        return self.reader.export_csv(self.query, ts_unit)
+        return self._found(self.reader.export_csv(self.query, ts_unit))
+
+    def _found(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
+        return items if self.missing is None else _instead_of_not_found(items, self.missing)
+
+
+async def _instead_of_not_found(items: AsyncIterator[T], missing: NotFound) -> AsyncIterator[T]:
+    try:
+        async for item in items:
+            yield item
+    except NotFound as exc:
+        raise missing from exc
+    finally:
+        closer = getattr(items, "aclose", None)  # the store's generator ends now, not when it is collected
+        if closer is not None:
+            await closer()
 
 
 async def import_frame(

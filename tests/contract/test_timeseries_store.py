@@ -444,16 +444,19 @@ async def test_describe_of_a_missing_measurement_is_none(harness: Harness) -> No
     assert harness.name("never2") not in [info.name for info in await harness.store.list_measurements("ct_never")]
 
 
-async def test_column_names_are_the_described_columns_in_order_and_none_for_a_missing_measurement(
-    harness: Harness,
-) -> None:
-    name = harness.name("colnames")
-    await harness.store.write(name, stream(ohlcv(3)), WriteOptions(kind=FrameKind.OHLCV))
+async def test_a_read_without_columns_orders_every_stored_column_as_the_query_says(harness: Harness) -> None:
+    name = harness.name("colorder")
+    frame = ohlcv(3)
+    await harness.store.write(name, stream(frame), WriteOptions(kind=FrameKind.OHLCV))
+    backwards = RangeQuery(name, column_order=lambda names: sorted(names, reverse=True))
 
-    info = await harness.store.describe(name)
-    assert info is not None
-    assert await harness.store.column_names(name) == [column.name for column in info.columns]
-    assert await harness.store.column_names(harness.name("never3")) is None
+    table, _ = await read_all(harness.store, backwards)
+    text = b"".join([chunk async for chunk in harness.store.export_csv(backwards, "ms")]).decode()
+
+    expected = ["timestamp", "volume", "open", "low", "high", "close"]
+    assert table.schema.names == expected
+    assert text.splitlines()[0] == ",".join(expected)
+    assert table.column("volume").to_pylist() == frame.column("volume").to_pylist()
 
 
 async def test_sample_rows_are_the_first_rows(harness: Harness) -> None:

@@ -169,7 +169,7 @@ class DuckDBTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
         types = column_types(cursor, query.measurement, entry)
         if types is None:
             raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
-        columns = resolve_columns(query.columns, list(types))
+        columns = resolve_columns(query.columns, list(types), query.column_order)
         equals: dict[str, Any] = {
             # DuckDB compares a TIMESTAMP with a datetime, not with epoch nanoseconds.
             name: _datetime(value) if types[name] == "TIMESTAMP" and isinstance(value, int) else value
@@ -193,10 +193,6 @@ class DuckDBTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
 
     async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
         return await self._run(lambda cursor: _describe(cursor, measurement))
-
-    async def column_names(self, measurement: MeasurementName) -> list[str] | None:
-        types = await self._run(lambda cursor: column_types(cursor, measurement))
-        return None if types is None else list(types)
 
     async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table:
         batches = [batch async for batch in self.read(RangeQuery(measurement, limit=max(limit, 0)))]

@@ -104,7 +104,7 @@ class InMemoryTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
     def _select(self, query: RangeQuery) -> pa.Table:
         series = self._require(query.measurement)
         check_query(query)
-        columns = resolve_columns(query.columns, series.table.schema.names)
+        columns = resolve_columns(query.columns, series.table.schema.names, query.column_order)
         equals = coerce_equals(query.equals, series.types)
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
         table = select(series.table, columns, low, high, equals)
@@ -123,10 +123,6 @@ class InMemoryTimeSeriesStore(OneTransactionWrites, ReadBackFingerprints):
     async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
         series = self._series.get(measurement)
         return None if series is None else _info(measurement, series)
-
-    async def column_names(self, measurement: MeasurementName) -> list[str] | None:
-        series = self._series.get(measurement)
-        return None if series is None else list(series.table.schema.names)
 
     async def sample_rows(self, measurement: MeasurementName, limit: int) -> pa.Table:
         return self._require(measurement).table.slice(0, max(limit, 0))

@@ -142,7 +142,7 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
         if existing is None:
             raise NotFound(f"measurement {query.measurement} does not exist", {"measurement": query.measurement})
         types = {column: store_type for column, (store_type, _) in existing.items()}
-        columns = resolve_columns(query.columns, list(types))
+        columns = resolve_columns(query.columns, list(types), query.column_order)
         equals = coerce_equals(query.equals, types)
         low, high = to_micros_bounds(query.from_ns, query.to_ns)
         rows = sql.RowFilter(low, high, equals, types, query.limit)
@@ -163,10 +163,6 @@ class QuestDBTimeSeriesStore(ReadBackFingerprints):
                 return None
             raise
         return {str(column): (str(kind), bool(upsert)) for column, kind, upsert in rows}
-
-    async def column_names(self, measurement: MeasurementName) -> list[str] | None:
-        existing = await self._columns(MeasurementName(measurement))
-        return None if existing is None else list(existing)
 
     async def describe(self, measurement: MeasurementName, sample: int = 0) -> MeasurementInfo | None:
         name = MeasurementName(measurement)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import pyarrow as pa
@@ -177,10 +177,16 @@ def _mismatch(name: str, store_type: str, dtype: pa.DataType) -> InvalidInput:
     )
 
 
-def resolve_columns(requested: Sequence[str] | None, available: Sequence[str]) -> list[str]:
-    """The columns a read returns: `timestamp` first, then the requested ones in their order."""
+def resolve_columns(
+    requested: Sequence[str] | None,
+    available: Sequence[str],
+    order: Callable[[Sequence[str]], list[str]] | None = None,
+) -> list[str]:
+    """The columns a read returns: `timestamp` first, then the requested ones in their order; without any,
+    every available one, in `order` (see `RangeQuery.column_order`) or as stored."""
     if not requested:
-        return [TIMESTAMP, *(name for name in available if name != TIMESTAMP)]
+        ordered = available if order is None else order(available)
+        return [TIMESTAMP, *(name for name in ordered if name != TIMESTAMP)]
     unknown = [name for name in requested if name not in available]
     if unknown:
         raise InvalidInput(

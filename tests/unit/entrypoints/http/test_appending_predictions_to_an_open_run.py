@@ -125,3 +125,20 @@ async def test_a_retried_append_with_the_same_key_writes_once_and_answers_the_fi
     assert [(data["run_id"], data["status"]) for data in updated] == [(run_id, "RUNNING")]  # one write, one event
     other = await client.post(f"/api/runs/{run_id}/predictions", json={"predictions": rows(3, 1)}, headers=headers)
     assert other.status_code == 409
+
+
+async def test_the_predictions_of_a_run_with_none_stored_are_a_404_naming_the_run_in_every_format(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    run_id = await open_run(client)
+    measurement = (await client.get(f"/api/runs/{run_id}")).json()["prediction_measurement"]
+
+    for fmt in ("csv", "arrow", "ndjson"):
+        answer = await client.get(f"/api/runs/{run_id}/predictions", params={"format": fmt})
+        assert answer.status_code == 404, answer.text
+        assert answer.json() == {
+            "error": f"run {run_id} has no predictions stored",
+            "details": {"prediction_measurement": measurement},
+        }
+    download = await client.get(f"/api/runs/{run_id}", params={"download_predictions": "true"})
+    assert download.status_code == 404 and download.json()["error"] == f"run {run_id} has no predictions stored"
