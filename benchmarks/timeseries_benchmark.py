@@ -15,7 +15,8 @@ STAGE1_TIMESERIES=questdb, and measures, each path `--repeats` times, interleave
      (the service answers only then; the others poll `count()`), into a fresh table of the service's DDL.
   2. export of a run's predictions: `GET /api/runs/{id}/predictions?format=csv` against QuestDB's `/exp`
      of the SELECT the store sends, for `limit=1000000` and for all rows, with the server's RSS sampled
-     every 50 ms;
+     every 50 ms and the time until each answer starts (status and headers: the service sends them with
+     its first chunk), apart from the time the rest takes;
   3. the same rows as `format=arrow`;
   4. `POST /api/questdb/export` (client SQL as the read-only user) of `SELECT *` over `--rows-export` OHLCV
      rows as CSV, Arrow and Parquet against `/exp` of the same statement (CSV and `fmt=parquet`), then
@@ -314,8 +315,9 @@ class Bench:
                 if "pred-csv" in self.args.routes:
                     self._service_export(run_id, "csv", limit, csv, expect_lines=size + 1)
                 started = time.perf_counter()
-                total, lines = self.qdb.exp_bytes(select)
+                total, lines, first_byte = self.qdb.exp_bytes(select)
                 exp.add(time.perf_counter() - started, total)
+                exp.first_byte.append(first_byte)
                 if lines != size + 1:
                     raise RuntimeError(f"/exp gave {lines} lines, expected {size + 1}")
                 if "pred-arrow" in self.args.routes:
@@ -395,6 +397,7 @@ class Bench:
         with RssSampler(self.server.pid) as sampler, httpx.Client(timeout=600.0) as client:
             started = time.perf_counter()
             with client.stream("GET", f"{self.base}/api/runs/{run_id}/predictions", params=params) as response:
+                series.first_byte.append(time.perf_counter() - started)
                 if response.status_code != 200:
                     response.read()
                     raise RuntimeError(f"export answered {response.status_code}: {response.text[:300]}")

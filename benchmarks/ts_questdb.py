@@ -84,16 +84,18 @@ class QuestDB:
             raise RuntimeError(f"/imp failed: {str(body)[:300]}")
         return body
 
-    def exp_bytes(self, sql: str) -> tuple[int, int]:
-        """/exp of `sql`, downloaded and discarded; answers (bytes, lines)."""
+    def exp_bytes(self, sql: str) -> tuple[int, int, float]:
+        """/exp of `sql`, downloaded and discarded; answers (bytes, lines, seconds until the answer started)."""
         size = lines = 0
+        started = time.perf_counter()
         with self.client.stream("GET", "/exp", params={"query": sql},
                                 headers={"Accept-Encoding": "identity"}) as response:
+            first_byte = time.perf_counter() - started
             response.raise_for_status()
             for chunk in response.iter_raw(CHUNK):
                 size += len(chunk)
                 lines += chunk.count(b"\n")
-        return size, lines
+        return size, lines, first_byte
 
 
 def read_csv_frame(path: Path) -> pd.DataFrame:

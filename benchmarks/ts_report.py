@@ -20,6 +20,8 @@ class Series:
     peak_rss: list[int] = field(default_factory=list)
     server_cpu: list[float] = field(default_factory=list)
     store_cpu: list[float] = field(default_factory=list)
+    # Seconds until the answer's status and headers arrived: the service sends them with its first chunk.
+    first_byte: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, seconds: float, size: int = 0) -> None:
@@ -74,6 +76,10 @@ def rate_table(series: list[Series], with_bytes: bool = False, with_store_cpu: b
         rule += "---:|---:|---:|"
     head += " server CPU s (median) |"
     rule += "---:|"
+    with_first_byte = any(item.first_byte for item in series)
+    if with_first_byte:
+        head += " answer starts ms (median) |"
+        rule += "---:|"
     if with_store_cpu:
         head += " QuestDB CPU s (median) |"
         rule += "---:|"
@@ -88,6 +94,8 @@ def rate_table(series: list[Series], with_bytes: bool = False, with_store_cpu: b
         if with_bytes:
             line += f" {item.best_bytes_rate / MB:,.0f} | {item.median_bytes_rate / MB:,.0f} | {mb(max(item.sizes))} |"
         line += f" {statistics.median(item.server_cpu):.2f} |" if item.server_cpu else " - |"
+        if with_first_byte:
+            line += f" {statistics.median(item.first_byte) * 1000:.0f} |" if item.first_byte else " - |"
         if with_store_cpu:
             line += f" {statistics.median(item.store_cpu):.2f} |" if item.store_cpu else " - |"
         lines.append(line)
