@@ -35,9 +35,12 @@ class RecordKind(Generic[R]):
         with contextlib.suppress(ValueError):
             record = await self.repository(tx).get(UUID(ref))
         if record is None:
-            raise NotFound(f"{self.noun} {ref[:80]!r} not found", {f"{self.noun}_id": ref[:80]})
+            raise self.not_found(ref)
         await mark_stale(tx, [record])
         return record
+
+    def not_found(self, ref: str) -> NotFound:
+        return NotFound(f"{self.noun} {ref[:80]!r} not found", {f"{self.noun}_id": ref[:80]})
 
     async def get(self, ref: str, uow: UnitOfWorkFactory) -> R:
         async with uow.reading() as tx:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
+from uuid import UUID
 
 from application.answers import PlainAnswer
 from application.commands import AppendPredictions, SaveRun, described
@@ -24,7 +25,7 @@ from domain.frames import FrameKind, prediction_column_order
 from domain.lifecycle import require_open
 from domain.paging import Page, PageRequest
 from domain.runs import WalkforwardRun, default_prediction_measurement
-from domain.values import Slug
+from domain.values import MeasurementName, Slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +171,20 @@ async def read_predictions(
     """Prediction rows in the desktop's column order: timestamp, bar_index, fold_number, prediction,
     target, then the threshold columns as uploaded.
 
-    Before the first row: a reading unit (no BEGIN and ROLLBACK round trips), and the column order handed to
-    the store, which looks the names up as it plans the read (one look at QuestDB instead of two)."""
+    Before the first row, as few round trips as can be (each one waits its turn for a core on a busy machine):
+    one read of the run's measurement, without BEGIN and ROLLBACK, and the column order handed to the store,
+    which looks the names up as it plans the read anyway."""
+    try:
+        run_id = UUID(run_ref)
+    except ValueError:
+        raise RUNS.not_found(run_ref) from None
     async with uow.reading() as tx:
-        run = await find_run(tx, run_ref)
+        measurement = await tx.runs.prediction_measurement(run_id)
+    if measurement is None:
+        raise RUNS.not_found(run_ref)
     equals: dict[str, int | str] = {} if read.fold_number is None else {"fold_number": read.fold_number}
     query = RangeQuery(
-        measurement=run.prediction_measurement,
+        measurement=MeasurementName(measurement),
         from_ns=read.from_ns,
         to_ns=read.to_ns,
         limit=read.limit,
@@ -184,9 +192,7 @@ async def read_predictions(
         timeout=read.timeout,
         column_order=prediction_column_order,
     )
-    missing = NotFound(
-        f"run {run.run_id} has no predictions stored", {"prediction_measurement": str(run.prediction_measurement)}
-    )
+    missing = NotFound(f"run {run_id} has no predictions stored", {"prediction_measurement": measurement})
     return RangeRows(query, reader, missing)
 
 

@@ -375,6 +375,20 @@ async def test_a_run_reads_back_with_its_folds_in_fold_order(uow_factory: Store)
         assert getattr(stored, name) == getattr(run, name), name
 
 
+async def test_a_runs_prediction_measurement_is_read_on_its_own_and_none_for_an_unknown_run(
+    uow_factory: Store,
+) -> None:
+    dataset = await add_dataset(uow_factory, make_dataset())
+    run = await add_run(uow_factory, full_run(dataset))
+
+    async with uow_factory.reading() as uow:
+        found = await uow.runs.prediction_measurement(run.run_id)
+        missing = await uow.runs.prediction_measurement(uuid4())
+
+    assert found == run.prediction_measurement
+    assert missing is None
+
+
 async def test_a_run_sent_without_folds_keeps_its_declared_fold_count(uow_factory: Store) -> None:
     dataset = await add_dataset(uow_factory, make_dataset())
     run = await add_run(uow_factory, make_run(dataset, declared_fold_count=7, status=RecordStatus.RUNNING, dataset_version=3))

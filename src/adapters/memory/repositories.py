@@ -128,6 +128,10 @@ class InMemoryRunRepository(_Entities[UUID, WalkforwardRun]):
         _require(self._t.runs, run_id, "run")
         self._t.runs.delete(run_id)
 
+    async def prediction_measurement(self, run_id: UUID) -> str | None:
+        stored = self._t.runs.get(run_id)
+        return None if stored is None else str(stored.prediction_measurement)
+
     async def replace_folds(self, run: WalkforwardRun) -> None:
         stored = self._t.runs.get(run.run_id)
         if stored is None:

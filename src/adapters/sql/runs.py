@@ -47,6 +47,11 @@ class SqlRunRepository(SqlRepository):
         fold_rows = await self._rows(select(t.folds).where(t.folds.c.run_id == run_id).order_by(t.folds.c.fold_number))
         return _run(rows[0], [entity(Fold, row._mapping) for row in fold_rows])
 
+    async def prediction_measurement(self, run_id: UUID) -> str | None:
+        result = await self._execute(select(t.runs.c.prediction_measurement).where(t.runs.c.run_id == run_id))
+        found: str | None = result.scalar_one_or_none()
+        return found
+
     async def list(self, filters: RunFilter, page: PageRequest) -> Page[WalkforwardRun]:
         c = t.runs.c
         conditions = equal_where_given(

@@ -4,6 +4,7 @@ open, all or none of them, once per Idempotency-Key."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -142,3 +143,12 @@ async def test_the_predictions_of_a_run_with_none_stored_are_a_404_naming_the_ru
         }
     download = await client.get(f"/api/runs/{run_id}", params={"download_predictions": "true"})
     assert download.status_code == 404 and download.json()["error"] == f"run {run_id} has no predictions stored"
+
+
+async def test_the_predictions_of_an_unknown_run_are_a_404_naming_the_ref(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    for ref in (str(uuid4()), "not-a-run"):
+        answer = await client.get(f"/api/runs/{ref}/predictions", params={"format": "csv"})
+        assert answer.status_code == 404
+        assert answer.json() == {"error": f"run {ref!r} not found", "details": {"run_id": ref}}
