@@ -16,6 +16,14 @@ throughput, because the machine is shared and one round can catch someone else's
 system's best, median and worst round, stage1's ratio to pgqueuer round by round, stage1's pickup p50/p99
 in each round (the pickup goal counts each round as one run), and the load average at start and end.
 
+Then, per round, what Postgres did in the throughput phase (see Sampler): row versions, CPU per 1,000 jobs,
+wait events and which statements were running; for stage1 also the plan column: the indexes each hot
+statement's generic plan would read at the start of the phase (what a worker connection cached before the
+queue planned each call), the claim's
+plan and cost timed from the side (EXPLAIN ANALYZE, rolled back) and, from the workers, their claims, waits
+and finishes with their latencies. `--auto-explain-ms N` also logs the plan of each statement slower than
+N ms in this database to the server's log (auto_explain; N = 0 logs every statement's duration instead).
+
 Systems:
   stage1    this project's queue (adapters/jobs/postgres_queue.py + application/worker.py): LISTEN/NOTIFY
             wake-ups, SKIP LOCKED batch claims, events rows for SSE, leases and heartbeats.
@@ -54,7 +62,7 @@ from uuid import uuid4
 import asyncpg
 
 from adapters.jobs.pg import QUEUE_SESSION, asyncpg_dsn
-from adapters.jobs.postgres_queue import PostgresJobQueue
+from adapters.jobs.postgres_queue import _CLAIM_ANY, _FINISH_MANY, _HEARTBEAT, _PROGRESS, PostgresJobQueue
 from adapters.sql import migrate
 from application.job_registry import JobHandlers, ProgressReporter
 from application.worker import Worker
@@ -73,21 +81,52 @@ class _Clock:
 
 
 class Recorder:
-    """Handler start times by job token, written to a JSON file when the worker stops."""
+    """Handler start times by job token, written to a JSON file when the worker stops, with the worker's
+    counters (claims, short claims, waits for work and the seconds spent in them)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.started: dict[str, float] = {}
+        self.calls: dict[str, list[tuple[float, float, int]]] = {}  # (wall time began, seconds, jobs) per call
 
     def mark(self, token: str) -> None:
         self.started[token] = time.time()
 
+    def call(self, name: str, began: float, jobs: int = 0) -> None:
+        self.calls.setdefault(name, []).append((began, time.time() - began, jobs))
+
     def save(self) -> None:
-        Path(self.path).write_text(json.dumps(self.started))
+        Path(self.path).write_text(json.dumps({"started": self.started, "calls": self.calls}))
+
+
+class CountingQueue(PostgresJobQueue):
+    """stage1's queue, counting what the worker asks of it: where a slow round's time goes on the worker side."""
+
+    recorder: Recorder
+
+    async def claim_batch(self, worker_id: str, types: Any, lease: timedelta, limit: int) -> list[Job]:
+        began = time.time()
+        batch = await super().claim_batch(worker_id, types, lease, limit)
+        self.recorder.call("claim" if len(batch) == limit else "short claim", began, len(batch))
+        return batch
+
+    async def wait_for_work(self, timeout: float) -> None:
+        began = time.time()
+        await super().wait_for_work(timeout)
+        self.recorder.call("wait", began)
+
+    async def finish(self, job: Job, worker_id: str) -> bool:
+        began = time.time()
+        try:
+            return await super().finish(job, worker_id)
+        finally:
+            self.recorder.call("finish", began, 1)
 
 
 async def stage1_worker(args: argparse.Namespace, recorder: Recorder) -> None:
-    queue = await PostgresJobQueue.connect(args.url, max_size=4)
+    queue = await CountingQueue.connect(args.url, max_size=4)
+    assert isinstance(queue, CountingQueue)
+    queue.recorder = recorder
     handlers = JobHandlers()
 
     @handlers.register("noop")
@@ -293,7 +332,8 @@ class Sampler:
         FROM pg_stat_user_tables"""
     BGWRITER = "SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_backend FROM pg_stat_bgwriter"
     ACTIVITY = """
-        SELECT datname = current_database() AS ours, backend_type, wait_event_type, wait_event
+        SELECT datname = current_database() AS ours, backend_type, wait_event_type, wait_event,
+            left(query, 400) AS query
         FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()
             AND backend_type IN ('client backend', 'autovacuum worker')"""
 
@@ -304,8 +344,13 @@ class Sampler:
     # Transactions (nearly all one statement each) per job: how well claims and finishes were batched.
     COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
 
-    def __init__(self, url: str, worker_pids: list[int], every: float = 0.05) -> None:
+    def __init__(self, url: str, worker_pids: list[int], every: float = 0.05, explain: str | None = None) -> None:
         self.url = url
+        self.explain = explain  # a read-only twin of the system's claim, timed with EXPLAIN ANALYZE now and then
+        # (plan shape, buffers touched, ms, own ms per node) per EXPLAIN
+        self.plans: list[tuple[str, int, float, dict[str, float]]] = []
+        self.explain_task: asyncio.Task[None] | None = None
+        self.generic = ""
         self.worker_pids = worker_pids
         self.every = every
         # CPU seconds used so far by each worker process and each of this database's backends (when Postgres runs
@@ -315,6 +360,7 @@ class Sampler:
         self.conn: asyncpg.Connection | None = None
         self.task: asyncio.Task[None] | None = None
         self.waits: dict[str, int] = {}
+        self.statements: dict[str, int] = {}  # active backends per statement kind, summed over the samples
         self.samples = 0
         self.busy = 0  # samples with at least one of our backends active
         self.vacuuming = 0  # samples with an autovacuum worker in our database
@@ -324,11 +370,15 @@ class Sampler:
 
     async def start(self) -> None:
         self.conn = await asyncpg.connect(asyncpg_dsn(self.url))
+        if self.explain is not None:
+            self.generic = await generic_plans(self.url)
         self.tables_before = await self._tables()
         self.bgwriter_before = await self.conn.fetchrow(self.BGWRITER)
         self.cpu_before = {pid: cpu_seconds(pid) for pid in self.worker_pids + await self._backends()}
         self.commits_before = await self.conn.fetchval(self.COMMITS)
         self.task = asyncio.create_task(self._sample())
+        if self.explain is not None:
+            self.explain_task = asyncio.create_task(self._explain(self.explain))
 
     async def _backends(self) -> list[int]:
         assert self.conn is not None
@@ -352,13 +402,57 @@ class Sampler:
                 if row["backend_type"] == "client backend":
                     what = f"{row['wait_event_type']}:{row['wait_event']}" if row["wait_event"] else "CPU"
                     self.waits[what] = self.waits.get(what, 0) + 1
+                    kind = statement_kind(row["query"] or "")
+                    self.statements[kind] = self.statements.get(kind, 0) + 1
             await asyncio.sleep(self.every)
+
+    async def _explain(self, sql: str) -> None:
+        # Its own connection with the queue's planner settings: the plan the workers' claim gets now. The
+        # claim runs for real (it locks and updates up to 10 jobs) in a transaction that is rolled back.
+        conn = await asyncpg.connect(asyncpg_dsn(self.url), server_settings=dict(QUEUE_SESSION))
+        try:
+            while True:
+                await asyncio.sleep(0.25)
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    found = await conn.fetchval(
+                        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", "bench-probe", timedelta(seconds=30), 10
+                    )
+                finally:
+                    await tx.rollback()
+                plan = json.loads(found)[0]
+                self.plans.append((plan_shape(plan["Plan"]), plan_buffers(plan["Plan"]), plan["Execution Time"],
+                                   plan_times(plan["Plan"])))
+        finally:
+            await conn.close()
+
+    def plan_summary(self) -> str:
+        if not self.plans:
+            return ""
+        shapes: dict[str, list[tuple[int, float, dict[str, float]]]] = {}
+        for shape, buffers, ms, times in self.plans:
+            shapes.setdefault(shape, []).append((buffers, ms, times))
+        parts = []
+        for shape, seen in shapes.items():
+            nodes = sorted({name for _, _, times in seen for name in times})
+            own = ", ".join(
+                f"{name} {statistics.median(times.get(name, 0.0) for _, _, times in seen):.2f}" for name in nodes
+            )
+            parts.append(
+                f"{len(seen)}x {shape}, buffers median {statistics.median(b for b, _, _ in seen):.0f} max "
+                f"{max(b for b, _, _ in seen)}, ms median {statistics.median(ms for _, ms, _ in seen):.2f} max "
+                f"{max(ms for _, ms, _ in seen):.2f}; median own ms per node: {own}"
+            )
+        return "claim plans (the claim, rolled back, EXPLAIN ANALYZE every 0.25 s): " + "; ".join(parts)
 
     async def stop(self, jobs: int) -> str:
         assert self.conn is not None and self.task is not None and self.bgwriter_before is not None
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        for task in (self.task, self.explain_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         workers_cpu = sum(cpu_seconds(pid) - self.cpu_before.get(pid, 0.0) for pid in self.worker_pids)
         backends = set(await self._backends()) | (set(self.cpu_before) - set(self.worker_pids))
         postgres_cpu = sum(cpu_seconds(pid) - self.cpu_before.get(pid, 0.0) for pid in backends)
@@ -391,8 +485,95 @@ class Sampler:
         parts.append(f"{self.samples} samples: our backends active in {self.busy / samples:.0%}, autovacuum "
                      f"in {self.vacuuming / samples:.0%}; waits per sample " + ", ".join(
                          f"{what} {count / samples:.2f}" for what, count in waits)
+                     + "; active statements per sample " + ", ".join(
+                         f"{what} {count / samples:.2f}"
+                         for what, count in sorted(self.statements.items(), key=lambda item: -item[1])[:6])
                      + f"; other databases' active backends {self.outside / samples:.1f}")
+        if self.generic:
+            parts.append(self.generic)
+        if self.plans:
+            parts.append(self.plan_summary())
         return "; ".join(parts)
+
+
+# stage1's claim of up to 10 jobs, timed from the side in a transaction that is rolled back.
+CLAIM_TWIN = _CLAIM_ANY
+
+STATEMENT_KINDS = (
+    # (words in the statement, its name): the first that matches names it; stage1's and pgqueuer's
+    ("SET status = 'RUNNING'", "claim"),
+    ("AS i(job_id", "finish"),
+    ("SET progress", "progress"),
+    ("INSERT INTO stage1_jobs", "enqueue"),
+    ("min(run_after)", "next-due"),
+    ("lease_expires_at = now() +", "heartbeat"),
+    ("count(*) FROM stage1_jobs", "bench-poll"),
+    ("count(*) FROM pgqueuer", "bench-poll"),
+    ("available AS", "pgq-dequeue"),
+    ("job_status AS", "pgq-finish"),
+    ("WITH input AS MATERIALIZED", "pgq-enqueue"),
+)
+
+
+def plan_shape(node: dict[str, Any]) -> str:
+    """`Limit > LockRows > Index Scan ix_claim`: the nodes of a plan, outermost first (children in brackets)."""
+    name = node["Node Type"] + (f" {node['Index Name']}" if "Index Name" in node else "")
+    children = [plan_shape(child) for child in node.get("Plans", [])]
+    if not children:
+        return name
+    return f"{name} > {children[0]}" if len(children) == 1 else f"{name} > ({', '.join(children)})"
+
+
+# stage1's hot statements by a job's id, with the argument count each is prepared with.
+BY_ID = {"claim": (_CLAIM_ANY, 3), "finish": (_FINISH_MANY, 15), "heartbeat": (_HEARTBEAT, 3),
+         "progress": (_PROGRESS, 5)}
+
+
+async def generic_plans(url: str) -> str:
+    """The indexes of `stage1_jobs` each hot statement's generic plan would read, planned with the statistics
+    of now (the start of a throughput phase, right after the pickup phase), as a worker connection that
+    cached a generic plan did."""
+    settings = dict(QUEUE_SESSION, plan_cache_mode="force_generic_plan")
+    conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=settings)
+    try:
+        found = []
+        for name, (sql, count) in BY_ID.items():
+            await conn.execute(f"PREPARE bench_{name} AS {sql}")
+            plan = await conn.fetchval(
+                f"EXPLAIN (FORMAT JSON) EXECUTE bench_{name}({', '.join(['NULL'] * count)})"
+            )
+            indexes = sorted(set(plan_indexes(json.loads(plan)[0]["Plan"])))
+            found.append(f"{name} {'+'.join(indexes) or 'no index'}")
+        return "indexes a generic plan made now would read: " + ", ".join(found)
+    finally:
+        await conn.close()
+
+
+def plan_indexes(node: dict[str, Any]) -> list[str]:
+    own = [node["Index Name"]] if node.get("Relation Name") == "stage1_jobs" and "Index Name" in node else []
+    return own + [name for child in node.get("Plans", []) for name in plan_indexes(child)]
+
+
+def plan_times(node: dict[str, Any], into: dict[str, float] | None = None) -> dict[str, float]:
+    """Milliseconds spent in each node itself (its time less its children's), by node name."""
+    into = {} if into is None else into
+    children = node.get("Plans", [])
+    own = node.get("Actual Total Time", 0.0) * node.get("Actual Loops", 1) - sum(
+        child.get("Actual Total Time", 0.0) * child.get("Actual Loops", 1) for child in children
+    )
+    name = node["Node Type"] + (f" {node['Index Name']}" if "Index Name" in node else "")
+    into[name] = into.get(name, 0.0) + max(own, 0.0)
+    for child in children:
+        plan_times(child, into)
+    return into
+
+
+def plan_buffers(node: dict[str, Any]) -> int:
+    return int(node.get("Shared Hit Blocks", 0)) + int(node.get("Shared Read Blocks", 0))
+
+
+def statement_kind(query: str) -> str:
+    return next((name for words, name in STATEMENT_KINDS if words in query), "other")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -422,10 +603,11 @@ async def latency_phase(producer: Producer, count: int, rng: random.Random) -> d
 
 async def throughput_phase(
     producer: Producer, jobs: int, window: float, sampler: Sampler
-) -> tuple[float, int, float, str]:
-    """(elapsed seconds, jobs done, seconds spent enqueueing, what Postgres did meanwhile)."""
+) -> tuple[float, int, float, str, tuple[float, float]]:
+    """(elapsed seconds, jobs done, seconds spent enqueueing, what Postgres did meanwhile, wall clock span)."""
     tokens = [f"T{i}" for i in range(jobs)]
     await sampler.start()
+    wall_start = time.time()
     started = time.monotonic()
     for start in range(0, jobs, BULK_CHUNK):
         await producer.enqueue(tokens[start : start + BULK_CHUNK])
@@ -435,9 +617,24 @@ async def throughput_phase(
             break
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
+    span = (wall_start, time.time())
     left = await producer.remaining()
     stats = await sampler.stop(jobs - left)
-    return elapsed, jobs - left, enqueue_s, stats
+    return elapsed, jobs - left, enqueue_s, stats, span
+
+
+def worker_calls(calls: dict[str, list[list[float]]], span: tuple[float, float]) -> str:
+    """What stage1's workers asked of the queue within the throughput phase, summed over the workers."""
+    parts = []
+    for name in ("claim", "short claim", "wait", "finish"):
+        inside = [(dt, jobs) for began, dt, jobs in calls.get(name, []) if span[0] <= began <= span[1]]
+        if not inside:
+            continue
+        seconds = [dt for dt, _ in inside]
+        jobs = f", {sum(n for _, n in inside):.0f} jobs" if name.endswith("claim") else ""
+        parts.append(f"{len(inside)} {name}s{jobs}, {sum(seconds):.2f} s in all, median "
+                     f"{statistics.median(seconds) * 1000:.1f} ms")
+    return "workers: " + "; ".join(parts) if parts else ""
 
 
 def run_system(system: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
@@ -470,21 +667,23 @@ def _drive_system(
         procs.append((proc, out))
     time.sleep(1.0)  # let every worker reach its first wait
 
-    async def drive() -> tuple[dict[str, float], tuple[float, int, float, str]]:
+    async def drive() -> tuple[dict[str, float], tuple[float, int, float, str, tuple[float, float]]]:
         producer = Producer(system, url)
         await producer.open()
         try:
             began = await latency_phase(producer, args.latency_jobs, random.Random(7))
             window = args.polling_window if system == "polling" else args.max_seconds
-            return began, await throughput_phase(producer, args.jobs, window, Sampler(url, [p.pid for p, _ in procs]))
+            sampler = Sampler(url, [p.pid for p, _ in procs], explain=CLAIM_TWIN if system == "stage1" else None)
+            return began, await throughput_phase(producer, args.jobs, window, sampler)
         finally:
             await producer.close()
 
     load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    began, (elapsed, completed, enqueue_s, stats) = asyncio.run(drive())
+    began, (elapsed, completed, enqueue_s, stats, span) = asyncio.run(drive())
     print(f"  {system}: {completed} jobs in {elapsed:.1f} s = {completed / elapsed:.0f} jobs/s ({load}); {stats}",
           file=sys.stderr, flush=True)
     started: dict[str, float] = {}
+    calls: dict[str, list[list[float]]] = {}
     for proc, _ in procs:
         proc.send_signal(signal.SIGTERM)
     for proc, out in procs:
@@ -494,7 +693,12 @@ def _drive_system(
             proc.kill()
             proc.communicate()
         if out.exists():
-            started.update(json.loads(out.read_text()))
+            saved = json.loads(out.read_text())
+            started.update(saved["started"])
+            for name, seen in saved["calls"].items():
+                calls.setdefault(name, []).extend(seen)
+    if calls:
+        stats = f"{stats}; {worker_calls(calls, span)}"
     latencies = [(started[t] - began[t]) * 1000 for t in began if t in started]
     note = "" if completed == args.jobs else f"{completed} of {args.jobs} done in the {elapsed:.0f} s window"
     return Result(system, args.workers, latencies, completed / elapsed, completed, elapsed, enqueue_s, note,
@@ -541,6 +745,22 @@ async def _install_pgqueuer(url: str) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await Queries(AsyncpgDriver(conn)).install()
+    finally:
+        await conn.close()
+
+
+async def _auto_explain(url: str, name: str, ms: float) -> None:
+    """The plan of each statement slower than `ms` (every statement's duration when `ms` is 0) goes to the
+    server's log, for this benchmark's database only."""
+    settings = [("session_preload_libraries", "auto_explain"), ("auto_explain.log_min_duration", f"{ms}ms"),
+                ("auto_explain.log_analyze", "on"), ("auto_explain.log_timing", "off"),
+                ("auto_explain.log_buffers", "on")]
+    if ms == 0:
+        settings = [("log_min_duration_statement", "0")]
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for setting, value in settings:
+            await conn.execute(f'ALTER DATABASE "{name}" SET {setting} = \'{value}\'')
     finally:
         await conn.close()
 
@@ -613,6 +833,8 @@ def main() -> None:
     parser.add_argument("--polling-window", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=2, help="runs of each system, alternated")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="cap on one throughput phase")
+    parser.add_argument("--auto-explain-ms", type=float, default=None,
+                        help="log the plan of every statement slower than this to the server's log (auto_explain)")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -629,6 +851,8 @@ def main() -> None:
     url = asyncio.run(_create_database(server, name))
     try:
         migrate.upgrade(url)
+        if args.auto_explain_ms is not None:
+            asyncio.run(_auto_explain(url, name, args.auto_explain_ms))
         if any(system.startswith("pgqueuer") for system in args.systems.split(",")):
             asyncio.run(_install_pgqueuer(url))  # pip install pgqueuer: only this benchmark uses it
         runs: dict[str, list[Result]] = {}

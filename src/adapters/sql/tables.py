@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    and_,
     false,
     text,
 )
@@ -239,11 +240,13 @@ Index(
 # Each status change of a job writes a new row version, and that version gets an entry in every index whose
 # predicate it meets: the lease and idempotency indexes hold only the rows they are asked about (running
 # jobs; jobs submitted with a key), so most job writes skip them (migration 0014).
+# Only a question about leases implies this predicate: a finish or heartbeat says `status = 'RUNNING'` too, and
+# must find its row through the primary key, not by scanning every running version (migration 0016).
 Index(
     "ix_stage1_jobs_lease",
     jobs.c.lease_expires_at,
-    postgresql_where=jobs.c.status == "RUNNING",
-    sqlite_where=jobs.c.status == "RUNNING",
+    postgresql_where=and_(jobs.c.status == "RUNNING", jobs.c.lease_expires_at.is_not(None)),
+    sqlite_where=and_(jobs.c.status == "RUNNING", jobs.c.lease_expires_at.is_not(None)),
 )
 Index(
     "uq_stage1_jobs_idempotency_key",
@@ -252,7 +255,8 @@ Index(
     postgresql_where=jobs.c.idempotency_key.is_not(None),
     sqlite_where=jobs.c.idempotency_key.is_not(None),
 )
-Index("ix_stage1_jobs_created_at_job_id", jobs.c.created_at, jobs.c.job_id)
+# No job_id here: with it, a lookup by id could scan this whole index instead of the primary key (0016).
+Index("ix_stage1_jobs_created_at", jobs.c.created_at)
 
 events = Table(
     "stage1_events",
