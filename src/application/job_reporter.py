@@ -14,8 +14,8 @@ from domain.jobs import Job
 @dataclass(slots=True)
 class JobReporter:
     """The handler's ProgressReporter: keeps the job's progress current in memory, writes it at most
-    every `progress_interval` (and always when it reaches the total), and turns a cancel into
-    JobCancelled."""
+    every `progress_interval` (and always when its total changes or it reaches the total), and turns a
+    cancel into JobCancelled."""
 
     job: Job
     queue: JobQueue
@@ -32,9 +32,13 @@ class JobReporter:
         if job.cancel_requested:
             raise JobCancelled(f"job {job.job_id} was cancelled")
         now = self.clock.now()
+        known = job.total
         job.report_progress(progress, total if total is not None else job.total, message, now)
         final = job.total is not None and progress >= job.total
-        if not final and self._last_write is not None and now - self._last_write < self.interval:
+        # A total that is new (an import's rows counted, its write starting) is a step a client should see
+        # at once, as is the end; the reports between them are rate-limited.
+        news = job.total != known
+        if not (final or news) and self._last_write is not None and now - self._last_write < self.interval:
             return
         self._last_write = now
         try:

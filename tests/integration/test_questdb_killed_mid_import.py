@@ -190,8 +190,11 @@ def resume(process: subprocess.Popen[bytes]) -> None:
 
 
 def kill_mid_write(service: Service, questdb: PrivateQuestDB, job_id: str) -> None:
-    """Kill QuestDB once some but not all rows are written. QuestDB is paused while the job's progress is read,
-    so the import cannot finish between the look and the kill.
+    """Kill QuestDB while the rows are being written: the upload is counted (the total is set, which the worker
+    stores at once). Not "some but not all rows": the progress counts rows handed to the writer, which
+    reaches the total while the last flush, the WAL and the rename are still to come, and it is
+    rate-limited in between. QuestDB is paused while the job is read, so the write cannot end between the
+    look and the kill.
 
     QuestDB is paused rather than the worker: a worker stopped and continued in the middle of a flush gets
     EINTR from the ILP client's socket call, which fails the attempt before any kill (seen in CI, where all
@@ -204,7 +207,7 @@ def kill_mid_write(service: Service, questdb: PrivateQuestDB, job_id: str) -> No
         if job["status"] == "RUNNING":
             questdb.pause()
             job = service.job(job_id)
-            if 0 < (job["progress"] or 0) < ROWS:
+            if job["total"] == ROWS:  # counted, so being written: nothing of it can end while QuestDB is paused
                 questdb.kill()
                 return
             questdb.resume()

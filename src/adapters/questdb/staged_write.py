@@ -39,6 +39,8 @@ from domain.values import MeasurementName
 
 BARE_ROWS_PER_INSERT: Final = 1_000
 STALE_STAGING_SECONDS: Final = 3600
+# After losing a race to create a measurement, how long to wait for the winner's table (6.35 s in all).
+RENAMED_TABLE_WAITS: Final = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 Columns = dict[str, tuple[str, bool]]
 
@@ -119,7 +121,7 @@ class StagedWrite:
             except UpstreamError:
                 # Two appends to a measurement that did not exist yet: the other one's rename won, and
                 # dropping its table here would lose its rows. Append to it like to any existing one.
-                current = None if mode is WriteMode.REPLACE else await self._columns(name)
+                current = None if mode is WriteMode.REPLACE else await self._renamed_columns(name)
                 if current is None:
                     raise
         for column, store_type in types.items():
@@ -128,6 +130,17 @@ class StagedWrite:
         names = ", ".join(sql.column(column) for column in types)
         await self._http.exec(f"INSERT INTO {sql.table(name)} ({names}) SELECT {names} FROM {sql.table(self._staging)}")
         await self._http.exec(f"DROP TABLE IF EXISTS {sql.table(self._staging)}")
+
+    async def _renamed_columns(self, name: str) -> Columns | None:
+        """The columns of the table another write has just renamed to `name`. QuestDB holds the new name a
+        moment before the table answers under it (seen under load in CI: the rename refused as "new name is
+        already in use", then `table_columns` said "does not exist"), so this asks again for a few seconds."""
+        for wait in RENAMED_TABLE_WAITS:
+            await anyio.sleep(wait)
+            current = await self._columns(name)
+            if current is not None:
+                return current
+        return None
 
     async def _chunks(
         self,

@@ -246,6 +246,21 @@ async def test_progress_writes_are_rate_limited_but_the_final_one_is_kept(
     assert (done.progress, done.message) == (1000, "row 1000")
 
 
+async def test_a_total_that_becomes_known_is_written_at_once_within_the_rate_limit(
+    queue: CountingQueue, clock: FakeClock
+) -> None:
+    async def counts_then_writes(job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        await progress.report(500, None, "500 rows checked")
+        await progress.report(1000, None, "1,000 rows checked")  # rate-limited
+        await progress.report(0, 1000, "0 of 1,000 rows written")  # the total is new: written at once
+        await progress.report(10, 1000, "10 of 1,000 rows written")  # rate-limited again
+        return {}
+
+    await submit(queue, clock)
+    await make_worker(queue, JobHandlers({"noop": counts_then_writes}), clock).drain()
+    assert queue.progress_writes == [(500, None), (0, 1000)]
+
+
 async def test_the_latest_progress_is_stored_with_the_result_even_when_not_yet_written(
     queue: CountingQueue, clock: FakeClock
 ) -> None:
