@@ -18,10 +18,10 @@ in each round (the pickup goal counts each round as one run), and the load avera
 
 Then, per round, what Postgres did in the throughput phase (see Sampler): row versions, CPU per 1,000 jobs,
 wait events and which statements were running; for stage1 also the plan column: the indexes each hot
-statement's generic plan would read at the start of the phase (what a worker connection cached before the
-queue planned each call), the claim's
-plan and cost timed from the side (EXPLAIN ANALYZE, rolled back) and, from the workers, their claims, waits
-and finishes with their latencies. `--auto-explain-ms N` also logs the plan of each statement slower than
+statement's generic plan reads at the start of the phase (what a worker connection would cache if the queue
+did not plan each call; "(whole)" marks an index read from end to end), the claim's plan and cost timed
+from the side (EXPLAIN ANALYZE, rolled back) and, from the workers, their claims, waits and finishes with
+their latencies. `--auto-explain-ms N` also logs the plan of each statement slower than
 N ms in this database to the server's log (auto_explain; N = 0 logs every statement's duration instead).
 
 Systems:
@@ -530,9 +530,9 @@ BY_ID = {"claim": (_CLAIM_ANY, 3), "finish": (_FINISH_MANY, 15), "heartbeat": (_
 
 
 async def generic_plans(url: str) -> str:
-    """The indexes of `stage1_jobs` each hot statement's generic plan would read, planned with the statistics
-    of now (the start of a throughput phase, right after the pickup phase), as a worker connection that
-    cached a generic plan did."""
+    """The indexes of `stage1_jobs` each hot statement's generic plan reads, planned with the statistics of now
+    (the start of a throughput phase, right after the pickup phase), as a worker connection would cache it if
+    the queue did not plan each call (adapters/jobs/pg.py QUEUE_SESSION)."""
     settings = dict(QUEUE_SESSION, plan_cache_mode="force_generic_plan")
     conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=settings)
     try:
@@ -544,13 +544,16 @@ async def generic_plans(url: str) -> str:
             )
             indexes = sorted(set(plan_indexes(json.loads(plan)[0]["Plan"])))
             found.append(f"{name} {'+'.join(indexes) or 'no index'}")
-        return "indexes a generic plan made now would read: " + ", ".join(found)
+        return "indexes a generic plan made now reads: " + ", ".join(found)
     finally:
         await conn.close()
 
 
 def plan_indexes(node: dict[str, Any]) -> list[str]:
-    own = [node["Index Name"]] if node.get("Relation Name") == "stage1_jobs" and "Index Name" in node else []
+    """The scans of `stage1_jobs` in a plan by index; `(whole)` after one read from end to end (no condition)."""
+    own = []
+    if node.get("Relation Name") == "stage1_jobs" and node["Node Type"].endswith("Scan"):
+        own = [node.get("Index Name", node["Node Type"]) + ("" if "Index Cond" in node else " (whole)")]
     return own + [name for child in node.get("Plans", []) for name in plan_indexes(child)]
 
 
