@@ -15,6 +15,7 @@ from adapters.sql import create_engine, migrate
 __all__ = ["database"]  # the fixture, one database per store
 
 BEFORE = "0014_job_partial_indexes"
+THIS = "0015_param_values"  # not head: later revisions must not change what its down step is tested on
 SIDE = "walkforward_run_param_values"
 
 
@@ -44,7 +45,7 @@ def test_existing_and_later_numeric_hyperparameters_are_rows_of_the_side_table_u
         ],
     )
 
-    migrate.upgrade(database)
+    migrate.upgrade(database, THIS)
     read = f"SELECT key, value FROM {SIDE}"
     (backfilled,) = run_sql(database, [read])
     run_sql(
