@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -29,11 +28,16 @@ class RecordKind(Generic[R]):
     noun: str  # `run`, `simulation`: in messages and as `<noun>_id` in error details
     repository: Callable[[UnitOfWork], RecordsById[R]]
 
+    def id_of(self, ref: str) -> UUID:
+        """`ref` as a record id; a ref that is no UUID names no record, so it is not found."""
+        try:
+            return UUID(ref)
+        except ValueError:
+            raise self.not_found(ref) from None
+
     async def find(self, tx: UnitOfWork, ref: str) -> R:
         """The record whose id is `ref`; a ref that is no UUID is not found either."""
-        record = None
-        with contextlib.suppress(ValueError):
-            record = await self.repository(tx).get(UUID(ref))
+        record = await self.repository(tx).get(self.id_of(ref))
         if record is None:
             raise self.not_found(ref)
         await mark_stale(tx, [record])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
-from uuid import UUID
 
 from application.answers import PlainAnswer
 from application.commands import AppendPredictions, SaveRun, described
@@ -174,10 +173,7 @@ async def read_predictions(
     Before the first row, as few round trips as can be (each one waits its turn for a core on a busy machine):
     one read of the run's measurement, without BEGIN and ROLLBACK, and the column order handed to the store,
     which looks the names up as it plans the read anyway."""
-    try:
-        run_id = UUID(run_ref)
-    except ValueError:
-        raise RUNS.not_found(run_ref) from None
+    run_id = RUNS.id_of(run_ref)
     async with uow.reading() as tx:
         measurement = await tx.runs.prediction_measurement(run_id)
     if measurement is None:
