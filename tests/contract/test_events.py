@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -267,3 +268,69 @@ async def test_a_feed_that_starts_while_an_earlier_event_is_uncommitted_still_de
         await tx.commit()  # type: ignore[attr-defined]
         await conn.close()  # type: ignore[attr-defined]
     assert [e.data["n"] for e in got] == ["first", "slow", "after"]
+
+
+@asynccontextmanager
+async def _inserts_that_stall_after_taking_their_id(url: str, seconds: float) -> AsyncIterator[None]:
+    """A trigger that holds every event whose data says `"n": "slow"` for `seconds` between the moment its id
+    is taken and the moment its row is written: the window in which a writer holds an event id without having
+    written anything yet."""
+    import asyncpg
+
+    from adapters.jobs.pg import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute(f"""
+            CREATE OR REPLACE FUNCTION stall_slow_events() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.data->>'n' = 'slow' THEN PERFORM pg_sleep({seconds}); END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER stall_slow_events BEFORE INSERT ON stage1_events
+                FOR EACH ROW EXECUTE FUNCTION stall_slow_events();
+        """)
+        yield
+    finally:
+        await conn.execute("DROP TRIGGER IF EXISTS stall_slow_events ON stage1_events")
+        await conn.close()
+
+
+@pytest.mark.parametrize("writer", ["feed", "unit of work"])
+@pytest.mark.parametrize("jobs_backend", POSTGRES_ONLY, indirect=True)
+async def test_an_event_whose_writer_took_its_id_before_writing_anything_else_is_not_skipped(
+    jobs: Backend, writer: str
+) -> None:
+    # The scale benchmark lost one event this way: the id was taken before the writer's transaction had an
+    # id of its own, so the gap looked aborted and was skipped, and the event committed behind the feed.
+    uow = jobs.unit_of_work()
+    got: list[Event] = []
+    first_seen = anyio.Event()
+
+    async def read() -> None:
+        with anyio.fail_after(10):
+            async for event in jobs.feed.subscribe(None, last_event_id=0):
+                got.append(event)
+                first_seen.set()
+                if len(got) == 3:
+                    return
+
+    async def publish_slowly() -> None:
+        if writer == "feed":
+            await jobs.feed.publish("dataset.updated", {"n": "slow"})
+            return
+        async with uow() as tx:  # the event is the unit's first write
+            await tx.events.add("dataset.updated", {"n": "slow"})
+            await tx.commit()
+
+    assert jobs._pg_url is not None
+    async with _inserts_that_stall_after_taking_their_id(jobs._pg_url, 1.5), anyio.create_task_group() as tg:
+        tg.start_soon(read)
+        await jobs.feed.publish("dataset.updated", {"n": "first"})
+        with anyio.fail_after(10):
+            await first_seen.wait()
+        tg.start_soon(publish_slowly)
+        await anyio.sleep(0.4)  # the slow writer now holds the next id
+        await jobs.feed.publish("dataset.updated", {"n": "after"})
+    assert [e.data["n"] for e in got] == ["first", "slow", "after"]
+    assert [e.id for e in got] == sorted(e.id for e in got)

@@ -14,7 +14,8 @@ import sys
 import anyio
 from sqlalchemy import bindparam, text
 
-from adapters.sql.outbox import SqlEventOutbox, insert_event_sql
+from adapters.jobs.pg import insert_event_sql
+from adapters.sql.outbox import SqlEventOutbox
 from adapters.sql.tables import events
 from adapters.sql.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from application.commands import UpsertDataset
@@ -26,7 +27,9 @@ from entrypoints.settings import Settings
 
 
 class SilentOutbox(SqlEventOutbox):
-    statement = text(insert_event_sql(notify=False)).bindparams(bindparam("data", type_=events.c.data.type))
+    statement = text(insert_event_sql(":type", ":data", notify=False)).bindparams(
+        bindparam("data", type_=events.c.data.type)
+    )
 
 
 class DyingAfterTheCommit(SqlUnitOfWork):

@@ -25,6 +25,29 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 EVENTS_CHANNEL = "stage1_events"
 JOBS_CHANNEL = "stage1_jobs"
 
+def insert_event_sql(type_param: str, data_param: str, *, notify: bool = True) -> str:
+    """One stored event, numbered from the sequence, with a wake-up for every process's listener at commit.
+
+    The feed's gap rule (`postgres_events`) needs the transaction id taken before the event id. A subquery
+    that only calls `pg_current_xact_id()` does not do it: the function is STABLE, so the planner pulls the
+    subquery up and drops the unused call, and the id is then taken by the row's insert, after `nextval`.
+    OFFSET 0 keeps the subquery a node of its own and the filter keeps its column: the id is taken when the
+    row that `nextval` is computed from is made. `notify=False` leaves readers to find the row by polling
+    (a kill test uses it). The empty payload lets Postgres fold the NOTIFYs of one transaction into one.
+    """
+    wake = f"pg_notify('{EVENTS_CHANNEL}', '')" if notify else "NULL"
+    return f"""
+WITH inserted AS (
+    INSERT INTO stage1_events (event_id, type, data, created_at)
+    SELECT nextval(pg_get_serial_sequence('stage1_events', 'event_id')), {type_param}, {data_param}, now()
+    FROM (SELECT pg_current_xact_id() AS xid OFFSET 0) AS own
+    WHERE own.xid IS NOT NULL
+    RETURNING event_id
+)
+SELECT event_id, {wake} IS NULL AS woken FROM inserted
+"""
+
+
 # The Postgres twin of application.job_events.job_event_data: the same keys and timestamp format.
 _TS = "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 

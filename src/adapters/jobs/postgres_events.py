@@ -31,17 +31,7 @@ log = logging.getLogger("stage1.events.postgres")
 
 FETCH_PAGE = 1000
 
-# The transaction id is taken (FROM, evaluated first) before the event id (the select list): a
-# transaction that holds an event id is always in the snapshot of a reader that sees a later one.
-_PUBLISH = f"""
-WITH inserted AS (
-    INSERT INTO stage1_events (event_id, type, data, created_at)
-    SELECT nextval(pg_get_serial_sequence('stage1_events', 'event_id')), $1, $2, now()
-    FROM (SELECT pg_current_xact_id()) AS holds_a_transaction_id
-    RETURNING event_id
-)
-SELECT event_id, pg_notify('{pg.EVENTS_CHANNEL}', event_id::text) IS NULL AS _notified FROM inserted
-"""
+_PUBLISH = pg.insert_event_sql("$1", "$2")
 
 # No transaction that was in progress when the gap was seen is still writing events: still running (it
 # holds the lock on its own id) and holding the table lock every insert into stage1_events takes. Other

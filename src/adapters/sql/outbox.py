@@ -13,29 +13,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, text
 
+from adapters.jobs.pg import insert_event_sql
 from adapters.sql.repositories import Link, SqlRepository
 from adapters.sql.tables import events
 
-EVENTS_CHANNEL = "stage1_events"
-
-
-def insert_event_sql(*, notify: bool = True) -> str:
-    """The Postgres insert; `notify=False` leaves readers to find the row by themselves (a kill test uses it)."""
-    wake = f"pg_notify('{EVENTS_CHANNEL}', '')" if notify else "NULL"
-    # An empty payload: Postgres folds the identical NOTIFYs of one transaction into one.
-    return f"""
-WITH inserted AS (
-    INSERT INTO stage1_events (event_id, type, data, created_at)
-    SELECT nextval(pg_get_serial_sequence('stage1_events', 'event_id')), :type, :data, now()
-    FROM (SELECT pg_current_xact_id()) AS holds_a_transaction_id
-    RETURNING event_id
-)
-SELECT event_id, {wake} IS NULL AS woken FROM inserted
-"""
-
 
 class SqlEventOutbox(SqlRepository):
-    statement = text(insert_event_sql()).bindparams(bindparam("data", type_=events.c.data.type))
+    statement = text(insert_event_sql(":type", ":data")).bindparams(bindparam("data", type_=events.c.data.type))
 
     def __init__(self, link: Link) -> None:
         super().__init__(link)
