@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import uuid4
 
 import anyio
@@ -36,6 +37,16 @@ async def take(events: AsyncIterator[Event], count: int, timeout: float = 10.0) 
             if len(got) == count:
                 break
     return got
+
+
+async def read_into(got: list[Event], events: AsyncIterator[Event], count: int, first_seen: anyio.Event) -> None:
+    """A reader for a task group: appends `count` events to `got`, and sets `first_seen` at the first."""
+    with anyio.fail_after(10):
+        async for event in events:
+            got.append(event)
+            first_seen.set()
+            if len(got) == count:
+                return
 
 
 def new_job(**payload: object) -> Job:
@@ -204,14 +215,7 @@ async def _hold_an_event_open(url: str) -> tuple[object, object]:
 async def test_an_event_committed_late_is_still_delivered_in_id_order(jobs: Backend) -> None:
     got: list[Event] = []
     first_seen = anyio.Event()
-
-    async def read() -> None:
-        with anyio.fail_after(10):
-            async for event in jobs.feed.subscribe(None, last_event_id=0):
-                got.append(event)
-                first_seen.set()
-                if len(got) == 3:
-                    return
+    read = partial(read_into, got, jobs.feed.subscribe(None, last_event_id=0), 3, first_seen)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(read)
@@ -306,14 +310,7 @@ async def test_an_event_whose_writer_took_its_id_before_writing_anything_else_is
     uow = jobs.unit_of_work()
     got: list[Event] = []
     first_seen = anyio.Event()
-
-    async def read() -> None:
-        with anyio.fail_after(10):
-            async for event in jobs.feed.subscribe(None, last_event_id=0):
-                got.append(event)
-                first_seen.set()
-                if len(got) == 3:
-                    return
+    read = partial(read_into, got, jobs.feed.subscribe(None, last_event_id=0), 3, first_seen)
 
     async def publish_slowly() -> None:
         if writer == "feed":
