@@ -25,6 +25,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 EVENTS_CHANNEL = "stage1_events"
 JOBS_CHANNEL = "stage1_jobs"
 
+
 def insert_event_sql(type_param: str, data_param: str, *, notify: bool = True) -> str:
     """One stored event, numbered from the sequence, with a wake-up for every process's listener at commit.
 
