@@ -242,12 +242,8 @@ Index(
 # jobs; jobs submitted with a key), so most job writes skip them (migration 0014).
 # Only a question about leases implies this predicate: a finish or heartbeat says `status = 'RUNNING'` too, and
 # must find its row through the primary key, not by scanning every running version (migration 0016).
-Index(
-    "ix_stage1_jobs_lease",
-    jobs.c.lease_expires_at,
-    postgresql_where=and_(jobs.c.status == "RUNNING", jobs.c.lease_expires_at.is_not(None)),
-    sqlite_where=and_(jobs.c.status == "RUNNING", jobs.c.lease_expires_at.is_not(None)),
-)
+_LEASED = and_(jobs.c.status == "RUNNING", jobs.c.lease_expires_at.is_not(None))
+Index("ix_stage1_jobs_lease", jobs.c.lease_expires_at, postgresql_where=_LEASED, sqlite_where=_LEASED)
 Index(
     "uq_stage1_jobs_idempotency_key",
     jobs.c.idempotency_key,
